@@ -1,0 +1,40 @@
+# make demo: install into .venv, migrate, load the demo data, serve on http://127.0.0.1:8000/
+# make test: the full test suite (PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set, else SQLite)
+# make bench: the benchmarks of SPEC section 8 (needs DATABASE_URL pointing at PostgreSQL)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: demo test bench install lint format clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py load_demo
+	bash scripts/serve.sh
+
+test: install
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media .test-media staticfiles

@@ -1,0 +1,155 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Account(models.Model):
+    """A company we know about: its firmographics, owner and territory."""
+
+    name = models.CharField(max_length=255)
+    domain = models.CharField(max_length=255, null=True, blank=True, help_text="Normalised: lower case, no scheme, no www.")
+    external_id = models.CharField(max_length=255, null=True, blank=True, help_text="Key for idempotent upserts.")
+    industry = models.CharField(max_length=120, blank=True)
+    employee_count = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True, help_text="USD")
+    country = models.CharField(max_length=120, blank=True)
+    region = models.CharField(max_length=120, blank=True, help_text="Region or state")
+    city = models.CharField(max_length=120, blank=True)
+    year_founded = models.PositiveSmallIntegerField(null=True, blank=True)
+    technologies = models.JSONField(default=list, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries")
+    is_customer = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_accounts"
+    )
+    territory = models.ForeignKey(
+        "territories.Territory", null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain"], condition=Q(domain__isnull=False), name="account_domain_unique"),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=Q(external_id__isnull=False), name="account_external_id_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "name"], name="account_owner_idx"),
+            models.Index(fields=["territory", "name"], name="account_territory_idx"),
+            models.Index(fields=["industry"], name="account_industry_idx"),
+            models.Index(fields=["name"], name="account_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    class Persona(models.TextChoices):
+        ECONOMIC_BUYER = "economic_buyer", "Economic buyer"
+        CHAMPION = "champion", "Champion"
+        TECHNICAL_EVALUATOR = "technical_evaluator", "Technical evaluator"
+        USER = "user", "User"
+        OTHER = "other", "Other"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    name = models.CharField(max_length=255)
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    persona = models.CharField(max_length=40, choices=Persona.choices, default=Persona.OTHER)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "email"], condition=Q(email__isnull=False), name="contact_email_per_account_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=Q(external_id__isnull=False), name="contact_external_id_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "persona"], name="contact_account_persona_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Signal(models.Model):
+    """An engagement or intent event on an account."""
+
+    STANDARD_KINDS = (
+        "web_visit",
+        "content_download",
+        "email_click",
+        "event_attended",
+        "meeting",
+        "intent_surge",
+        "job_posting",
+        "funding_round",
+        "tech_install",
+        "leadership_change",
+    )
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
+    kind = models.CharField(max_length=60, help_text="A standard kind or an admin-defined one (lower_snake_case).")
+    topic = models.CharField(max_length=120, blank=True)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=120, blank=True)
+    external_id = models.CharField(max_length=255, null=True, blank=True, help_text="Dedupe key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], condition=Q(external_id__isnull=False), name="signal_external_id_unique"
+            ),
+        ]
+        # Scoring reads an account's signals by time window; the timeline lists them newest first.
+        indexes = [models.Index(fields=["account", "occurred_at"], name="signal_account_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"
+
+
+class Opportunity(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opportunities")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    product = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    stage = models.CharField(max_length=60)
+    is_closed = models.BooleanField(default=False)
+    is_won = models.BooleanField(default=False)
+    engaged_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-closed_on", "-id"]
+        verbose_name_plural = "opportunities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], condition=Q(external_id__isnull=False), name="opportunity_external_id_unique"
+            ),
+            models.CheckConstraint(condition=Q(is_won=False) | Q(is_closed=True), name="opportunity_won_is_closed"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "is_closed"], name="opportunity_account_idx"),
+            models.Index(fields=["owner"], name="opportunity_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id or f"Opportunity {self.pk}"

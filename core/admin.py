@@ -1,0 +1,56 @@
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+
+from .models import Job
+from .roles import is_admin
+from .selectors import job_list
+
+
+class RoleAdmin(admin.ModelAdmin):
+    """Model admin whose permissions follow the product's roles; lists come from the access selectors."""
+
+    def has_module_permission(self, request) -> bool:
+        return is_admin(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_admin(request.user)
+
+    has_add_permission = has_module_permission
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return is_admin(request.user)
+
+    has_delete_permission = has_change_permission
+
+
+@admin.register(Job)
+class JobAdmin(RoleAdmin):
+    list_display = ["id", "kind", "title", "status", "done", "total", "created_by", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+    readonly_fields = ["done", "total", "started_at", "finished_at", "created_at"]
+
+    def get_queryset(self, request):
+        return job_list(user=request.user)
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class RoleUserAdmin(RoleAdmin, UserAdmin):
+    list_display = ["username", "first_name", "last_name", "email", "is_active", "roles"]
+    list_filter = ["groups", "is_active", "is_superuser"]
+
+    @admin.display(description="roles")
+    def roles(self, obj) -> str:
+        return ", ".join(group.name for group in obj.groups.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+
+@admin.register(Group)
+class RoleGroupAdmin(RoleAdmin, GroupAdmin):
+    pass

@@ -1,0 +1,62 @@
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from accounts.selectors import account_list, opportunity_list
+from territories.selectors import territory_list
+
+from .decorators import role_required
+from .roles import ADMIN, MANAGER, primary_role
+from .selectors import access_job, job_list
+
+
+@role_required()
+def home(request):
+    """One home page per role, showing what that role works on."""
+    user = request.user
+    role = primary_role(user)
+    accounts = account_list(user=user)
+    context = {
+        "role": role,
+        "account_count": accounts.count(),
+        "owned_count": accounts.filter(owner=user).count(),
+        "open_opportunities": opportunity_list(user=user).filter(is_closed=False).count(),
+        "recent_jobs": job_list(user=user)[:5],
+    }
+    if role in (MANAGER, ADMIN):
+        context["territories"] = territory_list(user=user).annotate(
+            account_total=Count("accounts", distinct=True),
+            unassigned=Count("accounts", filter=Q(accounts__owner__isnull=True), distinct=True),
+            member_total=Count("memberships", filter=Q(memberships__is_active=True), distinct=True),
+        )
+    if role == ADMIN:
+        context["unrouted_count"] = accounts.filter(territory__isnull=True).count()
+    return render(request, f"core/home_{role}.html", context)
+
+
+@role_required()
+def job_index(request):
+    jobs = job_list(user=request.user)[:200]
+    return render(request, "core/job_list.html", {"jobs": jobs})
+
+
+@role_required()
+def job_detail(request, job_id: int):
+    job = access_job(user=request.user, job_id=job_id)
+    errors = job.result.get("errors", []) if isinstance(job.result, dict) else []
+    return render(request, "core/job_detail.html", {"job": job, "errors": errors[:200], "error_count": len(errors)})
+
+
+@role_required()
+def job_errors_csv(request, job_id: int):
+    """The rows a job could not process, with line numbers and reasons, as CSV."""
+    import csv
+
+    job = access_job(user=request.user, job_id=job_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-errors.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["line", "reason"])
+    for line, reason in job.result.get("errors", []):
+        writer.writerow([line, reason])
+    return response

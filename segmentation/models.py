@@ -1,0 +1,1 @@
+# ICP, scoring models, scores and tiers are built on the accounts and territories models.

@@ -1,0 +1,59 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Territory(models.Model):
+    class Strategy(models.TextChoices):
+        ROUND_ROBIN = "round_robin", "Round robin"
+        LOAD_BALANCED = "load_balanced", "Load balanced"
+
+    name = models.CharField(max_length=120, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    priority = models.PositiveIntegerField(default=100, help_text="Lower numbers are matched first.")
+    criteria = models.JSONField(default=list, blank=True, help_text="Matching criteria, in the ICP criterion language.")
+    named_accounts = models.ManyToManyField("accounts.Account", blank=True, related_name="named_in_territories")
+    strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        verbose_name_plural = "territories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        REP = "rep", "Rep"
+        MANAGER = "manager", "Manager"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REP)
+    max_accounts = models.PositiveIntegerField(null=True, blank=True, help_text="Owned accounts; empty = no limit.")
+    max_tier1_accounts = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Tier 1 accounts; empty = no limit."
+    )
+    away_from = models.DateField(null=True, blank=True)
+    away_until = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["territory", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "territory"], name="membership_user_territory_unique"),
+            models.CheckConstraint(
+                condition=Q(away_from__isnull=True) | Q(away_until__isnull=True) | Q(away_until__gte=models.F("away_from")),
+                name="membership_away_range_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "is_active"], name="membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.territory} ({self.role})"

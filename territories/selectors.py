@@ -1,0 +1,62 @@
+"""Reads about territories and who belongs to them."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from core.roles import is_admin, is_manager, is_rep
+
+from .models import Membership, Territory
+
+
+def territory_descendant_ids(*, root_ids: set[int]) -> set[int]:
+    """The given territories and every territory below them in the hierarchy."""
+    if not root_ids:
+        return set()
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Territory.objects.values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found: set[int] = set()
+    stack = list(root_ids)
+    while stack:
+        pk = stack.pop()
+        if pk in found:
+            continue
+        found.add(pk)
+        stack.extend(children.get(pk, ()))
+    return found
+
+
+def territory_ids_managed_by(*, user) -> set[int]:
+    """Territories the user manages, with their descendants."""
+    if not user.is_authenticated:
+        return set()
+    roots = set(
+        Membership.objects.filter(user=user, role=Membership.Role.MANAGER, is_active=True).values_list(
+            "territory_id", flat=True
+        )
+    )
+    return territory_descendant_ids(root_ids=roots)
+
+
+def territory_ids_member_of(*, user) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    return set(Membership.objects.filter(user=user, is_active=True).values_list("territory_id", flat=True))
+
+
+def territory_list(*, user) -> QuerySet[Territory]:
+    """Territories a user may see: all for admins, managed ones (and below) for managers, their own for reps."""
+    qs = Territory.objects.all()
+    if is_admin(user):
+        return qs
+    ids: set[int] = set()
+    if is_manager(user):
+        ids |= territory_ids_managed_by(user=user)
+    if is_rep(user):
+        ids |= territory_ids_member_of(user=user)
+    return qs.filter(id__in=ids)
+
+
+def membership_list(*, user) -> QuerySet[Membership]:
+    return Membership.objects.filter(territory__in=territory_list(user=user)).select_related("user", "territory")

@@ -1,0 +1,109 @@
+"""Shared fixtures: one small world with every kind of user, including an outsider.
+
+Territory "North" has a manager, two reps and a sub-territory "North-East";
+territory "South" has its own manager and rep. `outsider` has no role at all.
+"""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+
+from accounts.models import Account
+from territories.models import Membership, Territory
+
+from .factories import AccountFactory, MembershipFactory, TerritoryFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip a test whose service is missing on a newcomer's machine; in CI a missing service is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    require(connection.vendor == "postgresql", "needs PostgreSQL: set DATABASE_URL=postgres://...")
+
+
+def require_redis() -> None:
+    require(bool(os.environ.get("REDIS_URL")), "needs Redis: set REDIS_URL=redis://...")
+
+
+@dataclass
+class World:
+    north: Territory
+    north_east: Territory
+    south: Territory
+    manager: User
+    other_manager: User
+    rep: User
+    north_rep: User
+    sub_rep: User
+    other_rep: User
+    admin: User
+    outsider: User
+    owned_by_rep: Account
+    north_account: Account
+    north_east_account: Account
+    south_account: Account
+    unrouted_account: Account
+
+    def accounts_visible_to(self, name: str) -> set[int]:
+        a = self
+        every = {a.owned_by_rep.pk, a.north_account.pk, a.north_east_account.pk, a.south_account.pk, a.unrouted_account.pk}
+        return {
+            "admin": every,
+            "manager": {a.owned_by_rep.pk, a.north_account.pk, a.north_east_account.pk},
+            "other_manager": {a.south_account.pk},
+            "rep": {a.owned_by_rep.pk},
+            "north_rep": {a.owned_by_rep.pk, a.north_account.pk},
+            "sub_rep": {a.north_east_account.pk},
+            "other_rep": {a.south_account.pk},
+            "outsider": set(),
+        }[name]
+
+
+@pytest.fixture
+def world(db) -> World:
+    north = TerritoryFactory(name="North")
+    north_east = TerritoryFactory(name="North-East", parent=north)
+    south = TerritoryFactory(name="South")
+    manager = UserFactory(username="manager", role="manager")
+    other_manager = UserFactory(username="other_manager", role="manager")
+    rep = UserFactory(username="rep", role="rep")
+    north_rep = UserFactory(username="north_rep", role="rep")
+    sub_rep = UserFactory(username="sub_rep", role="rep")
+    other_rep = UserFactory(username="other_rep", role="rep")
+    admin = UserFactory(username="admin", role="admin")
+    outsider = UserFactory(username="outsider")
+    MembershipFactory(user=manager, territory=north, role=Membership.Role.MANAGER)
+    MembershipFactory(user=other_manager, territory=south, role=Membership.Role.MANAGER)
+    MembershipFactory(user=north_rep, territory=north)
+    MembershipFactory(user=sub_rep, territory=north_east)
+    MembershipFactory(user=other_rep, territory=south)
+    # `rep` is a member of no territory: they see only what they own.
+    return World(
+        north=north,
+        north_east=north_east,
+        south=south,
+        manager=manager,
+        other_manager=other_manager,
+        rep=rep,
+        north_rep=north_rep,
+        sub_rep=sub_rep,
+        other_rep=other_rep,
+        admin=admin,
+        outsider=outsider,
+        owned_by_rep=AccountFactory(name="Owned by rep", territory=north, owner=rep),
+        north_account=AccountFactory(name="North account", territory=north, owner=north_rep),
+        north_east_account=AccountFactory(name="North-East account", territory=north_east),
+        south_account=AccountFactory(name="South account", territory=south, owner=other_rep),
+        unrouted_account=AccountFactory(name="Unrouted account"),
+    )
