@@ -7,7 +7,9 @@ class Account(models.Model):
     """A company we know about: its firmographics, owner and territory."""
 
     name = models.CharField(max_length=255)
-    domain = models.CharField(max_length=255, null=True, blank=True, help_text="Normalised: lower case, no scheme, no www.")
+    domain = models.CharField(
+        max_length=255, null=True, blank=True, help_text="Normalised: lower case, no scheme, no www."
+    )
     external_id = models.CharField(max_length=255, null=True, blank=True, help_text="Key for idempotent upserts.")
     industry = models.CharField(max_length=120, blank=True)
     employee_count = models.PositiveIntegerField(null=True, blank=True)

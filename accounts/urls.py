@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 urlpatterns = [
     path("", views.account_index, name="account-list"),
     path("<int:account_id>/", views.account_detail, name="account-detail"),
-    path("imports/new/", views.import_new, name="import-new"),
+    path("imports/new/", import_views.import_new, name="import-new"),
+    path("imports/map/", import_views.import_map, name="import-map"),
 ]

@@ -5,6 +5,9 @@ from rest_framework.routers import DefaultRouter
 
 from core.apis import JobViewSet
 
+# Namespaced ("api:account-detail") so API route names never clash with the web pages' names.
+app_name = "api"
+
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
 

@@ -38,8 +38,19 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "title", "status", "done", "total", "percent", "error",
-            "created_by", "created_at", "started_at", "finished_at", "result",
+            "id",
+            "kind",
+            "title",
+            "status",
+            "done",
+            "total",
+            "percent",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "result",
         ]
         read_only_fields = fields
 

@@ -10,7 +10,9 @@ from django.utils import timezone
 from .models import Job
 
 
-def job_create(*, kind: str, created_by=None, title: str = "", params: dict | None = None, total: int | None = None) -> Job:
+def job_create(
+    *, kind: str, created_by=None, title: str = "", params: dict | None = None, total: int | None = None
+) -> Job:
     return Job.objects.create(kind=kind, title=title, created_by=created_by, params=params or {}, total=total)
 
 

@@ -26,7 +26,16 @@ class TerritoryAdmin(RoleAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(RoleAdmin):
-    list_display = ["user", "territory", "role", "max_accounts", "max_tier1_accounts", "away_from", "away_until", "is_active"]
+    list_display = [
+        "user",
+        "territory",
+        "role",
+        "max_accounts",
+        "max_tier1_accounts",
+        "away_from",
+        "away_until",
+        "is_active",
+    ]
     list_filter = ["role", "is_active", "territory"]
     raw_id_fields = ["user"]
 

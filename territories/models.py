@@ -49,7 +49,9 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "territory"], name="membership_user_territory_unique"),
             models.CheckConstraint(
-                condition=Q(away_from__isnull=True) | Q(away_until__isnull=True) | Q(away_until__gte=models.F("away_from")),
+                condition=Q(away_from__isnull=True)
+                | Q(away_until__isnull=True)
+                | Q(away_until__gte=models.F("away_from")),
                 name="membership_away_range_valid",
             ),
         ]

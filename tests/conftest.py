@@ -57,7 +57,13 @@ class World:
 
     def accounts_visible_to(self, name: str) -> set[int]:
         a = self
-        every = {a.owned_by_rep.pk, a.north_account.pk, a.north_east_account.pk, a.south_account.pk, a.unrouted_account.pk}
+        every = {
+            a.owned_by_rep.pk,
+            a.north_account.pk,
+            a.north_east_account.pk,
+            a.south_account.pk,
+            a.unrouted_account.pk,
+        }
         return {
             "admin": every,
             "manager": {a.owned_by_rep.pk, a.north_account.pk, a.north_east_account.pk},

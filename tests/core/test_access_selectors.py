@@ -1,7 +1,7 @@
 import pytest
+from django.http import Http404
 
 from accounts.selectors import access_account, account_list, contact_list, opportunity_list, signal_list
-from django.http import Http404
 
 from ..factories import ContactFactory, OpportunityFactory, SignalFactory
 

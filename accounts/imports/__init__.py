@@ -1,0 +1,296 @@
+"""The importer: CSV files (command, upload page) and API batches go through the same validation and upsert.
+
+- The file is checked as a whole first (encoding, header, mapping); a bad file writes nothing.
+- Each row is parsed and checked; a bad row is reported with its line number and reason and writes nothing.
+- Good rows are upserted by key (external_id, domain, email...), in chunks, each chunk in one transaction:
+  re-running the same import changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, transaction
+
+from .fields import FieldError, is_blank
+from .kinds import IMPORTERS, KINDS, Counts, KindImporter, Row
+from .reader import ImportFileError, check_file, header_of, read_rows
+
+__all__ = [
+    "KINDS",
+    "ImportFileError",
+    "ImportReport",
+    "RowError",
+    "auto_mapping",
+    "check_file",
+    "final_mapping",
+    "header_of",
+    "import_file",
+    "import_records",
+    "kind_fields",
+    "parse_mapping",
+]
+
+CHUNK_SIZE = 2000
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RowError:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    dry_run: bool = False
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def failed(self) -> int:
+        return len({e.line for e in self.errors})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary(),
+            "errors": [[e.line, e.reason] for e in self.errors],
+            "notes": self.notes,
+        }
+
+
+def kind_fields(kind: str) -> dict:
+    return IMPORTERS[_check_kind(kind)].fields
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in IMPORTERS:
+        raise ImportFileError(f"Unknown kind {kind!r}: use one of {', '.join(KINDS)}.")
+    return kind
+
+
+def parse_mapping(pairs: Iterable[str]) -> dict[str, list[str]]:
+    """['account=name,external_id', 'sector=industry'] -> {'account': ['name', 'external_id'], 'sector': [...]}."""
+    mapping: dict[str, list[str]] = {}
+    for pair in pairs:
+        column, sep, targets = pair.partition("=")
+        if not sep or not column.strip() or not targets.strip():
+            raise ImportFileError(f"Mapping {pair!r} is not COLUMN=FIELD.")
+        mapping[column.strip()] = [t.strip() for t in targets.split(",") if t.strip()]
+    return mapping
+
+
+def _normal(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def auto_mapping(kind: str, header: list[str]) -> dict[str, list[str]]:
+    """Columns whose name is a field's name (ignoring case, spaces and dashes) map to that field."""
+    names = set(kind_fields(kind))
+    return {column: [_normal(column)] for column in header if _normal(column) in names}
+
+
+def final_mapping(kind: str, header: list[str], mapping: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    fields = kind_fields(kind)
+    final = auto_mapping(kind, header)
+    by_lower = {c.lower(): c for c in header}
+    for column, targets in (mapping or {}).items():
+        actual = by_lower.get(column.strip().lower())
+        if actual is None:
+            raise ImportFileError(
+                f"The mapping names column {column!r}, which is not in the file (columns: {', '.join(header)})."
+            )
+        unknown = [t for t in targets if t not in fields]
+        if unknown:
+            raise ImportFileError(f"Unknown field {unknown[0]!r} for {kind}; the fields are: {', '.join(fields)}.")
+        final[actual] = list(targets)
+    # A field filled by an explicit mapping is no longer filled by a same-named column.
+    explicit = {t for c, ts in (mapping or {}).items() for t in ts}
+    for column in list(final):
+        if column.lower() not in {c.lower() for c in (mapping or {})}:
+            final[column] = [t for t in final[column] if t not in explicit]
+            if not final[column]:
+                del final[column]
+    targets = [t for ts in final.values() for t in ts]
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise ImportFileError(f"More than one column is mapped to {', '.join(twice)}.")
+    missing = [name for name, spec in fields.items() if spec.required and name not in targets]
+    if kind == "users" and "name" not in targets and "username" not in targets:
+        missing.append("name or username")
+    if missing:
+        raise ImportFileError(
+            f"Missing required column(s) for {kind}: {', '.join(missing)}. "
+            f"The file has: {', '.join(header)}. Map a column with COLUMN=FIELD."
+        )
+    return final
+
+
+def _parse_row(importer: KindImporter, line: int, raw: dict[str, Any], mapping: dict[str, list[str]] | None) -> Row:
+    values: dict[str, Any] = {}
+    extra: dict[str, str] = {}
+    problems: list[str] = []
+    items = raw.items() if mapping is None else ((t, raw[c]) for c, ts in mapping.items() for t in ts)
+    for name, cell in items:
+        spec = importer.fields.get(name)
+        if spec is None:
+            continue
+        try:
+            values[name] = spec.parse(cell)
+        except FieldError as exc:
+            problems.append(f"{name}: {exc}")
+    for name, spec in importer.fields.items():
+        if spec.required and values.get(name) is None and not any(p.startswith(f"{name}:") for p in problems):
+            problems.append(f"{name} is required but empty")
+    if mapping is not None and importer.keeps_extra_columns:
+        mapped = set(mapping)
+        extra = {c: v.strip() for c, v in raw.items() if c not in mapped and not is_blank(v)}
+    row = Row(line=line, values=values, extra=extra)
+    if problems:
+        row.error = "; ".join(problems)
+    return row
+
+
+class _Run:
+    def __init__(self, kind: str, *, dry_run: bool, progress: Progress | None, total: int, where: str) -> None:
+        self.importer = IMPORTERS[_check_kind(kind)]()
+        self.report = ImportReport(kind=kind, dry_run=dry_run)
+        self.dry_run = dry_run
+        self.progress = progress
+        self.total = total
+        self.seen: dict[tuple, int] = {}
+        self.where = where
+
+    def add(self, chunk: list[Row]) -> None:
+        good: list[Row] = []
+        for row in chunk:
+            self.report.rows += 1
+            if row.error is None:
+                try:
+                    keys = self.importer.keys(row)
+                except FieldError as exc:
+                    row.error = str(exc)
+                    keys = []
+                for key in keys:
+                    first = self.seen.get(key)
+                    if first is not None and row.error is None:
+                        row.error = f"duplicate {key[0]} {key[-1]!r} in this {self.where} (first on line {first})"
+                for key in keys:
+                    self.seen.setdefault(key, row.line)
+            if row.error is None:
+                good.append(row)
+            else:
+                self.report.errors.append(RowError(row.line, row.error))
+        if good:
+            self._write(good)
+        if self.progress:
+            self.progress(self.report.rows, self.total)
+
+    def _write(self, rows: list[Row]) -> None:
+        try:
+            with transaction.atomic():
+                self.importer.resolve(rows, dry_run=self.dry_run)
+                ok = [r for r in rows if r.error is None]
+                counts = self.importer.write(ok, dry_run=self.dry_run)
+                if self.dry_run:
+                    transaction.set_rollback(True)
+        except (IntegrityError, DatabaseError):
+            if len(rows) == 1:
+                rows[0].error = rows[0].error or "conflicts with data already in the database"
+                self.report.errors.append(RowError(rows[0].line, rows[0].error))
+                return
+            # Find the rows the database refused, one at a time; the others still go in.
+            for row in rows:
+                row.error = None
+                row.refs.clear()
+                self._write([row])
+            return
+        for row in rows:
+            if row.error is not None:
+                self.report.errors.append(RowError(row.line, row.error))
+        self._count(counts)
+
+    def _count(self, counts: Counts) -> None:
+        self.report.created += counts.created
+        self.report.updated += counts.updated
+        self.report.unchanged += counts.unchanged
+
+    def finish(self) -> ImportReport:
+        with transaction.atomic():
+            self.importer.finish(dry_run=self.dry_run)
+            if self.dry_run:
+                transaction.set_rollback(True)
+        self.report.errors.extend(RowError(line, reason) for line, reason in self.importer.deferred_errors)
+        self.report.errors.sort(key=lambda e: e.line)
+        self.report.notes.extend(self.importer.notes)
+        if self.dry_run:
+            self.report.notes.insert(0, "Dry run: nothing was written.")
+        return self.report
+
+
+def import_records(
+    *, kind: str, records: Iterable[dict[str, Any]], dry_run: bool = False, progress: Progress | None = None
+) -> ImportReport:
+    """Import already-structured records (field name -> value), e.g. from the API. Line = 1-based position."""
+    records = list(records)
+    run = _Run(kind, dry_run=dry_run, progress=progress, total=len(records), where="batch")
+    for start in range(0, len(records), CHUNK_SIZE):
+        chunk = records[start : start + CHUNK_SIZE]
+        run.add([_parse_row(run.importer, start + i + 1, rec, None) for i, rec in enumerate(chunk)])
+    return run.finish()
+
+
+def import_file(
+    *,
+    kind: str,
+    path: str | Path,
+    mapping: dict[str, list[str]] | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a CSV file. Raises ImportFileError (and writes nothing) when the file as a whole is unusable."""
+    _check_kind(kind)
+    path = Path(path)
+    header, total = check_file(path)
+    final = final_mapping(kind, header, mapping)
+    run = _Run(kind, dry_run=dry_run, progress=progress, total=total, where="file")
+    unmapped = [c for c in header if c not in final]
+    if unmapped:
+        where = "kept in each account's attributes" if run.importer.keeps_extra_columns else "ignored"
+        run.report.notes.append(f"Columns not mapped to a field ({where}): {', '.join(unmapped)}.")
+    chunk: list[Row] = []
+    for line, raw in read_rows(path, header):
+        if isinstance(raw, str):
+            row = Row(line=line, values={}, error=raw)
+        else:
+            row = _parse_row(run.importer, line, raw, final)
+        chunk.append(row)
+        if len(chunk) >= CHUNK_SIZE:
+            run.add(chunk)
+            chunk = []
+    if chunk:
+        run.add(chunk)
+    return run.finish()

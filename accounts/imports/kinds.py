@@ -1,0 +1,605 @@
+"""What each kind of import accepts and how it is written: upsert by key, so a re-run changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from core.roles import MANAGER, REP, ROLES
+from core.services import membership_ensure, user_set_role, username_from_name
+from territories.models import Membership, Territory
+
+from ..models import Account, Contact, Opportunity, Signal
+from . import fields as f
+from .fields import Field
+from .refs import Unresolved, resolve_accounts, resolve_contacts, resolve_territories, resolve_users
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, Any]
+    extra: dict[str, str] = field(default_factory=dict)  # unmapped columns (accounts keep them in `attributes`)
+    error: str | None = None
+    refs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+class KindImporter:
+    kind: ClassVar[str]
+    fields: ClassVar[dict[str, Field]]
+    keeps_extra_columns: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.deferred_errors: list[tuple[int, str]] = []
+
+    def keys(self, row: Row) -> list[tuple]:
+        """Keys that must be unique within one file; raise FieldError when the row has none."""
+        return []
+
+    def resolve(self, rows: list[Row], *, dry_run: bool) -> None:
+        """Turn references into ids for a batch of rows, setting `row.error` where one cannot be resolved."""
+
+    def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
+        raise NotImplementedError
+
+    def finish(self, *, dry_run: bool) -> None:
+        """Work that needs every row written first (e.g. parent accounts)."""
+
+    # helpers -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _apply(obj, values: dict[str, Any]) -> list[str]:
+        """Set changed values on `obj`; return the names of the fields that changed."""
+        changed = []
+        for name, value in values.items():
+            if getattr(obj, name) != value:
+                setattr(obj, name, value)
+                changed.append(name)
+        return changed
+
+    @staticmethod
+    def _resolve_into(rows: list[Row], field_name: str, resolved: dict, *, target: str, key=None) -> None:
+        for row in rows:
+            if row.error or field_name not in row.values or row.values[field_name] is None:
+                continue
+            ref = row.values[field_name] if key is None else key(row)
+            value = resolved.get(ref)
+            if isinstance(value, Unresolved) or value is None:
+                row.error = f"{field_name}: {value or 'not found'}"
+            else:
+                row.refs[target] = value
+
+
+def _account_ref(raw: Any) -> int | str | None:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    return f.reference(raw)
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    first, _, last = name.strip().partition(" ")
+    return first[:150], last.strip()[:150]
+
+
+class AccountImporter(KindImporter):
+    kind = "accounts"
+    keeps_extra_columns = True
+    fields = {
+        x.name: x
+        for x in [
+            Field("name", f.text(255), required=True),
+            Field("external_id", f.text(255), help="unique key for re-imports"),
+            Field("domain", f.domain, help="normalised: example.com"),
+            Field("industry", f.text(120)),
+            Field("employee_count", f.whole_number()),
+            Field("annual_revenue", f.decimal_number(), help="USD"),
+            Field("annual_revenue_millions", f.decimal_number(scale=1_000_000), help="USD millions, stored in USD"),
+            Field("country", f.text(120)),
+            Field("region", f.text(120)),
+            Field("city", f.text(120)),
+            Field("year_founded", f.whole_number(1000, 2100)),
+            Field("technologies", f.string_list, help="separated by ; or |, or a JSON list"),
+            Field("parent", f.reference, help="the parent's external_id, domain or name"),
+            Field("is_customer", f.boolean),
+            Field("owner", f.reference, help="username or full name"),
+            Field("territory", f.reference, help="territory name"),
+        ]
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parents: list[tuple[int, int, str]] = []  # (line, account id, parent reference)
+
+    def keys(self, row: Row) -> list[tuple]:
+        keys = []
+        if row.values.get("external_id"):
+            keys.append(("external_id", row.values["external_id"]))
+        if row.values.get("domain"):
+            keys.append(("domain", row.values["domain"]))
+        if not keys:
+            raise f.FieldError("needs an external_id or a domain, so that re-importing it updates the same account")
+        return keys
+
+    def resolve(self, rows: list[Row], *, dry_run: bool) -> None:
+        owners = {r.values["owner"] for r in rows if not r.error and r.values.get("owner")}
+        if owners:
+            self._resolve_into(rows, "owner", resolve_users(owners), target="owner_id")
+        territories = {r.values["territory"] for r in rows if not r.error and r.values.get("territory")}
+        if territories:
+            self._resolve_into(rows, "territory", resolve_territories(territories), target="territory_id")
+
+    def _model_values(self, row: Row) -> dict[str, Any]:
+        values = {
+            k: v for k, v in row.values.items() if k not in ("parent", "owner", "territory", "annual_revenue_millions")
+        }
+        if "annual_revenue_millions" in row.values:
+            values["annual_revenue"] = row.values["annual_revenue_millions"]
+        for name in ("industry", "country", "region", "city"):
+            if name in values and values[name] is None:
+                values[name] = ""
+        if values.get("technologies", 0) is None:
+            values["technologies"] = []
+        if values.get("is_customer", 0) is None:
+            values["is_customer"] = False
+        if "owner" in row.values:
+            values["owner_id"] = row.refs.get("owner_id")
+        if "territory" in row.values:
+            values["territory_id"] = row.refs.get("territory_id")
+        return values
+
+    def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
+        counts = Counts()
+        external_ids = {r.values["external_id"] for r in rows if r.values.get("external_id")}
+        domains = {r.values["domain"] for r in rows if r.values.get("domain")}
+        by_external = {a.external_id: a for a in Account.objects.filter(external_id__in=external_ids)}
+        by_domain = {a.domain: a for a in Account.objects.filter(domain__in=domains)}
+        to_create, to_update, update_fields = [], [], set()
+        for row in rows:
+            external_id, dom = row.values.get("external_id"), row.values.get("domain")
+            account = by_external.get(external_id) if external_id else None
+            other = by_domain.get(dom) if dom else None
+            if account is None and other is not None:
+                if external_id and other.external_id and other.external_id != external_id:
+                    row.error = f"domain {dom!r} already belongs to account {other.external_id!r} ({other.name})"
+                    continue
+                account = other
+            elif account is not None and other is not None and other.pk != account.pk:
+                row.error = f"domain {dom!r} already belongs to another account ({other.name})"
+                continue
+            values = self._model_values(row)
+            if row.extra:
+                base = dict(account.attributes) if account else {}
+                values["attributes"] = {**base, **row.extra}
+            if account is None:
+                account = Account(**values)
+                to_create.append((row, account))
+                counts.created += 1
+                if external_id:
+                    by_external[external_id] = account
+                if dom:
+                    by_domain[dom] = account
+                continue
+            changed = self._apply(account, values)
+            if changed:
+                to_update.append(account)
+                update_fields.update(changed)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+            if row.values.get("parent"):
+                self.parents.append((row.line, account.pk, row.values["parent"]))
+        if not dry_run:
+            Account.objects.bulk_create([a for _, a in to_create], batch_size=1000)
+            if to_update:
+                Account.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}), batch_size=1000)
+        for row, account in to_create:
+            if row.values.get("parent"):
+                self.parents.append((row.line, account.pk, row.values["parent"]))
+        return counts
+
+    def finish(self, *, dry_run: bool) -> None:
+        """Parents are linked once every account of the file exists, so order in the file does not matter."""
+        if not self.parents:
+            return
+        resolved = resolve_accounts({ref for _, _, ref in self.parents})
+        linked = 0
+        by_id = {a.pk: a for a in Account.objects.filter(pk__in=[pk for _, pk, _ in self.parents if pk])}
+        changed = []
+        for line, pk, ref in self.parents:
+            parent_id = resolved.get(ref)
+            if isinstance(parent_id, Unresolved) or parent_id is None:
+                self.deferred_errors.append((line, f"parent: {parent_id}; the account was imported without a parent"))
+                continue
+            account = by_id.get(pk)
+            if account is None:  # a dry run did not create it
+                continue
+            if parent_id == account.pk:
+                self.deferred_errors.append((line, "parent: an account cannot be its own parent"))
+                continue
+            if account.parent_id != parent_id:
+                account.parent_id = parent_id
+                changed.append(account)
+                linked += 1
+        if changed and not dry_run:
+            Account.objects.bulk_update(changed, ["parent", "updated_at"], batch_size=1000)
+        if linked:
+            self.notes.append(f"{linked} accounts linked to their parent account.")
+
+
+class ContactImporter(KindImporter):
+    kind = "contacts"
+    fields = {
+        x.name: x
+        for x in [
+            Field("account", _account_ref, required=True, help="the account's external_id, domain or name"),
+            Field("external_id", f.text(255)),
+            Field("name", f.text(255), required=True),
+            Field("email", f.email),
+            Field("title", f.text(255)),
+            Field("persona", f.choice(tuple(Contact.Persona.values), default=Contact.Persona.OTHER)),
+        ]
+    }
+
+    def keys(self, row: Row) -> list[tuple]:
+        keys = []
+        if row.values.get("external_id"):
+            keys.append(("external_id", row.values["external_id"]))
+        if row.values.get("email"):
+            keys.append(("email", row.values["account"], row.values["email"]))
+        if not keys:
+            raise f.FieldError("needs an external_id or an email, so that re-importing it updates the same contact")
+        return keys
+
+    def resolve(self, rows: list[Row], *, dry_run: bool) -> None:
+        refs = {r.values["account"] for r in rows if not r.error}
+        self._resolve_into(rows, "account", resolve_accounts(refs), target="account_id")
+
+    def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
+        counts = Counts()
+        external_ids = {r.values["external_id"] for r in rows if r.values.get("external_id")}
+        pairs = {(r.refs["account_id"], r.values["email"]) for r in rows if r.values.get("email")}
+        existing = list(Contact.objects.filter(external_id__in=external_ids)) + list(
+            Contact.objects.filter(account_id__in={a for a, _ in pairs}, email__in={e for _, e in pairs})
+        )
+        by_external = {c.external_id: c for c in existing if c.external_id}
+        by_email = {(c.account_id, c.email): c for c in existing if c.email}
+        to_create, to_update, update_fields = [], [], set()
+        for row in rows:
+            values = {k: v for k, v in row.values.items() if k != "account"}
+            values["account_id"] = row.refs["account_id"]
+            if values.get("title", 0) is None:
+                values["title"] = ""
+            contact = by_external.get(values.get("external_id")) if values.get("external_id") else None
+            by_mail = by_email.get((values["account_id"], values.get("email"))) if values.get("email") else None
+            if contact is None:
+                contact = by_mail
+            elif by_mail is not None and by_mail.pk != contact.pk:
+                row.error = f"email {values['email']!r} already belongs to another contact of this account"
+                continue
+            if contact is None:
+                contact = Contact(**values)
+                to_create.append(contact)
+                if values.get("external_id"):
+                    by_external[values["external_id"]] = contact
+                if values.get("email"):
+                    by_email[(values["account_id"], values["email"])] = contact
+                counts.created += 1
+                continue
+            changed = self._apply(contact, values)
+            if changed:
+                to_update.append(contact)
+                update_fields.update(changed)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        if not dry_run:
+            Contact.objects.bulk_create(to_create, batch_size=1000)
+            if to_update:
+                Contact.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}), batch_size=1000)
+        return counts
+
+
+class SignalImporter(KindImporter):
+    kind = "signals"
+    fields = {
+        x.name: x
+        for x in [
+            Field("account", _account_ref, required=True, help="the account's external_id, domain or name"),
+            Field("contact", _account_ref, help="the contact's external_id or email"),
+            Field("kind", f.signal_kind, required=True, help="e.g. web_visit, meeting, intent_surge"),
+            Field("topic", f.text(120)),
+            Field("occurred_at", f.datetime_value, required=True, help="ISO 8601; UTC when no zone is given"),
+            Field("source", f.text(120)),
+            Field("external_id", f.text(255), help="dedupe key"),
+        ]
+    }
+    NATURAL = ("kind", "occurred_at", "topic", "contact_id")
+
+    def keys(self, row: Row) -> list[tuple]:
+        v = row.values
+        if v.get("external_id"):
+            return [("external_id", v["external_id"])]
+        return [("event", v["account"], v["kind"], v["occurred_at"], v.get("topic"), v.get("contact"))]
+
+    def resolve(self, rows: list[Row], *, dry_run: bool) -> None:
+        refs = {r.values["account"] for r in rows if not r.error}
+        self._resolve_into(rows, "account", resolve_accounts(refs), target="account_id")
+        pairs = {(r.refs["account_id"], r.values["contact"]) for r in rows if not r.error and r.values.get("contact")}
+        if pairs:
+            self._resolve_into(
+                rows,
+                "contact",
+                resolve_contacts(pairs),
+                target="contact_id",
+                key=lambda r: (r.refs["account_id"], r.values["contact"]),
+            )
+
+    def _values(self, row: Row) -> dict[str, Any]:
+        values = {k: v for k, v in row.values.items() if k not in ("account", "contact")}
+        values["account_id"] = row.refs["account_id"]
+        values["contact_id"] = row.refs.get("contact_id")
+        for name in ("topic", "source"):
+            if values.get(name) is None:
+                values[name] = ""
+        return values
+
+    def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
+        counts = Counts()
+        prepared = [(row, self._values(row)) for row in rows]
+        external_ids = {v["external_id"] for _, v in prepared if v.get("external_id")}
+        by_external = {s.external_id: s for s in Signal.objects.filter(external_id__in=external_ids)}
+        keyless = [v for _, v in prepared if not v.get("external_id")]
+        events: set[tuple] = set()
+        if keyless:
+            # Without an external_id an event is the same event when its account, kind, time, topic and contact match.
+            found = Signal.objects.filter(
+                account_id__in={v["account_id"] for v in keyless},
+                occurred_at__in={v["occurred_at"] for v in keyless},
+                external_id__isnull=True,
+            ).values_list("account_id", *self.NATURAL)
+            events = set(found)
+        to_create, to_update, update_fields = [], [], set()
+        for _row, values in prepared:
+            if values.get("external_id"):
+                signal = by_external.get(values["external_id"])
+                if signal is None:
+                    signal = Signal(**values)
+                    to_create.append(signal)
+                    by_external[values["external_id"]] = signal
+                    counts.created += 1
+                    continue
+                changed = self._apply(signal, values)
+                if changed:
+                    to_update.append(signal)
+                    update_fields.update(changed)
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
+                continue
+            event = (values["account_id"], *(values.get(n) for n in self.NATURAL))
+            if event in events:
+                counts.unchanged += 1
+                continue
+            events.add(event)
+            values.pop("external_id", None)
+            to_create.append(Signal(**values))
+            counts.created += 1
+        if not dry_run:
+            Signal.objects.bulk_create(to_create, batch_size=2000)
+            if to_update:
+                Signal.objects.bulk_update(to_update, sorted(update_fields), batch_size=1000)
+        self.created_ids = [s.pk for s in to_create if s.pk]
+        return counts
+
+
+WON_STAGES = {"won", "closed won", "closed_won", "closedwon"}
+LOST_STAGES = {"lost", "closed lost", "closed_lost", "closedlost"}
+
+
+class OpportunityImporter(KindImporter):
+    kind = "opportunities"
+    fields = {
+        x.name: x
+        for x in [
+            Field("external_id", f.text(255), required=True),
+            Field("account", _account_ref, required=True, help="the account's external_id, domain or name"),
+            Field("name", f.text(255)),
+            Field("product", f.text(255)),
+            Field("amount", f.decimal_number()),
+            Field("stage", f.text(60), required=True, help="Won / Lost mean closed; anything else is open"),
+            Field("is_closed", f.boolean),
+            Field("is_won", f.boolean),
+            Field("engaged_on", f.date_value),
+            Field("closed_on", f.date_value),
+            Field("owner", f.reference, help="username or full name"),
+        ]
+    }
+
+    def keys(self, row: Row) -> list[tuple]:
+        return [("external_id", row.values["external_id"])]
+
+    def resolve(self, rows: list[Row], *, dry_run: bool) -> None:
+        for row in rows:
+            v = row.values
+            stage = (v.get("stage") or "").lower()
+            if v.get("is_won") is None:
+                v["is_won"] = stage in WON_STAGES
+            if v.get("is_closed") is None:
+                v["is_closed"] = v["is_won"] or stage in LOST_STAGES
+            if v["is_won"] and not v["is_closed"]:
+                row.error = "is_won: a won opportunity must be closed"
+            elif v.get("closed_on") and v.get("engaged_on") and v["closed_on"] < v["engaged_on"]:
+                row.error = f"closed_on: {v['closed_on']} is before engaged_on {v['engaged_on']}"
+        refs = {r.values["account"] for r in rows if not r.error}
+        self._resolve_into(rows, "account", resolve_accounts(refs), target="account_id")
+        owners = {r.values["owner"] for r in rows if not r.error and r.values.get("owner")}
+        if owners:
+            self._resolve_into(rows, "owner", resolve_users(owners), target="owner_id")
+
+    def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
+        counts = Counts()
+        existing = {
+            o.external_id: o
+            for o in Opportunity.objects.filter(external_id__in={r.values["external_id"] for r in rows})
+        }
+        to_create, to_update, update_fields = [], [], set()
+        for row in rows:
+            values = {k: v for k, v in row.values.items() if k not in ("account", "owner")}
+            values["account_id"] = row.refs["account_id"]
+            if "owner" in row.values:
+                values["owner_id"] = row.refs.get("owner_id")
+            for name in ("name", "product"):
+                if name in values and values[name] is None:
+                    values[name] = ""
+            opportunity = existing.get(values["external_id"])
+            if opportunity is None:
+                opportunity = Opportunity(**values)
+                existing[values["external_id"]] = opportunity
+                to_create.append(opportunity)
+                counts.created += 1
+                continue
+            changed = self._apply(opportunity, values)
+            if changed:
+                to_update.append(opportunity)
+                update_fields.update(changed)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        if not dry_run:
+            Opportunity.objects.bulk_create(to_create, batch_size=1000)
+            if to_update:
+                Opportunity.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}), batch_size=1000)
+        return counts
+
+
+class UserImporter(KindImporter):
+    """People and their place: a sales agent under a manager in a regional territory.
+
+    Each row is one user (by username, or the username derived from their full name) with a role;
+    a `territory` makes them a member (created if missing), a `manager` makes that person a manager
+    of the same territory (created with the manager role if missing).
+    """
+
+    kind = "users"
+    fields = {
+        x.name: x
+        for x in [
+            Field("name", f.text(300), help="full name"),
+            Field("username", f.text(150)),
+            Field("email", f.email),
+            Field("role", f.choice(ROLES), help="rep, manager or admin (rep when empty)"),
+            Field("manager", f.text(300), help="the manager's full name or username"),
+            Field("territory", f.text(120), help="territory name; created when missing"),
+        ]
+    }
+
+    def keys(self, row: Row) -> list[tuple]:
+        username = row.values.get("username") or username_from_name(row.values.get("name") or "")
+        if not username:
+            raise f.FieldError("needs a username or a name")
+        row.values["username"] = username
+        return [("username", username)]
+
+    def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
+        counts = Counts()
+        self.created_people: set[str] = getattr(self, "created_people", set())
+        self.created_territories: set[str] = getattr(self, "created_territories", set())
+        for row in rows:
+            if dry_run:
+                exists = User.objects.filter(username=row.values["username"]).exists()
+                counts.unchanged += exists
+                counts.created += not exists
+                continue
+            with transaction.atomic():
+                counts.add(self._write_one(row))
+        return counts
+
+    def _person(self, username: str, full_name: str, role: str) -> tuple[User, bool]:
+        first, last = _split_name(full_name) if full_name else ("", "")
+        user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            user_set_role(user=user, role=role)
+        return user, created
+
+    def _territory(self, name: str) -> Territory:
+        territory = Territory.objects.filter(name__iexact=name).first()
+        if territory is None:
+            territory = Territory.objects.create(name=name)
+            self.created_territories.add(name)
+        return territory
+
+    def _write_one(self, row: Row) -> Counts:
+        v = row.values
+        role = v.get("role") or REP
+        user, created = self._person(v["username"], v.get("name") or "", role)
+        changed = False
+        if not created:
+            wanted = {}
+            if v.get("name"):
+                wanted["first_name"], wanted["last_name"] = _split_name(v["name"])
+            if v.get("email"):
+                wanted["email"] = v["email"]
+            fields_changed = self._apply(user, wanted)
+            if fields_changed:
+                user.save(update_fields=fields_changed)
+                changed = True
+            if v.get("role") and not user.groups.filter(name=role).exists():
+                user_set_role(user=user, role=role)
+                changed = True
+        elif v.get("email"):
+            user.email = v["email"]
+            user.save(update_fields=["email"])
+        if v.get("territory") and role in (REP, MANAGER):
+            territory = self._territory(v["territory"])
+            membership_role = Membership.Role.MANAGER if role == MANAGER else Membership.Role.REP
+            changed |= self._ensure_member(user, territory, membership_role) and not created
+            if v.get("manager"):
+                manager_name = v["manager"]
+                manager_username = username_from_name(manager_name) if " " in manager_name else manager_name
+                manager, manager_created = self._person(manager_username, manager_name, MANAGER)
+                if manager_created:
+                    self.created_people.add(manager_username)
+                self._ensure_member(manager, territory, Membership.Role.MANAGER)
+        if created:
+            return Counts(created=1)
+        return Counts(updated=1) if changed else Counts(unchanged=1)
+
+    @staticmethod
+    def _ensure_member(user: User, territory: Territory, role: str) -> bool:
+        current = Membership.objects.filter(user=user, territory=territory).first()
+        if current and current.role == role and current.is_active:
+            return False
+        membership_ensure(user=user, territory=territory, role=role)
+        return True
+
+    def finish(self, *, dry_run: bool) -> None:
+        people = getattr(self, "created_people", set())
+        territories = getattr(self, "created_territories", set())
+        if people:
+            self.notes.append(f"{len(people)} managers created: {', '.join(sorted(people))}.")
+        if territories:
+            self.notes.append(f"{len(territories)} territories created: {', '.join(sorted(territories))}.")
+
+
+IMPORTERS: dict[str, type[KindImporter]] = {
+    cls.kind: cls for cls in (AccountImporter, ContactImporter, SignalImporter, OpportunityImporter, UserImporter)
+}
+KINDS = tuple(IMPORTERS)

@@ -1,0 +1,105 @@
+"""Writes about accounts and their data: imports run as jobs."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.db import transaction
+
+from core.jobs import job_create, job_fail, job_progress, job_start, job_succeed
+from core.models import Job
+
+from .imports import ImportFileError, import_file
+
+
+def _imports_dir() -> Path:
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def import_file_store(*, source: IO[bytes] | str | Path) -> Path:
+    """Keep a copy of an uploaded or named file where the import job (and its worker) will read it."""
+    stored = _imports_dir() / f"{uuid.uuid4().hex}.csv"
+    if isinstance(source, str | Path):
+        shutil.copyfile(source, stored)
+    else:
+        with stored.open("wb") as out:
+            if hasattr(source, "chunks"):
+                for block in source.chunks():
+                    out.write(block)
+            else:
+                shutil.copyfileobj(source, out)
+    return stored
+
+
+def import_file_stored(*, token: str) -> Path | None:
+    """The stored file for a token from import_file_store (None if it is gone or the token is not one of ours)."""
+    if not token or not all(c in "0123456789abcdef" for c in token) or len(token) != 32:
+        return None
+    path = _imports_dir() / f"{token}.csv"
+    return path if path.is_file() else None
+
+
+def import_job_create(
+    *,
+    kind: str,
+    source: IO[bytes] | str | Path,
+    filename: str,
+    mapping: dict[str, list[str]] | None = None,
+    dry_run: bool = False,
+    created_by=None,
+    stored: Path | None = None,
+) -> Job:
+    """Record an import as a queued job; `stored` is a file kept by import_file_store, else `source` is copied."""
+    stored = stored or import_file_store(source=source)
+    title = f"{kind} from {Path(filename).name}" + (" (dry run)" if dry_run else "")
+    return job_create(
+        kind=Job.Kind.IMPORT,
+        created_by=created_by,
+        title=title[:200],
+        params={"kind": kind, "path": str(stored), "filename": filename, "mapping": mapping or {}, "dry_run": dry_run},
+    )
+
+
+def import_job_run(*, job: Job) -> Job:
+    """Run an import job to the end; file-level problems fail the job with the reason, row problems are listed."""
+    params = job.params
+    job_start(job=job)
+    last = {"done": -1}
+
+    def progress(done: int, total: int) -> None:
+        if done != last["done"]:
+            last["done"] = done
+            job_progress(job=job, done=done, total=total)
+
+    try:
+        report = import_file(
+            kind=params["kind"],
+            path=params["path"],
+            mapping=params.get("mapping") or None,
+            dry_run=bool(params.get("dry_run")),
+            progress=progress,
+        )
+    except ImportFileError as exc:
+        job_fail(job=job, error=str(exc))
+        return job
+    except Exception as exc:
+        job_fail(job=job, error=f"The import stopped: {type(exc).__name__}: {exc}")
+        raise
+    job_succeed(job=job, result=report.as_dict())
+    if not report.dry_run:
+        # The copy has served its purpose; a dry run keeps it so the same file can then be imported for real.
+        Path(params["path"]).unlink(missing_ok=True)
+    return job
+
+
+def import_job_enqueue(*, job: Job) -> None:
+    """Start the job's task once the job row is committed, so a worker always finds it."""
+    from .tasks import import_csv_task
+
+    transaction.on_commit(lambda: import_csv_task.delay(job.pk))

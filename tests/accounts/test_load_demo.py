@@ -1,0 +1,144 @@
+"""The real CRM export, loaded through the importer, gives exactly what the files hold."""
+
+import csv
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from accounts.demo import DATASET, load_demo
+from accounts.models import Account, Contact, Opportunity, Signal
+from core.models import Job
+from territories.models import Membership, Territory
+
+
+def blank_account_lines() -> list[int]:
+    """Computed independently from the CSV: the line numbers of deals with no account."""
+    with (DATASET / "sales_pipeline.csv").open(newline="") as f:
+        return [i + 2 for i, row in enumerate(csv.DictReader(f)) if not row["account"].strip()]
+
+
+def state() -> dict:
+    return {
+        "accounts": sorted(
+            Account.objects.values_list(
+                "external_id",
+                "name",
+                "industry",
+                "annual_revenue",
+                "parent_id",
+                "owner_id",
+                "territory_id",
+                "updated_at",
+            )
+        ),
+        "opportunities": sorted(
+            Opportunity.objects.values_list(
+                "external_id", "stage", "amount", "is_won", "closed_on", "owner_id", "updated_at"
+            )
+        ),
+        "contacts": sorted(Contact.objects.values_list("external_id", "email", "persona", "updated_at")),
+        "signals": sorted(Signal.objects.values_list("external_id", "kind", "occurred_at")),
+        "users": sorted(User.objects.values_list("username", "first_name", "last_name")),
+        "memberships": sorted(Membership.objects.values_list("user__username", "territory__name", "role", "is_active")),
+    }
+
+
+@pytest.fixture
+def demo(db):
+    return load_demo(password="a-demo-password", out=lambda *_: None)
+
+
+def test_real_dataset_counts(demo):
+    reps = User.objects.filter(groups__name="rep", memberships__role="rep").exclude(username="rep").distinct()
+    managers = User.objects.filter(groups__name="manager").exclude(username="manager")
+    assert Account.objects.count() == 85
+    assert reps.count() == 35
+    assert managers.count() == 6
+    assert Territory.objects.count() == 3
+    assert set(Territory.objects.values_list("name", flat=True)) == {"Central", "East", "West"}
+    assert Opportunity.objects.count() == 7375
+    assert Account.objects.filter(parent__isnull=False).count() == 15
+    # Every agent is a rep in exactly one regional territory, managed by their manager.
+    assert Membership.objects.filter(role="rep", user__in=reps).count() == 35
+    dustin = User.objects.get(username="dustin.brinkmann")
+    assert set(Membership.objects.filter(user=dustin).values_list("territory__name", "role")) == {
+        ("Central", "manager")
+    }
+
+
+def test_rows_without_an_account_are_reported_by_line(demo):
+    job = Job.objects.filter(title__startswith="opportunities from sales_pipeline.csv").get()
+    assert job.status == Job.Status.SUCCEEDED
+    assert job.result["summary"] == {
+        "kind": "opportunities",
+        "dry_run": False,
+        "rows": 8800,
+        "created": 7375,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 1425,
+    }
+    lines = [line for line, _ in job.result["errors"]]
+    assert lines == blank_account_lines()
+    assert len(lines) == 1425
+    assert {reason for _, reason in job.result["errors"]} == {"account is required but empty"}
+
+
+def test_real_values_are_kept_as_they_are(demo):
+    acme = Account.objects.get(external_id="Acme Corporation")
+    assert acme.industry == "technolgy"  # misspelt in the source; kept, not hidden
+    assert str(acme.annual_revenue) == "1100040000.00"  # revenue is in millions in the file
+    assert acme.employee_count == 2822 and acme.year_founded == 1996 and acme.country == "United States"
+    assert Opportunity.objects.filter(product="GTXPro").exists()
+    won = Opportunity.objects.get(external_id="1C1I7A6R")
+    assert (won.is_closed, won.is_won, str(won.amount), won.owner.get_full_name()) == (
+        True,
+        True,
+        "1054.00",
+        "Moses Frase",
+    )
+
+
+def test_reloading_the_demo_changes_nothing(demo):
+    before = state()
+    load_demo(password="a-demo-password", out=lambda *_: None)
+    assert state() == before
+    last = Job.objects.filter(kind="import").order_by("-pk")[:3]
+    for job in last:
+        assert job.result["summary"]["created"] == 0
+        assert job.result["summary"]["updated"] == 0
+
+
+def test_generated_contacts_and_signals_are_deterministic(demo):
+    contacts = sorted(Contact.objects.values_list("external_id", "name", "email", "title", "persona"))
+    signals = sorted(Signal.objects.values_list("external_id", "kind", "topic", "occurred_at", "contact__external_id"))
+    assert set(Contact.objects.values_list("persona", flat=True)) >= {
+        "economic_buyer",
+        "champion",
+        "technical_evaluator",
+    }
+    Contact.objects.all().delete()
+    Signal.objects.all().delete()
+    load_demo(password="a-demo-password", out=lambda *_: None)
+    assert sorted(Contact.objects.values_list("external_id", "name", "email", "title", "persona")) == contacts
+    assert (
+        sorted(Signal.objects.values_list("external_id", "kind", "topic", "occurred_at", "contact__external_id"))
+        == signals
+    )
+
+
+def test_demo_logins_work_and_see_their_scope(demo, client):
+    assert client.login(username="rep", password="a-demo-password")
+    rep = User.objects.get(username="rep")
+    assert Membership.objects.filter(user=rep, territory__name="Central", role="rep").exists()
+    assert client.login(username="manager", password="a-demo-password")
+    assert client.login(username="admin", password="a-demo-password")
+
+
+def test_load_demo_command_prints_the_logins(db, capsys, monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "printed-password")
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    assert "Demo logins: admin (admin), manager (manager), rep (rep); password: printed-password" in out
+    assert "sales_pipeline.csv: 7375 created" in out
