@@ -1,0 +1,292 @@
+"""Scoring, exactly as an admin can reproduce it by hand. Plain values in, scores and explanation out; no ORM.
+
+Times are UTC; `now` is the moment of scoring; age_days = (now - occurred_at) in days, fractional.
+
+Criterion {group, attribute, operator, value, points}. Operators: eq, neq, in, not_in, gte, lte,
+between (inclusive), contains (an element of a list attribute, or a substring of a text one), exists.
+Text comparison ignores case and surrounding spaces. A missing value (None, blank text, empty list)
+matches nothing but `neq` and `not_in`.
+
+Fit (0-100): a group scores the highest points among its matched criteria (0 if none matched);
+    fit_raw = sum of group scores
+    fit_max = sum over groups of max(0, highest points in the group)
+    fit     = clamp(100 * fit_raw / fit_max, 0, 100)          (0 when fit_max is 0)
+An exclusion criterion that matches makes the account `suppress`, whatever its scores.
+
+Signal (0-100): each rule {kind, points, half_life_days, max_points}; a signal of that kind contributes
+    points * 0.5 ** (age_days / half_life_days)
+and counts 0 when it is in the future or older than the lookback; each kind's total is capped at
+max_points;
+    signal_raw = sum over kinds;  signal = min(100, 100 * signal_raw / full_signal_points)
+
+Buying-group coverage (0-1) = share of the required personas with at least one contact that has a
+signal in the last engagement_window_days (0 when no persona is required).
+
+Unified = w_fit * fit + w_signal * signal + w_coverage * 100 * coverage (weights >= 0, summing to 1).
+Fit, signal and unified are stored rounded half away from zero to 1 decimal, unified from the
+unrounded parts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+OPERATORS = ("eq", "neq", "in", "not_in", "gte", "lte", "between", "contains", "exists")
+NUMERIC_OPERATORS = ("gte", "lte", "between")
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Criterion:
+    attribute: str
+    operator: str
+    value: Any = None
+    points: float = 0.0
+    group: str = ""
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.attribute
+
+
+@dataclass(frozen=True)
+class SignalRule:
+    kind: str
+    points: float
+    half_life_days: float
+    max_points: float
+
+
+@dataclass(frozen=True)
+class ScoringParams:
+    criteria: tuple[Criterion, ...] = ()
+    exclusions: tuple[Criterion, ...] = ()
+    signal_rules: tuple[SignalRule, ...] = ()
+    required_personas: tuple[str, ...] = ()
+    w_fit: float = 0.6
+    w_signal: float = 0.3
+    w_coverage: float = 0.1
+    full_signal_points: float = 100.0
+    lookback_days: float = 365.0
+    engagement_window_days: float = 90.0
+
+
+@dataclass(frozen=True)
+class SignalEvent:
+    kind: str
+    occurred_at: dt.datetime
+    persona: str | None = None  # the persona of the contact behind the signal, if any
+
+
+@dataclass
+class Score:
+    fit: float
+    signal: float
+    coverage: float
+    unified: float
+    excluded: bool
+    fit_exact: float
+    signal_exact: float
+    unified_exact: float
+    explanation: dict = field(default_factory=dict)
+
+
+def round1(value: float) -> float:
+    """Round half away from zero to one decimal, on the decimal written form of the number."""
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, list | tuple | set):
+        return len(value) == 0
+    return False
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    """Equality as a person means it: numbers by value, text ignoring case and spaces, lists by any element."""
+    if isinstance(actual, list | tuple | set):
+        return any(_equal(item, expected) for item in actual)
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return str(actual).strip().lower() == str(expected).strip().lower()
+    a, e = _number(actual), _number(expected)
+    if a is not None and e is not None:
+        return a == e
+    return _norm(actual) == _norm(expected)
+
+
+def criterion_matches(criterion: Criterion, values: Mapping[str, Any]) -> bool:
+    """Whether an account (its attribute values) matches one criterion."""
+    actual = values.get(criterion.attribute)
+    op = criterion.operator
+    if _is_missing(actual):
+        return op in ("neq", "not_in")
+    expected = criterion.value
+    if op == "exists":
+        return True
+    if op == "eq":
+        return _equal(actual, expected)
+    if op == "neq":
+        return not _equal(actual, expected)
+    if op == "in":
+        return any(_equal(actual, option) for option in expected or ())
+    if op == "not_in":
+        return not any(_equal(actual, option) for option in expected or ())
+    if op == "contains":
+        if isinstance(actual, list | tuple | set):
+            return any(_norm(item) == _norm(expected) for item in actual)
+        return isinstance(actual, str) and str(expected).strip().lower() in actual.lower()
+    number = _number(actual)
+    if number is None:
+        return False
+    if op == "gte":
+        return number >= float(expected)
+    if op == "lte":
+        return number <= float(expected)
+    if op == "between":
+        low, high = expected
+        return float(low) <= number <= float(high)
+    raise ValueError(f"Unknown operator {op!r}")
+
+
+def fit_score(criteria: Iterable[Criterion], values: Mapping[str, Any]) -> tuple[float, dict]:
+    """The exact fit (0-100) and how it was reached."""
+    groups: dict[str, list[Criterion]] = {}
+    for criterion in criteria:
+        groups.setdefault(criterion.group_name, []).append(criterion)
+    raw = 0.0
+    maximum = 0.0
+    matched = []
+    by_group = {}
+    for name, members in groups.items():
+        hits = [c for c in members if criterion_matches(c, values)]
+        score = max((c.points for c in hits), default=0.0)
+        best = max(hits, key=lambda c: c.points) if hits else None
+        raw += score
+        maximum += max(0.0, max(c.points for c in members))
+        by_group[name] = score
+        if best is not None:
+            matched.append(
+                {
+                    "group": name,
+                    "attribute": best.attribute,
+                    "operator": best.operator,
+                    "value": best.value,
+                    "points": best.points,
+                }
+            )
+    fit = 0.0 if maximum <= 0 else min(100.0, max(0.0, 100.0 * raw / maximum))
+    return fit, {"raw": raw, "max": maximum, "groups": by_group, "matched": matched}
+
+
+def decayed_points(rule: SignalRule, occurred_at: dt.datetime, now: dt.datetime, lookback_days: float) -> float:
+    age_days = (now - occurred_at).total_seconds() / SECONDS_PER_DAY
+    if age_days < 0 or age_days > lookback_days:
+        return 0.0
+    return rule.points * 0.5 ** (age_days / rule.half_life_days)
+
+
+def signal_score(
+    rules: Iterable[SignalRule],
+    signals: Iterable[SignalEvent],
+    now: dt.datetime,
+    lookback_days: float,
+    full_points: float,
+) -> tuple[float, dict]:
+    """The exact signal score (0-100) and each kind's decayed total, capped."""
+    by_kind = {rule.kind: rule for rule in rules}
+    totals: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for event in signals:
+        rule = by_kind.get(event.kind)
+        if rule is None:
+            continue
+        points = decayed_points(rule, event.occurred_at, now, lookback_days)
+        if points > 0:
+            totals[event.kind] = totals.get(event.kind, 0.0) + points
+            counts[event.kind] = counts.get(event.kind, 0) + 1
+    kinds = {
+        kind: {"count": counts[kind], "decayed": total, "points": min(total, by_kind[kind].max_points)}
+        for kind, total in totals.items()
+    }
+    raw = sum(k["points"] for k in kinds.values())
+    signal = 0.0 if full_points <= 0 else min(100.0, 100.0 * raw / full_points)
+    return signal, {"raw": raw, "full_points": full_points, "kinds": kinds}
+
+
+def coverage_score(
+    required_personas: Iterable[str], signals: Iterable[SignalEvent], now: dt.datetime, window_days: float
+) -> tuple[float, dict]:
+    required = list(dict.fromkeys(required_personas))
+    engaged = set()
+    for event in signals:
+        if event.persona is None:
+            continue
+        age_days = (now - event.occurred_at).total_seconds() / SECONDS_PER_DAY
+        if 0 <= age_days <= window_days:
+            engaged.add(event.persona)
+    covered = [p for p in required if p in engaged]
+    coverage = len(covered) / len(required) if required else 0.0
+    return coverage, {"required": required, "engaged": covered, "missing": [p for p in required if p not in engaged]}
+
+
+def score_account(
+    params: ScoringParams, values: Mapping[str, Any], signals: Iterable[SignalEvent], now: dt.datetime
+) -> Score:
+    """Fit, signal, coverage and unified score of one account, with the explanation of each."""
+    signals = list(signals)
+    excluded_by = [c for c in params.exclusions if criterion_matches(c, values)]
+    fit, fit_detail = fit_score(params.criteria, values)
+    signal, signal_detail = signal_score(
+        params.signal_rules, signals, now, params.lookback_days, params.full_signal_points
+    )
+    coverage, coverage_detail = coverage_score(params.required_personas, signals, now, params.engagement_window_days)
+    unified = params.w_fit * fit + params.w_signal * signal + params.w_coverage * 100.0 * coverage
+    explanation = {
+        "fit": fit_detail,
+        "signal": signal_detail,
+        "coverage": coverage_detail,
+        "weights": {"fit": params.w_fit, "signal": params.w_signal, "coverage": params.w_coverage},
+        "excluded_by": [{"attribute": c.attribute, "operator": c.operator, "value": c.value} for c in excluded_by],
+    }
+    return Score(
+        fit=round1(fit),
+        signal=round1(signal),
+        coverage=coverage,
+        unified=round1(unified),
+        excluded=bool(excluded_by),
+        fit_exact=fit,
+        signal_exact=signal,
+        unified_exact=unified,
+        explanation=explanation,
+    )
