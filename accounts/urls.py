@@ -4,6 +4,7 @@ from . import import_views, views
 
 urlpatterns = [
     path("", views.account_index, name="account-list"),
+    path("export.csv", views.account_export, name="account-export"),
     path("<int:account_id>/", views.account_detail, name="account-detail"),
     path("imports/new/", import_views.import_new, name="import-new"),
     path("imports/map/", import_views.import_map, name="import-map"),

@@ -1,21 +1,85 @@
-from django.http import HttpResponse
+import csv
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django_tables2 import RequestConfig
 
 from core.decorators import role_required
-from core.roles import ADMIN
 
+from .filters import AccountFilter
 from .selectors import access_account, account_list
+from .tables import AccountTable
+
+PAGE_SIZE = 50
+DETAIL_ROWS = 100
+EXPORT_COLUMNS = [
+    ("id", "id"),
+    ("external_id", "external_id"),
+    ("name", "name"),
+    ("domain", "domain"),
+    ("industry", "industry"),
+    ("employee_count", "employee_count"),
+    ("annual_revenue", "annual_revenue"),
+    ("country", "country"),
+    ("region", "region"),
+    ("city", "city"),
+    ("owner", "owner__username"),
+    ("territory", "territory__name"),
+]
+
+
+def _filtered_accounts(request):
+    queryset = account_list(user=request.user).select_related("owner", "territory")
+    return AccountFilter(request.GET or None, queryset=queryset, user=request.user)
 
 
 @role_required()
 def account_index(request):
-    return HttpResponse(", ".join(account_list(user=request.user).values_list("name", flat=True)[:50]))
+    account_filter = _filtered_accounts(request)
+    table = AccountTable(account_filter.qs)
+    RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    export_query = request.GET.urlencode()
+    return render(
+        request,
+        "accounts/account_list.html",
+        {"filter": account_filter, "table": table, "export_query": export_query},
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@role_required()
+def account_export(request):
+    """The filtered list as CSV, streamed so a large export does not sit in memory."""
+    rows = _filtered_accounts(request).qs.order_by("name", "id").values_list(*[f for _, f in EXPORT_COLUMNS])
+    writer = csv.writer(_Echo())
+
+    def stream():
+        yield writer.writerow([c for c, _ in EXPORT_COLUMNS])
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow(["" if v is None else v for v in row])
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="accounts.csv"'
+    return response
 
 
 @role_required()
 def account_detail(request, account_id: int):
-    return HttpResponse(access_account(user=request.user, account_id=account_id).name)
-
-
-@role_required(ADMIN)
-def import_new(request):
-    return HttpResponse("imports")
+    account = access_account(user=request.user, account_id=account_id)
+    signals = account.signals.select_related("contact").order_by("-occurred_at", "-id")
+    opportunities = account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id")
+    context = {
+        "account": account,
+        "subsidiaries": account_list(user=request.user).filter(parent=account).order_by("name"),
+        "contacts": account.contacts.order_by("persona", "name"),
+        "signals": signals[:DETAIL_ROWS],
+        "signal_count": signals.count(),
+        "opportunities": opportunities[:DETAIL_ROWS],
+        "opportunity_count": opportunities.count(),
+        "detail_rows": DETAIL_ROWS,
+    }
+    return render(request, "accounts/account_detail.html", context)

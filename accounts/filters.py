@@ -1,0 +1,44 @@
+import django_filters
+from django.contrib.auth.models import User
+from django.db.models import Q
+
+from territories.selectors import territory_list
+
+from .models import Account
+
+
+class AccountFilter(django_filters.FilterSet):
+    """Filters of the account list; every choice offered comes from what the user may see."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    territory = django_filters.ModelChoiceFilter(queryset=None, empty_label="Any territory")
+    owner = django_filters.CharFilter(method="by_owner", label="Owner")
+    industry = django_filters.CharFilter(lookup_expr="iexact")
+    country = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Account
+        fields = ["q", "territory", "owner", "industry", "country"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.filters["territory"].queryset = territory_list(user=user)
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value) | Q(external_id__iexact=value))
+
+    def by_owner(self, queryset, name, value):
+        """`me`, `none` (unassigned), a user id or a username."""
+        value = value.strip()
+        if value == "me":
+            return queryset.filter(owner=self.user)
+        if value == "none":
+            return queryset.filter(owner__isnull=True)
+        if value.isdigit():
+            return queryset.filter(owner_id=int(value))
+        owner = User.objects.filter(username=value).first()
+        return queryset.filter(owner=owner) if owner else queryset.none()

@@ -1,0 +1,23 @@
+import django_tables2 as tables
+
+from .models import Account
+
+
+class AccountTable(tables.Table):
+    name = tables.Column(linkify=("account-detail", {"account_id": tables.A("pk")}))
+    employee_count = tables.Column(verbose_name="Employees", attrs={"td": {"class": "text-end"}})
+    annual_revenue = tables.Column(verbose_name="Revenue (USD)", attrs={"td": {"class": "text-end"}})
+    owner = tables.Column(order_by=("owner__username",))
+    territory = tables.Column(order_by=("territory__name",))
+
+    class Meta:
+        model = Account
+        fields = ["name", "industry", "country", "employee_count", "annual_revenue", "owner", "territory"]
+        attrs = {"class": "table table-sm table-striped table-hover"}
+        empty_text = "No accounts match. Clear the filters, or ask your manager which territory you belong to."
+
+    def render_annual_revenue(self, value):
+        return f"{value:,.0f}"
+
+    def render_owner(self, value):
+        return value.get_full_name() or value.username
