@@ -3,13 +3,22 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
-from core.apis import JobViewSet
+from accounts.apis import AccountBulkView, AccountViewSet, ContactViewSet, OpportunityViewSet, SignalViewSet
+from core.apis import JobViewSet, UserViewSet
+from territories.apis import MembershipViewSet, TerritoryViewSet
 
 # Namespaced ("api:account-detail") so API route names never clash with the web pages' names.
 app_name = "api"
 
 router = DefaultRouter()
+router.register("accounts", AccountViewSet, basename="account")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("signals", SignalViewSet, basename="signal")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("territories", TerritoryViewSet, basename="territory")
+router.register("memberships", MembershipViewSet, basename="membership")
 router.register("jobs", JobViewSet, basename="job")
+router.register("users", UserViewSet, basename="user")
 
 
 class TokenView(ObtainAuthToken):
@@ -18,4 +27,8 @@ class TokenView(ObtainAuthToken):
     permission_classes = [AllowAny]
 
 
-urlpatterns = [path("auth/token/", TokenView.as_view(), name="api-token"), *router.urls]
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("accounts/bulk/", AccountBulkView.as_view(), name="account-bulk"),
+    *router.urls,
+]

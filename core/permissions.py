@@ -1,4 +1,4 @@
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .roles import has_role, is_admin
 
@@ -16,4 +16,15 @@ class IsRevOpsAdmin(BasePermission):
     message = "Only RevOps admins may do this."
 
     def has_permission(self, request, view) -> bool:
+        return is_admin(request.user)
+
+
+class ReadScopedWriteAdmin(BasePermission):
+    """Reading is for every role (scoped by the selectors); writing is for RevOps admins."""
+
+    message = "Only RevOps admins may change this."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return has_role(request.user)
         return is_admin(request.user)

@@ -1,0 +1,309 @@
+"""REST API for accounts, contacts, signals and opportunities; every queryset comes from the access selectors."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
+
+from .imports import ImportReport, import_records
+from .imports import fields as import_fields
+from .models import Account, Contact, Opportunity, Signal
+from .selectors import account_list, contact_list, opportunity_list, signal_list
+
+MAX_BATCH = 1000
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class TerritoryRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    owner_detail = UserRefSerializer(source="owner", read_only=True, allow_null=True)
+    territory_detail = TerritoryRefSerializer(source="territory", read_only=True, allow_null=True)
+    technologies = serializers.ListField(child=serializers.CharField(max_length=120), required=False)
+    attributes = serializers.DictField(required=False)
+
+    class Meta:
+        model = Account
+        fields = [
+            "id", "name", "domain", "external_id", "industry", "employee_count", "annual_revenue", "country",
+            "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes",
+            "owner", "owner_detail", "territory", "territory_detail", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"domain": {"validators": []}, "external_id": {"validators": []}}
+
+    def validate_domain(self, value):
+        try:
+            value = import_fields.domain(value)
+        except import_fields.FieldError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        others = Account.objects.filter(domain=value)
+        if value and self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if value and others.exists():
+            raise serializers.ValidationError("Another account has this domain.")
+        return value
+
+    def validate_external_id(self, value):
+        value = (value or "").strip() or None
+        others = Account.objects.filter(external_id=value)
+        if value and self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if value and others.exists():
+            raise serializers.ValidationError("Another account has this external_id.")
+        return value
+
+    def validate_parent(self, value):
+        if value is not None and self.instance is not None and value.pk == self.instance.pk:
+            raise serializers.ValidationError("An account cannot be its own parent.")
+        return value
+
+
+class AccountFilter(django_filters.FilterSet):
+    territory = django_filters.NumberFilter(field_name="territory_id")
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    industry = django_filters.CharFilter(lookup_expr="iexact")
+    country = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Account
+        fields = ["territory", "owner", "industry", "country"]
+
+
+class AccountViewSet(viewsets.ModelViewSet):
+    """Accounts the user may see; admins create, change and delete them."""
+
+    serializer_class = AccountSerializer
+    permission_classes = [ReadScopedWriteAdmin]
+    filterset_class = AccountFilter
+    search_fields = ["name", "domain", "=external_id"]
+    ordering_fields = ["name", "created_at", "updated_at", "employee_count", "annual_revenue"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        return account_list(user=self.request.user).select_related("owner", "territory")
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "account", "external_id", "name", "email", "title", "persona", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_account(self, value):
+        if not account_list(user=self.context["request"].user).filter(pk=value.pk).exists():
+            raise serializers.ValidationError("No such account.")
+        return value
+
+
+class ContactViewSet(viewsets.ModelViewSet):
+    serializer_class = ContactSerializer
+    permission_classes = [ReadScopedWriteAdmin]
+    filterset_fields = ["account", "persona"]
+    search_fields = ["name", "email", "=external_id"]
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        return contact_list(user=self.request.user)
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id", "account", "external_id", "name", "product", "amount", "stage", "is_closed", "is_won",
+            "engaged_on", "closed_on", "owner", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_account(self, value):
+        if not account_list(user=self.context["request"].user).filter(pk=value.pk).exists():
+            raise serializers.ValidationError("No such account.")
+        return value
+
+    def validate(self, attrs):
+        is_won = attrs.get("is_won", getattr(self.instance, "is_won", False))
+        is_closed = attrs.get("is_closed", getattr(self.instance, "is_closed", False))
+        if is_won and not is_closed:
+            raise serializers.ValidationError({"is_won": "A won opportunity must be closed."})
+        engaged, closed = attrs.get("engaged_on"), attrs.get("closed_on")
+        if engaged and closed and closed < engaged:
+            raise serializers.ValidationError({"closed_on": "The close date is before the engage date."})
+        return attrs
+
+
+class OpportunityFilter(django_filters.FilterSet):
+    class Meta:
+        model = Opportunity
+        fields = ["account", "owner", "stage", "is_closed", "is_won"]
+
+
+class OpportunityViewSet(viewsets.ModelViewSet):
+    serializer_class = OpportunitySerializer
+    permission_classes = [ReadScopedWriteAdmin]
+    filterset_class = OpportunityFilter
+    search_fields = ["name", "product", "=external_id"]
+    ordering_fields = ["closed_on", "engaged_on", "amount", "created_at"]
+    ordering = ["-id"]
+
+    def get_queryset(self):
+        return opportunity_list(user=self.request.user)
+
+
+class SignalSerializer(serializers.ModelSerializer):
+    # Plain ids: the importer resolves a whole batch in one query rather than one per item.
+    account = serializers.IntegerField(min_value=1, source="account_id")
+    contact = serializers.IntegerField(min_value=1, required=False, allow_null=True, source="contact_id")
+    kind = serializers.RegexField(
+        r"^[a-z][a-z0-9_]{0,59}$", error_messages={"invalid": "Use lower_snake_case, e.g. web_visit."}
+    )
+
+    class Meta:
+        model = Signal
+        fields = ["id", "account", "contact", "kind", "topic", "occurred_at", "source", "external_id", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"external_id": {"validators": []}}
+
+
+class SignalFilter(django_filters.FilterSet):
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Signal
+        fields = ["account", "contact", "kind", "occurred_after", "occurred_before"]
+
+
+BATCH_RESULT = inline_serializer(
+    "BatchResult",
+    {
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+    },
+)
+
+
+def _batch(request) -> tuple[list[dict] | None, Response | None]:
+    """The posted object or list as a list; or the 400 that explains why it is not acceptable."""
+    items = request.data if isinstance(request.data, list) else [request.data]
+    if not items:
+        return None, Response({"detail": "Send one object or a non-empty list."}, status=status.HTTP_400_BAD_REQUEST)
+    if len(items) > MAX_BATCH:
+        return None, Response(
+            {"detail": f"Send at most {MAX_BATCH} items per request; this one has {len(items)}."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if not all(isinstance(item, dict) for item in items):
+        return None, Response({"detail": "Each item must be a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
+    return items, None
+
+
+def _import_batch(*, kind: str, records: list[dict]) -> Response:
+    """All or nothing: an item the importer refuses (unknown account, duplicate key...) writes nothing."""
+    with transaction.atomic():
+        report: ImportReport = import_records(kind=kind, records=records)
+        if report.errors:
+            transaction.set_rollback(True)
+    if report.errors:
+        errors = [{"index": e.line - 1, "detail": e.reason} for e in report.errors]
+        return Response({"detail": "Nothing was saved.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+    body = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+    return Response(body, status=status.HTTP_201_CREATED if report.created else status.HTTP_200_OK)
+
+
+class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Signals on accounts the user may see. POST one signal or a list of up to 1,000; idempotent on external_id."""
+
+    serializer_class = SignalSerializer
+    permission_classes = [ReadScopedWriteAdmin]
+    filterset_class = SignalFilter
+    ordering_fields = ["occurred_at", "id"]
+    ordering = ["-occurred_at", "-id"]
+
+    def get_queryset(self):
+        return signal_list(user=self.request.user)
+
+    @extend_schema(
+        request=SignalSerializer(many=True), responses={201: BATCH_RESULT, 200: BATCH_RESULT, 400: OpenApiResponse()}
+    )
+    def create(self, request, *args, **kwargs):
+        items, refusal = _batch(request)
+        if refusal:
+            return refusal
+        many = isinstance(request.data, list)
+        serializer = SignalSerializer(data=items if many else items[0], many=many)
+        if not serializer.is_valid():
+            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
+        records = []
+        for item in serializer.validated_data if many else [serializer.validated_data]:
+            record = dict(item)
+            record["account"] = record.pop("account_id")
+            record["contact"] = record.pop("contact_id", None)
+            records.append(record)
+        return _import_batch(kind="signals", records=records)
+
+
+class AccountBulkItemSerializer(AccountSerializer):
+    class Meta(AccountSerializer.Meta):
+        fields = [
+            f
+            for f in AccountSerializer.Meta.fields
+            if f not in ("owner_detail", "territory_detail", "parent", "attributes")
+        ]
+
+    def validate_domain(self, value):
+        try:
+            return import_fields.domain(value)
+        except import_fields.FieldError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_external_id(self, value):
+        return (value or "").strip() or None
+
+    def validate(self, attrs):
+        if not attrs.get("external_id") and not attrs.get("domain"):
+            raise serializers.ValidationError("Each account needs an external_id or a domain to be upserted.")
+        return attrs
+
+
+class AccountBulkView(APIView):
+    """Upsert up to 1,000 accounts by external_id or domain (admins). All or nothing."""
+
+    permission_classes = [IsRevOpsAdmin]
+
+    @extend_schema(
+        request=AccountBulkItemSerializer(many=True),
+        responses={201: BATCH_RESULT, 200: BATCH_RESULT, 400: OpenApiResponse()},
+    )
+    def post(self, request):
+        items, refusal = _batch(request)
+        if refusal:
+            return refusal
+        serializer = AccountBulkItemSerializer(data=items, many=True)
+        if not serializer.is_valid():
+            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
+        records = []
+        for item in serializer.validated_data:
+            record = {k: v for k, v in item.items() if k not in ("owner", "territory")}
+            # Relations arrive as objects; the importer takes their keys.
+            if "owner" in item:
+                record["owner"] = item["owner"].username if item["owner"] else None
+            if "territory" in item:
+                record["territory"] = item["territory"].name if item["territory"] else None
+            records.append(record)
+        return _import_batch(kind="accounts", records=records)
