@@ -22,11 +22,22 @@ class Account(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries")
     is_customer = models.BooleanField(default=False)
     attributes = models.JSONField(default=dict, blank=True)
+    # owner and territory are indexed by the composite indexes below (owner, name) and (territory, name).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_accounts"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_accounts",
+        db_index=False,
     )
     territory = models.ForeignKey(
-        "territories.Territory", null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
+        "territories.Territory",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="accounts",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -58,7 +69,7 @@ class Contact(models.Model):
         USER = "user", "User"
         OTHER = "other", "Other"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts", db_index=False)
     external_id = models.CharField(max_length=255, null=True, blank=True)
     name = models.CharField(max_length=255)
     email = models.EmailField(max_length=254, null=True, blank=True)
@@ -99,7 +110,7 @@ class Signal(models.Model):
         "leadership_change",
     )
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals", db_index=False)
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
     kind = models.CharField(max_length=60, help_text="A standard kind or an admin-defined one (lower_snake_case).")
     topic = models.CharField(max_length=120, blank=True)
@@ -123,7 +134,7 @@ class Signal(models.Model):
 
 
 class Opportunity(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opportunities")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opportunities", db_index=False)
     external_id = models.CharField(max_length=255, null=True, blank=True)
     name = models.CharField(max_length=255, blank=True)
     product = models.CharField(max_length=255, blank=True)

@@ -1,0 +1,41 @@
+"""Helpers shared by the benchmarks: a PostgreSQL database of their own, migrated, and a clear refusal otherwise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench_database_url(name: str) -> str:
+    """DATABASE_URL with its database name replaced by `name`; exits with a message when it is not PostgreSQL."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("The benchmarks run on PostgreSQL: set DATABASE_URL=postgres://user@host:port/db (any database).")
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def fresh_database(url: str) -> None:
+    """Drop and create the benchmark's database, then migrate it."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def scale() -> float:
+    value = float(os.environ.get("BENCH_SCALE", "1"))
+    if not 0 < value <= 1:
+        sys.exit("BENCH_SCALE must be in (0, 1].")
+    return value
