@@ -26,7 +26,8 @@ def user_set_role(*, user: User, role: str | None) -> None:
         raise ValueError(f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        # The migration creates the groups; get_or_create keeps working if one was removed by hand.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     user.__dict__.pop("_revops_roles", None)
 
 
