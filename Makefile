@@ -1,10 +1,9 @@
 # make demo: install into .venv, migrate, load the demo data, serve on http://127.0.0.1:8000/
 # make test: the full test suite (PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set, else SQLite)
-# make bench: the benchmarks of SPEC section 8 (needs DATABASE_URL pointing at PostgreSQL)
+# make bench: the performance benchmarks in bench/ (need DATABASE_URL pointing at PostgreSQL)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: demo test bench install lint format clean
 
@@ -22,7 +21,7 @@ demo: install
 	bash scripts/serve.sh
 
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --ds=config.settings.test
 
 lint: install
 	$(VENV)/bin/ruff check .

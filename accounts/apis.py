@@ -45,26 +45,22 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"domain": {"validators": []}, "external_id": {"validators": []}}
 
-    def validate_domain(self, value):
-        try:
-            value = import_fields.domain(value)
-        except import_fields.FieldError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-        others = Account.objects.filter(domain=value)
-        if value and self.instance is not None:
+    def _unique(self, field_name: str, value):
+        others = Account.objects.filter(**{field_name: value})
+        if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if value and others.exists():
-            raise serializers.ValidationError("Another account has this domain.")
+            raise serializers.ValidationError(f"Another account has this {field_name}.")
         return value
 
+    def validate_domain(self, value):
+        try:
+            return self._unique("domain", import_fields.domain(value))
+        except import_fields.FieldError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
     def validate_external_id(self, value):
-        value = (value or "").strip() or None
-        others = Account.objects.filter(external_id=value)
-        if value and self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if value and others.exists():
-            raise serializers.ValidationError("Another account has this external_id.")
-        return value
+        return self._unique("external_id", (value or "").strip() or None)
 
     def validate_parent(self, value):
         if value is not None and self.instance is not None and value.pk == self.instance.pk:

@@ -39,6 +39,49 @@ class Counts:
         self.unchanged += other.unchanged
 
 
+def apply_values(obj, values: dict[str, Any]) -> list[str]:
+    """Set changed values on `obj`; return the names of the fields that changed."""
+    changed = []
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed.append(name)
+    return changed
+
+
+class Changes:
+    """The rows one chunk creates and updates, counted as they are decided and written together."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.created: list = []
+        self.updated: list = []
+        self.fields: set[str] = set()
+        self.counts = Counts()
+
+    def create(self, obj):
+        self.created.append(obj)
+        self.counts.created += 1
+        return obj
+
+    def update(self, obj, values: dict[str, Any]) -> None:
+        changed = apply_values(obj, values)
+        if changed:
+            self.updated.append(obj)
+            self.fields.update(changed)
+            self.counts.updated += 1
+        else:
+            self.counts.unchanged += 1
+
+    def save(self, *, dry_run: bool) -> Counts:
+        if not dry_run:
+            self.model.objects.bulk_create(self.created, batch_size=1000)
+            if self.updated:
+                stamp = {"updated_at"} if any(f.name == "updated_at" for f in self.model._meta.fields) else set()
+                self.model.objects.bulk_update(self.updated, sorted(self.fields | stamp), batch_size=1000)
+        return self.counts
+
+
 class KindImporter:
     kind: ClassVar[str]
     fields: ClassVar[dict[str, Field]]
@@ -62,16 +105,6 @@ class KindImporter:
         """Work that needs every row written first (e.g. parent accounts)."""
 
     # helpers -----------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _apply(obj, values: dict[str, Any]) -> list[str]:
-        """Set changed values on `obj`; return the names of the fields that changed."""
-        changed = []
-        for name, value in values.items():
-            if getattr(obj, name) != value:
-                setattr(obj, name, value)
-                changed.append(name)
-        return changed
 
     @staticmethod
     def _resolve_into(rows: list[Row], field_name: str, resolved: dict, *, target: str, key=None) -> None:
@@ -164,12 +197,12 @@ class AccountImporter(KindImporter):
         return values
 
     def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
-        counts = Counts()
         external_ids = {r.values["external_id"] for r in rows if r.values.get("external_id")}
         domains = {r.values["domain"] for r in rows if r.values.get("domain")}
         by_external = {a.external_id: a for a in Account.objects.filter(external_id__in=external_ids)}
         by_domain = {a.domain: a for a in Account.objects.filter(domain__in=domains)}
-        to_create, to_update, update_fields = [], [], set()
+        changes = Changes(Account)
+        new_rows = []
         for row in rows:
             external_id, dom = row.values.get("external_id"), row.values.get("domain")
             account = by_external.get(external_id) if external_id else None
@@ -187,28 +220,18 @@ class AccountImporter(KindImporter):
                 base = dict(account.attributes) if account else {}
                 values["attributes"] = {**base, **row.extra}
             if account is None:
-                account = Account(**values)
-                to_create.append((row, account))
-                counts.created += 1
+                account = changes.create(Account(**values))
+                new_rows.append((row, account))
                 if external_id:
                     by_external[external_id] = account
                 if dom:
                     by_domain[dom] = account
                 continue
-            changed = self._apply(account, values)
-            if changed:
-                to_update.append(account)
-                update_fields.update(changed)
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
+            changes.update(account, values)
             if row.values.get("parent"):
                 self.parents.append((row.line, account.pk, row.values["parent"]))
-        if not dry_run:
-            Account.objects.bulk_create([a for _, a in to_create], batch_size=1000)
-            if to_update:
-                Account.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}), batch_size=1000)
-        for row, account in to_create:
+        counts = changes.save(dry_run=dry_run)
+        for row, account in new_rows:
             if row.values.get("parent"):
                 self.parents.append((row.line, account.pk, row.values["parent"]))
         return counts
@@ -271,7 +294,6 @@ class ContactImporter(KindImporter):
         self._resolve_into(rows, "account", resolve_accounts(refs), target="account_id")
 
     def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
-        counts = Counts()
         external_ids = {r.values["external_id"] for r in rows if r.values.get("external_id")}
         pairs = {(r.refs["account_id"], r.values["email"]) for r in rows if r.values.get("email")}
         existing = list(Contact.objects.filter(external_id__in=external_ids)) + list(
@@ -279,7 +301,7 @@ class ContactImporter(KindImporter):
         )
         by_external = {c.external_id: c for c in existing if c.external_id}
         by_email = {(c.account_id, c.email): c for c in existing if c.email}
-        to_create, to_update, update_fields = [], [], set()
+        changes = Changes(Contact)
         for row in rows:
             values = {k: v for k, v in row.values.items() if k != "account"}
             values["account_id"] = row.refs["account_id"]
@@ -293,26 +315,14 @@ class ContactImporter(KindImporter):
                 row.error = f"email {values['email']!r} already belongs to another contact of this account"
                 continue
             if contact is None:
-                contact = Contact(**values)
-                to_create.append(contact)
+                contact = changes.create(Contact(**values))
                 if values.get("external_id"):
                     by_external[values["external_id"]] = contact
                 if values.get("email"):
                     by_email[(values["account_id"], values["email"])] = contact
-                counts.created += 1
                 continue
-            changed = self._apply(contact, values)
-            if changed:
-                to_update.append(contact)
-                update_fields.update(changed)
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
-        if not dry_run:
-            Contact.objects.bulk_create(to_create, batch_size=1000)
-            if to_update:
-                Contact.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}), batch_size=1000)
-        return counts
+            changes.update(contact, values)
+        return changes.save(dry_run=dry_run)
 
 
 class SignalImporter(KindImporter):
@@ -360,7 +370,6 @@ class SignalImporter(KindImporter):
         return values
 
     def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
-        counts = Counts()
         prepared = [(row, self._values(row)) for row in rows]
         external_ids = {v["external_id"] for _, v in prepared if v.get("external_id")}
         by_external = {s.external_id: s for s in Signal.objects.filter(external_id__in=external_ids)}
@@ -374,38 +383,23 @@ class SignalImporter(KindImporter):
                 external_id__isnull=True,
             ).values_list("account_id", *self.NATURAL)
             events = set(found)
-        to_create, to_update, update_fields = [], [], set()
+        changes = Changes(Signal)
         for _row, values in prepared:
             if values.get("external_id"):
                 signal = by_external.get(values["external_id"])
                 if signal is None:
-                    signal = Signal(**values)
-                    to_create.append(signal)
-                    by_external[values["external_id"]] = signal
-                    counts.created += 1
-                    continue
-                changed = self._apply(signal, values)
-                if changed:
-                    to_update.append(signal)
-                    update_fields.update(changed)
-                    counts.updated += 1
+                    by_external[values["external_id"]] = changes.create(Signal(**values))
                 else:
-                    counts.unchanged += 1
+                    changes.update(signal, values)
                 continue
             event = (values["account_id"], *(values.get(n) for n in self.NATURAL))
             if event in events:
-                counts.unchanged += 1
+                changes.counts.unchanged += 1
                 continue
             events.add(event)
             values.pop("external_id", None)
-            to_create.append(Signal(**values))
-            counts.created += 1
-        if not dry_run:
-            Signal.objects.bulk_create(to_create, batch_size=2000)
-            if to_update:
-                Signal.objects.bulk_update(to_update, sorted(update_fields), batch_size=1000)
-        self.created_ids = [s.pk for s in to_create if s.pk]
-        return counts
+            changes.create(Signal(**values))
+        return changes.save(dry_run=dry_run)
 
 
 WON_STAGES = {"won", "closed won", "closed_won", "closedwon"}
@@ -453,12 +447,11 @@ class OpportunityImporter(KindImporter):
             self._resolve_into(rows, "owner", resolve_users(owners), target="owner_id")
 
     def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
-        counts = Counts()
         existing = {
             o.external_id: o
             for o in Opportunity.objects.filter(external_id__in={r.values["external_id"] for r in rows})
         }
-        to_create, to_update, update_fields = [], [], set()
+        changes = Changes(Opportunity)
         for row in rows:
             values = {k: v for k, v in row.values.items() if k not in ("account", "owner")}
             values["account_id"] = row.refs["account_id"]
@@ -469,23 +462,10 @@ class OpportunityImporter(KindImporter):
                     values[name] = ""
             opportunity = existing.get(values["external_id"])
             if opportunity is None:
-                opportunity = Opportunity(**values)
-                existing[values["external_id"]] = opportunity
-                to_create.append(opportunity)
-                counts.created += 1
-                continue
-            changed = self._apply(opportunity, values)
-            if changed:
-                to_update.append(opportunity)
-                update_fields.update(changed)
-                counts.updated += 1
+                existing[values["external_id"]] = changes.create(Opportunity(**values))
             else:
-                counts.unchanged += 1
-        if not dry_run:
-            Opportunity.objects.bulk_create(to_create, batch_size=1000)
-            if to_update:
-                Opportunity.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}), batch_size=1000)
-        return counts
+                changes.update(opportunity, values)
+        return changes.save(dry_run=dry_run)
 
 
 class UserImporter(KindImporter):
@@ -557,7 +537,7 @@ class UserImporter(KindImporter):
                 wanted["first_name"], wanted["last_name"] = _split_name(v["name"])
             if v.get("email"):
                 wanted["email"] = v["email"]
-            fields_changed = self._apply(user, wanted)
+            fields_changed = apply_values(user, wanted)
             if fields_changed:
                 user.save(update_fields=fields_changed)
                 changed = True

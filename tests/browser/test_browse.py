@@ -57,3 +57,29 @@ def test_admin_follows_an_import_to_its_result(page, live_server, world, tmp_pat
     assert "Succeeded" in page.inner_text(".job-status")
     assert page.locator(".progress-bar").inner_text() == "100%"
     assert "employee_count: 'lots' is not a whole number" in page.inner_text("body")
+
+
+def test_job_progress_bars_update_live(page, live_server, world):
+    from core.jobs import job_create, job_progress, job_start, job_succeed
+
+    job = job_create(kind="import", created_by=world.admin, title="a long import", total=200)
+    job_start(job=job)
+    job_progress(job=job, done=50)
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "pw-for-tests")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/jobs/")
+    row = page.locator(f"tr[data-job-id='{job.pk}']")
+    assert row.locator(".progress-bar").inner_text() == "25%"
+    job_progress(job=job, done=150)  # the page polls /api/v1/jobs/{id}/ and moves the bar without a reload
+    page.wait_for_function(
+        f"document.querySelector(\"tr[data-job-id='{job.pk}'] .progress-bar\").textContent === '75%'"
+    )
+    job_succeed(job=job, result={})
+    page.wait_for_function(
+        f"document.querySelector(\"tr[data-job-id='{job.pk}'] .job-status\").textContent === 'Succeeded'"
+    )
+    assert row.locator(".progress-bar").inner_text() == "100%"
+    assert "150 / 200" not in row.inner_text()
