@@ -14,6 +14,10 @@ class Territory(models.Model):
     criteria = models.JSONField(default=list, blank=True, help_text="Matching criteria, in the ICP criterion language.")
     named_accounts = models.ManyToManyField("accounts.Account", blank=True, related_name="named_in_territories")
     strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    # The round-robin rotation survives between runs: the next account goes to the member after this one.
+    rotation_last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -41,6 +45,7 @@ class Membership(models.Model):
     away_from = models.DateField(null=True, blank=True)
     away_until = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,3 +64,34 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.territory} ({self.role})"
+
+
+class OwnershipChange(models.Model):
+    """Every change of an account's owner or territory, with who or which rule made it."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="ownership_changes")
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ownership_changes_made",
+    )
+    rule = models.CharField(max_length=200, help_text="The rule or action that made the change, in words.")
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["account", "-at"], name="ownership_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.from_owner_id} -> {self.to_owner_id} ({self.rule})"

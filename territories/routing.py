@@ -1,0 +1,209 @@
+"""Routing rules: which territory an account belongs to, and which member owns it. Plain values; no ORM.
+
+Territory match
+    1. Named accounts first: a territory that names the account takes it.
+    2. Otherwise the territory's criteria (the ICP criterion language) must match: criteria sharing a
+       group are alternatives (any one matches the group), and every group must match. A territory
+       without criteria matches by name only.
+    3. Of the matching territories the deepest in the hierarchy wins; then the lowest priority number;
+       then the oldest (lowest id). Inactive territories are ignored.
+
+Owner
+    - An account whose owner is an active member of its territory keeps that owner, even when the
+      owner is away or at capacity.
+    - Otherwise eligible members are the territory's active reps who are not away today and are under
+      their capacity (max_accounts; empty means no limit, 0 means no new accounts).
+    - round_robin: the next eligible member after the last one served, in a fixed order (by user id),
+      the position persisting between runs: over any run the counts of members eligible throughout
+      differ by at most one.
+    - load_balanced: the lowest owned / capacity ratio (a member without a limit counts against the
+      largest limit in the territory, or 1 when nobody has one), ties to the member who has waited
+      longest since their last assignment, then the lowest user id.
+    - No eligible member: the account stays unassigned, in the territory's queue for its managers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from segmentation.scoring import Criterion, criterion_matches
+
+ROUND_ROBIN = "round_robin"
+LOAD_BALANCED = "load_balanced"
+NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class TerritoryRule:
+    id: int
+    name: str
+    parent_id: int | None = None
+    priority: int = 100
+    criteria: tuple[Criterion, ...] = ()
+    named_account_ids: frozenset[int] = frozenset()
+    is_active: bool = True
+    strategy: str = ROUND_ROBIN
+
+
+@dataclass
+class Member:
+    user_id: int
+    max_accounts: int | None = None
+    owned: int = 0
+    away_from: dt.date | None = None
+    away_until: dt.date | None = None
+    is_active: bool = True
+    is_rep: bool = True
+    last_assigned_at: dt.datetime | None = None
+
+    def is_away(self, today: dt.date) -> bool:
+        if self.away_from is None and self.away_until is None:
+            return False
+        starts = self.away_from or dt.date.min
+        ends = self.away_until or dt.date.max
+        return starts <= today <= ends
+
+    def is_eligible(self, today: dt.date) -> bool:
+        under_capacity = self.max_accounts is None or self.owned < self.max_accounts
+        return self.is_active and self.is_rep and not self.is_away(today) and under_capacity
+
+
+def criteria_match(criteria: Iterable[Criterion], values: Mapping[str, Any]) -> bool:
+    """Every group has at least one matching criterion; no criteria at all matches nothing."""
+    groups: dict[str, bool] = {}
+    for criterion in criteria:
+        name = criterion.group_name
+        groups[name] = groups.get(name, False) or criterion_matches(criterion, values)
+    return bool(groups) and all(groups.values())
+
+
+def depths(territories: Iterable[TerritoryRule]) -> dict[int, int]:
+    parents = {t.id: t.parent_id for t in territories}
+    found: dict[int, int] = {}
+    for tid in parents:
+        depth, seen, current = 0, set(), parents.get(tid)
+        while current is not None and current not in seen and current in parents:
+            seen.add(current)
+            depth += 1
+            current = parents[current]
+        found[tid] = depth
+    return found
+
+
+@dataclass
+class Matcher:
+    """Matches accounts to territories; built once per run."""
+
+    territories: list[TerritoryRule]
+    depth: dict[int, int] = field(init=False)
+    named: dict[int, list[TerritoryRule]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.territories = [t for t in self.territories if t.is_active]
+        self.depth = depths(self.territories)
+        self.named = {}
+        for territory in self.territories:
+            for account_id in territory.named_account_ids:
+                self.named.setdefault(account_id, []).append(territory)
+        self.ruled = sorted((t for t in self.territories if t.criteria), key=self._rank)
+
+    def _rank(self, territory: TerritoryRule) -> tuple:
+        return (-self.depth[territory.id], territory.priority, territory.id)
+
+    def match(self, account_id: int, values: Mapping[str, Any]) -> tuple[TerritoryRule | None, str]:
+        named = self.named.get(account_id)
+        if named:
+            best = min(named, key=self._rank)
+            return best, f"named account of {best.name}"
+        for territory in self.ruled:  # best-ranked first: the first match wins
+            if criteria_match(territory.criteria, values):
+                return territory, f"matches the rules of {territory.name}"
+        return None, "no territory matches"
+
+
+def pick_round_robin(members: list[Member], last_user_id: int | None, today: dt.date) -> Member | None:
+    ordered = sorted(members, key=lambda m: m.user_id)
+    if not ordered:
+        return None
+    # Start with the first member after the one served last (wrapping round), not always the first.
+    start = next((i for i, m in enumerate(ordered) if last_user_id is not None and m.user_id > last_user_id), 0)
+    for offset in range(len(ordered)):
+        member = ordered[(start + offset) % len(ordered)]
+        if member.is_eligible(today):
+            return member
+    return None
+
+
+def pick_load_balanced(members: list[Member], today: dt.date) -> Member | None:
+    eligible = [m for m in members if m.is_eligible(today)]
+    if not eligible:
+        return None
+    limits = [m.max_accounts for m in members if m.max_accounts]
+    default_limit = max(limits) if limits else 1
+    return min(
+        eligible,
+        key=lambda m: (m.owned / (m.max_accounts or default_limit), m.last_assigned_at or NEVER, m.user_id),
+    )
+
+
+@dataclass
+class Decision:
+    territory_id: int | None
+    owner_id: int | None
+    rule: str
+
+
+@dataclass
+class Router:
+    """Decides territory and owner account by account, keeping counts and rotations as it goes."""
+
+    matcher: Matcher
+    members: dict[int, list[Member]]  # territory id -> members
+    rotation: dict[int, int | None]  # territory id -> user id last served by round robin
+    today: dt.date
+    now: dt.datetime
+    served: int = 0
+
+    def route(
+        self, account_id: int, values: Mapping[str, Any], owner_id: int | None, territory_id: int | None
+    ) -> Decision:
+        territory, why = self.matcher.match(account_id, values)
+        if territory is None:
+            return Decision(None, None, why)
+        members = self.members.get(territory.id, [])
+        current = next((m for m in members if m.user_id == owner_id and m.is_active), None)
+        if current is not None:
+            if territory_id != territory.id:
+                return Decision(territory.id, owner_id, f"{why}; kept owner")
+            return Decision(territory.id, owner_id, "kept owner")
+        if territory.strategy == LOAD_BALANCED:
+            chosen = pick_load_balanced(members, self.today)
+            how = "load balanced"
+        else:
+            chosen = pick_round_robin(members, self.rotation.get(territory.id), self.today)
+            how = "round robin"
+        if chosen is None:
+            return Decision(territory.id, None, f"{why}; no eligible member: unassigned")
+        return Decision(territory.id, chosen.user_id, f"{why}; {how}")
+
+    def commit(self, decision: Decision, *, old_owner_id: int | None, old_territory_id: int | None) -> None:
+        """Update the running counts after a decision is taken."""
+        if (decision.owner_id, decision.territory_id) == (old_owner_id, old_territory_id):
+            return
+        for member in self.members.get(old_territory_id, []) if old_owner_id else []:
+            if member.user_id == old_owner_id:
+                member.owned = max(0, member.owned - 1)
+        if decision.owner_id is None:
+            return
+        for member in self.members.get(decision.territory_id, []):
+            if member.user_id == decision.owner_id:
+                member.owned += 1
+                if decision.owner_id != old_owner_id:
+                    # Assignments within one run are ordered too, so "longest since last" stays meaningful.
+                    self.served += 1
+                    member.last_assigned_at = self.now + dt.timedelta(microseconds=self.served)
+        if decision.rule.endswith("round robin"):
+            self.rotation[decision.territory_id] = decision.owner_id

@@ -1,0 +1,164 @@
+"""Assignment runs: preview equals apply, capacity and holidays, persisted rotation, scope, the change log."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+
+from accounts.models import Account
+from territories.models import Membership, OwnershipChange
+from territories.services import account_reassign, assignment_apply, assignment_plan
+
+from ..factories import AccountFactory, MembershipFactory, TerritoryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+FR = [{"attribute": "country", "operator": "eq", "value": "France"}]
+DE = [{"attribute": "country", "operator": "eq", "value": "Germany"}]
+
+
+@pytest.fixture
+def setup():
+    admin = UserFactory(username="boss", role="admin")
+    france = TerritoryFactory(name="France", criteria=FR)
+    germany = TerritoryFactory(name="Germany", criteria=DE, strategy="load_balanced")
+    reps = [UserFactory(username=f"fr{i}", role="rep") for i in range(3)]
+    for rep in reps:
+        MembershipFactory(user=rep, territory=france)
+    de_rep = UserFactory(username="de0", role="rep")
+    MembershipFactory(user=de_rep, territory=germany, max_accounts=2)
+    fr_manager = UserFactory(username="frm", role="manager")
+    MembershipFactory(user=fr_manager, territory=france, role="manager")
+    de_manager = UserFactory(username="dem", role="manager")
+    MembershipFactory(user=de_manager, territory=germany, role="manager")
+    accounts = [AccountFactory(country="France") for _ in range(7)] + [
+        AccountFactory(country="Germany") for _ in range(3)
+    ]
+    AccountFactory(country="Peru")
+    return {
+        "admin": admin,
+        "france": france,
+        "germany": germany,
+        "reps": reps,
+        "de_rep": de_rep,
+        "fr_manager": fr_manager,
+        "de_manager": de_manager,
+        "accounts": accounts,
+    }
+
+
+def state():
+    return sorted(Account.objects.values_list("id", "owner_id", "territory_id"))
+
+
+def test_preview_equals_what_apply_does(setup):
+    before = state()
+    plan = assignment_plan(user=setup["admin"])
+    assert state() == before  # a preview writes nothing
+    expected = {m.account_id: (m.to_owner_id, m.to_territory_id) for m in plan.moves}
+    applied, result = assignment_apply(user=setup["admin"])
+    assert [(m.account_id, m.to_owner_id, m.to_territory_id) for m in applied.moves] == [
+        (m.account_id, m.to_owner_id, m.to_territory_id) for m in plan.moves
+    ]
+    after = {pk: (owner, territory) for pk, owner, territory in state()}
+    for account_id, target in expected.items():
+        assert after[account_id] == target
+    assert result.moved == len(plan.moves) == 10  # the Peruvian account matches no territory
+    assert {r["username"]: (r["before"], r["after"]) for r in plan.rep_counts()} == {
+        "fr0": (0, 3),
+        "fr1": (0, 2),
+        "fr2": (0, 2),
+        "de0": (0, 2),
+    }
+    assert plan.unassigned == 2  # one German account over capacity, one in no territory
+    # A second run has nothing left to do.
+    assert assignment_plan(user=setup["admin"]).moves == []
+
+
+def test_every_move_is_logged_with_its_rule_and_author(setup):
+    assignment_apply(user=setup["admin"])
+    changes = OwnershipChange.objects.all()
+    assert changes.count() == 10
+    change = changes.filter(to_owner=setup["de_rep"]).first()
+    assert change.changed_by == setup["admin"]
+    assert change.rule == "matches the rules of Germany; load balanced"
+    assert (
+        changes.filter(to_owner__isnull=True, to_territory=setup["germany"])
+        .get()
+        .rule.endswith("no eligible member: unassigned")
+    )
+
+
+def test_round_robin_position_persists_between_runs(setup):
+    for account in setup["accounts"][3:]:
+        account.delete()
+    assignment_apply(user=setup["admin"])  # three French accounts: fr0, fr1, fr2
+    AccountFactory(country="France")
+    _, _ = assignment_apply(user=setup["admin"])
+    owners = list(Account.objects.filter(country="France").order_by("id").values_list("owner__username", flat=True))
+    assert owners == ["fr0", "fr1", "fr2", "fr0"]
+    AccountFactory(country="France")
+    assignment_apply(user=setup["admin"])
+    assert Account.objects.filter(country="France").order_by("-id").first().owner.username == "fr1"
+
+
+def test_owner_keeps_accounts_and_away_members_resume(setup):
+    kept = setup["accounts"][0]
+    kept.owner, kept.territory = setup["reps"][2], setup["france"]
+    kept.save()
+    Membership.objects.filter(user=setup["reps"][2]).update(
+        max_accounts=1, away_from=dt.date(2026, 6, 1), away_until=dt.date(2026, 6, 10)
+    )
+    plan = assignment_plan(user=setup["admin"], today=dt.date(2026, 6, 5))
+    assert kept.pk not in {m.account_id for m in plan.moves}  # kept, though away and at capacity
+    owners = {m.to_owner_id for m in plan.moves if m.to_territory_id == setup["france"].pk}
+    assert setup["reps"][2].pk not in owners
+    Membership.objects.filter(user=setup["reps"][2]).update(max_accounts=None)
+    back = assignment_plan(user=setup["admin"], today=dt.date(2026, 6, 11))
+    assert setup["reps"][2].pk in {m.to_owner_id for m in back.moves}
+
+
+def test_a_manager_assigns_only_within_their_territories(setup):
+    assignment_apply(user=setup["admin"])
+    for account in Account.objects.filter(territory=setup["germany"]):
+        account.country = "France"  # now matches France, but the German manager may not move it there
+        account.owner = None
+        account.save()
+    plan, result = assignment_apply(user=setup["de_manager"])
+    assert plan.outside_scope == 3 and result.moved == 0
+    assert Account.objects.filter(territory=setup["germany"]).count() == 3
+    plan = assignment_plan(user=setup["fr_manager"])
+    assert all(m.to_territory_id == setup["france"].pk for m in plan.moves)
+    with pytest.raises(PermissionDenied):
+        assignment_plan(user=setup["reps"][0])
+
+
+def test_manual_reassign_rules(setup):
+    assignment_apply(user=setup["admin"])
+    french = Account.objects.filter(territory=setup["france"]).first()
+    german = Account.objects.filter(territory=setup["germany"], owner__isnull=False).first()
+    assert account_reassign(user=setup["fr_manager"], account_ids=[french.pk], owner=setup["reps"][1]) in (0, 1)
+    french.refresh_from_db()
+    assert french.owner == setup["reps"][1]
+    with pytest.raises(PermissionDenied):
+        account_reassign(user=setup["fr_manager"], account_ids=[german.pk], owner=setup["reps"][1])
+    with pytest.raises(ValidationError):
+        account_reassign(
+            user=setup["fr_manager"], account_ids=[french.pk], owner=setup["de_rep"]
+        )  # not a member of France
+    with pytest.raises(PermissionDenied):
+        account_reassign(user=setup["reps"][0], account_ids=[french.pk], owner=setup["reps"][0])
+    german.refresh_from_db()
+    assert german.owner == setup["de_rep"]
+    log = OwnershipChange.objects.filter(account=french, rule="manual reassignment")
+    assert all(c.changed_by == setup["fr_manager"] for c in log)
+
+
+def test_assign_owners_command(setup, capsys):
+    call_command("assign_owners", "--preview")
+    out = capsys.readouterr().out
+    assert "11 accounts considered; 10 would move; 2 would stay unassigned." in out
+    assert Account.objects.filter(owner__isnull=False).count() == 0
+    call_command("assign_owners")
+    assert "10 moved" in capsys.readouterr().out
+    assert Account.objects.filter(owner__isnull=False).count() == 9
