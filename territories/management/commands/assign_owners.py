@@ -16,7 +16,8 @@ class Command(BaseCommand):
         if options["preview"]:
             plan = assignment_plan_all()
             self.stdout.write(
-                f"{plan.considered} accounts considered; {len(plan.moves)} would move; {plan.unassigned} would stay unassigned."
+                f"{plan.considered} accounts considered; {len(plan.moves)} would move; "
+                f"{plan.unassigned} would stay unassigned."
             )
             for move in plan.moves[: options["limit"]]:
                 self.stdout.write(
