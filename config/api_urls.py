@@ -5,7 +5,13 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.apis import AccountBulkView, AccountViewSet, ContactViewSet, OpportunityViewSet, SignalViewSet
 from core.apis import JobViewSet, UserViewSet
-from territories.apis import MembershipViewSet, TerritoryViewSet
+from territories.apis import (
+    AssignmentApplyView,
+    AssignmentPreviewView,
+    MembershipViewSet,
+    ReassignView,
+    TerritoryViewSet,
+)
 
 # Namespaced ("api:account-detail") so API route names never clash with the web pages' names.
 app_name = "api"
@@ -30,5 +36,8 @@ class TokenView(ObtainAuthToken):
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
     path("accounts/bulk/", AccountBulkView.as_view(), name="account-bulk"),
+    path("assignments/preview/", AssignmentPreviewView.as_view(), name="assignment-preview"),
+    path("assignments/apply/", AssignmentApplyView.as_view(), name="assignment-apply"),
+    path("assignments/reassign/", ReassignView.as_view(), name="assignment-reassign"),
     *router.urls,
 ]

@@ -1,7 +1,86 @@
-from rest_framework import serializers, viewsets
+"""Territories, memberships and assignment runs; managers act within their territories, admins everywhere."""
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import account_list
+from core.permissions import ReadScopedWriteAdmin
+from core.roles import MANAGER, REP, is_admin, user_roles
+from segmentation.scoring import OPERATORS
 
 from .models import Membership, Territory
-from .selectors import membership_list, territory_list
+from .selectors import membership_list, territory_ids_assignable_by, territory_list
+from .services import account_reassign, assignment_job_create, assignment_plan
+from .tasks import assign_owners_task
+
+PREVIEW_MOVES = 500
+
+
+class ManagerOrAdmin(BasePermission):
+    message = "Only managers and RevOps admins may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(user_roles(request.user) & {MANAGER, "admin"})
+
+
+class CriterionSerializer(serializers.Serializer):
+    group = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    attribute = serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")
+    operator = serializers.ChoiceField(choices=OPERATORS)
+    value = serializers.JSONField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        op, value = attrs["operator"], attrs.get("value")
+        if op in ("in", "not_in") and not isinstance(value, list):
+            raise serializers.ValidationError({"value": f"`{op}` needs a list of values."})
+        if op == "between" and not (isinstance(value, list) and len(value) == 2):
+            raise serializers.ValidationError({"value": "`between` needs [low, high]."})
+        if op in ("gte", "lte") and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise serializers.ValidationError({"value": f"`{op}` needs a number."})
+        if op not in ("exists",) and value is None:
+            raise serializers.ValidationError({"value": "This operator needs a value."})
+        return attrs
+
+
+class TerritorySerializer(serializers.ModelSerializer):
+    criteria = CriterionSerializer(many=True, required=False)
+
+    class Meta:
+        model = Territory
+        fields = [
+            "id", "name", "parent", "priority", "criteria", "named_accounts", "strategy", "is_active",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_parent(self, parent):
+        node = parent
+        while node is not None:
+            if self.instance is not None and node.pk == self.instance.pk:
+                raise serializers.ValidationError("A territory cannot sit below itself.")
+            node = node.parent
+        return parent
+
+
+class TerritoryViewSet(viewsets.ModelViewSet):
+    """Territories the user may see; RevOps admins create and change them."""
+
+    serializer_class = TerritorySerializer
+    permission_classes = [ReadScopedWriteAdmin]
+    filterset_fields = ["parent", "is_active", "strategy"]
+    search_fields = ["name"]
+    ordering = ["priority", "name"]
+
+    def get_queryset(self):
+        return territory_list(user=self.request.user).prefetch_related("named_accounts")
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -13,30 +92,163 @@ class MembershipSerializer(serializers.ModelSerializer):
             "id", "user", "username", "territory", "role", "max_accounts", "max_tier1_accounts",
             "away_from", "away_until", "is_active",
         ]  # fmt: skip
+        validators = []  # the unique pair is checked below with a clearer message
+
+    def validate(self, attrs):
+        request = self.context["request"]
+        territory = attrs.get("territory", getattr(self.instance, "territory", None))
+        user = attrs.get("user", getattr(self.instance, "user", None))
+        role = attrs.get("role", getattr(self.instance, "role", Membership.Role.REP))
+        allowed = territory_ids_assignable_by(user=request.user)
+        if allowed is not None and territory.pk not in allowed:
+            raise PermissionDenied("You may only change the members of your territories.")
+        if self.instance is not None and "territory" in attrs and attrs["territory"] != self.instance.territory:
+            raise serializers.ValidationError(
+                {"territory": "A membership cannot move; add one to the other territory."}
+            )
+        if role == Membership.Role.MANAGER and not is_admin(request.user):
+            raise PermissionDenied("Only RevOps admins appoint managers.")
+        wanted = MANAGER if role == Membership.Role.MANAGER else REP
+        if wanted not in user_roles(user):
+            raise serializers.ValidationError({"user": f"{user.username} does not have the {wanted} role."})
+        away_from = attrs.get("away_from", getattr(self.instance, "away_from", None))
+        away_until = attrs.get("away_until", getattr(self.instance, "away_until", None))
+        if away_from and away_until and away_until < away_from:
+            raise serializers.ValidationError({"away_until": "The return date is before the first day away."})
+        duplicate = Membership.objects.filter(user=user, territory=territory)
+        if self.instance is not None:
+            duplicate = duplicate.exclude(pk=self.instance.pk)
+        if duplicate.exists():
+            raise serializers.ValidationError({"user": f"{user.username} is already a member of {territory.name}."})
+        return attrs
 
 
-class TerritorySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Territory
-        fields = ["id", "name", "parent", "priority", "criteria", "strategy", "is_active", "created_at", "updated_at"]
+class MembershipViewSet(viewsets.ModelViewSet):
+    """Members of the territories the user may see; managers edit their territories' members and capacities."""
 
-
-class TerritoryViewSet(viewsets.ReadOnlyModelViewSet):
-    """Territories the user may see: all for admins, managed ones and below for managers, their own for reps."""
-
-    serializer_class = TerritorySerializer
-    filterset_fields = ["parent", "is_active", "strategy"]
-    search_fields = ["name"]
-    ordering = ["priority", "name"]
-
-    def get_queryset(self):
-        return territory_list(user=self.request.user)
-
-
-class MembershipViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = MembershipSerializer
     filterset_fields = ["territory", "user", "role", "is_active"]
     ordering = ["territory", "role", "user"]
 
+    def get_permissions(self):
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return super().get_permissions()
+        return [ManagerOrAdmin()]
+
     def get_queryset(self):
         return membership_list(user=self.request.user)
+
+    def perform_destroy(self, instance):
+        allowed = territory_ids_assignable_by(user=self.request.user)
+        if allowed is not None and instance.territory_id not in allowed:
+            raise PermissionDenied("You may only change the members of your territories.")
+        instance.delete()
+
+
+class AssignmentRequestSerializer(serializers.Serializer):
+    account_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=100_000)
+
+
+class MoveSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    account_name = serializers.CharField()
+    from_owner_id = serializers.IntegerField(allow_null=True)
+    to_owner_id = serializers.IntegerField(allow_null=True)
+    from_territory_id = serializers.IntegerField(allow_null=True)
+    to_territory_id = serializers.IntegerField(allow_null=True)
+    rule = serializers.CharField()
+
+
+PREVIEW = inline_serializer(
+    "AssignmentPreview",
+    {
+        "considered": serializers.IntegerField(),
+        "move_count": serializers.IntegerField(),
+        "unassigned": serializers.IntegerField(),
+        "outside_scope": serializers.IntegerField(),
+        "moves": MoveSerializer(many=True),
+        "rep_counts": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class AssignmentPreviewView(APIView):
+    """Every move an assignment run would make (the first 500 listed), and owned counts per rep before and after."""
+
+    permission_classes = [ManagerOrAdmin]
+
+    @extend_schema(request=AssignmentRequestSerializer, responses={200: PREVIEW})
+    def post(self, request):
+        body = AssignmentRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            plan = assignment_plan(user=request.user, account_ids=body.validated_data.get("account_ids"))
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(
+            {
+                "considered": plan.considered,
+                "move_count": len(plan.moves),
+                "unassigned": plan.unassigned,
+                "outside_scope": plan.outside_scope,
+                "moves": MoveSerializer(plan.moves[:PREVIEW_MOVES], many=True).data,
+                "rep_counts": plan.rep_counts(),
+            }
+        )
+
+
+class AssignmentApplyView(APIView):
+    """Apply the assignment as a background job; follow it at /api/v1/jobs/{id}/."""
+
+    permission_classes = [ManagerOrAdmin]
+
+    @extend_schema(
+        request=AssignmentRequestSerializer,
+        responses={
+            202: inline_serializer(
+                "JobStarted", {"job": serializers.IntegerField(), "status_url": serializers.CharField()}
+            )
+        },
+    )
+    def post(self, request):
+        body = AssignmentRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        job = assignment_job_create(user=request.user, account_ids=body.validated_data.get("account_ids"))
+        transaction.on_commit(lambda: assign_owners_task.delay(job.pk))
+        return Response({"job": job.pk, "status_url": f"/api/v1/jobs/{job.pk}/"}, status=status.HTTP_202_ACCEPTED)
+
+
+class ReassignSerializer(serializers.Serializer):
+    account_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True)
+
+
+class ReassignView(APIView):
+    """Give accounts to a member of their territory by hand (or unassign them with owner null)."""
+
+    permission_classes = [ManagerOrAdmin]
+
+    @extend_schema(
+        request=ReassignSerializer,
+        responses={
+            200: inline_serializer("Reassigned", {"changed": serializers.IntegerField()}),
+            400: OpenApiResponse(),
+        },
+    )
+    def post(self, request):
+        body = ReassignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        # Only accounts the user can see are touched; others read as missing, not as forbidden.
+        ids = body.validated_data["account_ids"]
+        visible = set(account_list(user=request.user).filter(pk__in=ids).values_list("pk", flat=True))
+        if visible != set(ids):
+            return Response(
+                {"account_ids": ["Some of these accounts do not exist."]}, status=status.HTTP_400_BAD_REQUEST
+            )
+        try:
+            changed = account_reassign(user=request.user, account_ids=ids, owner=body.validated_data["owner"])
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except DjangoValidationError as exc:
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"changed": changed})

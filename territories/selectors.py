@@ -60,3 +60,17 @@ def territory_list(*, user) -> QuerySet[Territory]:
 
 def membership_list(*, user) -> QuerySet[Membership]:
     return Membership.objects.filter(territory__in=territory_list(user=user)).select_related("user", "territory")
+
+
+def territory_ids_assignable_by(*, user) -> set[int] | None:
+    """Territories whose members and owners a user may change: None means all (admins)."""
+    if is_admin(user):
+        return None
+    if is_manager(user):
+        return territory_ids_managed_by(user=user)
+    return set()
+
+
+def unassigned_accounts(*, territory: Territory):
+    """The territory's queue: its accounts that no one owns, for its managers."""
+    return territory.accounts.filter(owner__isnull=True).order_by("name", "id")
