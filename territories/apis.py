@@ -1,9 +1,9 @@
 """Territories, memberships and assignment runs; managers act within their territories, admins everywhere."""
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
