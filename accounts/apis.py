@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
+from territories.tasks import route_accounts_task
 
 from .imports import ImportReport, import_records
 from .imports import fields as import_fields
@@ -91,6 +92,12 @@ class AccountViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return account_list(user=self.request.user).select_related("owner", "territory")
+
+    def perform_create(self, serializer):
+        account = serializer.save()
+        if account.territory_id is None:
+            # A new account is routed to its territory and owner as soon as it is committed.
+            transaction.on_commit(lambda: route_accounts_task.delay([account.pk]))
 
 
 class ContactSerializer(serializers.ModelSerializer):

@@ -5,6 +5,8 @@ from django.shortcuts import render
 from django_tables2 import RequestConfig
 
 from core.decorators import role_required
+from territories.models import Membership
+from territories.selectors import territory_ids_assignable_by
 
 from .filters import AccountFilter
 from .selectors import access_account, account_list
@@ -67,6 +69,17 @@ def account_export(request):
     return response
 
 
+def _owner_choices(user, account) -> list[tuple[int, str]] | None:
+    """Members the user may give this account to; None when they may not reassign it."""
+    if account.territory_id is None:
+        return None
+    allowed = territory_ids_assignable_by(user=user)
+    if allowed is not None and account.territory_id not in allowed:
+        return None
+    members = Membership.objects.filter(territory_id=account.territory_id, is_active=True).select_related("user")
+    return [(m.user_id, m.user.get_full_name() or m.user.username) for m in members.order_by("user__username")]
+
+
 @role_required()
 def account_detail(request, account_id: int):
     account = access_account(user=request.user, account_id=account_id)
@@ -81,5 +94,7 @@ def account_detail(request, account_id: int):
         "opportunities": opportunities[:DETAIL_ROWS],
         "opportunity_count": opportunities.count(),
         "detail_rows": DETAIL_ROWS,
+        "owner_choices": _owner_choices(request.user, account),
+        "ownership_changes": account.ownership_changes.select_related("from_owner", "to_owner", "changed_by")[:20],
     }
     return render(request, "accounts/account_detail.html", context)

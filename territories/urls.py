@@ -5,4 +5,8 @@ from . import views
 urlpatterns = [
     path("", views.territory_index, name="territory-list"),
     path("<int:territory_id>/", views.territory_detail, name="territory-detail"),
+    path("memberships/<int:membership_id>/edit/", views.membership_edit, name="membership-edit"),
+    path("reassign/", views.reassign, name="account-reassign"),
+    path("assignment/", views.assignment_preview, name="assignment-preview"),
+    path("assignment/apply/", views.assignment_apply, name="assignment-apply"),
 ]

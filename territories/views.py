@@ -1,11 +1,24 @@
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from accounts.selectors import account_list
 from core.decorators import role_required
 from core.roles import ADMIN, MANAGER
 
-from .selectors import membership_list, territory_list
+from .forms import MembershipForm, ReassignForm
+from .models import Membership
+from .selectors import membership_list, territory_ids_assignable_by, territory_list, unassigned_accounts
+from .services import account_reassign, assignment_job_create, assignment_plan
+from .tasks import assign_owners_task
+
+QUEUE_ROWS = 200
+PREVIEW_ROWS = 500
 
 
 def _territories(user):
@@ -17,6 +30,16 @@ def _territories(user):
             unassigned=Count("accounts", filter=Q(accounts__owner__isnull=True), distinct=True),
         )
     )
+
+
+def _can_assign(user, territory_id: int) -> bool:
+    allowed = territory_ids_assignable_by(user=user)
+    return allowed is None or territory_id in allowed
+
+
+def _member_choices(territory_id: int) -> list[tuple[int, str]]:
+    members = Membership.objects.filter(territory_id=territory_id, is_active=True).select_related("user")
+    return [(m.user_id, m.user.get_full_name() or m.user.username) for m in members.order_by("user__username")]
 
 
 @role_required(MANAGER, ADMIN)
@@ -32,6 +55,7 @@ def territory_index(request):
 
 @role_required(MANAGER, ADMIN)
 def territory_detail(request, territory_id: int):
+    """The territory board: members with their load, the unassigned queue, reassignment."""
     territory = _territories(request.user).filter(pk=territory_id).first()
     if territory is None:
         raise Http404("No such territory.")
@@ -44,4 +68,91 @@ def territory_detail(request, territory_id: int):
     )
     for membership in members:
         membership.owned = owned.get(membership.user_id, 0)
-    return render(request, "territories/territory_detail.html", {"territory": territory, "members": members})
+        membership.load = round(100 * membership.owned / membership.max_accounts) if membership.max_accounts else None
+    queue = unassigned_accounts(territory=territory)
+    context = {
+        "territory": territory,
+        "members": members,
+        "queue": queue[:QUEUE_ROWS],
+        "queue_count": queue.count(),
+        "can_assign": _can_assign(request.user, territory.pk),
+        "owner_choices": _member_choices(territory.pk),
+    }
+    return render(request, "territories/territory_detail.html", context)
+
+
+@role_required(MANAGER, ADMIN)
+def membership_edit(request, membership_id: int):
+    membership = membership_list(user=request.user).filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    if not _can_assign(request.user, membership.territory_id):
+        raise Http404("No such member.")
+    form = MembershipForm(request.POST or None, instance=membership)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Saved {membership.user.username} in {membership.territory.name}.")
+        return redirect("territory-detail", territory_id=membership.territory_id)
+    return render(request, "territories/membership_form.html", {"form": form, "membership": membership})
+
+
+@require_POST
+@role_required(MANAGER, ADMIN)
+def reassign(request):
+    """Single or bulk manual reassignment, from the board or an account page."""
+    ids = [int(v) for v in request.POST.getlist("account_ids") if v.isdigit()]
+    visible = list(account_list(user=request.user).filter(pk__in=ids).values_list("pk", "name", "territory_id"))
+    territories = {t for _, _, t in visible}
+    back = request.POST.get("next") or "home"
+    if len(territories) != 1 or None in territories:
+        messages.error(request, "Select accounts of one territory.")
+        return redirect(back) if back.startswith("/") else redirect("home")
+    territory_id = territories.pop()
+    form = ReassignForm(
+        request.POST,
+        account_choices=[(pk, name) for pk, name, _ in visible],
+        owner_choices=_member_choices(territory_id),
+    )
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+    else:
+        owner = User.objects.filter(pk=form.cleaned_data["owner"]).first() if form.cleaned_data["owner"] else None
+        try:
+            changed = account_reassign(user=request.user, account_ids=form.cleaned_data["account_ids"], owner=owner)
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+        else:
+            messages.success(request, f"{changed} account(s) reassigned.")
+    return redirect(back) if back.startswith("/") else redirect("territory-detail", territory_id=territory_id)
+
+
+@role_required(MANAGER, ADMIN)
+def assignment_preview(request):
+    """Every move an assignment run would make in the user's territories, before anything changes."""
+    plan = assignment_plan(user=request.user)
+    territory_names = dict(territory_list(user=request.user).values_list("pk", "name"))
+    user_ids = {m.from_owner_id for m in plan.moves} | {m.to_owner_id for m in plan.moves}
+    usernames = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    moves = [
+        {
+            "account_id": m.account_id,
+            "account_name": m.account_name,
+            "from_owner": usernames.get(m.from_owner_id, "—"),
+            "to_owner": usernames.get(m.to_owner_id, "unassigned"),
+            "from_territory": territory_names.get(m.from_territory_id, "—"),
+            "to_territory": territory_names.get(m.to_territory_id, "—"),
+            "rule": m.rule,
+        }
+        for m in plan.moves[:PREVIEW_ROWS]
+    ]
+    context = {"plan": plan, "moves": moves, "rep_counts": plan.rep_counts(), "preview_rows": PREVIEW_ROWS}
+    return render(request, "territories/assignment_preview.html", context)
+
+
+@require_POST
+@role_required(MANAGER, ADMIN)
+def assignment_apply(request):
+    job = assignment_job_create(user=request.user)
+    transaction.on_commit(lambda: assign_owners_task.delay(job.pk))
+    messages.info(request, "Assignment started; this page follows its progress.")
+    return redirect("job-detail", job_id=job.pk)

@@ -158,6 +158,7 @@ class AccountImporter(KindImporter):
     def __init__(self) -> None:
         super().__init__()
         self.parents: list[tuple[int, int, str]] = []  # (line, account id, parent reference)
+        self.unrouted_ids: list[int] = []  # new accounts the file did not place in a territory
 
     def keys(self, row: Row) -> list[tuple]:
         keys = []
@@ -231,6 +232,8 @@ class AccountImporter(KindImporter):
             if row.values.get("parent"):
                 self.parents.append((row.line, account.pk, row.values["parent"]))
         counts = changes.save(dry_run=dry_run)
+        if not dry_run:
+            self.unrouted_ids.extend(a.pk for _, a in new_rows if a.territory_id is None)
         for row, account in new_rows:
             if row.values.get("parent"):
                 self.parents.append((row.line, account.pk, row.values["parent"]))

@@ -162,3 +162,29 @@ def test_assign_owners_command(setup, capsys):
     call_command("assign_owners")
     assert "10 moved" in capsys.readouterr().out
     assert Account.objects.filter(owner__isnull=False).count() == 9
+
+
+def test_new_accounts_are_routed_at_once(setup, tmp_path, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    from accounts.imports import import_file, import_records
+
+    source = tmp_path / "new.csv"
+    source.write_text("external_id,name,country\nN1,New French,France\nN2,Placed,France\n", encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_file(kind="accounts", path=source)
+    routed = Account.objects.get(external_id="N1")
+    assert (routed.territory, routed.owner.username) == (setup["france"], "fr0")
+    assert OwnershipChange.objects.filter(
+        account=routed, changed_by__isnull=True, rule="matches the rules of France; round robin"
+    ).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        import_records(kind="accounts", records=[{"external_id": "N3", "name": "Bulk German", "country": "Germany"}])
+    assert Account.objects.get(external_id="N3").owner == setup["de_rep"]
+    api = APIClient()
+    api.force_authenticate(setup["admin"])
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post(
+            "/api/v1/accounts/", {"name": "Via API", "external_id": "N4", "country": "France"}, format="json"
+        )
+    assert Account.objects.get(pk=created.json()["id"]).territory == setup["france"]
