@@ -18,6 +18,8 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.bulk import copy_rows
+
 from .models import Account, Contact, Signal
 
 INDUSTRIES = [
@@ -244,21 +246,6 @@ def signal_rows(
     return rows
 
 
-def _write(table: str, columns: list[str], rows: list[tuple]) -> None:
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # noqa: S608
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            adapt = connection.ops.adapt_datetimefield_value
-            rows = [tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows]
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
-
-
 def _ids(model, *, seed: int, field_name: str = "external_id") -> np.ndarray:
     ids = (
         model.objects.filter(**{f"{field_name}__startswith": prefix(seed)})
@@ -302,7 +289,7 @@ def generate_data(
                         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
                         if cursor.fetchone()[0]:
                             cursor.execute("SET LOCAL session_replication_role = replica")
-                _write(db_table, columns, rows)
+                copy_rows(db_table, columns, rows)
             done = stop
             if progress:
                 progress(table, done, total)

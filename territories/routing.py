@@ -93,6 +93,17 @@ def depths(territories: Iterable[TerritoryRule]) -> dict[int, int]:
     return found
 
 
+def _plain_text(value: Any) -> bool:
+    """Text that equality compares as text (not a number written as text)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return True
+    return False
+
+
 @dataclass
 class Matcher:
     """Matches accounts to territories; built once per run."""
@@ -109,16 +120,64 @@ class Matcher:
             for account_id in territory.named_account_ids:
                 self.named.setdefault(account_id, []).append(territory)
         self.ruled = sorted((t for t in self.territories if t.criteria), key=self._rank)
+        self._build_index()
 
     def _rank(self, territory: TerritoryRule) -> tuple:
         return (-self.depth[territory.id], territory.priority, territory.id)
+
+    def _build_index(self) -> None:
+        """A shortcut for speed, not a rule: most territories require one of a few values of one attribute
+        (e.g. `country eq ...`); an account need only be tried against the territories that accept its value
+        and those that have no such requirement. The result is the same as trying every territory in order."""
+        required: dict[int, dict[str, set]] = {}
+        for territory in self.ruled:
+            groups: dict[str, list[Criterion]] = {}
+            for criterion in territory.criteria:
+                groups.setdefault(criterion.group_name, []).append(criterion)
+            for members in groups.values():
+                attributes = {c.attribute for c in members}
+                if len(attributes) == 1 and all(c.operator == "eq" and _plain_text(c.value) for c in members):
+                    required.setdefault(territory.id, {})[attributes.pop()] = {c.value.strip().lower() for c in members}
+        usage: dict[str, int] = {}
+        for per_attribute in required.values():
+            for attribute in per_attribute:
+                usage[attribute] = usage.get(attribute, 0) + 1
+        self.required = required
+        self.key = max(usage, key=lambda a: (usage[a], a)) if usage else None
+        self.accepts = {tid: per.get(self.key) for tid, per in required.items() if self.key in per}
+        self._by_value: dict[Any, list[TerritoryRule]] = {}
+
+    def _candidates(self, values: Mapping[str, Any]) -> list[TerritoryRule]:
+        if self.key is None:
+            return self.ruled
+        raw = values.get(self.key)
+        if raw is not None and not isinstance(raw, str):
+            return self.ruled  # lists and numbers compare in ways the shortcut does not model
+        value = raw.strip().lower() if raw is not None else None
+        found = self._by_value.get(value)
+        if found is None:
+            found = [
+                t for t in self.ruled if t.id not in self.accepts or (value is not None and value in self.accepts[t.id])
+            ]
+            self._by_value[value] = found
+        return found
+
+    def _cannot_match(self, territory_id: int, values: Mapping[str, Any]) -> bool:
+        """A cheap early 'no' from the territory's text `eq` requirements (the full check decides the rest)."""
+        for attribute, allowed in self.required.get(territory_id, {}).items():
+            raw = values.get(attribute)
+            if raw is None or (isinstance(raw, str) and raw.strip().lower() not in allowed):
+                return True
+        return False
 
     def match(self, account_id: int, values: Mapping[str, Any]) -> tuple[TerritoryRule | None, str]:
         named = self.named.get(account_id)
         if named:
             best = min(named, key=self._rank)
             return best, f"named account of {best.name}"
-        for territory in self.ruled:  # best-ranked first: the first match wins
+        for territory in self._candidates(values):  # best-ranked first: the first match wins
+            if self._cannot_match(territory.id, values):
+                continue
             if criteria_match(territory.criteria, values):
                 return territory, f"matches the rules of {territory.name}"
         return None, "no territory matches"

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Account
+from core.bulk import copy_rows
 from core.jobs import job_create, job_progress
 from core.models import Job
 from core.roles import is_admin, is_manager
@@ -186,45 +187,70 @@ class ApplyResult:
 
 
 def _apply_moves(*, moves: list[Move], changed_by, job: Job | None, progress=None) -> ApplyResult:
+    """Apply moves chunk by chunk; each move applies only if the account is still as the plan saw it."""
     result = ApplyResult()
+    log_columns = [
+        "account_id", "from_owner_id", "to_owner_id", "from_territory_id", "to_territory_id",
+        "changed_by_id", "rule", "job_id", "at",
+    ]  # fmt: skip
+    by = changed_by.pk if changed_by is not None else None
     for start in range(0, len(moves), CHUNK):
         chunk = moves[start : start + CHUNK]
         with transaction.atomic():
-            current = {
-                a.pk: a
-                for a in Account.objects.select_for_update()
-                .filter(pk__in=[m.account_id for m in chunk])
-                .only("id", "owner_id", "territory_id")
-            }
-            changed, log = [], []
-            for move in chunk:
-                account = current.get(move.account_id)
-                if account is None or (account.owner_id, account.territory_id) != (
-                    move.from_owner_id,
-                    move.from_territory_id,
-                ):
-                    result.skipped += 1
-                    continue
-                account.owner_id, account.territory_id = move.to_owner_id, move.to_territory_id
-                changed.append(account)
-                log.append(
-                    OwnershipChange(
-                        account_id=move.account_id,
-                        from_owner_id=move.from_owner_id,
-                        to_owner_id=move.to_owner_id,
-                        from_territory_id=move.from_territory_id,
-                        to_territory_id=move.to_territory_id,
-                        changed_by=changed_by,
-                        rule=move.rule[:200],
-                        job=job,
-                    )
-                )
-            Account.objects.bulk_update(changed, ["owner", "territory", "updated_at"], batch_size=1000)
-            OwnershipChange.objects.bulk_create(log, batch_size=1000)
-            result.moved += len(changed)
+            moved = _move_accounts(chunk)
+            now = timezone.now()
+            copy_rows(
+                OwnershipChange._meta.db_table,
+                log_columns,
+                [
+                    (m.account_id, m.from_owner_id, m.to_owner_id, m.from_territory_id, m.to_territory_id, by,
+                     m.rule[:200], job.pk if job else None, now)
+                    for m in chunk
+                    if m.account_id in moved
+                ],
+            )  # fmt: skip
+        result.moved += len(moved)
+        result.skipped += len(chunk) - len(moved)
         if progress:
             progress(min(start + CHUNK, len(moves)), len(moves))
     return result
+
+
+def _move_accounts(chunk: list[Move]) -> set[int]:
+    """A conditional update: an account moves only if its owner and territory are still those the plan saw
+    (no check-then-act: a concurrent change wins and the move is skipped). Returns the ids moved."""
+    now = timezone.now()
+    table = Account._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS a SET owner_id = v.to_owner, territory_id = v.to_territory, updated_at = %s "  # noqa: S608
+                "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::integer[]) AS from_owner, "
+                "unnest(%s::integer[]) AS to_owner, unnest(%s::bigint[]) AS from_territory, "
+                "unnest(%s::bigint[]) AS to_territory) AS v "
+                "WHERE a.id = v.id AND a.owner_id IS NOT DISTINCT FROM v.from_owner "
+                "AND a.territory_id IS NOT DISTINCT FROM v.from_territory RETURNING a.id",
+                [
+                    now,
+                    [m.account_id for m in chunk],
+                    [m.from_owner_id for m in chunk],
+                    [m.to_owner_id for m in chunk],
+                    [m.from_territory_id for m in chunk],
+                    [m.to_territory_id for m in chunk],
+                ],
+            )
+            return {row[0] for row in cursor.fetchall()}
+        moved = set()
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        for m in chunk:
+            cursor.execute(
+                f"UPDATE {table} SET owner_id = %s, territory_id = %s, updated_at = %s "  # noqa: S608
+                "WHERE id = %s AND owner_id IS %s AND territory_id IS %s",
+                [m.to_owner_id, m.to_territory_id, stamp, m.account_id, m.from_owner_id, m.from_territory_id],
+            )
+            if cursor.rowcount == 1:
+                moved.add(m.account_id)
+        return moved
 
 
 def _persist_rotation(router: Router) -> None:

@@ -116,3 +116,33 @@ def test_fairness_1000_accounts_over_7_reps_one_away_one_full():
             rest = [counts[uid] for uid in (1, 2, 4, 5, 7)]
             assert sum(rest) == 960
             assert max(rest) - min(rest) <= 1, (strategy, rest)
+
+
+def test_the_matching_shortcut_gives_the_same_answer_as_trying_every_territory():
+    """Matcher indexes `eq` requirements for speed; on random territories and accounts it must agree with the rules."""
+    rng = random.Random(5)
+    countries = ["France", "Germany", "Spain", "Italy", "10"]
+    territories = []
+    for tid in range(1, 40):
+        criteria = []
+        if rng.random() < 0.8:
+            criteria += [Criterion("country", "eq", c, group="geo") for c in rng.sample(countries, rng.randint(1, 2))]
+        if rng.random() < 0.5:
+            criteria.append(Criterion("employee_count", "gte", rng.choice([10, 100, 1000]), group="size"))
+        if rng.random() < 0.2:
+            criteria.append(Criterion("technologies", "contains", "Snowflake", group="tech"))
+        territories.append(TerritoryRule(tid, f"T{tid}", parent_id=rng.choice([None, None, max(1, tid - 3)]) if tid > 3 else None, priority=rng.randint(1, 5), criteria=tuple(criteria)))
+    matcher = Matcher(territories)
+
+    def slow(values):
+        ranked = sorted((t for t in territories if t.criteria), key=matcher._rank)
+        return next((t.id for t in ranked if criteria_match(t.criteria, values)), None)
+
+    for _ in range(2000):
+        values = {
+            "country": rng.choice([*countries, " france ", None, "", 10, ["France"]]),
+            "employee_count": rng.choice([None, 5, 50, 500, 5000]),
+            "technologies": rng.choice([[], ["Snowflake"], ["AWS"]]),
+        }
+        found = matcher.match(0, values)[0]
+        assert (found.id if found else None) == slow(values), values

@@ -1,0 +1,24 @@
+"""Writing many rows at once: COPY on PostgreSQL, executemany elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db import connection
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Insert `rows` (tuples in the order of `columns`) into `table`; raw SQL, so no model defaults apply."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            values = [tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows]
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)  # noqa: S608
