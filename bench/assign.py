@@ -2,8 +2,9 @@
 
 Territories: 7 countries, 19 regions below them, 19 enterprise segments below those (employees >= 1,000),
 4 industry overlays and one named-accounts territory (50); 10 reps each, half round robin and half load
-balanced, some with capacities and some away. Prints the time of the first full run (every account moves) and of a second
-run (nothing left to move), and the baseline of a plain in-SQL territory-by-country update.
+balanced, some with capacities and some away. Prints the time of the first full run (every account
+moves) and of a second run (nothing left to move), and the baseline of a plain in-SQL territory-by-country
+update.
 """
 
 from __future__ import annotations

@@ -120,14 +120,20 @@ def _norm(value: Any) -> Any:
     return value
 
 
+NUMBER_START = frozenset("0123456789+-.")
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float | Decimal):
         return float(value)
     if isinstance(value, str):
+        text = value.strip()
+        if not text or text[0] not in NUMBER_START:  # cheap test first: most text is not a number
+            return None
         try:
-            return float(value.strip())
+            return float(text)
         except ValueError:
             return None
     return None
@@ -137,6 +143,12 @@ def _equal(actual: Any, expected: Any) -> bool:
     """Equality as a person means it: numbers by value, text ignoring case and spaces, lists by any element."""
     if isinstance(actual, list | tuple | set):
         return any(_equal(item, expected) for item in actual)
+    if isinstance(actual, str) and isinstance(expected, str):
+        a, e = actual.strip().lower(), expected.strip().lower()
+        if a == e:
+            return True
+        number_a, number_e = _number(a), _number(e)
+        return number_a is not None and number_e is not None and number_a == number_e
     if isinstance(actual, bool) or isinstance(expected, bool):
         return str(actual).strip().lower() == str(expected).strip().lower()
     a, e = _number(actual), _number(expected)
