@@ -131,7 +131,15 @@ def test_the_matching_shortcut_gives_the_same_answer_as_trying_every_territory()
             criteria.append(Criterion("employee_count", "gte", rng.choice([10, 100, 1000]), group="size"))
         if rng.random() < 0.2:
             criteria.append(Criterion("technologies", "contains", "Snowflake", group="tech"))
-        territories.append(TerritoryRule(tid, f"T{tid}", parent_id=rng.choice([None, None, max(1, tid - 3)]) if tid > 3 else None, priority=rng.randint(1, 5), criteria=tuple(criteria)))
+        territories.append(
+            TerritoryRule(
+                tid,
+                f"T{tid}",
+                parent_id=rng.choice([None, None, max(1, tid - 3)]) if tid > 3 else None,
+                priority=rng.randint(1, 5),
+                criteria=tuple(criteria),
+            )
+        )
     matcher = Matcher(territories)
 
     def slow(values):
