@@ -94,9 +94,15 @@ class AccountViewSet(viewsets.ModelViewSet):
         return account_list(user=self.request.user).select_related("owner", "territory")
 
     def perform_create(self, serializer):
+        self._save_and_route(serializer)
+
+    def perform_update(self, serializer):
+        self._save_and_route(serializer)
+
+    def _save_and_route(self, serializer):
+        """A new or changed account is routed once committed, unless the request places it in a territory."""
         account = serializer.save()
-        if account.territory_id is None:
-            # A new account is routed to its territory and owner as soon as it is committed.
+        if "territory" not in serializer.validated_data:
             transaction.on_commit(lambda: route_accounts_task.delay([account.pk]))
 
 

@@ -107,6 +107,10 @@ def assign_demo_owners() -> int:
             account.owner_id, account.territory_id = owner_id, territory_id
             changed.append(account)
     Account.objects.bulk_update(changed, ["owner", "territory", "updated_at"])
+    # The regional territories have no matching rules in the export: they name their accounts, so that
+    # an assignment run keeps every account where its deals put it.
+    for territory in Territory.objects.filter(pk__in=set(territory_of.values())):
+        territory.named_accounts.set(Account.objects.filter(territory=territory))
     return len(changed)
 
 

@@ -245,12 +245,12 @@ class _Run:
                 transaction.set_rollback(True)
         self.report.errors.extend(RowError(line, reason) for line, reason in self.importer.deferred_errors)
         self.report.errors.sort(key=lambda e: e.line)
-        unrouted = getattr(self.importer, "unrouted_ids", None)
-        if unrouted:
-            # New accounts are routed to a territory and owner as soon as they are committed.
+        to_route = getattr(self.importer, "route_ids", None)
+        if to_route:
+            # New and changed accounts are routed to their territory and owner as soon as they are committed.
             from territories.tasks import route_accounts_task
 
-            transaction.on_commit(lambda: route_accounts_task.delay(unrouted))
+            transaction.on_commit(lambda: route_accounts_task.delay(to_route))
         self.report.notes.extend(self.importer.notes)
         if self.dry_run:
             self.report.notes.insert(0, "Dry run: nothing was written.")

@@ -64,7 +64,7 @@ class Changes:
         self.counts.created += 1
         return obj
 
-    def update(self, obj, values: dict[str, Any]) -> None:
+    def update(self, obj, values: dict[str, Any]) -> list[str]:
         changed = apply_values(obj, values)
         if changed:
             self.updated.append(obj)
@@ -72,6 +72,7 @@ class Changes:
             self.counts.updated += 1
         else:
             self.counts.unchanged += 1
+        return changed
 
     def save(self, *, dry_run: bool) -> Counts:
         if not dry_run:
@@ -158,7 +159,8 @@ class AccountImporter(KindImporter):
     def __init__(self) -> None:
         super().__init__()
         self.parents: list[tuple[int, int, str]] = []  # (line, account id, parent reference)
-        self.unrouted_ids: list[int] = []  # new accounts the file did not place in a territory
+        # Accounts to route once committed: new or changed ones whose territory the file does not set.
+        self.route_ids: list[int] = []
 
     def keys(self, row: Row) -> list[tuple]:
         keys = []
@@ -228,12 +230,13 @@ class AccountImporter(KindImporter):
                 if dom:
                     by_domain[dom] = account
                 continue
-            changes.update(account, values)
+            if changes.update(account, values) and "territory" not in row.values:
+                self.route_ids.append(account.pk)
             if row.values.get("parent"):
                 self.parents.append((row.line, account.pk, row.values["parent"]))
         counts = changes.save(dry_run=dry_run)
         if not dry_run:
-            self.unrouted_ids.extend(a.pk for _, a in new_rows if a.territory_id is None)
+            self.route_ids.extend(a.pk for row, a in new_rows if "territory" not in row.values)
         for row, account in new_rows:
             if row.values.get("parent"):
                 self.parents.append((row.line, account.pk, row.values["parent"]))

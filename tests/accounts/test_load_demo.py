@@ -142,3 +142,12 @@ def test_load_demo_command_prints_the_logins(db, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "Demo logins: admin (admin), manager (manager), rep (rep); password: printed-password" in out
     assert "sales_pipeline.csv: 7375 created" in out
+
+
+def test_an_assignment_run_on_the_demo_keeps_every_account_in_place(demo):
+    from territories.services import assignment_plan_all
+
+    plan = assignment_plan_all()
+    assert plan.considered == 85
+    assert plan.moves == []
+    assert plan.unassigned == Account.objects.filter(owner__isnull=True).count()

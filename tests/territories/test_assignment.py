@@ -188,3 +188,31 @@ def test_new_accounts_are_routed_at_once(setup, tmp_path, django_capture_on_comm
             "/api/v1/accounts/", {"name": "Via API", "external_id": "N4", "country": "France"}, format="json"
         )
     assert Account.objects.get(pk=created.json()["id"]).territory == setup["france"]
+
+
+def test_changed_accounts_are_rerouted(setup, tmp_path, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    from accounts.imports import import_file
+
+    assignment_apply(user=setup["admin"])
+    moving = setup["accounts"][0]
+    source = tmp_path / "moves.csv"
+    source.write_text(f"external_id,name,country\n{moving.external_id},{moving.name},Germany\n", encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_file(kind="accounts", path=source)
+    moving.refresh_from_db()
+    assert moving.territory == setup["germany"]
+    api = APIClient()
+    api.force_authenticate(setup["admin"])
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(f"/api/v1/accounts/{moving.pk}/", {"country": "France"}, format="json")
+    moving.refresh_from_db()
+    assert moving.territory == setup["france"]
+    # Placed explicitly: left where the request put it.
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(
+            f"/api/v1/accounts/{moving.pk}/", {"country": "Germany", "territory": setup["france"].pk}, format="json"
+        )
+    moving.refresh_from_db()
+    assert moving.territory == setup["france"]
