@@ -40,6 +40,23 @@ NUMERIC_OPERATORS = ("gte", "lte", "between")
 SECONDS_PER_DAY = 86400.0
 
 
+def criterion_problem(operator: str, value: Any) -> str | None:
+    """Why a criterion's value does not suit its operator, in words; None when it does."""
+    if operator not in OPERATORS:
+        return f"Unknown operator {operator!r}: use one of {', '.join(OPERATORS)}."
+    if operator in ("in", "not_in") and not isinstance(value, list):
+        return f"`{operator}` needs a list of values."
+    if operator == "between" and not (
+        isinstance(value, list) and len(value) == 2 and all(_number(v) is not None for v in value)
+    ):
+        return "`between` needs [low, high] numbers."
+    if operator in ("gte", "lte") and _number(value) is None:
+        return f"`{operator}` needs a number."
+    if operator != "exists" and value is None:
+        return "This operator needs a value."
+    return None
+
+
 @dataclass(frozen=True)
 class Criterion:
     attribute: str

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.selectors import account_list
 from core.permissions import ReadScopedWriteAdmin
 from core.roles import MANAGER, REP, is_admin, user_roles
-from segmentation.scoring import OPERATORS
+from segmentation.scoring import OPERATORS, criterion_problem
 
 from .models import Membership, Territory
 from .selectors import membership_list, territory_ids_assignable_by, territory_list
@@ -38,15 +38,9 @@ class CriterionSerializer(serializers.Serializer):
     value = serializers.JSONField(required=False, allow_null=True)
 
     def validate(self, attrs):
-        op, value = attrs["operator"], attrs.get("value")
-        if op in ("in", "not_in") and not isinstance(value, list):
-            raise serializers.ValidationError({"value": f"`{op}` needs a list of values."})
-        if op == "between" and not (isinstance(value, list) and len(value) == 2):
-            raise serializers.ValidationError({"value": "`between` needs [low, high]."})
-        if op in ("gte", "lte") and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise serializers.ValidationError({"value": f"`{op}` needs a number."})
-        if op not in ("exists",) and value is None:
-            raise serializers.ValidationError({"value": "This operator needs a value."})
+        problem = criterion_problem(attrs["operator"], attrs.get("value"))
+        if problem:
+            raise serializers.ValidationError({"value": problem})
         return attrs
 
 

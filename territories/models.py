@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -28,6 +29,24 @@ class Territory(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The same rules as the API's, for the admin forms."""
+        from segmentation.scoring import criterion_problem
+
+        if not isinstance(self.criteria, list):
+            raise ValidationError({"criteria": "Criteria are a list of {group, attribute, operator, value}."})
+        for number, criterion in enumerate(self.criteria, start=1):
+            if not isinstance(criterion, dict) or not criterion.get("attribute") or not criterion.get("operator"):
+                raise ValidationError({"criteria": f"Criterion {number} needs an attribute and an operator."})
+            problem = criterion_problem(criterion["operator"], criterion.get("value"))
+            if problem:
+                raise ValidationError({"criteria": f"Criterion {number}: {problem}"})
+        node = self.parent
+        while node is not None:
+            if self.pk and node.pk == self.pk:
+                raise ValidationError({"parent": "A territory cannot sit below itself."})
+            node = node.parent
 
 
 class Membership(models.Model):

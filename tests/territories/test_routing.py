@@ -154,3 +154,32 @@ def test_the_matching_shortcut_gives_the_same_answer_as_trying_every_territory()
         }
         found = matcher.match(0, values)[0]
         assert (found.id if found else None) == slow(values), values
+
+
+def test_territory_criteria_are_validated_for_the_admin_forms(db):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from territories.models import Territory
+
+    parent = Territory.objects.create(name="P")
+    child = Territory.objects.create(name="C", parent=parent)
+    for criteria, message in [
+        ([{"attribute": "country", "operator": "like", "value": "x"}], "Unknown operator 'like'"),
+        (
+            [{"attribute": "employee_count", "operator": "between", "value": [1]}],
+            "`between` needs [low, high] numbers.",
+        ),
+        ([{"attribute": "employee_count", "operator": "gte", "value": "many"}], "`gte` needs a number."),
+        ([{"operator": "eq", "value": "x"}], "needs an attribute and an operator"),
+        ("country=France", "Criteria are a list"),
+    ]:
+        territory = Territory(name="T", criteria=criteria)
+        with pytest.raises(ValidationError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+            territory.clean()
+    parent.parent = child
+    with pytest.raises(ValidationError, match="cannot sit below itself"):
+        parent.clean()
+    Territory(
+        name="OK", criteria=[{"group": "geo", "attribute": "country", "operator": "in", "value": ["France"]}]
+    ).clean()
