@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import account_list
@@ -103,10 +104,12 @@ def reassign(request):
     ids = [int(v) for v in request.POST.getlist("account_ids") if v.isdigit()]
     visible = list(account_list(user=request.user).filter(pk__in=ids).values_list("pk", "name", "territory_id"))
     territories = {t for _, _, t in visible}
-    back = request.POST.get("next") or "home"
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = ""
     if len(territories) != 1 or None in territories:
         messages.error(request, "Select accounts of one territory.")
-        return redirect(back) if back.startswith("/") else redirect("home")
+        return redirect(back or "territory-list")
     territory_id = territories.pop()
     form = ReassignForm(
         request.POST,
@@ -123,7 +126,7 @@ def reassign(request):
             messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
         else:
             messages.success(request, f"{changed} account(s) reassigned.")
-    return redirect(back) if back.startswith("/") else redirect("territory-detail", territory_id=territory_id)
+    return redirect(back) if back else redirect("territory-detail", territory_id=territory_id)
 
 
 @role_required(MANAGER, ADMIN)

@@ -102,3 +102,13 @@ def test_preview_then_apply_as_a_job(client, routed, django_capture_on_commit_ca
     client.force_login(world.north_rep)
     assert client.get(reverse("assignment-preview")).status_code == 403
     assert client.post(reverse("assignment-apply")).status_code == 403
+
+
+def test_reassign_never_redirects_off_site(client, routed):
+    world = routed
+    client.force_login(world.manager)
+    response = client.post(
+        reverse("account-reassign"),
+        {"account_ids": [world.north_account.pk], "owner": world.north_rep.pk, "next": "//evil.example/steal"},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("territory-detail", args=[world.north.pk])
