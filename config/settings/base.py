@@ -128,6 +128,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Accounts, signals, scores, tiers, territories and handoffs.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["core.permissions.HasRole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

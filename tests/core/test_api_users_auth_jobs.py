@@ -93,6 +93,8 @@ def test_jobs_api_scope(api, world):
 
 
 def test_schema_and_docs_are_served_locally(api, world):
+    assert api.get("/api/schema/").status_code == 401
+    api.force_authenticate(world.north_rep)
     schema = api.get("/api/schema/")
     assert schema.status_code == 200
     text = schema.content.decode()

@@ -1,0 +1,165 @@
+"""Every page and API endpoint, asked by every kind of user, answers as the role matrix says.
+
+The routes are read from the URL configuration: a new page or endpoint without an entry here fails
+`test_every_route_has_an_entry`, so nobody can add one without deciding who may use it.
+Objects used for detail routes belong to the North territory (managed by `manager`, where `north_rep`
+is a rep); `other_manager` and `other_rep` work the South and must get 404, `outsider` has no role.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from core.jobs import job_create
+
+from .factories import ContactFactory, OpportunityFactory, SignalFactory
+
+USERS = ["anonymous", "outsider", "north_rep", "other_rep", "manager", "other_manager", "admin"]
+ROLES = USERS[2:]
+
+
+def by_user(default: int, **overrides: int) -> dict[str, int]:
+    return {user: overrides.get(user, default) for user in USERS}
+
+
+def web(role_status: dict[str, int] | None = None, **overrides) -> dict[str, int]:
+    """A page: anonymous -> login, outsider -> the no-role page."""
+    base = by_user(200, anonymous=302, outsider=403)
+    base.update(role_status or {})
+    base.update(overrides)
+    return base
+
+
+def api(**overrides) -> dict[str, int]:
+    """An endpoint: anonymous -> 401, outsider -> 403."""
+    return {**by_user(200, anonymous=401, outsider=403), **overrides}
+
+
+NORTH_SCOPE = {"other_rep": 404, "other_manager": 404}  # objects of North are invisible to the South
+REPS_REFUSED = {"north_rep": 403, "other_rep": 403}
+ADMIN_ONLY = {"north_rep": 403, "other_rep": 403, "manager": 403, "other_manager": 403}
+MANAGER_JOB = {"north_rep": 404, "other_rep": 404, "other_manager": 404}
+
+# name -> (kwargs builder, GET expectations, optional (POST body, POST expectations))
+MATRIX = {
+    "home": (None, web()),
+    "login": (None, by_user(302, anonymous=200)),
+    "logout": (None, by_user(405)),
+    "job-list": (None, web()),
+    "job-detail": ("job", web(MANAGER_JOB)),
+    "job-errors": ("job", web(MANAGER_JOB)),
+    "account-list": (None, web()),
+    "account-export": (None, web()),
+    "account-detail": ("account", web(NORTH_SCOPE)),
+    "import-new": (None, web(ADMIN_ONLY)),
+    "import-map": (None, web(ADMIN_ONLY, admin=302)),  # nothing uploaded yet: back to the upload page
+    "territory-list": (None, web(REPS_REFUSED)),
+    "territory-detail": ("territory", web({**REPS_REFUSED, "other_manager": 404})),
+    "membership-edit": ("membership", web({**REPS_REFUSED, "other_manager": 404})),
+    "account-reassign": (None, by_user(405)),
+    "assignment-preview": (None, web(REPS_REFUSED)),
+    "assignment-apply": (None, by_user(405)),
+    "api-schema": (None, api()),
+    "api-docs": (None, api()),
+    "api:api-root": (None, api()),
+    "api:token": (None, by_user(405)),
+    "api:account-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:account-detail": ("account", api(**NORTH_SCOPE)),
+    "api:account-bulk": (None, api(**ADMIN_ONLY, admin=405), ([], api(**ADMIN_ONLY, admin=400))),
+    "api:contact-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:contact-detail": ("contact", api(**NORTH_SCOPE)),
+    "api:signal-list": (None, api(), ([], api(**ADMIN_ONLY, admin=400))),
+    "api:signal-detail": ("signal", api(**NORTH_SCOPE)),
+    "api:opportunity-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:opportunity-detail": ("opportunity", api(**NORTH_SCOPE)),
+    "api:territory-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:territory-detail": ("territory", api(**NORTH_SCOPE)),
+    "api:membership-list": (None, api(), ({}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400))),
+    "api:membership-detail": ("membership", api(**NORTH_SCOPE)),
+    "api:job-list": (None, api()),
+    "api:job-detail": ("job", api(**MANAGER_JOB)),
+    "api:user-list": (None, api(**ADMIN_ONLY), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:user-detail": ("user", api(**ADMIN_ONLY)),
+    "api:assignment-preview": (
+        None,
+        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        ({"account_ids": "x"}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400)),
+    ),
+    "api:assignment-apply": (
+        None,
+        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        ({"account_ids": "x"}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400)),
+    ),
+    "api:assignment-reassign": (
+        None,
+        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        ({}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400)),
+    ),
+}
+
+
+def routes():
+    def walk(patterns, namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue  # Django admin: its own site permission, tested in test_home_pages
+                yield from walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and "format" not in pattern.pattern.regex.groupindex:
+                yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def test_every_route_has_an_entry():
+    missing = [name for name in routes() if name not in MATRIX]
+    assert not missing, f"Add these routes to the permission matrix: {missing}"
+    assert not set(MATRIX) - set(routes()), "The matrix names routes that no longer exist"
+
+
+@pytest.fixture
+def objects(world):
+    account = world.north_account
+    return {
+        "account": {"account_id": account.pk},
+        "territory": {"territory_id": world.north.pk},
+        "membership": {"membership_id": world.north_rep.memberships.get().pk},
+        "job": {"job_id": job_create(kind="assign", created_by=world.manager).pk},
+        "contact": {"pk": ContactFactory(account=account).pk},
+        "signal": {"pk": SignalFactory(account=account).pk},
+        "opportunity": {"pk": OpportunityFactory(account=account).pk},
+        "user": {"pk": world.north_rep.pk},
+    }
+
+
+def url_for(name: str, objects: dict) -> str:
+    builder = MATRIX[name][0]
+    kwargs = dict(objects[builder]) if builder else {}
+    if name.startswith("api:") and builder:
+        kwargs = {"pk": next(iter(kwargs.values()))}
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_get_answers_as_the_matrix_says(name, world, objects):
+    url = url_for(name, objects)
+    answers = {}
+    for user in USERS:
+        client = APIClient()
+        if user != "anonymous":
+            client.force_login(getattr(world, user))
+        answers[user] = client.get(url).status_code
+    assert answers == MATRIX[name][1], url
+
+
+@pytest.mark.parametrize("name", sorted(n for n, entry in MATRIX.items() if len(entry) == 3))
+def test_writes_answer_as_the_matrix_says(name, world, objects):
+    url = url_for(name, objects)
+    body, expected = MATRIX[name][2]
+    answers = {}
+    for user in USERS:
+        client = APIClient()
+        if user != "anonymous":
+            client.force_login(getattr(world, user))
+        answers[user] = client.post(url, body, format="json").status_code
+    assert answers == expected, url
