@@ -4,6 +4,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django_tables2 import RequestConfig
 
+from core.csvexport import safe_cell
 from core.decorators import role_required
 from territories.models import Membership
 from territories.selectors import territory_ids_assignable_by
@@ -62,7 +63,7 @@ def account_export(request):
     def stream():
         yield writer.writerow([c for c, _ in EXPORT_COLUMNS])
         for row in rows.iterator(chunk_size=2000):
-            yield writer.writerow(["" if v is None else v for v in row])
+            yield writer.writerow([safe_cell(v) for v in row])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="accounts.csv"'

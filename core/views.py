@@ -5,6 +5,7 @@ from django.shortcuts import render
 from accounts.selectors import account_list, opportunity_list
 from territories.selectors import territory_list
 
+from .csvexport import safe_cell
 from .decorators import role_required
 from .roles import ADMIN, MANAGER, primary_role
 from .selectors import access_job, job_list
@@ -58,5 +59,5 @@ def job_errors_csv(request, job_id: int):
     writer = csv.writer(response)
     writer.writerow(["line", "reason"])
     for line, reason in job.result.get("errors", []):
-        writer.writerow([line, reason])
+        writer.writerow([line, safe_cell(reason)])
     return response

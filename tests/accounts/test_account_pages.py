@@ -137,3 +137,10 @@ def test_anonymous_and_outsider(client, world):
         assert response.status_code == 403
         assert "North account" not in response.content.decode()
         assert "You have no role yet" in response.content.decode()
+
+
+def test_export_defuses_spreadsheet_formulas(client, world):
+    AccountFactory(name='=HYPERLINK("http://evil.example")', territory=world.north)
+    client.force_login(world.manager)
+    body = b"".join(client.get(reverse("account-export")).streaming_content).decode()
+    assert "'=HYPERLINK" in body and ",=HYPERLINK" not in body

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.imports import KINDS, ImportFileError, parse_mapping
 from accounts.services import import_job_create, import_job_run
+from core.csvexport import safe_cell
 from core.models import Job
 
 
@@ -62,5 +63,5 @@ class Command(BaseCommand):
             with errors_path.open("w", newline="", encoding="utf-8") as out:
                 writer = csv.writer(out)
                 writer.writerow(["line", "reason"])
-                writer.writerows(errors)
+                writer.writerows([line, safe_cell(reason)] for line, reason in errors)
             self.stdout.write(f"  Rows not imported written to {errors_path}.")
