@@ -90,28 +90,34 @@ def load_maven(*, stdout=None) -> list[ImportReport | str]:
     return results
 
 
-def assign_demo_owners() -> int:
-    """Each account goes to the agent with the most deals on it (ties: by name), in that agent's territory."""
+def place_demo_accounts() -> int:
+    """Each account belongs to the region of the agent with the most deals on it (ties: by name).
+
+    The export has no territory rules, so each regional territory names its accounts; owners are then
+    given by the product's own routing (round robin among the region's reps), so a second load, or any
+    assignment run, keeps everything in place. Returns the number of accounts that moved.
+    """
+    from territories.services import assignment_apply
+
     deals: dict[int, Counter] = defaultdict(Counter)
     for account_id, owner_id in Opportunity.objects.filter(owner__isnull=False).values_list("account_id", "owner_id"):
         deals[account_id][owner_id] += 1
+    agents = User.objects.filter(opportunities__isnull=False).distinct()
     territory_of = dict(
-        Membership.objects.filter(role=Membership.Role.REP, is_active=True).values_list("user_id", "territory_id")
+        Membership.objects.filter(role=Membership.Role.REP, is_active=True, user__in=agents).values_list(
+            "user_id", "territory_id"
+        )
     )
     names = dict(User.objects.values_list("pk", "username"))
-    changed = []
-    for account in Account.objects.filter(pk__in=deals):
-        owner_id = max(deals[account.pk].items(), key=lambda item: (item[1], [-ord(c) for c in names[item[0]]]))[0]
-        territory_id = territory_of.get(owner_id)
-        if (account.owner_id, account.territory_id) != (owner_id, territory_id):
-            account.owner_id, account.territory_id = owner_id, territory_id
-            changed.append(account)
-    Account.objects.bulk_update(changed, ["owner", "territory", "updated_at"])
-    # The regional territories have no matching rules in the export: they name their accounts, so that
-    # an assignment run keeps every account where its deals put it.
+    named: dict[int, list[int]] = defaultdict(list)
+    for account_id, counts in deals.items():
+        top_agent = min(counts.items(), key=lambda item: (-item[1], names[item[0]]))[0]
+        if territory_of.get(top_agent):
+            named[territory_of[top_agent]].append(account_id)
     for territory in Territory.objects.filter(pk__in=set(territory_of.values())):
-        territory.named_accounts.set(Account.objects.filter(territory=territory))
-    return len(changed)
+        territory.named_accounts.set(named.get(territory.pk, []))
+    _, result = assignment_apply(user=None)
+    return result.moved
 
 
 def demo_contacts(*, seed: int = 7) -> list[dict]:
@@ -202,8 +208,9 @@ def load_demo(*, password: str = DEMO_PASSWORD_DEFAULT, out=print) -> dict:
             f"{filename}: {summary['created']} created, {summary['updated']} updated, "
             f"{summary['unchanged']} unchanged, {summary['failed']} not imported (job #{job.pk})"
         )
-    moved = assign_demo_owners()
-    out(f"Owners and territories set on {moved} accounts from their deals.")
+    users = demo_users(password=password)
+    moved = place_demo_accounts()
+    out(f"{moved} accounts routed to the region of their main agent and a rep there (round robin).")
     contacts = import_records(kind="contacts", records=demo_contacts())
     out(f"Contacts: {contacts.created} created, {contacts.unchanged + contacts.updated} already there.")
     signals = import_records(kind="signals", records=demo_signals())
@@ -211,5 +218,4 @@ def load_demo(*, password: str = DEMO_PASSWORD_DEFAULT, out=print) -> dict:
     for report in (contacts, signals):
         if report.errors:
             raise RuntimeError(f"Generated {report.kind} were refused: {report.errors[:3]}")
-    users = demo_users(password=password)
     return {"users": users, "password": password, "signals": Signal.objects.count()}

@@ -151,3 +151,23 @@ def test_an_assignment_run_on_the_demo_keeps_every_account_in_place(demo):
     assert plan.considered == 85
     assert plan.moves == []
     assert plan.unassigned == Account.objects.filter(owner__isnull=True).count()
+
+
+def test_demo_accounts_are_spread_over_each_regions_reps(demo):
+    from django.db.models import Count
+
+    for territory in Territory.objects.all():
+        reps = Membership.objects.filter(territory=territory, role="rep", is_active=True).values_list(
+            "user_id", flat=True
+        )
+        owned = dict(
+            Account.objects.filter(territory=territory)
+            .values("owner_id")
+            .annotate(n=Count("id"))
+            .values_list("owner_id", "n")
+        )
+        counts = [owned.get(rep, 0) for rep in reps]
+        assert sum(counts) == Account.objects.filter(territory=territory).count()
+        assert max(counts) - min(counts) <= 1, (territory.name, counts)
+    assert Account.objects.filter(owner__username="rep").exists()  # the demo rep has accounts to open
+    assert Account.objects.filter(territory__isnull=True).count() == 0
