@@ -6,8 +6,7 @@ from django_tables2 import RequestConfig
 
 from core.csvexport import safe_cell
 from core.decorators import role_required
-from territories.models import Membership
-from territories.selectors import territory_ids_assignable_by
+from territories.selectors import can_assign_in, territory_member_choices
 
 from .filters import AccountFilter
 from .selectors import access_account, account_list
@@ -72,13 +71,9 @@ def account_export(request):
 
 def _owner_choices(user, account) -> list[tuple[int, str]] | None:
     """Members the user may give this account to; None when they may not reassign it."""
-    if account.territory_id is None:
+    if not can_assign_in(user=user, territory_id=account.territory_id):
         return None
-    allowed = territory_ids_assignable_by(user=user)
-    if allowed is not None and account.territory_id not in allowed:
-        return None
-    members = Membership.objects.filter(territory_id=account.territory_id, is_active=True).select_related("user")
-    return [(m.user_id, m.user.get_full_name() or m.user.username) for m in members.order_by("user__username")]
+    return territory_member_choices(territory_id=account.territory_id)
 
 
 @role_required()

@@ -3,7 +3,6 @@
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -18,8 +17,7 @@ from segmentation.scoring import OPERATORS, criterion_problem
 
 from .models import Membership, Territory
 from .selectors import membership_list, territory_ids_assignable_by, territory_list
-from .services import account_reassign, assignment_job_create, assignment_plan
-from .tasks import assign_owners_task
+from .services import account_reassign, assignment_job_start, assignment_plan
 
 PREVIEW_MOVES = 500
 
@@ -207,8 +205,7 @@ class AssignmentApplyView(APIView):
     def post(self, request):
         body = AssignmentRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        job = assignment_job_create(user=request.user, account_ids=body.validated_data.get("account_ids"))
-        transaction.on_commit(lambda: assign_owners_task.delay(job.pk))
+        job = assignment_job_start(user=request.user, account_ids=body.validated_data.get("account_ids"))
         return Response({"job": job.pk, "status_url": f"/api/v1/jobs/{job.pk}/"}, status=status.HTTP_202_ACCEPTED)
 
 

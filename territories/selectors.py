@@ -74,3 +74,17 @@ def territory_ids_assignable_by(*, user) -> set[int] | None:
 def unassigned_accounts(*, territory: Territory):
     """The territory's queue: its accounts that no one owns, for its managers."""
     return territory.accounts.filter(owner__isnull=True).order_by("name", "id")
+
+
+def territory_member_choices(*, territory_id: int) -> list[tuple[int, str]]:
+    """Active members an account of this territory may be given to, as (user id, name) for a form."""
+    members = Membership.objects.filter(territory_id=territory_id, is_active=True).select_related("user")
+    return [(m.user_id, m.user.get_full_name() or m.user.username) for m in members.order_by("user__username")]
+
+
+def can_assign_in(*, user, territory_id: int | None) -> bool:
+    """Whether a user may (re)assign owners in a territory."""
+    if territory_id is None:
+        return False
+    allowed = territory_ids_assignable_by(user=user)
+    return allowed is None or territory_id in allowed

@@ -298,11 +298,16 @@ def route_new_accounts(*, account_ids: list[int]) -> ApplyResult:
     return assignment_apply(user=None, account_ids=account_ids)[1]
 
 
-def assignment_job_create(*, user, account_ids: list[int] | None = None) -> Job:
+def assignment_job_start(*, user, account_ids: list[int] | None = None) -> Job:
+    """Record an assignment run as a job and start it once the job is committed."""
+    from .tasks import assign_owners_task  # the task module imports this one
+
     _scope_filter(user=user)
-    return job_create(
+    job = job_create(
         kind=Job.Kind.ASSIGN, created_by=user, title="owner assignment", params={"account_ids": account_ids}
     )
+    transaction.on_commit(lambda: assign_owners_task.delay(job.pk))
+    return job
 
 
 @transaction.atomic

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -13,10 +12,14 @@ from core.decorators import role_required
 from core.roles import ADMIN, MANAGER
 
 from .forms import MembershipForm, ReassignForm
-from .models import Membership
-from .selectors import membership_list, territory_ids_assignable_by, territory_list, unassigned_accounts
-from .services import account_reassign, assignment_job_create, assignment_plan
-from .tasks import assign_owners_task
+from .selectors import (
+    can_assign_in,
+    membership_list,
+    territory_list,
+    territory_member_choices,
+    unassigned_accounts,
+)
+from .services import account_reassign, assignment_job_start, assignment_plan
 
 QUEUE_ROWS = 200
 PREVIEW_ROWS = 500
@@ -31,16 +34,6 @@ def _territories(user):
             unassigned=Count("accounts", filter=Q(accounts__owner__isnull=True), distinct=True),
         )
     )
-
-
-def _can_assign(user, territory_id: int) -> bool:
-    allowed = territory_ids_assignable_by(user=user)
-    return allowed is None or territory_id in allowed
-
-
-def _member_choices(territory_id: int) -> list[tuple[int, str]]:
-    members = Membership.objects.filter(territory_id=territory_id, is_active=True).select_related("user")
-    return [(m.user_id, m.user.get_full_name() or m.user.username) for m in members.order_by("user__username")]
 
 
 @role_required(MANAGER, ADMIN)
@@ -76,8 +69,8 @@ def territory_detail(request, territory_id: int):
         "members": members,
         "queue": queue[:QUEUE_ROWS],
         "queue_count": queue.count(),
-        "can_assign": _can_assign(request.user, territory.pk),
-        "owner_choices": _member_choices(territory.pk),
+        "can_assign": can_assign_in(user=request.user, territory_id=territory.pk),
+        "owner_choices": territory_member_choices(territory_id=territory.pk),
     }
     return render(request, "territories/territory_detail.html", context)
 
@@ -87,7 +80,7 @@ def membership_edit(request, membership_id: int):
     membership = membership_list(user=request.user).filter(pk=membership_id).first()
     if membership is None:
         raise Http404("No such member.")
-    if not _can_assign(request.user, membership.territory_id):
+    if not can_assign_in(user=request.user, territory_id=membership.territory_id):
         raise Http404("No such member.")
     form = MembershipForm(request.POST or None, instance=membership)
     if request.method == "POST" and form.is_valid():
@@ -114,7 +107,7 @@ def reassign(request):
     form = ReassignForm(
         request.POST,
         account_choices=[(pk, name) for pk, name, _ in visible],
-        owner_choices=_member_choices(territory_id),
+        owner_choices=territory_member_choices(territory_id=territory_id),
     )
     if not form.is_valid():
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
@@ -155,7 +148,6 @@ def assignment_preview(request):
 @require_POST
 @role_required(MANAGER, ADMIN)
 def assignment_apply(request):
-    job = assignment_job_create(user=request.user)
-    transaction.on_commit(lambda: assign_owners_task.delay(job.pk))
+    job = assignment_job_start(user=request.user)
     messages.info(request, "Assignment started; this page follows its progress.")
     return redirect("job-detail", job_id=job.pk)
