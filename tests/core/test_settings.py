@@ -59,3 +59,22 @@ def test_defaults_are_sqlite_and_eager_and_services_come_from_urls():
 def test_good_production_settings_load():
     done = load("config.settings.production", SECRET_KEY="x" * 30 + "y" * 30, ALLOWED_HOSTS="scoring.example.com")
     assert done.returncode == 0, done.stderr
+
+
+def test_production_settings_pass_the_deployment_checks():
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="k8#Tq" * 12,
+        ALLOWED_HOSTS="scoring.example.com",
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "System check identified no issues" in done.stdout

@@ -138,7 +138,9 @@ def test_manual_reassign_rules(setup):
     french = Account.objects.filter(territory=setup["france"]).exclude(owner=setup["reps"][1]).first()
     german = Account.objects.filter(territory=setup["germany"], owner__isnull=False).first()
     assert account_reassign(user=setup["fr_manager"], account_ids=[french.pk], owner=setup["reps"][1]) == 1
-    assert account_reassign(user=setup["fr_manager"], account_ids=[french.pk], owner=setup["reps"][1]) == 0  # already theirs
+    assert (
+        account_reassign(user=setup["fr_manager"], account_ids=[french.pk], owner=setup["reps"][1]) == 0
+    )  # already theirs
     french.refresh_from_db()
     assert french.owner == setup["reps"][1]
     with pytest.raises(PermissionDenied):
