@@ -62,7 +62,12 @@ def test_good_production_settings_load():
 
 
 def test_production_settings_pass_the_deployment_checks():
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE belongs to the test process, not to a deployment.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="k8#Tq" * 12,
