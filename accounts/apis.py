@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import django_filters
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from django.db.models import Count, Exists, OuterRef, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.apis import MAX_ID, IdFilter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
+from segmentation.explain import explain
+from segmentation.models import AccountScore, Tier
 from territories.tasks import route_accounts_task
 
 from .imports import ImportReport, import_records
 from .imports import fields as import_fields
 from .models import Account, Contact, Opportunity, Signal
-from .selectors import account_list, contact_list, opportunity_list, signal_list
+from .selectors import account_list, account_visibility_q, contact_list, opportunity_list, signal_list
 
 MAX_BATCH = 1000
 
@@ -34,14 +39,19 @@ class AccountSerializer(serializers.ModelSerializer):
     owner_detail = UserRefSerializer(source="owner", read_only=True, allow_null=True)
     territory_detail = TerritoryRefSerializer(source="territory", read_only=True, allow_null=True)
     technologies = serializers.ListField(child=serializers.CharField(max_length=120), required=False)
+    # Explicit bounds (the importer's): SQLite would not enforce the column sizes that PostgreSQL does.
+    employee_count = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, allow_null=True)
+    year_founded = serializers.IntegerField(min_value=1000, max_value=2100, required=False, allow_null=True)
     attributes = serializers.DictField(required=False)
+    tier = serializers.CharField(source="score.tier", read_only=True, allow_null=True, default=None)
+    unified = serializers.FloatField(source="score.unified", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Account
         fields = [
             "id", "name", "domain", "external_id", "industry", "employee_count", "annual_revenue", "country",
             "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes",
-            "owner", "owner_detail", "territory", "territory_detail", "created_at", "updated_at",
+            "owner", "owner_detail", "territory", "territory_detail", "tier", "unified", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"domain": {"validators": []}, "external_id": {"validators": []}}
@@ -68,16 +78,57 @@ class AccountSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("An account cannot be its own parent.")
         return value
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # A parent outside the reader's scope is not shown, not even its id (see AccountViewSet.get_queryset).
+        if getattr(instance, "parent_visible", True) is False:
+            data["parent"] = None
+        return data
+
+
+class AccountCountsSerializer(serializers.Serializer):
+    contacts = serializers.IntegerField()
+    signals = serializers.IntegerField()
+    opportunities = serializers.IntegerField()
+    open_opportunities = serializers.IntegerField()
+
+
+class AccountDetailSerializer(AccountSerializer):
+    """One account, with how much hangs off it (everything on a visible account is visible with it), and its score
+    explained: fit groups, signal kinds, coverage, weights, the tier's reason, in numbers and in sentences."""
+
+    counts = serializers.SerializerMethodField()
+    score = serializers.SerializerMethodField()
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "counts", "score"]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_score(self, obj) -> dict | None:
+        score = AccountScore.objects.select_related("model__icp").filter(account=obj).first()
+        return explain(score) if score else None
+
+    @extend_schema_field(AccountCountsSerializer)
+    def get_counts(self, obj) -> dict[str, int]:
+        opportunities = obj.opportunities.aggregate(all=Count("id"), open=Count("id", filter=Q(is_closed=False)))
+        return {
+            "contacts": obj.contacts.count(),
+            "signals": obj.signals.count(),
+            "opportunities": opportunities["all"],
+            "open_opportunities": opportunities["open"],
+        }
+
 
 class AccountFilter(django_filters.FilterSet):
-    territory = django_filters.NumberFilter(field_name="territory_id")
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    territory = IdFilter(field_name="territory_id")
+    owner = IdFilter(field_name="owner_id")
     industry = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(lookup_expr="iexact")
+    tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices)
 
     class Meta:
         model = Account
-        fields = ["territory", "owner", "industry", "country"]
+        fields = ["territory", "owner", "industry", "country", "tier"]
 
 
 class AccountViewSet(viewsets.ModelViewSet):
@@ -87,11 +138,24 @@ class AccountViewSet(viewsets.ModelViewSet):
     permission_classes = [ReadScopedWriteAdmin]
     filterset_class = AccountFilter
     search_fields = ["name", "domain", "=external_id"]
-    ordering_fields = ["name", "created_at", "updated_at", "employee_count", "annual_revenue"]
+    ordering_fields = [
+        "name", "created_at", "updated_at", "employee_count", "annual_revenue", "score__unified", "score__fit",
+        "score__signal",
+    ]  # fmt: skip
     ordering = ["name", "id"]
 
     def get_queryset(self):
-        return account_list(user=self.request.user).select_related("owner", "territory")
+        user = self.request.user
+        accounts = account_list(user=user).select_related("owner", "territory", "score")
+        if account_visibility_q(user=user) is not None:
+            # One indexed subquery per row rather than a query per account: may the reader see the parent?
+            accounts = accounts.annotate(
+                parent_visible=Exists(account_list(user=user).filter(pk=OuterRef("parent_id")))
+            )
+        return accounts
+
+    def get_serializer_class(self):
+        return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
 
     def perform_create(self, serializer):
         self._save_and_route(serializer)
@@ -106,22 +170,56 @@ class AccountViewSet(viewsets.ModelViewSet):
             transaction.on_commit(lambda: route_accounts_task.delay([account.pk]))
 
 
+def _visible_account(serializer: serializers.Serializer, account: Account) -> Account:
+    """The account a new contact or opportunity hangs on must be one the writer can see."""
+    if not account_list(user=serializer.context["request"].user).filter(pk=account.pk).exists():
+        raise serializers.ValidationError("No such account.")
+    return account
+
+
 class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
         fields = ["id", "account", "external_id", "name", "email", "title", "persona", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
+        validators = []  # one email per account: checked in validate() with a message on the email field
 
     def validate_account(self, value):
-        if not account_list(user=self.context["request"].user).filter(pk=value.pk).exists():
-            raise serializers.ValidationError("No such account.")
-        return value
+        return _visible_account(self, value)
+
+    def validate_email(self, value):
+        # The same form as the importer's, so an import and the API find the same contact by email.
+        return (value or "").strip().lower() or None
+
+    def validate_external_id(self, value):
+        return (value or "").strip() or None
+
+    def validate(self, attrs):
+        account = attrs.get("account", getattr(self.instance, "account", None))
+        email = attrs.get("email", getattr(self.instance, "email", None))
+        if account is not None and email:
+            others = Contact.objects.filter(account=account, email=email)
+            if self.instance is not None:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists():
+                raise serializers.ValidationError({"email": "This account already has a contact with this email."})
+        return attrs
+
+
+class ContactFilter(django_filters.FilterSet):
+    account = IdFilter(field_name="account_id")
+
+    class Meta:
+        model = Contact
+        fields = ["account", "persona"]
 
 
 class ContactViewSet(viewsets.ModelViewSet):
+    """Contacts on the accounts the user may see; admins create, change and delete them."""
+
     serializer_class = ContactSerializer
     permission_classes = [ReadScopedWriteAdmin]
-    filterset_fields = ["account", "persona"]
+    filterset_class = ContactFilter
     search_fields = ["name", "email", "=external_id"]
     ordering_fields = ["name", "created_at"]
     ordering = ["name", "id"]
@@ -140,9 +238,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_account(self, value):
-        if not account_list(user=self.context["request"].user).filter(pk=value.pk).exists():
-            raise serializers.ValidationError("No such account.")
-        return value
+        return _visible_account(self, value)
 
     def validate(self, attrs):
         is_won = attrs.get("is_won", getattr(self.instance, "is_won", False))
@@ -156,12 +252,17 @@ class OpportunitySerializer(serializers.ModelSerializer):
 
 
 class OpportunityFilter(django_filters.FilterSet):
+    account = IdFilter(field_name="account_id")
+    owner = IdFilter(field_name="owner_id")
+
     class Meta:
         model = Opportunity
         fields = ["account", "owner", "stage", "is_closed", "is_won"]
 
 
 class OpportunityViewSet(viewsets.ModelViewSet):
+    """Opportunities on the accounts the user may see; admins create, change and delete them."""
+
     serializer_class = OpportunitySerializer
     permission_classes = [ReadScopedWriteAdmin]
     filterset_class = OpportunityFilter
@@ -175,8 +276,10 @@ class OpportunityViewSet(viewsets.ModelViewSet):
 
 class SignalSerializer(serializers.ModelSerializer):
     # Plain ids: the importer resolves a whole batch in one query rather than one per item.
-    account = serializers.IntegerField(min_value=1, source="account_id")
-    contact = serializers.IntegerField(min_value=1, required=False, allow_null=True, source="contact_id")
+    account = serializers.IntegerField(min_value=1, max_value=MAX_ID, source="account_id")
+    contact = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, source="contact_id"
+    )
     kind = serializers.RegexField(
         r"^[a-z][a-z0-9_]{0,59}$", error_messages={"invalid": "Use lower_snake_case, e.g. web_visit."}
     )
@@ -189,6 +292,8 @@ class SignalSerializer(serializers.ModelSerializer):
 
 
 class SignalFilter(django_filters.FilterSet):
+    account = IdFilter(field_name="account_id")
+    contact = IdFilter(field_name="contact_id")
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
@@ -222,6 +327,24 @@ def _batch(request) -> tuple[list[dict] | None, Response | None]:
     return items, None
 
 
+def _refused(errors: list[dict]) -> Response:
+    return Response({"detail": "Nothing was saved.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _unseen_accounts(*, user, records: list[dict]) -> Response | None:
+    """The 400 for items naming an account the poster may not see, worded as the importer words a missing one."""
+    if account_visibility_q(user=user) is None:
+        return None
+    wanted = {record["account"] for record in records}
+    seen = set(account_list(user=user).filter(pk__in=wanted).values_list("pk", flat=True))
+    errors = [
+        {"index": index, "detail": f"account: account {record['account']} does not exist"}
+        for index, record in enumerate(records)
+        if record["account"] not in seen
+    ]
+    return _refused(errors) if errors else None
+
+
 def _import_batch(*, kind: str, records: list[dict]) -> Response:
     """All or nothing: an item the importer refuses (unknown account, duplicate key...) writes nothing."""
     with transaction.atomic():
@@ -229,8 +352,7 @@ def _import_batch(*, kind: str, records: list[dict]) -> Response:
         if report.errors:
             transaction.set_rollback(True)
     if report.errors:
-        errors = [{"index": e.line - 1, "detail": e.reason} for e in report.errors]
-        return Response({"detail": "Nothing was saved.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        return _refused([{"index": e.line - 1, "detail": e.reason} for e in report.errors])
     body = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
     return Response(body, status=status.HTTP_201_CREATED if report.created else status.HTTP_200_OK)
 
@@ -264,6 +386,9 @@ class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             record["account"] = record.pop("account_id")
             record["contact"] = record.pop("contact_id", None)
             records.append(record)
+        refusal = _unseen_accounts(user=request.user, records=records)
+        if refusal:
+            return refusal
         return _import_batch(kind="signals", records=records)
 
 

@@ -218,4 +218,7 @@ def load_demo(*, password: str = DEMO_PASSWORD_DEFAULT, out=print) -> dict:
     for report in (contacts, signals):
         if report.errors:
             raise RuntimeError(f"Generated {report.kind} were refused: {report.errors[:3]}")
+    from segmentation.demo import demo_scoring
+
+    demo_scoring(out=out)
     return {"users": users, "password": password, "signals": Signal.objects.count()}

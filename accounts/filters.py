@@ -2,6 +2,7 @@ import django_filters
 from django.contrib.auth.models import User
 from django.db.models import Q
 
+from segmentation.models import Tier
 from territories.selectors import territory_list
 
 from .models import Account
@@ -15,15 +16,36 @@ class AccountFilter(django_filters.FilterSet):
     owner = django_filters.CharFilter(method="by_owner", label="Owner")
     industry = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(lookup_expr="iexact")
+    tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices, empty_label="Any tier")
 
     class Meta:
         model = Account
-        fields = ["q", "territory", "owner", "industry", "country"]
+        fields = ["q", "territory", "owner", "industry", "country", "tier"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.filters["territory"].queryset = territory_list(user=user)
+
+    def owner_choices(self) -> list[tuple[str, str]]:
+        """`Me`, `Unassigned`, then the active members of the territories the user may see.
+
+        Built from the visible territories (not from the owners of visible accounts) so the
+        page costs one small query whatever the number of accounts.
+        """
+        members = (
+            User.objects.filter(
+                memberships__territory__in=self.filters["territory"].queryset, memberships__is_active=True
+            )
+            .exclude(pk=self.user.pk)
+            .distinct()
+            .order_by("first_name", "last_name", "username")
+        )
+        choices = [("me", "Me"), ("none", "Unassigned")]
+        choices += [
+            (str(u.pk), u.get_full_name() or u.username) for u in members.only("first_name", "last_name", "username")
+        ]
+        return choices
 
     def search(self, queryset, name, value):
         value = value.strip()

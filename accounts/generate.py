@@ -43,6 +43,8 @@ COUNTRIES = [
     ("Japan", ["Tokyo", "Osaka"], 0.05),
     ("Brazil", ["Sao Paulo", "Rio de Janeiro"], 0.05),
 ]
+FUNDING_STAGES = ["bootstrapped", "seed", "series_a", "series_b", "growth", "public"]
+FUNDING_JSON = [json.dumps({"funding_stage": stage}) for stage in FUNDING_STAGES]  # kept in `attributes`
 TECHNOLOGIES = ["Salesforce", "HubSpot", "Snowflake", "AWS", "Azure", "Slack", "Zendesk", "Marketo"]
 NAME_WORDS = [
     "Apex",
@@ -129,12 +131,14 @@ def account_rows(*, seed: int, start: int, stop: int, chunk: int, now: dt.dateti
     customer = rng.random(n) < 0.05
     word = rng.integers(0, len(NAME_WORDS), n)
     suffix = rng.integers(0, len(NAME_SUFFIX), n)
+    stage = rng.integers(0, len(FUNDING_STAGES), n)
     tech_json = [json.dumps([t for b, t in enumerate(TECHNOLOGIES) if m >> b & 1]) for m in range(256)]
     p = prefix(seed)
     rows = []
-    for i, ind, emp, rev, c, r, year, mask, cust, w, s in zip(
+    for i, ind, emp, rev, c, r, year, mask, cust, w, s, st in zip(
         idx.tolist(), industry.tolist(), employees.tolist(), revenue.tolist(), country.tolist(), region_pick.tolist(),
-        founded.tolist(), tech_mask.tolist(), customer.tolist(), word.tolist(), suffix.tolist(), strict=True,
+        founded.tolist(), tech_mask.tolist(), customer.tolist(), word.tolist(), suffix.tolist(), stage.tolist(),
+        strict=True,
     ):  # fmt: skip
         name, regions, _ = COUNTRIES[c]
         region = regions[r % len(regions)]
@@ -152,7 +156,7 @@ def account_rows(*, seed: int, start: int, stop: int, chunk: int, now: dt.dateti
                 year,
                 tech_json[mask],
                 cust,
-                "{}",
+                FUNDING_JSON[st],
                 now,
                 now,
             )

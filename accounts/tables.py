@@ -1,5 +1,7 @@
 import django_tables2 as tables
 
+from segmentation.tiers import LABELS as TIER_LABELS
+
 from .models import Account
 
 
@@ -9,15 +11,25 @@ class AccountTable(tables.Table):
     annual_revenue = tables.Column(verbose_name="Revenue (USD)", attrs={"td": {"class": "text-end"}})
     owner = tables.Column(order_by=("owner__username",))
     territory = tables.Column(order_by=("territory__name",))
+    tier = tables.Column(accessor="score__tier", verbose_name="Tier", order_by=("score__tier",), default="—")
+    unified = tables.Column(
+        accessor="score__unified", verbose_name="Score", order_by=("-score__unified",), default="—",
+        attrs={"td": {"class": "text-end"}},
+    )  # fmt: skip
 
     class Meta:
         model = Account
-        fields = ["name", "industry", "country", "employee_count", "annual_revenue", "owner", "territory"]
+        fields = [
+            "name", "tier", "unified", "industry", "country", "employee_count", "annual_revenue", "owner", "territory",
+        ]  # fmt: skip
         attrs = {"class": "table table-sm table-striped table-hover"}
         empty_text = "No accounts match. Clear the filters, or ask your manager which territory you belong to."
 
     def render_annual_revenue(self, value):
         return f"{value:,.0f}"
+
+    def render_tier(self, value):
+        return TIER_LABELS.get(value, value)
 
     def render_owner(self, value):
         return value.get_full_name() or value.username

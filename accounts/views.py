@@ -6,6 +6,8 @@ from django_tables2 import RequestConfig
 
 from core.csvexport import safe_cell
 from core.decorators import role_required
+from segmentation.explain import explain, signal_contributions
+from segmentation.models import AccountScore
 from territories.selectors import can_assign_in, territory_member_choices
 
 from .filters import AccountFilter
@@ -31,14 +33,21 @@ EXPORT_COLUMNS = [
 
 
 def _filtered_accounts(request):
-    queryset = account_list(user=request.user).select_related("owner", "territory")
+    queryset = account_list(user=request.user).select_related("owner", "territory", "score")
     return AccountFilter(request.GET or None, queryset=queryset, user=request.user)
+
+
+def _rows(account_filter):
+    # A filter that does not validate (e.g. a territory outside the scope) shows nothing, never "everything".
+    if account_filter.is_bound and not account_filter.is_valid():
+        return account_filter.queryset.none()
+    return account_filter.qs
 
 
 @role_required()
 def account_index(request):
     account_filter = _filtered_accounts(request)
-    table = AccountTable(account_filter.qs)
+    table = AccountTable(_rows(account_filter))
     RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
     export_query = request.GET.urlencode()
     return render(
@@ -56,7 +65,7 @@ class _Echo:
 @role_required()
 def account_export(request):
     """The filtered list as CSV, streamed so a large export does not sit in memory."""
-    rows = _filtered_accounts(request).qs.order_by("name", "id").values_list(*[f for _, f in EXPORT_COLUMNS])
+    rows = _rows(_filtered_accounts(request)).order_by("name", "id").values_list(*[f for _, f in EXPORT_COLUMNS])
     writer = csv.writer(_Echo())
 
     def stream():
@@ -80,12 +89,19 @@ def _owner_choices(user, account) -> list[tuple[int, str]] | None:
 def account_detail(request, account_id: int):
     account = access_account(user=request.user, account_id=account_id)
     signals = account.signals.select_related("contact").order_by("-occurred_at", "-id")
+    score = AccountScore.objects.select_related("model__icp").filter(account=account).first()
+    shown_signals = list(signals[:DETAIL_ROWS])
     opportunities = account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id")
     context = {
         "account": account,
         "subsidiaries": account_list(user=request.user).filter(parent=account).order_by("name"),
         "contacts": account.contacts.order_by("persona", "name"),
-        "signals": signals[:DETAIL_ROWS],
+        "score": score,
+        "explanation": explain(score) if score else None,
+        # Each signal's points as of the stored score, so they add up to the numbers shown beside them.
+        "signals": signal_contributions(score, shown_signals, score.as_of)
+        if score
+        else [{"signal": s, "points": None} for s in shown_signals],
         "signal_count": signals.count(),
         "opportunities": opportunities[:DETAIL_ROWS],
         "opportunity_count": opportunities.count(),

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.apis import AccountBulkView, AccountViewSet, ContactViewSet, OpportunityViewSet, SignalViewSet
 from core.apis import JobViewSet, UserViewSet
+from segmentation.apis import ICPViewSet, ScoringModelViewSet
 from territories.apis import (
     AssignmentApplyView,
     AssignmentPreviewView,
@@ -23,6 +24,8 @@ router.register("signals", SignalViewSet, basename="signal")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("territories", TerritoryViewSet, basename="territory")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("icps", ICPViewSet, basename="icp")
+router.register("scoring-models", ScoringModelViewSet, basename="scoring-model")
 router.register("jobs", JobViewSet, basename="job")
 router.register("users", UserViewSet, basename="user")
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import django_filters
+from django import forms
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -32,6 +36,26 @@ def exception_handler(exc, context):
         response.status_code = status.HTTP_401_UNAUTHORIZED
         response["WWW-Authenticate"] = "Token"
     return response
+
+
+# The largest id a (big) integer primary key can hold; bigger numbers would crash the database driver.
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """Filter by a related object's id, compared as a plain number.
+
+    Not a choice among existing objects: that would answer 400 for an id that does not exist and 200 for
+    one outside the user's scope, telling them which ids exist. Here both simply match nothing.
+    """
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def conflict(detail: str) -> Response:
@@ -100,7 +124,7 @@ class UserSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if attrs.get("password"):
-            candidate = User(username=attrs.get("username", ""), email=attrs.get("email", ""))
+            candidate = User(**{f: attrs.get(f, "") for f in ("username", "email", "first_name", "last_name")})
             try:
                 validate_password(attrs["password"], user=candidate)
             except DjangoValidationError as exc:

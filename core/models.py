@@ -9,6 +9,7 @@ class Job(models.Model):
         IMPORT = "import", "Import"
         GENERATE = "generate", "Generate data"
         RESCORE = "rescore", "Rescore"
+        PREVIEW = "preview", "Model preview"
         ASSIGN = "assign", "Assign owners"
         OTHER = "other", "Other"
 

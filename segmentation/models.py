@@ -1,1 +1,198 @@
-# ICP, scoring models, scores and tiers are built on the accounts and territories models.
+"""What we think of accounts: the ICP, versioned scoring models and each account's current score."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from core.fields import ListField
+
+
+class Tier(models.TextChoices):
+    TIER_1 = "tier_1", "Tier 1"
+    TIER_2 = "tier_2", "Tier 2"
+    TIER_3 = "tier_3", "Tier 3"
+    RECYCLE = "recycle", "Recycle"
+    SUPPRESS = "suppress", "Suppress"
+
+
+def default_mqa_tiers() -> list[str]:
+    return [Tier.TIER_1.value, Tier.TIER_2.value]
+
+
+class ICP(models.Model):
+    """An Ideal Customer Profile: fit criteria (grouped, with points) and exclusion criteria."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    criteria = models.JSONField(default=list, blank=True, help_text="[{group, attribute, operator, value, points}]")
+    exclusions = models.JSONField(default=list, blank=True, help_text="[{attribute, operator, value}]")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "ICP"
+        verbose_name_plural = "ICPs"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoringModel(models.Model):
+    """One version of the scoring model. Drafts are edited; exactly one version is active; the rest are archived.
+
+    A draft reads its ICP's criteria as they are now; publishing freezes them into `criteria`/`exclusions`, so the
+    scores of an active or archived version never change behind anyone's back.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=120)
+    version = models.PositiveIntegerField(unique=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    icp = models.ForeignKey(ICP, on_delete=models.PROTECT, related_name="models", verbose_name="ICP")
+    notes = models.TextField(blank=True, help_text="What this version changes and why.")
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Frozen copy of the ICP at publish time.
+    criteria = models.JSONField(default=list, blank=True, editable=False)
+    exclusions = models.JSONField(default=list, blank=True, editable=False)
+
+    signal_rules = models.JSONField(default=list, blank=True, help_text="[{kind, points, half_life_days, max_points}]")
+    required_personas = models.JSONField(default=list, blank=True)
+    w_fit = models.FloatField("fit weight", default=0.6)
+    w_signal = models.FloatField("signal weight", default=0.3)
+    w_coverage = models.FloatField("coverage weight", default=0.1)
+    full_signal_points = models.FloatField(default=100.0, help_text="Signal points that make a signal score of 100.")
+    lookback_days = models.PositiveIntegerField(default=365)
+    engagement_window_days = models.PositiveIntegerField(default=90)
+
+    tier1_enter = models.FloatField("Tier 1 enter", default=75)
+    tier1_exit = models.FloatField("Tier 1 exit", default=70)
+    tier1_min_fit = models.FloatField("Tier 1 minimum fit", default=70)
+    tier2_enter = models.FloatField("Tier 2 enter", default=55)
+    tier2_exit = models.FloatField("Tier 2 exit", default=50)
+    tier2_min_fit = models.FloatField("Tier 2 minimum fit", default=50)
+    tier3_enter = models.FloatField("Tier 3 enter", default=35)
+    tier3_exit = models.FloatField("Tier 3 exit", default=30)
+    tier3_min_fit = models.FloatField("Tier 3 minimum fit", default=30)
+    min_days_in_tier = models.PositiveIntegerField(default=14)
+    surge_window_days = models.PositiveIntegerField(default=7)
+    surge_delta = models.FloatField(default=20)
+    surge_hold_days = models.PositiveIntegerField(default=14)
+    mqa_tiers = models.JSONField(default=default_mqa_tiers, blank=True, help_text="Tiers whose entry raises an MQA.")
+    mqa_signal_min = models.FloatField("MQA minimum signal", default=30)
+    rejection_cooldown_days = models.PositiveIntegerField(default=30)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_scoring_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version} ({self.get_status_display().lower()})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def current_criteria(self) -> tuple[list, list]:
+        """(criteria, exclusions) this version scores with: its ICP's live ones for a draft, else the frozen copy."""
+        if self.is_draft:
+            return list(self.icp.criteria or []), list(self.icp.exclusions or [])
+        return list(self.criteria or []), list(self.exclusions or [])
+
+    def tier_thresholds(self) -> dict[str, tuple[float, float, float]]:
+        """{tier: (enter, exit, min_fit)}, best tier first."""
+        return {
+            Tier.TIER_1: (self.tier1_enter, self.tier1_exit, self.tier1_min_fit),
+            Tier.TIER_2: (self.tier2_enter, self.tier2_exit, self.tier2_min_fit),
+            Tier.TIER_3: (self.tier3_enter, self.tier3_exit, self.tier3_min_fit),
+        }
+
+
+class AccountScore(models.Model):
+    """An account's current score under the model version that computed it, with the contributions behind it."""
+
+    # Django enforces CASCADE and PROTECT; the database keeps no foreign keys here, whose checks would cost a full
+    # rescore two look-ups per row at commit. No index on the model either: a million scores share a few versions.
+    account = models.OneToOneField(
+        "accounts.Account", primary_key=True, on_delete=models.CASCADE, related_name="score", db_constraint=False
+    )
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.PROTECT, related_name="scores", db_index=False, db_constraint=False
+    )
+    fit = models.FloatField()
+    signal = models.FloatField()
+    coverage = models.FloatField()
+    unified = models.FloatField()
+    tier = models.CharField(max_length=10, choices=Tier.choices)
+    tier_since = models.DateTimeField()
+    surge_until = models.DateTimeField(null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    # The explanation: the criteria that scored (index of the best matched criterion of each group), the exclusions
+    # that matched and the required personas engaged. Indexes refer to the model's own frozen definition, so a score
+    # can always be explained from its version; the signal part is recomputed from the signals as of `as_of`.
+    matched = ListField(base="int")
+    excluded = ListField(base="int")
+    personas = ListField(base="text")
+    as_of = models.DateTimeField(help_text="The moment the score describes (signals decay up to it).")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tier", "-unified"], name="score_tier_unified_idx"),
+            models.Index(fields=["-unified"], name="score_unified_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.unified} ({self.tier})"
+
+
+class RescoreChunk(models.Model):
+    """One slice of a full rescore job: the accounts with lo <= id < hi (hi empty: no upper end)."""
+
+    job = models.ForeignKey("core.Job", on_delete=models.CASCADE, related_name="rescore_chunks")
+    number = models.PositiveIntegerField()
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField(null=True, blank=True)
+    accounts = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="rescore_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} step {self.number}"
+
+
+class PendingRescore(models.Model):
+    """Accounts waiting for an incremental rescore; a burst of changes to one account leaves one row."""
+
+    # A plain id, not a foreign key: an entry for an account deleted meanwhile just scores nothing.
+    account_id = models.BigIntegerField(primary_key=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}"

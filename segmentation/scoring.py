@@ -24,15 +24,19 @@ signal in the last engagement_window_days (0 when no persona is required).
 
 Unified = w_fit * fit + w_signal * signal + w_coverage * 100 * coverage (weights >= 0, summing to 1).
 Fit, signal and unified are stored rounded half away from zero to 1 decimal, unified from the
-unrounded parts.
+unrounded parts; a value within 1e-7 below a half counts as the half, so float noise (63.449999999999996 for
+63.45) rounds the way the same sum does by hand.
+
+A signal more than 1,000 half-lives old counts 0 (its points would be below 1e-300).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 OPERATORS = ("eq", "neq", "in", "not_in", "gte", "lte", "between", "contains", "exists")
@@ -112,9 +116,18 @@ class Score:
     explanation: dict = field(default_factory=dict)
 
 
+MAX_HALF_LIVES = 1000.0
+HALF_TOLERANCE = 1e-6  # in tenths: a value within 1e-7 below a half rounds as the half (float noise)
+
+
 def round1(value: float) -> float:
-    """Round half away from zero to one decimal, on the decimal written form of the number."""
-    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    """Round half away from zero to one decimal: sign(x) * floor(|x| * 10 + 0.5 + 1e-6) / 10.
+
+    The tolerance makes float noise round the way the same sum does by hand (63.449999999999996 is 63.45, so
+    63.5). The SQL engine computes the same float operations in the same order, so both give the same number.
+    """
+    tenths = math.floor(abs(value) * 10.0 + 0.5 + HALF_TOLERANCE)
+    return math.copysign(tenths / 10.0, value) if tenths else 0.0
 
 
 def _is_missing(value: Any) -> bool:
@@ -209,7 +222,8 @@ def criterion_matches(criterion: Criterion, values: Mapping[str, Any]) -> bool:
 
 
 def fit_score(criteria: Iterable[Criterion], values: Mapping[str, Any]) -> tuple[float, dict]:
-    """The exact fit (0-100) and how it was reached."""
+    """The exact fit (0-100) and how it was reached; `matched` names each scoring criterion by its index."""
+    criteria = list(criteria)
     groups: dict[str, list[Criterion]] = {}
     for criterion in criteria:
         groups.setdefault(criterion.group_name, []).append(criterion)
@@ -217,6 +231,7 @@ def fit_score(criteria: Iterable[Criterion], values: Mapping[str, Any]) -> tuple
     maximum = 0.0
     matched = []
     by_group = {}
+    index = {id(c): number for number, c in enumerate(criteria)}
     for name, members in groups.items():
         hits = [c for c in members if criterion_matches(c, values)]
         score = max((c.points for c in hits), default=0.0)
@@ -227,6 +242,7 @@ def fit_score(criteria: Iterable[Criterion], values: Mapping[str, Any]) -> tuple
         if best is not None:
             matched.append(
                 {
+                    "index": index[id(best)],
                     "group": name,
                     "attribute": best.attribute,
                     "operator": best.operator,
@@ -242,7 +258,10 @@ def decayed_points(rule: SignalRule, occurred_at: dt.datetime, now: dt.datetime,
     age_days = (now - occurred_at).total_seconds() / SECONDS_PER_DAY
     if age_days < 0 or age_days > lookback_days:
         return 0.0
-    return rule.points * 0.5 ** (age_days / rule.half_life_days)
+    half_lives = age_days / rule.half_life_days
+    if half_lives > MAX_HALF_LIVES:
+        return 0.0
+    return rule.points * 0.5**half_lives
 
 
 def signal_score(
@@ -294,7 +313,7 @@ def score_account(
 ) -> Score:
     """Fit, signal, coverage and unified score of one account, with the explanation of each."""
     signals = list(signals)
-    excluded_by = [c for c in params.exclusions if criterion_matches(c, values)]
+    excluded_by = [(i, c) for i, c in enumerate(params.exclusions) if criterion_matches(c, values)]
     fit, fit_detail = fit_score(params.criteria, values)
     signal, signal_detail = signal_score(
         params.signal_rules, signals, now, params.lookback_days, params.full_signal_points
@@ -306,7 +325,9 @@ def score_account(
         "signal": signal_detail,
         "coverage": coverage_detail,
         "weights": {"fit": params.w_fit, "signal": params.w_signal, "coverage": params.w_coverage},
-        "excluded_by": [{"attribute": c.attribute, "operator": c.operator, "value": c.value} for c in excluded_by],
+        "excluded_by": [
+            {"index": i, "attribute": c.attribute, "operator": c.operator, "value": c.value} for i, c in excluded_by
+        ],
     }
     return Score(
         fit=round1(fit),
@@ -319,3 +340,15 @@ def score_account(
         unified_exact=unified,
         explanation=explanation,
     )
+
+
+def compact_explanation(score: Score) -> dict:
+    """What a stored score keeps of its explanation: the index of each group's scoring criterion, the indexes of
+    the matching exclusions and the required personas engaged (sorted). The signal part is recomputed for one
+    account when shown, from its signals as of the score's moment (see explain.py)."""
+    detail = score.explanation
+    return {
+        "matched": [m["index"] for m in detail["fit"]["matched"]],
+        "excluded": [e["index"] for e in detail["excluded_by"]],
+        "personas": sorted(detail["coverage"]["engaged"]),
+    }

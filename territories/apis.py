@@ -1,5 +1,6 @@
 """Territories, memberships and assignment runs; managers act within their territories, admins everywhere."""
 
+import django_filters
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import account_list
+from core.apis import IdFilter
 from core.permissions import ReadScopedWriteAdmin
 from core.roles import MANAGER, REP, is_admin, user_roles
 from segmentation.scoring import OPERATORS, criterion_problem
@@ -62,12 +64,20 @@ class TerritorySerializer(serializers.ModelSerializer):
         return parent
 
 
+class TerritoryFilter(django_filters.FilterSet):
+    parent = IdFilter(field_name="parent_id")
+
+    class Meta:
+        model = Territory
+        fields = ["parent", "is_active", "strategy"]
+
+
 class TerritoryViewSet(viewsets.ModelViewSet):
     """Territories the user may see; RevOps admins create and change them."""
 
     serializer_class = TerritorySerializer
     permission_classes = [ReadScopedWriteAdmin]
-    filterset_fields = ["parent", "is_active", "strategy"]
+    filterset_class = TerritoryFilter
     search_fields = ["name"]
     ordering = ["priority", "name"]
 
@@ -115,11 +125,20 @@ class MembershipSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class MembershipFilter(django_filters.FilterSet):
+    territory = IdFilter(field_name="territory_id")
+    user = IdFilter(field_name="user_id")
+
+    class Meta:
+        model = Membership
+        fields = ["territory", "user", "role", "is_active"]
+
+
 class MembershipViewSet(viewsets.ModelViewSet):
     """Members of the territories the user may see; managers edit their territories' members and capacities."""
 
     serializer_class = MembershipSerializer
-    filterset_fields = ["territory", "user", "role", "is_active"]
+    filterset_class = MembershipFilter
     ordering = ["territory", "role", "user"]
 
     def get_permissions(self):

@@ -5,6 +5,8 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, Signal
+from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
+from segmentation.models import ICP, ScoringModel
 from territories.models import Membership, Territory
 
 
@@ -84,3 +86,38 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     is_closed = True
     is_won = True
     amount = 1000
+
+
+class ICPFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ICP
+
+    name = factory.Sequence(lambda n: f"ICP {n}")
+    criteria = factory.LazyFunction(
+        lambda: [
+            {
+                "group": "Industry",
+                "attribute": "industry",
+                "operator": "in",
+                "value": ["software", "fintech"],
+                "points": 30,
+            },
+            {"group": "Size", "attribute": "employee_count", "operator": "between", "value": [200, 2000], "points": 40},
+            {"group": "Size", "attribute": "employee_count", "operator": "gte", "value": 2001, "points": 20},
+            {"group": "Geo", "attribute": "country", "operator": "eq", "value": "United States", "points": 30},
+        ]
+    )
+    exclusions = factory.LazyFunction(lambda: [{"attribute": "is_customer", "operator": "eq", "value": True}])
+
+
+class ScoringModelFactory(factory.django.DjangoModelFactory):
+    """A draft; publish it with segmentation.services.model_publish."""
+
+    class Meta:
+        model = ScoringModel
+
+    name = "Test model"
+    version = factory.Sequence(lambda n: n + 1)
+    icp = factory.SubFactory(ICPFactory)
+    signal_rules = factory.LazyFunction(lambda: [dict(r) for r in STANDARD_SIGNAL_RULES])
+    required_personas = factory.LazyFunction(lambda: list(STANDARD_PERSONAS))

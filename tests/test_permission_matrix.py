@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from core.jobs import job_create
 
-from .factories import ContactFactory, OpportunityFactory, SignalFactory
+from .factories import ContactFactory, OpportunityFactory, ScoringModelFactory, SignalFactory
 
 USERS = ["anonymous", "outsider", "north_rep", "other_rep", "manager", "other_manager", "admin"]
 ROLES = USERS[2:]
@@ -59,6 +59,15 @@ MATRIX = {
     "account-reassign": (None, by_user(405)),
     "assignment-preview": (None, web(REPS_REFUSED)),
     "assignment-apply": (None, by_user(405)),
+    "scoring-index": (None, web(ADMIN_ONLY)),
+    "icp-new": (None, web(ADMIN_ONLY)),
+    "icp-edit": ("icp", web(ADMIN_ONLY)),
+    "model-new": (None, web(ADMIN_ONLY, admin=405)),
+    "model-detail": ("model", web(ADMIN_ONLY)),
+    "model-edit": ("model", web(ADMIN_ONLY)),
+    "model-preview": ("model", web(ADMIN_ONLY, admin=405)),
+    "model-publish": ("model", web(ADMIN_ONLY)),
+    "model-restore": ("model", web(ADMIN_ONLY)),
     "api-schema": (None, api()),
     "api-docs": (None, api()),
     "api:api-root": (None, api()),
@@ -76,6 +85,13 @@ MATRIX = {
     "api:territory-detail": ("territory", api(**NORTH_SCOPE)),
     "api:membership-list": (None, api(), ({}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400))),
     "api:membership-detail": ("membership", api(**NORTH_SCOPE)),
+    "api:icp-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:icp-detail": ("icp", api()),
+    "api:scoring-model-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:scoring-model-detail": ("model", api()),
+    "api:scoring-model-preview": ("model", api(**ADMIN_ONLY, admin=404), ({}, api(**ADMIN_ONLY, admin=202))),
+    "api:scoring-model-publish": ("model", api(**ADMIN_ONLY, admin=405), ({}, api(**ADMIN_ONLY, admin=202))),
+    "api:scoring-model-restore": ("model", api(**ADMIN_ONLY, admin=405), ({}, api(**ADMIN_ONLY, admin=409))),
     "api:job-list": (None, api()),
     "api:job-detail": ("job", api(**MANAGER_JOB)),
     "api:user-list": (None, api(**ADMIN_ONLY), ({}, api(**ADMIN_ONLY, admin=400))),
@@ -120,6 +136,7 @@ def test_every_route_has_an_entry():
 @pytest.fixture
 def objects(world):
     account = world.north_account
+    model = ScoringModelFactory()  # a draft
     return {
         "account": {"account_id": account.pk},
         "territory": {"territory_id": world.north.pk},
@@ -129,6 +146,8 @@ def objects(world):
         "signal": {"pk": SignalFactory(account=account).pk},
         "opportunity": {"pk": OpportunityFactory(account=account).pk},
         "user": {"pk": world.north_rep.pk},
+        "icp": {"icp_id": model.icp_id},
+        "model": {"model_id": model.pk},
     }
 
 

@@ -80,6 +80,12 @@ class Changes:
             if self.updated:
                 stamp = {"updated_at"} if any(f.name == "updated_at" for f in self.model._meta.fields) else set()
                 self.model.objects.bulk_update(self.updated, sorted(self.fields | stamp), batch_size=1000)
+            if self.model in (Account, Contact, Signal):
+                # Bulk writes send no model signals: queue the accounts they touch for rescoring here.
+                from segmentation.services import scores_refresh_later
+
+                attribute = "pk" if self.model is Account else "account_id"
+                scores_refresh_later(getattr(obj, attribute) for obj in self.created + self.updated)
         return self.counts
 
 

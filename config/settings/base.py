@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from .env import env_bool, env_database, env_int, env_list, env_redis, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -103,7 +105,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=1)
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+# A full rescore on PostgreSQL runs in this many slices, side by side: one per worker process is best (each
+# slice reads every signal row once).
+RESCORE_SLICES = env_int("RESCORE_SLICES", 2, minimum=1)
+CELERY_BEAT_SCHEDULE: dict = {
+    # Signals decay: everyone is rescored once a day.
+    "rescore-daily": {"task": "segmentation.tasks.rescore_daily_task", "schedule": crontab(hour=2, minute=0)},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from ..factories import AccountFactory, ContactFactory, OpportunityFactory, SignalFactory
@@ -69,9 +70,39 @@ def test_the_territory_filter_offers_only_visible_territories(client, world):
     response = client.get(reverse("account-list"))
     choices = {str(v) for v, _ in response.context["filter"].form.fields["territory"].choices if v}
     assert choices == {str(world.south.pk)}
-    # A territory outside the scope is refused as an invalid choice, showing nothing.
+    # A territory outside the scope is refused as an invalid choice, showing nothing (not the whole scope).
     response = client.get(reverse("account-list"), {"territory": world.north.pk})
     assert "territory" in response.context["filter"].errors
+    assert listed(client, territory=world.north.pk) == set()
+    assert exported(client, territory=world.north.pk) == set()
+    assert "Select a valid choice" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "offered"),
+    [
+        ("other_manager", {"other_rep"}),
+        ("north_rep", {"manager"}),
+        ("rep", set()),
+        ("admin", {"manager", "other_manager", "north_rep", "sub_rep", "other_rep"}),
+    ],
+)
+def test_the_owner_filter_offers_me_and_members_of_visible_territories(client, world, name, offered):
+    client.force_login(getattr(world, name))
+    response = client.get(reverse("account-list"))
+    choices = dict(response.context["filter"].owner_choices())
+    assert choices.pop("me") == "Me" and choices.pop("none") == "Unassigned"
+    usernames = {u.username for u in User.objects.filter(pk__in=[int(pk) for pk in choices])}
+    assert usernames == offered
+    page = response.content.decode()
+    assert 'value="me"' in page and "Unassigned" in page
+
+
+def test_filtering_by_an_offered_owner(client, world):
+    client.force_login(world.other_manager)
+    response = client.get(reverse("account-list"), {"owner": world.other_rep.pk})
+    assert {row.record.pk for row in response.context["table"].paginated_rows} == {world.south_account.pk}
+    assert f'<option value="{world.other_rep.pk}" selected>' in response.content.decode()
 
 
 def test_pagination_and_query_count(client, world, django_assert_max_num_queries):

@@ -1,14 +1,20 @@
-"""Accounts, contacts and opportunities through the API: scoped like the pages, admins write, bad input is 400."""
+"""/api/v1/accounts/ and /api/v1/accounts/bulk/: scoped like the pages, admins write, bad input is 400."""
 
 import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Account
 
-from ..factories import ContactFactory, OpportunityFactory
+from ..factories import AccountFactory, ContactFactory, OpportunityFactory, SignalFactory
 
-USERS = ["admin", "manager", "other_manager", "rep", "north_rep", "sub_rep", "other_rep"]
-ALL = ["owned_by_rep", "north_account", "north_east_account", "south_account", "unrouted_account"]
+ROLE_USERS = ["admin", "manager", "other_manager", "rep", "north_rep", "sub_rep", "other_rep"]
+NOT_ADMINS = ["manager", "other_manager", "rep", "north_rep", "sub_rep", "other_rep", "outsider"]
+ACCOUNTS = ["owned_by_rep", "north_account", "north_east_account", "south_account", "unrouted_account"]
+URL = "/api/v1/accounts/"
 
 
 @pytest.fixture
@@ -17,155 +23,309 @@ def api():
 
 
 def ids(api, url, **params) -> set[int]:
+    """Every id of a list, following the pages; the count must agree with what is listed."""
     response = api.get(url, params)
     assert response.status_code == 200, response.content
+    count = response.json()["count"]
     found = set()
     while True:
         found |= {row["id"] for row in response.json()["results"]}
         if not response.json()["next"]:
+            assert count == len(found)
             return found
         response = api.get(response.json()["next"])
 
 
-@pytest.fixture
-def children(world):
-    made = {}
-    for attr in ALL:
+@pytest.mark.parametrize("name", [*ROLE_USERS, "outsider"])
+def test_list_and_detail_show_exactly_what_the_user_may_see(api, world, name):
+    api.force_authenticate(getattr(world, name))
+    if name == "outsider":
+        response = api.get(URL)
+        assert response.status_code == 403 and "results" not in response.json()
+        for attr in ACCOUNTS:
+            detail = api.get(f"{URL}{getattr(world, attr).pk}/")
+            assert detail.status_code == 403 and getattr(world, attr).name not in detail.content.decode()
+        return
+    visible = world.accounts_visible_to(name)
+    assert ids(api, URL) == visible
+    for attr in ACCOUNTS:
         account = getattr(world, attr)
-        made[account.pk] = (ContactFactory(account=account).pk, OpportunityFactory(account=account).pk)
-    return made
+        response = api.get(f"{URL}{account.pk}/")
+        if account.pk in visible:
+            assert response.status_code == 200 and response.json()["name"] == account.name
+        else:
+            assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert api.get(f"{URL}999999/").json() == {"detail": "Not found."}
 
 
-@pytest.mark.parametrize("name", USERS)
-def test_lists_and_details_are_scoped(api, world, children, name):
+def searched(text: str):
+    """What the search should find among all accounts: every word in the name or domain, or the exact external_id."""
+    q = Q()
+    for word in text.split():
+        q &= Q(name__icontains=word) | Q(domain__icontains=word) | Q(external_id=word)
+    return Account.objects.filter(q)
+
+
+@pytest.mark.parametrize("name", ROLE_USERS)
+def test_filters_search_and_ordering_never_reveal_other_accounts(api, world, name):
+    nowhere = AccountFactory(name="Nowhere Ltd", domain="nowhere.example", external_id="NOWHERE-1", country="France")
     api.force_authenticate(getattr(world, name))
-    visible = world.accounts_visible_to(name)
-    assert ids(api, "/api/v1/accounts/") == visible
-    assert ids(api, "/api/v1/contacts/") == {children[a][0] for a in visible}
-    assert ids(api, "/api/v1/opportunities/") == {children[a][1] for a in visible}
-    for account_id, (contact_id, opportunity_id) in children.items():
-        expected = 200 if account_id in visible else 404
-        assert api.get(f"/api/v1/accounts/{account_id}/").status_code == expected
-        assert api.get(f"/api/v1/contacts/{contact_id}/").status_code == expected
-        assert api.get(f"/api/v1/opportunities/{opportunity_id}/").status_code == expected
+    visible = world.accounts_visible_to(name) | ({nowhere.pk} if name == "admin" else set())
+    cases = [
+        ({"territory": t.pk}, Account.objects.filter(territory=t)) for t in (world.north, world.north_east, world.south)
+    ]
+    cases += [({"owner": u.pk}, Account.objects.filter(owner=u)) for u in (world.rep, world.north_rep, world.other_rep)]
+    for attr in ACCOUNTS:
+        account = getattr(world, attr)
+        for term in (account.name, account.domain, account.external_id):
+            cases.append(({"search": term}, searched(term)))
+    cases += [
+        ({"search": "account"}, searched("account")),
+        ({"search": "nowhere"}, searched("nowhere")),
+        ({"country": "france"}, Account.objects.filter(country="France")),
+        ({"country": "United States"}, Account.objects.filter(country="United States")),
+        ({"industry": "SOFTWARE"}, Account.objects.filter(industry="software")),
+    ]
+    cases += [({"ordering": f"{sign}{field}"}, Account.objects.all()) for field in (
+        "name", "created_at", "employee_count", "annual_revenue") for sign in ("", "-")]  # fmt: skip
+    for params, matching in cases:
+        expected = set(matching.values_list("pk", flat=True)) & visible
+        assert ids(api, URL, **params) == expected, params
 
 
-@pytest.mark.parametrize("name", USERS)
-def test_filters_and_search_do_not_leak(api, world, children, name):
-    api.force_authenticate(getattr(world, name))
-    visible = world.accounts_visible_to(name)
+def test_an_invisible_id_and_a_missing_id_filter_alike(api, world):
+    """A filter on another territory's id answers exactly as one on an id that does not exist."""
+    api.force_authenticate(world.north_rep)
+    empty = {"count": 0, "next": None, "previous": None, "results": []}
     for params in (
         {"territory": world.south.pk},
-        {"territory": world.north.pk},
+        {"territory": 987654},
         {"owner": world.other_rep.pk},
-        {"search": "South"},
-        {"search": world.south_account.external_id},
-        {"industry": "software"},
-        {"ordering": "-employee_count"},
+        {"owner": 987654},
     ):
-        assert ids(api, "/api/v1/accounts/", **params) <= visible
-    for account_id in children:
-        assert ids(api, "/api/v1/contacts/", account=account_id) <= {children[a][0] for a in visible}
+        response = api.get(URL, params)
+        assert response.status_code == 200 and response.json() == empty, params
 
 
-def test_account_detail_has_owner_and_territory(api, world):
+def test_ordering_orders(api, world):
+    sizes = {"owned_by_rep": 30, "north_account": 10, "north_east_account": 20, "south_account": 40}
+    for attr, size in sizes.items():
+        Account.objects.filter(pk=getattr(world, attr).pk).update(employee_count=size, annual_revenue=size * 1000)
+    api.force_authenticate(world.manager)
+    rows = api.get(URL, {"ordering": "employee_count"}).json()["results"]
+    assert [r["employee_count"] for r in rows] == [10, 20, 30]
+    rows = api.get(URL, {"ordering": "-annual_revenue"}).json()["results"]
+    assert [r["annual_revenue"] for r in rows] == ["30000.00", "20000.00", "10000.00"]
+    assert [r["name"] for r in api.get(URL).json()["results"]] == [
+        "North account",
+        "North-East account",
+        "Owned by rep",
+    ]
+    # A field that may not be ordered by (e.g. through a relation) is ignored, not an error.
+    assert api.get(URL, {"ordering": "owner__password"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"territory": "north"}, "territory"),
+        ({"owner": "1.5"}, "owner"),
+        ({"owner": str(10**30)}, "owner"),
+        ({"territory": "-3"}, "territory"),
+    ],
+)
+def test_bad_filters_are_400_with_field_messages(api, world, params, field):
+    api.force_authenticate(world.manager)
+    response = api.get(URL, params)
+    assert response.status_code == 400 and list(response.json()) == [field]
+
+
+def test_detail_has_owner_territory_and_counts(api, world):
+    account = world.north_account
+    ContactFactory.create_batch(2, account=account)
+    SignalFactory.create_batch(3, account=account)
+    OpportunityFactory(account=account)
+    OpportunityFactory(account=account, stage="Engaging", is_closed=False, is_won=False)
+    SignalFactory(account=world.south_account)
     api.force_authenticate(world.north_rep)
-    body = api.get(f"/api/v1/accounts/{world.north_account.pk}/").json()
+    body = api.get(f"{URL}{account.pk}/").json()
     assert body["owner_detail"] == {"id": world.north_rep.pk, "username": "north_rep"}
     assert body["territory_detail"] == {"id": world.north.pk, "name": "North"}
+    assert body["counts"] == {"contacts": 2, "signals": 3, "opportunities": 2, "open_opportunities": 1}
+    unrouted = api.get(f"{URL}{world.owned_by_rep.pk}/").json()
+    assert unrouted["owner_detail"]["username"] == "rep" and unrouted["counts"]["signals"] == 0
+    # The list stays light: no counts per row.
+    assert "counts" not in api.get(URL).json()["results"][0]
 
 
-def test_anonymous_gets_401_and_outsider_403_without_data(api, world):
-    for url in (
-        "/api/v1/accounts/",
-        f"/api/v1/accounts/{world.north_account.pk}/",
-        "/api/v1/contacts/",
-        "/api/v1/signals/",
+def test_a_parent_outside_the_scope_is_not_shown(api, world):
+    Account.objects.filter(pk=world.north_account.pk).update(parent=world.south_account)
+    Account.objects.filter(pk=world.owned_by_rep.pk).update(parent=world.north_account)
+    api.force_authenticate(world.north_rep)
+    assert api.get(f"{URL}{world.north_account.pk}/").json()["parent"] is None
+    assert api.get(f"{URL}{world.owned_by_rep.pk}/").json()["parent"] == world.north_account.pk
+    listed = {row["id"]: row["parent"] for row in api.get(URL).json()["results"]}
+    assert listed == {world.north_account.pk: None, world.owned_by_rep.pk: world.north_account.pk}
+    assert str(world.south_account.pk) not in str(listed.values())
+    api.force_authenticate(world.admin)
+    assert api.get(f"{URL}{world.north_account.pk}/").json()["parent"] == world.south_account.pk
+
+
+def test_the_list_costs_the_same_number_of_queries_for_more_accounts(api, world):
+    api.force_authenticate(User.objects.get(pk=world.north_rep.pk))
+    with CaptureQueriesContext(connection) as few:
+        assert api.get(URL).json()["count"] == 2
+    AccountFactory.create_batch(20, territory=world.north, owner=world.north_rep, parent=world.south_account)
+    api.force_authenticate(User.objects.get(pk=world.north_rep.pk))  # a fresh user: roles are cached per request
+    with CaptureQueriesContext(connection) as many:
+        assert api.get(URL).json()["count"] == 22
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_anonymous_gets_401_json(api, world):
+    for method, url in (
+        ("get", URL),
+        ("get", f"{URL}{world.north_account.pk}/"),
+        ("post", URL),
+        ("patch", f"{URL}{world.north_account.pk}/"),
+        ("delete", f"{URL}{world.north_account.pk}/"),
+        ("post", f"{URL}bulk/"),
     ):
-        response = api.get(url)
-        assert response.status_code == 401 and response.json()["detail"]
-    api.force_authenticate(world.outsider)
-    for url in ("/api/v1/accounts/", f"/api/v1/accounts/{world.north_account.pk}/"):
-        response = api.get(url)
-        assert response.status_code == 403
-        assert "North account" not in response.content.decode()
+        response = getattr(api, method)(url, {}, format="json")
+        assert response.status_code == 401, (method, url)
+        assert response["Content-Type"] == "application/json" and response.json()["detail"]
+    assert Account.objects.count() == 5
 
 
-@pytest.mark.parametrize("name", ["manager", "rep", "north_rep"])
+@pytest.mark.parametrize("name", NOT_ADMINS)
 def test_only_admins_write(api, world, name):
     api.force_authenticate(getattr(world, name))
-    assert api.post("/api/v1/accounts/", {"name": "New", "external_id": "N1"}, format="json").status_code == 403
-    assert (
-        api.patch(f"/api/v1/accounts/{world.north_account.pk}/", {"name": "Renamed"}, format="json").status_code == 403
-    )
-    assert api.delete(f"/api/v1/accounts/{world.north_account.pk}/").status_code == 403
-    assert api.post("/api/v1/accounts/bulk/", [{"name": "X", "external_id": "X"}], format="json").status_code == 403
+    own = world.north_account.pk
+    assert api.post(URL, {"name": "New", "external_id": "N1"}, format="json").status_code == 403
+    assert api.patch(f"{URL}{own}/", {"name": "Renamed"}, format="json").status_code == 403
+    assert api.put(f"{URL}{own}/", {"name": "Renamed"}, format="json").status_code == 403
+    assert api.delete(f"{URL}{own}/").status_code == 403
+    assert api.post(f"{URL}bulk/", [{"name": "X", "external_id": "X"}], format="json").status_code == 403
     world.north_account.refresh_from_db()
-    assert (
-        world.north_account.name == "North account" and not Account.objects.filter(external_id__in=["N1", "X"]).exists()
-    )
+    assert world.north_account.name == "North account"
+    assert not Account.objects.filter(external_id__in=["N1", "X"]).exists() and Account.objects.count() == 5
 
 
-def test_admin_creates_and_bad_input_gets_field_messages(api, world):
+def test_admin_creates_updates_and_deletes(api, world):
     api.force_authenticate(world.admin)
     created = api.post(
-        "/api/v1/accounts/",
-        {"name": "New Co", "external_id": "N1", "domain": "https://www.NewCo.example/", "technologies": ["Snowflake"]},
+        URL,
+        {
+            "name": "New Co",
+            "external_id": " N1 ",
+            "domain": "https://www.NewCo.example/",
+            "technologies": ["Snowflake"],
+            "territory": world.south.pk,
+            "owner": world.other_rep.pk,
+            "attributes": {"segment": "mid-market"},
+        },
         format="json",
     )
     assert created.status_code == 201, created.content
-    assert created.json()["domain"] == "newco.example"
+    body = created.json()
+    assert (body["domain"], body["external_id"]) == ("newco.example", "N1")
+    assert body["territory_detail"] == {"id": world.south.pk, "name": "South"}
+    account_id = body["id"]
+    updated = api.patch(
+        f"{URL}{account_id}/", {"employee_count": 1200, "parent": world.south_account.pk}, format="json"
+    )
+    assert updated.status_code == 200 and updated.json()["employee_count"] == 1200
+    assert updated.json()["parent"] == world.south_account.pk
+    # The new account is visible to the South, not to the North.
+    api.force_authenticate(world.other_rep)
+    assert api.get(f"{URL}{account_id}/").status_code == 200
+    api.force_authenticate(world.north_rep)
+    assert api.get(f"{URL}{account_id}/").status_code == 404
+    api.force_authenticate(world.admin)
+    assert api.delete(f"{URL}{account_id}/").status_code == 204
+    assert not Account.objects.filter(pk=account_id).exists()
+
+
+def test_bad_input_gets_field_messages(api, world):
+    api.force_authenticate(world.admin)
     bad = api.post(
-        "/api/v1/accounts/",
-        {"name": "", "external_id": "N1", "domain": "not a domain", "employee_count": "many", "annual_revenue": "x"},
+        URL,
+        {
+            "name": "",
+            "external_id": world.north_account.external_id,
+            "domain": "not a domain",
+            "employee_count": "many",
+            "annual_revenue": "x",
+            "owner": 999999,
+            "territory": "north",
+            "technologies": "Snowflake",
+            "attributes": [1, 2],
+            "year_founded": 10**9,
+        },
         format="json",
     )
     assert bad.status_code == 400
-    assert set(bad.json()) == {"name", "external_id", "domain", "employee_count", "annual_revenue"}
+    assert set(bad.json()) == {
+        "name", "external_id", "domain", "employee_count", "annual_revenue", "owner", "territory", "technologies",
+        "attributes", "year_founded",
+    }  # fmt: skip
     assert bad.json()["external_id"] == ["Another account has this external_id."]
-    assert api.post("/api/v1/accounts/", "not json", content_type="application/json").status_code == 400
+    taken = api.post(URL, {"name": "Copy", "domain": f"WWW.{world.south_account.domain}"}, format="json")
+    assert taken.status_code == 400 and taken.json() == {"domain": ["Another account has this domain."]}
+    own_parent = api.patch(
+        f"{URL}{world.north_account.pk}/", {"parent": world.north_account.pk}, format="json"
+    )  # fmt: skip
+    assert own_parent.status_code == 400 and own_parent.json() == {"parent": ["An account cannot be its own parent."]}
+    assert api.post(URL, "not json", content_type="application/json").status_code == 400
+    assert api.post(URL, [{"name": "A list"}], format="json").status_code == 400
+    assert Account.objects.count() == 5
 
 
-def test_bulk_upserts_all_or_nothing(api, world):
+def test_bulk_upserts_by_external_id_or_domain(api, world):
     api.force_authenticate(world.admin)
     batch = [
         {"name": "Alpha", "external_id": "A1"},
         {"name": "Beta", "domain": "beta.example", "owner": world.north_rep.pk},
     ]
-    first = api.post("/api/v1/accounts/bulk/", batch, format="json")
+    first = api.post(f"{URL}bulk/", batch, format="json")
     assert first.status_code == 201 and first.json() == {"created": 2, "updated": 0, "unchanged": 0}
     assert Account.objects.get(domain="beta.example").owner == world.north_rep
-    again = api.post("/api/v1/accounts/bulk/", batch, format="json")
+    again = api.post(f"{URL}bulk/", batch, format="json")
     assert again.status_code == 200 and again.json() == {"created": 0, "updated": 0, "unchanged": 2}
-    bad = api.post(
-        "/api/v1/accounts/bulk/", [{"name": "Gamma", "external_id": "G1"}, {"name": "No key"}], format="json"
+    changed = api.post(
+        f"{URL}bulk/",
+        [
+            {"name": "Alpha", "external_id": "A1", "employee_count": 99},
+            {"name": "Beta Inc", "domain": "https://www.beta.example"},
+            {"name": "Single", "external_id": "S1"},
+        ],
+        format="json",
     )
+    assert changed.status_code == 201 and changed.json() == {"created": 1, "updated": 2, "unchanged": 0}
+    assert Account.objects.get(external_id="A1").employee_count == 99
+    assert Account.objects.get(domain="beta.example").name == "Beta Inc"
+    one = api.post(f"{URL}bulk/", {"name": "Solo", "external_id": "SOLO"}, format="json")
+    assert one.status_code == 201 and Account.objects.filter(external_id="SOLO").exists()
+
+
+def test_bulk_is_all_or_nothing_with_clear_errors(api, world):
+    api.force_authenticate(world.admin)
+    bad = api.post(f"{URL}bulk/", [{"name": "Gamma", "external_id": "G1"}, {"name": "No key"}], format="json")
     assert bad.status_code == 400
     assert bad.json()["1"]["non_field_errors"] == ["Each account needs an external_id or a domain to be upserted."]
     dup = api.post(
-        "/api/v1/accounts/bulk/",
-        [{"name": "G", "external_id": "G1"}, {"name": "G2", "external_id": "G1"}],
-        format="json",
+        f"{URL}bulk/", [{"name": "G", "external_id": "G1"}, {"name": "G2", "external_id": "G1"}], format="json"
     )
-    assert dup.status_code == 400 and dup.json()["errors"][0]["index"] == 1
+    assert dup.status_code == 400 and dup.json()["detail"] == "Nothing was saved."
+    assert dup.json()["errors"][0]["index"] == 1 and "duplicate" in dup.json()["errors"][0]["detail"]
+    fields = api.post(
+        f"{URL}bulk/", [{"name": "G", "external_id": "G1", "employee_count": -1, "owner": 999999}], format="json"
+    )
+    assert fields.status_code == 400 and set(fields.json()["0"]) == {"employee_count", "owner"}
     assert not Account.objects.filter(external_id="G1").exists()
-    too_many = api.post(
-        "/api/v1/accounts/bulk/", [{"name": "x", "external_id": str(i)} for i in range(1001)], format="json"
-    )
-    assert too_many.status_code == 400 and "at most 1000" in too_many.json()["detail"]
-
-
-def test_contact_and_opportunity_creation_checks_the_account(api, world):
-    api.force_authenticate(world.admin)
-    ok = api.post(
-        "/api/v1/contacts/", {"account": world.north_account.pk, "name": "Ann", "persona": "champion"}, format="json"
-    )
-    assert ok.status_code == 201
-    bad = api.post("/api/v1/contacts/", {"account": 99999, "name": "Ann", "persona": "wizard"}, format="json")
-    assert bad.status_code == 400 and set(bad.json()) == {"account", "persona"}
-    opp = api.post(
-        "/api/v1/opportunities/",
-        {"account": world.north_account.pk, "stage": "Won", "is_won": True, "is_closed": False},
-        format="json",
-    )
-    assert opp.status_code == 400 and opp.json() == {"is_won": ["A won opportunity must be closed."]}
+    assert api.post(f"{URL}bulk/", [], format="json").status_code == 400
+    assert api.post(f"{URL}bulk/", ["x"], format="json").status_code == 400
+    too_many = api.post(f"{URL}bulk/", [{"name": "x", "external_id": str(i)} for i in range(1001)], format="json")
+    assert too_many.status_code == 400
+    assert too_many.json()["detail"] == "Send at most 1000 items per request; this one has 1001."
+    assert Account.objects.count() == 5

@@ -171,3 +171,20 @@ def test_demo_accounts_are_spread_over_each_regions_reps(demo):
         assert max(counts) - min(counts) <= 1, (territory.name, counts)
     assert Account.objects.filter(owner__username="rep").exists()  # the demo rep has accounts to open
     assert Account.objects.filter(territory__isnull=True).count() == 0
+
+
+def test_the_demo_publishes_a_model_that_scores_every_account(db, django_capture_on_commit_callbacks):
+    from segmentation.models import AccountScore, ScoringModel
+
+    with django_capture_on_commit_callbacks(execute=True):
+        load_demo(password="a-demo-password", out=lambda *_: None)
+    active = ScoringModel.objects.get(status="active")
+    assert AccountScore.objects.filter(model=active).count() == Account.objects.count() == 85
+    tiers = set(AccountScore.objects.values_list("tier", flat=True))
+    assert {"tier_1", "tier_2", "tier_3"} <= tiers, tiers  # the demo shows every tier
+    scores = {s.account.name: s for s in AccountScore.objects.select_related("account")}
+    # Acme Corporation: technolgy (+30), 2,822 employees (+30), $1,100M revenue (+20), United States (+20): fit 100.
+    assert scores["Acme Corporation"].fit == 100.0
+    with django_capture_on_commit_callbacks(execute=True):
+        load_demo(password="a-demo-password", out=lambda *_: None)
+    assert ScoringModel.objects.count() == 1  # loading again publishes nothing new

@@ -113,7 +113,9 @@ def test_exclusion_suppresses_whatever_the_scores():
     )
     score = score_account(params, ACCOUNT, [], NOW)
     assert score.excluded is True and score.fit == 100.0
-    assert score.explanation["excluded_by"] == [{"attribute": "country", "operator": "in", "value": ["United States"]}]
+    assert score.explanation["excluded_by"] == [
+        {"index": 0, "attribute": "country", "operator": "in", "value": ["United States"]}
+    ]
 
 
 def test_decay_one_half_life_counts_half():

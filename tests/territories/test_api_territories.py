@@ -1,30 +1,105 @@
+"""/api/v1/territories/ and /api/v1/memberships/: scoped by the territory selectors; admins and managers edit."""
+
 import pytest
 from rest_framework.test import APIClient
 
+from territories.models import Membership, Territory
 
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("admin", {"North", "North-East", "South"}),
-        ("manager", {"North", "North-East"}),
-        ("other_manager", {"South"}),
-        ("north_rep", {"North"}),
-        ("sub_rep", {"North-East"}),
-        ("rep", set()),
-    ],
-)
-def test_territories_and_memberships_are_scoped(world, name, expected):
+VISIBLE_TERRITORIES = {
+    "admin": {"North", "North-East", "South"},
+    "manager": {"North", "North-East"},
+    "other_manager": {"South"},
+    "north_rep": {"North"},
+    "sub_rep": {"North-East"},
+    "other_rep": {"South"},
+    "rep": set(),  # owns an account in North but is a member of no territory
+}
+
+
+def ids(api, url, **params) -> set[int]:
+    response = api.get(url, params)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["count"] == len(body["results"]) and body["next"] is None
+    return {row["id"] for row in body["results"]}
+
+
+@pytest.mark.parametrize("name", [*VISIBLE_TERRITORIES, "outsider"])
+def test_territories_and_memberships_are_scoped(world, name):
     api = APIClient()
     api.force_authenticate(getattr(world, name))
-    names = {t["name"] for t in api.get("/api/v1/territories/").json()["results"]}
-    assert names == expected
-    memberships = api.get("/api/v1/memberships/").json()["results"]
-    ids = {t.pk for t in (world.north, world.north_east, world.south) if t.name in expected}
-    assert {m["territory"] for m in memberships} <= ids
+    territories = (world.north, world.north_east, world.south)
+    if name == "outsider":
+        assert api.get("/api/v1/territories/").status_code == 403
+        assert api.get("/api/v1/memberships/").status_code == 403
+        for territory in territories:
+            response = api.get(f"/api/v1/territories/{territory.pk}/")
+            assert response.status_code == 403 and territory.name not in response.content.decode()
+        for membership in Membership.objects.all():
+            assert api.get(f"/api/v1/memberships/{membership.pk}/").status_code == 403
+        return
+    expected = VISIBLE_TERRITORIES[name]
+    assert {t["name"] for t in api.get("/api/v1/territories/").json()["results"]} == expected
+    for territory in territories:
+        response = api.get(f"/api/v1/territories/{territory.pk}/")
+        assert response.status_code == (200 if territory.name in expected else 404)
+    memberships = Membership.objects.filter(territory__name__in=expected)
+    assert ids(api, "/api/v1/memberships/") == set(memberships.values_list("pk", flat=True))
+    for membership in Membership.objects.all():
+        response = api.get(f"/api/v1/memberships/{membership.pk}/")
+        assert response.status_code == (200 if membership.territory.name in expected else 404)
+
+
+@pytest.mark.parametrize("name", list(VISIBLE_TERRITORIES))
+def test_filters_and_search_never_reveal_other_territories(world, name):
+    api = APIClient()
+    api.force_authenticate(getattr(world, name))
+    expected = VISIBLE_TERRITORIES[name]
     for territory in (world.north, world.north_east, world.south):
-        assert api.get(f"/api/v1/territories/{territory.pk}/").status_code == (
-            200 if territory.name in expected else 404
+        seen = territory.name in expected
+        assert ids(api, "/api/v1/territories/", search=territory.name) == (
+            {t.pk for t in Territory.objects.filter(name__icontains=territory.name) if t.name in expected}
         )
+        children = {t.pk for t in territory.children.all() if t.name in expected}
+        assert ids(api, "/api/v1/territories/", parent=territory.pk) == children
+        members = set(territory.memberships.values_list("pk", flat=True)) if seen else set()
+        assert ids(api, "/api/v1/memberships/", territory=territory.pk) == members
+    for user in (world.manager, world.north_rep, world.sub_rep, world.other_rep, world.other_manager):
+        mine = Membership.objects.filter(user=user, territory__name__in=expected)
+        assert ids(api, "/api/v1/memberships/", user=user.pk) == set(mine.values_list("pk", flat=True))
+    # A missing id filters like an invisible one: an empty page.
+    assert ids(api, "/api/v1/memberships/", territory=987654) == set()
+    assert ids(api, "/api/v1/territories/", parent=987654) == set()
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "field"),
+    [
+        ("/api/v1/territories/", {"parent": "north"}, "parent"),
+        ("/api/v1/territories/", {"strategy": "random"}, "strategy"),
+        ("/api/v1/memberships/", {"territory": str(10**30)}, "territory"),
+        ("/api/v1/memberships/", {"user": "x"}, "user"),
+        ("/api/v1/memberships/", {"role": "boss"}, "role"),
+    ],
+)
+def test_bad_filters_are_400(world, url, params, field):
+    api = APIClient()
+    api.force_authenticate(world.manager)
+    response = api.get(url, params)
+    assert response.status_code == 400 and list(response.json()) == [field]
+
+
+def test_anonymous_gets_401(world):
+    api = APIClient()
+    membership = Membership.objects.first()
+    for url in (
+        "/api/v1/territories/",
+        f"/api/v1/territories/{world.north.pk}/",
+        "/api/v1/memberships/",
+        f"/api/v1/memberships/{membership.pk}/",
+    ):
+        response = api.get(url)
+        assert response.status_code == 401 and response.json()["detail"]
 
 
 def test_only_admins_edit_territories_and_outsiders_are_refused(world):

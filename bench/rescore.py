@@ -1,0 +1,230 @@
+"""Benchmark: full rescore of 1,000,000 accounts, 10,000,000 signals, 2,000,000 contacts with 2 Celery workers.
+
+Targets (SPEC section 8): <= 30 s wall, <= 1.5x a hand-written SQL baseline computing the same fit and signal
+scores, <= 300 MB peak RSS per worker process; one new signal -> updated score p95 <= 1 s with workers running.
+
+Prints: the load time, the rescore's wall time and accounts/s, each worker's peak RSS, the baseline's time and the
+ratio, a second run (nothing changes: nothing is written), and the new-signal-to-score latency (p50/p95/max).
+Needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); BENCH_SCALE scales the data (1 = full size).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from _common import ROOT, bench_database_url, fresh_database, scale
+
+WORKERS = 2
+REFERENCE = dt.date(2026, 6, 1)
+
+
+def crit(group: str, attribute: str, operator: str, value, points: float) -> dict:
+    return {"group": group, "attribute": attribute, "operator": operator, "value": value, "points": points}
+
+
+CRITERIA = [
+    crit("Industry", "industry", "in", ["software", "fintech"], 30),
+    crit("Industry", "industry", "in", ["healthcare", "manufacturing"], 15),
+    crit("Size", "employee_count", "between", [200, 5000], 30),
+    crit("Size", "employee_count", "gte", 5001, 20),
+    crit("Size", "employee_count", "lte", 20, -10),
+    crit("Geo", "country", "in", ["United States", "Canada", "United Kingdom"], 20),
+    crit("Stack", "technologies", "contains", "Snowflake", 10),
+    crit("Stack", "technologies", "contains", "Salesforce", 8),
+    crit("Funding", "funding_stage", "in", ["series_b", "growth"], 10),
+]
+EXCLUSIONS = [{"attribute": "is_customer", "operator": "eq", "value": True}]
+
+
+def baseline_sql() -> str:
+    """The same fit and signal scores as one plain statement, written by hand for this model."""
+    from segmentation.defaults import STANDARD_SIGNAL_RULES
+
+    rules = ", ".join(
+        f"('{r['kind']}', {r['points']}::float8, {r['half_life_days']}::float8, {r['max_points']}::float8)"
+        for r in STANDARD_SIGNAL_RULES
+    )
+    return f"""
+    CREATE TABLE baseline_scores AS
+    WITH k AS (
+      SELECT s.account_id, s.kind,
+             LEAST(sum(r.points * power(0.5::float8,
+                   date_part('epoch', TIMESTAMPTZ '{REFERENCE} 00:00+00' - s.occurred_at) / 86400.0 / r.half_life)),
+                   max(r.cap)) AS points
+      FROM accounts_signal s JOIN (VALUES {rules}) AS r(kind, points, half_life, cap) ON r.kind = s.kind
+      WHERE s.occurred_at <= TIMESTAMPTZ '{REFERENCE} 00:00+00'
+        AND s.occurred_at >= TIMESTAMPTZ '{REFERENCE} 00:00+00' - interval '365 days'
+      GROUP BY s.account_id, s.kind
+    ), sig AS (SELECT account_id, sum(points) AS raw FROM k GROUP BY account_id)
+    SELECT a.id,
+      LEAST(100.0, GREATEST(0.0, 100.0 * (
+          CASE WHEN lower(trim(a.industry)) IN ('software', 'fintech') THEN 30
+               WHEN lower(trim(a.industry)) IN ('healthcare', 'manufacturing') THEN 15 ELSE 0 END
+        + CASE WHEN a.employee_count BETWEEN 200 AND 5000 THEN 30 WHEN a.employee_count >= 5001 THEN 20
+               WHEN a.employee_count <= 20 THEN -10 ELSE 0 END
+        + CASE WHEN lower(trim(a.country)) IN ('united states', 'canada', 'united kingdom') THEN 20 ELSE 0 END
+        + CASE WHEN a.technologies @> '["Snowflake"]' THEN 10 WHEN a.technologies @> '["Salesforce"]' THEN 8 ELSE 0 END
+        + CASE WHEN a.attributes->>'funding_stage' IN ('series_b', 'growth') THEN 10 ELSE 0 END
+      ) / 110.0)) AS fit,
+      LEAST(100.0, COALESCE(sig.raw, 0)) AS signal,
+      a.is_customer AS excluded
+    FROM accounts_account a LEFT JOIN sig ON sig.account_id = a.id
+    """  # noqa: S608
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url.startswith("redis://"):
+        sys.exit("This benchmark runs real Celery workers: set REDIS_URL=redis://host:port/db.")
+    parts = urlsplit(redis_url)
+    redis_url = urlunsplit(parts._replace(path="/7"))  # a database of its own
+    url = bench_database_url("revops_bench_rescore")
+    fresh_database(url)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    import redis
+    from django.db import connection
+
+    from accounts.generate import generate_data
+    from accounts.models import Account, Signal
+    from core.models import Job
+    from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
+    from segmentation.models import ICP, AccountScore, PendingRescore
+    from segmentation.services import model_draft_create, model_publish, rescore_job_start
+
+    redis.Redis.from_url(redis_url).flushdb()
+    n_accounts = max(1000, int(1_000_000 * scale()))
+    started = time.monotonic()
+    now = dt.datetime.combine(REFERENCE, dt.time.min, tzinfo=dt.UTC)
+    generate_data(accounts=n_accounts, contacts=2 * n_accounts, signals=10 * n_accounts, seed=3, now=now)
+    print(f"loaded {n_accounts:,} accounts, {2 * n_accounts:,} contacts, {10 * n_accounts:,} signals "
+          f"in {time.monotonic() - started:.1f} s")  # fmt: skip
+
+    icp = ICP.objects.create(name="Bench ICP", criteria=CRITERIA, exclusions=EXCLUSIONS)
+    model = model_draft_create(
+        user=None, icp=icp, name="Bench", signal_rules=STANDARD_SIGNAL_RULES, required_personas=STANDARD_PERSONAS
+    )
+
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "-n",
+                f"bench{n}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )  # fmt: skip
+        for n in range(WORKERS)
+    ]
+    try:
+        time.sleep(4)  # the workers connect
+
+        def run(start) -> tuple[float, Job]:
+            begin = time.monotonic()
+            job = start()
+            while True:
+                job.refresh_from_db()
+                if job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED):
+                    return time.monotonic() - begin, job
+                time.sleep(0.05)
+
+        wall, job = run(lambda: model_publish(model=model, user=None, as_of=now))
+        assert job.status == Job.Status.SUCCEEDED, job.error
+        scored = AccountScore.objects.filter(model=model).count()
+        assert scored == Account.objects.count(), (scored, Account.objects.count())
+        print(f"full rescore: {scored:,} accounts in {wall:.1f} s ({scored / wall:,.0f} accounts/s) "
+              f"with {WORKERS} workers")  # fmt: skip
+        for step in job.rescore_chunks.order_by("number"):
+            seconds = (step.done_at - job.started_at).total_seconds()
+            print(f"  slice {step.number + 1}: {step.accounts:,} accounts, done after {seconds:.1f} s")
+        print(f"tiers: {job.result['summary']}")
+        for n, worker in enumerate(workers):
+            print(f"worker {n + 1} peak RSS: {peak_rss_mb(worker.pid):.0f} MB")
+        print(f"benchmark process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+        again, job2 = run(lambda: rescore_job_start(model=model, as_of=now, title="same again"))
+        assert job2.status == Job.Status.SUCCEEDED, job2.error
+        print(f"second run at the same moment (writes nothing): {again:.1f} s")
+        model.refresh_from_db()
+        second = model_draft_create(user=None, based_on=model, w_fit=0.5, w_signal=0.4, w_coverage=0.1)
+        republish, job3 = run(lambda: model_publish(model=second, user=None, as_of=now))
+        assert job3.status == Job.Status.SUCCEEDED, job3.error
+        print(f"publishing a new version (every row rewritten, indexes kept): {republish:.1f} s")
+
+        with connection.cursor() as cursor:
+            begin = time.monotonic()
+            cursor.execute(baseline_sql())
+            baseline = time.monotonic() - begin
+            cursor.execute("SELECT count(*) FROM baseline_scores")
+            rows = cursor.fetchone()[0]
+        print(f"baseline (hand-written SQL: fit and signal into a table, one session): {rows:,} rows in "
+              f"{baseline:.1f} s; ratio {wall / baseline:.2f}x")  # fmt: skip
+
+        # New signal -> score: the signal is committed, a worker rescores its account.
+        latencies = []
+        ids = list(Account.objects.order_by("?").values_list("pk", flat=True)[:60])
+        for account_id in ids:
+            before = AccountScore.objects.get(account_id=account_id).computed_at
+            begin = time.monotonic()
+            Signal.objects.create(account_id=account_id, kind="meeting", occurred_at=dt.datetime.now(dt.UTC))
+            while AccountScore.objects.get(account_id=account_id).computed_at == before:
+                if time.monotonic() - begin > 20:
+                    pending = PendingRescore.objects.filter(account_id=account_id).exists()
+                    sys.exit(
+                        f"a new signal on account {account_id} was not scored within 20 s (still queued: {pending})"
+                    )
+                time.sleep(0.005)
+            latencies.append(time.monotonic() - begin)
+        latencies.sort()
+        p95 = latencies[int(0.95 * (len(latencies) - 1))]
+        print(f"new signal -> updated score: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+              f"p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms over {len(latencies)} signals")  # fmt: skip
+        rss_ok = all(peak_rss_mb(w.pid) <= 300 for w in workers)
+        print(f"targets: wall <= 30 s: {wall <= 30}; ratio <= 1.5: {wall / baseline <= 1.5}; "
+              f"RSS <= 300 MB: {rss_ok}; latency p95 <= 1 s: {p95 <= 1}")  # fmt: skip
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""A stored score explained in numbers and plain words, from the score's own model version."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from accounts.models import Signal
+
+from .definition import scoring_params, tier_thresholds
+from .models import AccountScore
+from .scoring import SignalEvent, decayed_points, signal_score
+from .tiers import LABELS, tier_reason
+
+OPERATOR_WORDS = {
+    "eq": "is",
+    "neq": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "gte": ">=",
+    "lte": "<=",
+    "between": "is between",
+    "contains": "contains",
+    "exists": "is known",
+}
+
+
+def _g(value: float) -> str:
+    return f"{value:,.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
+
+
+def criterion_words(attribute: str, operator: str, value) -> str:
+    if operator == "exists":
+        return f"{attribute} is known"
+    if operator == "between":
+        return f"{attribute} is between {value[0]} and {value[1]}"
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    return f"{attribute} {OPERATOR_WORDS.get(operator, operator)} {value}"
+
+
+def explain(score: AccountScore) -> dict:
+    """{fit, signal, coverage, unified, tier, excluded_by, sentences}: every number a person needs to redo the score."""
+    model = score.model
+    params = scoring_params(model)
+    criteria = params.criteria
+    groups: dict[str, list[int]] = {}
+    for index, criterion in enumerate(criteria):
+        groups.setdefault(criterion.group_name, []).append(index)
+    matched = set(score.matched or [])
+    group_rows, raw, maximum = [], 0.0, 0.0
+    for name, members in groups.items():
+        best = next((i for i in members if i in matched), None)
+        points = criteria[best].points if best is not None else 0.0
+        top = max(0.0, max(criteria[i].points for i in members))
+        raw += points
+        maximum += top
+        group_rows.append(
+            {
+                "group": name,
+                "matched": criterion_words(criteria[best].attribute, criteria[best].operator, criteria[best].value)
+                if best is not None
+                else None,
+                "points": points,
+                "max_points": top,
+            }
+        )
+    # The signal part from the account's signals as of the score's moment: the same numbers the score came from.
+    since = score.as_of - dt.timedelta(days=params.lookback_days)
+    events = [
+        SignalEvent(kind, occurred_at)
+        for kind, occurred_at in Signal.objects.filter(
+            account_id=score.account_id, occurred_at__lte=score.as_of, occurred_at__gte=since
+        ).values_list("kind", "occurred_at")
+    ]
+    _, detail = signal_score(params.signal_rules, events, score.as_of, params.lookback_days, params.full_signal_points)
+    caps = {r.kind: r.max_points for r in params.signal_rules}
+    kinds = sorted(
+        (
+            {"kind": kind, "signals": k["count"], "decayed": k["decayed"], "cap": caps[kind], "points": k["points"]}
+            for kind, k in detail["kinds"].items()
+        ),
+        key=lambda k: -k["points"],
+    )
+    signal_raw = detail["raw"]
+    required = list(params.required_personas)
+    engaged = list(score.personas or [])
+    thresholds = tier_thresholds(model)
+    excluded = [
+        criterion_words(params.exclusions[i].attribute, params.exclusions[i].operator, params.exclusions[i].value)
+        for i in score.excluded or []
+        if i < len(params.exclusions)
+    ]
+    reason = tier_reason(thresholds, fit=score.fit, unified=score.unified, tier=score.tier)
+    w = {"fit": params.w_fit, "signal": params.w_signal, "coverage": params.w_coverage}
+    sentences = [
+        f"Fit {_g(score.fit)}: {_g(raw)} of {_g(maximum)} possible points"
+        + (
+            ": " + "; ".join(f"{g['group']}: {g['matched']} ({g['points']:+g})" for g in group_rows if g["matched"])
+            if matched
+            else "; no criterion matched"
+        )
+        + ".",
+        f"Signal {_g(score.signal)}: {_g(round(signal_raw, 1))} of {_g(params.full_signal_points)} points"
+        + (
+            ": "
+            + "; ".join(
+                f"{k['kind']} x{k['signals']} = {k['decayed']:.1f}"
+                + (f", capped at {_g(k['cap'])}" if k["decayed"] > k["cap"] else "")
+                for k in kinds
+            )
+            if kinds
+            else " (no scored signal in the last " + f"{model.lookback_days} days)"
+        )
+        + ".",
+        f"Buying group: {len(engaged)} of {len(required)} required personas engaged in the last "
+        f"{model.engagement_window_days} days" + (f" ({', '.join(engaged)})" if engaged else "") + ".",
+        f"Unified {_g(score.unified)} = {w['fit']:g} x fit + {w['signal']:g} x signal"
+        f" + {w['coverage']:g} x 100 x coverage.",
+        reason,
+    ]
+    if excluded:
+        sentences.insert(0, "Excluded: " + "; ".join(excluded) + ".")
+    return {
+        "model": {"id": model.pk, "name": model.name, "version": model.version},
+        "as_of": score.as_of,
+        "fit": {"value": score.fit, "raw": raw, "max": maximum, "groups": group_rows},
+        "signal": {"value": score.signal, "raw": signal_raw, "full_points": params.full_signal_points, "kinds": kinds},
+        "coverage": {
+            "value": score.coverage,
+            "required": required,
+            "engaged": engaged,
+            "missing": [p for p in required if p not in engaged],
+        },
+        "unified": {"value": score.unified, "weights": w},
+        "tier": {"value": score.tier, "label": LABELS.get(score.tier, score.tier), "reason": reason},
+        "excluded_by": excluded,
+        "sentences": sentences,
+    }
+
+
+def signal_contributions(score: AccountScore, signals, now: dt.datetime) -> list[dict]:
+    """Each signal with the points it adds now (before its kind's cap), newest first."""
+    params = scoring_params(score.model)
+    rules = {r.kind: r for r in params.signal_rules}
+    rows = []
+    for signal in signals:
+        rule = rules.get(signal.kind)
+        points = decayed_points(rule, signal.occurred_at, now, params.lookback_days) if rule else 0.0
+        rows.append({"signal": signal, "points": points, "scored_kind": rule is not None})
+    return rows

@@ -1,0 +1,49 @@
+from celery import shared_task
+from django.db import OperationalError
+
+from core.jobs import job_run
+from core.models import Job
+
+from .models import ScoringModel
+from .services import preview_compute, rescore_chunk_run, rescore_job_start, rescore_pending
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+def rescore_chunk_task(job_id: int, number: int) -> None:
+    """One slice of a full rescore. Idempotent: a slice already done is skipped, a re-run writes nothing new."""
+    rescore_chunk_run(job_id, number)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+def rescore_pending_task() -> None:
+    """Rescore the accounts whose data changed; a burst of changes to one account is scored once."""
+    rescore_pending()
+
+
+@shared_task(acks_late=True)
+def rescore_daily_task() -> None:
+    """Rescore everyone once a day so that signal decay shows in every score."""
+    from .services import active_model
+
+    if active_model() is not None:
+        rescore_job_start(title="daily rescore")
+
+
+@shared_task(acks_late=True)
+def preview_task(job_id: int) -> None:
+    """What publishing a version would change; read-only, so a re-run simply computes it again."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.status == Job.Status.SUCCEEDED:
+        return
+    model = ScoringModel.objects.select_related("icp").filter(pk=job.params["model_id"]).first()
+
+    def work(job: Job) -> dict:
+        if model is None:
+            raise ValueError("This scoring model no longer exists.")
+
+        def progress(done: int, total: int) -> None:
+            Job.objects.filter(pk=job.pk).update(done=done, total=total)
+
+        return preview_compute(model=model, progress=progress)
+
+    job_run(job=job, work=work)

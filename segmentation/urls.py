@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.scoring_index, name="scoring-index"),
+    path("icps/new/", views.icp_edit, name="icp-new"),
+    path("icps/<int:icp_id>/", views.icp_edit, name="icp-edit"),
+    path("models/new/", views.model_new, name="model-new"),
+    path("models/<int:model_id>/", views.model_detail, name="model-detail"),
+    path("models/<int:model_id>/edit/", views.model_edit, name="model-edit"),
+    path("models/<int:model_id>/preview/", views.model_preview, name="model-preview"),
+    path("models/<int:model_id>/publish/", views.model_publish_confirm, name="model-publish"),
+    path("models/<int:model_id>/restore/", views.model_restore_confirm, name="model-restore"),
+]

@@ -1,0 +1,194 @@
+"""Pages for RevOps admins: ICPs, scoring model versions (edit a draft, preview, publish, restore, history)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from core.decorators import role_required
+from core.roles import ADMIN
+
+from .definition import known_attributes
+from .forms import (
+    SIGNAL_KINDS,
+    CriterionFormSet,
+    ExclusionFormSet,
+    ICPForm,
+    ScoringModelForm,
+    SignalRuleFormSet,
+    criteria_initial,
+    formset_items,
+    rules_from,
+)
+from .history import version_changes
+from .models import ICP, ScoringModel
+from .services import (
+    active_model,
+    latest_preview,
+    model_draft_create,
+    model_problems,
+    model_publish,
+    model_restore,
+    preview_job_start,
+)
+from .tiers import LABELS
+
+admin_only = role_required(ADMIN)
+
+
+@admin_only
+def scoring_index(request):
+    versions = ScoringModel.objects.select_related("icp", "created_by", "published_by").order_by("-version")
+    page = Paginator(versions, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "segmentation/scoring_index.html",
+        {"page": page, "icps": ICP.objects.all(), "active": active_model()},
+    )
+
+
+def _icp_formsets(request, icp: ICP | None):
+    keys = set(known_attributes())
+    data = request.POST if request.method == "POST" else None
+    criteria = CriterionFormSet(
+        data, prefix="criteria", initial=criteria_initial(icp.criteria if icp else []), form_kwargs={"keys": keys}
+    )
+    exclusions = ExclusionFormSet(
+        data, prefix="exclusions", initial=criteria_initial(icp.exclusions if icp else []), form_kwargs={"keys": keys}
+    )
+    return criteria, exclusions, sorted(keys)
+
+
+@admin_only
+def icp_edit(request, icp_id: int | None = None):
+    icp = get_object_or_404(ICP, pk=icp_id) if icp_id else None
+    form = ICPForm(request.POST or None, instance=icp)
+    criteria, exclusions, attributes = _icp_formsets(request, icp)
+    if request.method == "POST" and form.is_valid() and criteria.is_valid() and exclusions.is_valid():
+        icp = form.save(commit=False)
+        icp.criteria = formset_items(criteria)
+        icp.exclusions = formset_items(exclusions)
+        icp.updated_by = request.user
+        icp.save()
+        messages.success(
+            request,
+            f"Saved {icp.name}. Drafts that use it read the new criteria at once; "
+            "the active version keeps its own copy until a new version is published.",
+        )
+        return redirect("icp-edit", icp_id=icp.pk)
+    drafts = icp.models.filter(status=ScoringModel.Status.DRAFT) if icp else []
+    return render(
+        request,
+        "segmentation/icp_form.html",
+        {"form": form, "icp": icp, "criteria": criteria, "exclusions": exclusions, "attributes": attributes,
+         "drafts": drafts},
+    )  # fmt: skip
+
+
+@admin_only
+@require_POST
+def model_new(request):
+    based_on = ScoringModel.objects.filter(pk=request.POST.get("based_on") or None).first()
+    icp = ICP.objects.filter(pk=request.POST.get("icp") or None).first()
+    try:
+        model = model_draft_create(user=request.user, based_on=based_on, icp=icp)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("scoring-index")
+    messages.success(request, f"Draft v{model.version} created" + (f" from v{based_on.version}." if based_on else "."))
+    return redirect("model-edit", model_id=model.pk)
+
+
+@admin_only
+def model_detail(request, model_id: int):
+    model = get_object_or_404(ScoringModel.objects.select_related("icp", "created_by", "published_by"), pk=model_id)
+    criteria, exclusions = model.current_criteria()
+    compare = model.based_on if model.based_on_id else None
+    active = active_model()
+    return render(
+        request,
+        "segmentation/model_detail.html",
+        {
+            "model": model,
+            "criteria": criteria,
+            "exclusions": exclusions,
+            "changes": version_changes(compare, model),
+            "compare": compare,
+            "changes_from_active": version_changes(active, model) if active and active.pk != model.pk else None,
+            "active": active,
+            "preview": latest_preview(model),
+            "problems": model_problems(model) if model.is_draft else [],
+            "labels": LABELS,
+        },
+    )
+
+
+@admin_only
+def model_edit(request, model_id: int):
+    model = get_object_or_404(ScoringModel, pk=model_id)
+    if not model.is_draft:
+        messages.error(request, f"Version {model.version} is {model.get_status_display().lower()}: "
+                                "create a new draft from it to make changes.")  # fmt: skip
+        return redirect("model-detail", model_id=model.pk)
+    form = ScoringModelForm(request.POST or None, instance=model)
+    rules = SignalRuleFormSet(request.POST or None, prefix="rules", initial=model.signal_rules)
+    if request.method == "POST" and form.is_valid() and rules.is_valid():
+        with transaction.atomic():
+            model = form.save(commit=False)
+            model.signal_rules = rules_from(rules)
+            model.updated_by = request.user
+            model.save()
+        messages.success(request, f"Draft v{model.version} saved. Preview its impact before publishing.")
+        return redirect("model-detail", model_id=model.pk)
+    return render(
+        request,
+        "segmentation/model_form.html",
+        {"form": form, "rules": rules, "model": model, "signal_kinds": SIGNAL_KINDS},
+    )
+
+
+@admin_only
+@require_POST
+def model_preview(request, model_id: int):
+    model = get_object_or_404(ScoringModel, pk=model_id)
+    preview_job_start(model=model, user=request.user)
+    messages.info(request, "Preview started: every account is scored with this version, nothing is changed.")
+    return redirect("model-detail", model_id=model.pk)
+
+
+def _confirm(request, model_id: int, *, action: str, act, done: str, problems) -> object:
+    """GET: what the action will do (and the latest preview), for a confirmation. POST: do it, then show its job."""
+    model = get_object_or_404(ScoringModel.objects.select_related("icp"), pk=model_id)
+    if request.method == "POST":
+        try:
+            job = act(model=model, user=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("model-detail", model_id=model.pk)
+        messages.success(request, f"v{model.version} {done}; every account is being rescored.")
+        return redirect("job-detail", job_id=job.pk)
+    context = {"model": model, "action": action, "active": active_model(), "preview": latest_preview(model)}
+    return render(
+        request, "segmentation/model_confirm.html", {**context, "problems": problems(model), "labels": LABELS}
+    )
+
+
+@admin_only
+def model_publish_confirm(request, model_id: int):
+    return _confirm(
+        request, model_id, action="publish", act=model_publish, done="is active",
+        problems=lambda m: model_problems(m) if m.is_draft else ["Only a draft can be published."],
+    )  # fmt: skip
+
+
+@admin_only
+def model_restore_confirm(request, model_id: int):
+    return _confirm(
+        request, model_id, action="restore", act=model_restore, done="is active again",
+        problems=lambda m: [] if m.status == m.Status.ARCHIVED else ["Only an archived version can be restored."],
+    )  # fmt: skip

@@ -1,0 +1,239 @@
+"""The stored scores: bulk rescore jobs, re-runs, interruption, incremental rescoring; equal to the pure module."""
+
+import datetime as dt
+
+import pytest
+
+from accounts.models import Account, Signal
+from core.models import Job
+from segmentation import services
+from segmentation.definition import scoring_params, tier_thresholds
+from segmentation.engine import EXPLANATION_FIELDS, Plan, Selection, score_and_store, score_rows
+from segmentation.models import AccountScore, PendingRescore, RescoreChunk, ScoringModel
+from segmentation.scoring import SignalEvent, compact_explanation, score_account
+from segmentation.tiers import candidate_tier
+from territories.services import VALUE_FIELDS, account_values
+from tests.factories import AccountFactory, ContactFactory, ScoringModelFactory, SignalFactory
+
+pytestmark = pytest.mark.django_db
+AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def pure_scores(model: ScoringModel, as_of: dt.datetime) -> dict[int, tuple]:
+    """Every account scored by the pure modules, one at a time, straight from the rows."""
+    params, thresholds = scoring_params(model), tier_thresholds(model)
+    events: dict[int, list] = {}
+    for account_id, kind, occurred_at, persona in Signal.objects.values_list(
+        "account_id", "kind", "occurred_at", "contact__persona"
+    ):
+        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
+    result = {}
+    for values in Account.objects.values(*VALUE_FIELDS):
+        score = score_account(params, account_values(values), events.get(values["id"], []), as_of)
+        tier = candidate_tier(thresholds, fit=score.fit, unified=score.unified, excluded=score.excluded)
+        result[values["id"]] = (
+            score.fit,
+            score.signal,
+            score.coverage,
+            score.unified,
+            tier,
+            compact_explanation(score),
+        )
+    return result
+
+
+def stored_scores() -> dict[int, tuple]:
+    return {
+        s.account_id: (s.fit, s.signal, s.coverage, s.unified, s.tier, {f: getattr(s, f) for f in EXPLANATION_FIELDS})
+        for s in AccountScore.objects.all()
+    }
+
+
+def assert_same(found: dict[int, tuple], expected: dict[int, tuple]) -> None:
+    assert found.keys() == expected.keys()
+    for account_id, (fit, signal, coverage, unified, tier, explanation) in expected.items():
+        got = found[account_id]
+        assert got[:5] == (fit, signal, pytest.approx(coverage), unified, tier), account_id
+        assert got[5]["matched"] == explanation["matched"]
+        assert got[5]["excluded"] == explanation["excluded"]
+        assert got[5]["personas"] == explanation["personas"]
+
+
+def small_world():
+    """Accounts that hit every part of the model: sizes, penalties, exclusions, signals old and new, personas."""
+    accounts = [
+        AccountFactory(industry="Software", employee_count=500, country="United States"),
+        AccountFactory(industry="fintech ", employee_count=5000, country="Germany"),
+        AccountFactory(industry="retail", employee_count=50, country="United States", is_customer=True),
+        AccountFactory(industry="", employee_count=None, country=""),
+        AccountFactory(industry="software", employee_count=2000, country="united states", attributes={"tier": "a"}),
+    ]
+    champion = ContactFactory(account=accounts[0], persona="champion")
+    buyer = ContactFactory(account=accounts[0], persona="economic_buyer")
+    for days, kind, contact in [
+        (1, "web_visit", champion),
+        (14, "web_visit", None),
+        (30, "meeting", buyer),
+        (100, "content_download", champion),
+        (400, "meeting", None),  # beyond the lookback
+        (-2, "meeting", None),  # in the future
+        (3, "unknown_kind", None),
+    ]:
+        SignalFactory(account=accounts[0], kind=kind, contact=contact, occurred_at=AS_OF - dt.timedelta(days=days))
+    for n in range(30):
+        SignalFactory(account=accounts[1], kind="web_visit", occurred_at=AS_OF - dt.timedelta(hours=5 * n))
+    SignalFactory(account=accounts[2], kind="funding_round", occurred_at=AS_OF - dt.timedelta(days=90))
+    return accounts
+
+
+def publish(model, as_of=AS_OF, django_capture_on_commit_callbacks=None) -> Job:
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.model_publish(model=model, user=None, as_of=as_of)
+    job.refresh_from_db()
+    return job
+
+
+def test_a_published_model_scores_every_account_as_the_pure_module_does(django_capture_on_commit_callbacks):
+    small_world()
+    model = ScoringModelFactory()
+    job = publish(model, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.done == job.total == 5
+    model.refresh_from_db()
+    assert_same(stored_scores(), pure_scores(model, AS_OF))
+    assert set(AccountScore.objects.values_list("model_id", flat=True)) == {model.pk}
+    tiers = dict(AccountScore.objects.values_list("account__industry", "tier"))
+    assert tiers["retail"] == "suppress"  # a customer: excluded
+
+
+def test_computed_scores_equal_stored_ones_and_the_pure_module():
+    small_world()
+    model = ScoringModelFactory()
+    rows = {
+        r.account_id: (r.fit, r.signal, r.coverage, r.unified, r.tier, r.explanation)
+        for r in score_rows(Plan.of(model), Selection(), AS_OF)
+    }
+    assert_same(rows, pure_scores(model, AS_OF))
+
+
+def test_rerunning_a_finished_job_changes_nothing(django_capture_on_commit_callbacks):
+    small_world()
+    model = ScoringModelFactory()
+    job = publish(model, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    before = {s.account_id: (s.computed_at, s.unified, s.tier) for s in AccountScore.objects.all()}
+    model.refresh_from_db()
+    # Its steps delivered again (a broker redelivers after a lost acknowledgement): each is already done.
+    assert not any(services.rescore_chunk_run(job.pk, c.number) for c in RescoreChunk.objects.filter(job=job))
+    # The same rescore run again, as a new job at the same moment: every row is already what it would write.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.rescore_job_start(model=model, as_of=AS_OF)
+    again.refresh_from_db()
+    assert again.status == Job.Status.SUCCEEDED
+    assert score_and_store(Plan.of(model), Selection(), AS_OF) == 0
+    after = {s.account_id: (s.computed_at, s.unified, s.tier) for s in AccountScore.objects.all()}
+    assert after == before
+
+
+def test_an_interrupted_job_completes_on_resume_with_every_account_on_the_new_version(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(services, "CHUNK_ACCOUNTS", 2)
+    monkeypatch.setattr(services, "_slices", lambda: [(0, ids[2]), (ids[2], ids[4]), (ids[4], None)])
+    accounts = small_world()
+    ids = sorted(a.pk for a in accounts)
+    first = ScoringModelFactory()
+    publish(first, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    second = ScoringModelFactory(icp=first.icp, w_fit=0.2, w_signal=0.7, w_coverage=0.1)
+
+    # The workers die after the first slice: the other slices never run.
+    job = services.model_publish(model=second, user=None, as_of=AS_OF)
+    steps = RescoreChunk.objects.filter(job=job)
+    assert steps.count() == 3
+    assert services.rescore_chunk_run(job.pk, 0)
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING and job.done == 2
+    assert set(AccountScore.objects.values_list("model_id", flat=True)) == {first.pk, second.pk}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.rescore_job_resume(job) == 2
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.done == 5
+    second.refresh_from_db()
+    assert set(AccountScore.objects.values_list("model_id", flat=True)) == {second.pk}
+    assert_same(stored_scores(), pure_scores(second, AS_OF))
+    assert AccountScore.objects.count() == len(accounts)
+
+
+def test_a_superseded_job_stops_and_never_writes_the_old_version(django_capture_on_commit_callbacks, monkeypatch):
+    monkeypatch.setattr(services, "CHUNK_ACCOUNTS", 2)
+    small_world()
+    first = ScoringModelFactory()
+    job = services.model_publish(model=first, user=None, as_of=AS_OF)  # queued, never run
+    second = ScoringModelFactory(icp=first.icp)
+    publish(second, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert services.rescore_chunk_run(job.pk, 0) is False
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "no longer active" in job.error
+    assert set(AccountScore.objects.values_list("model_id", flat=True)) == {second.pk}
+
+
+def test_a_new_signal_rescores_its_account_after_commit(django_capture_on_commit_callbacks):
+    account = AccountFactory()
+    model = ScoringModelFactory()
+    publish(model, as_of=dt.datetime.now(dt.UTC), django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert AccountScore.objects.get(account=account).signal == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        SignalFactory(account=account, kind="meeting", occurred_at=dt.datetime.now(dt.UTC))
+    score = AccountScore.objects.get(account=account)
+    assert score.signal == 15.0  # one fresh meeting: 15 points of 100
+    assert not PendingRescore.objects.exists()
+
+
+def test_a_burst_of_signals_for_one_account_is_rescored_once(django_capture_on_commit_callbacks, monkeypatch):
+    account = AccountFactory()
+    publish(ScoringModelFactory(), django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    scored = []
+    real = services.score_and_store
+    monkeypatch.setattr(
+        services, "score_and_store", lambda plan, sel, as_of: scored.append(sel.ids) or real(plan, sel, as_of)
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for minute in range(20):
+            SignalFactory(account=account, occurred_at=AS_OF - dt.timedelta(minutes=minute))
+        assert PendingRescore.objects.filter(account_id=account.pk).count() == 1
+    assert len(callbacks) >= 1
+    assert scored == [(account.pk,)]
+
+
+def test_the_daily_rescore_applies_decay(django_capture_on_commit_callbacks):
+    account = AccountFactory()
+    SignalFactory(account=account, kind="meeting", occurred_at=AS_OF)
+    publish(ScoringModelFactory(), django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert AccountScore.objects.get(account=account).signal == 15.0
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rescore_job_start(as_of=AS_OF + dt.timedelta(days=30))  # one half-life later
+    assert AccountScore.objects.get(account=account).signal == 7.5
+
+
+@pytest.mark.postgres
+def test_a_first_fill_puts_the_score_indexes_back_when_it_ends(django_capture_on_commit_callbacks):
+    from django.db import connection
+
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    small_world()
+
+    def indexes() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'segmentation_accountscore'")
+            return {row[0] for row in cursor.fetchall()}
+
+    wanted = {"score_tier_unified_idx", "score_unified_idx"}
+    assert wanted <= indexes()
+    job = services.model_publish(model=ScoringModelFactory(), user=None, as_of=AS_OF)  # queued, not run yet
+    assert not wanted & indexes()  # an empty score table: built once at the end, not row by row
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rescore_job_resume(job)
+    assert wanted <= indexes()
+    assert AccountScore.objects.count() == 5

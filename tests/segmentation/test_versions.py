@@ -1,0 +1,148 @@
+"""Model versions: preview shows exactly what publishing does, publish and restore, history, refusals."""
+
+from collections import Counter
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from core.models import Job
+from segmentation import services
+from segmentation.engine import EXPLANATION_FIELDS
+from segmentation.history import version_changes
+from segmentation.models import ICP, AccountScore, ScoringModel
+from tests.factories import ScoringModelFactory
+
+from .test_engine import AS_OF, publish, small_world
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> dict[int, tuple]:
+    return {
+        s.account_id: (
+            s.model_id,
+            s.fit,
+            s.signal,
+            s.coverage,
+            s.unified,
+            s.tier,
+            *(getattr(s, f) for f in EXPLANATION_FIELDS),
+        )
+        for s in AccountScore.objects.all()
+    }
+
+
+def tiers() -> dict[int, str]:
+    return dict(AccountScore.objects.values_list("account_id", "tier"))
+
+
+@pytest.fixture
+def published(django_capture_on_commit_callbacks):
+    small_world()
+    model = ScoringModelFactory()
+    publish(model, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    model.refresh_from_db()
+    return model
+
+
+def software_first(model: ScoringModel) -> ScoringModel:
+    """A draft from `model` whose ICP only values software, with signals weighing more."""
+    icp = ICP.objects.create(
+        name="Software only",
+        criteria=[{"group": "Industry", "attribute": "industry", "operator": "eq", "value": "software", "points": 10}],
+        exclusions=[],
+    )
+    return services.model_draft_create(user=None, based_on=model, icp=icp, w_fit=0.5, w_signal=0.4, w_coverage=0.1)
+
+
+def test_preview_lists_exactly_the_accounts_publish_then_moves(published, django_capture_on_commit_callbacks):
+    before = tiers()
+    draft = software_first(published)
+    preview = services.preview_compute(model=draft, as_of=AS_OF)
+    assert tiers() == before  # a preview changes nothing
+    assert preview["moved"] > 0
+    moves = {m["account_id"]: (m["from"], m["to"]) for m in preview["moves"]}
+    assert preview["moved"] == len(moves)
+
+    publish(draft, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    after = tiers()
+    assert {a: (before[a], after[a]) for a in after if before[a] != after[a]} == moves
+    assert preview["after"] == {t: Counter(after.values()).get(t, 0) for t in preview["after"]}
+    assert preview["before"] == {t: Counter(before.values()).get(t, 0) for t in preview["before"]}
+    assert sum(m["accounts"] for m in preview["matrix"]) == len(after)
+
+
+def test_publish_archives_the_active_version_and_restore_brings_back_its_scores(
+    published, django_capture_on_commit_callbacks
+):
+    first_scores = snapshot()
+    draft = software_first(published)
+    job = publish(draft, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert job.status == Job.Status.SUCCEEDED
+    published.refresh_from_db()
+    draft.refresh_from_db()
+    assert (published.status, draft.status) == ("archived", "active")
+    assert draft.criteria == draft.icp.criteria  # frozen at publish
+    assert snapshot() != first_scores
+    assert services.previous_version(draft) == published
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_restore(model=published, user=None, as_of=AS_OF)
+    published.refresh_from_db()
+    draft.refresh_from_db()
+    assert (published.status, draft.status) == ("active", "archived")
+    assert snapshot() == first_scores
+
+
+def test_an_active_version_scores_with_its_frozen_criteria_not_the_edited_icp(
+    published, django_capture_on_commit_callbacks
+):
+    scores = snapshot()
+    published.icp.criteria = [{"attribute": "country", "operator": "eq", "value": "Germany", "points": 5}]
+    published.icp.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rescore_job_start(as_of=AS_OF)
+    assert snapshot() == scores
+
+
+def test_only_a_valid_draft_is_published(published):
+    with pytest.raises(ValidationError, match="not a draft"):
+        services.model_publish(model=published, user=None)
+    icp = ICP.objects.create(
+        name="Broken", criteria=[{"attribute": "shoe_size", "operator": "gte", "value": 40, "points": 5}]
+    )
+    draft = services.model_draft_create(user=None, based_on=published, icp=icp)
+    with pytest.raises(ValidationError) as refused:
+        services.model_publish(model=draft, user=None)
+    assert "Unknown attribute 'shoe_size'" in " ".join(refused.value.messages)
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    with pytest.raises(ValidationError, match="Only an archived version"):
+        services.model_restore(model=draft, user=None)
+
+
+def test_history_says_what_changed_between_versions(published):
+    draft = software_first(published)
+    draft.signal_rules[0]["points"] = 5
+    lines = version_changes(published, draft)
+    assert f"ICP: {published.icp.name} -> Software only" in lines
+    assert "Added criterion Industry: industry is software (+10)" in lines
+    assert "Fit weight: 0.6 -> 0.5" in lines
+    assert any(line.startswith("Signal rule web_visit: 2 points") for line in lines)
+    assert version_changes(None, draft) == ["First version."]
+
+
+def test_rescore_command_runs_here_and_reports(published, capsys):
+    call_command("rescore", "--sync")
+    out = capsys.readouterr().out
+    assert "Rescored 5 accounts." in out and "accounts scored: 5" in out
+    job = Job.objects.filter(kind="rescore").latest("pk")
+    assert job.status == Job.Status.SUCCEEDED
+
+
+def test_rescore_command_without_an_active_model_says_so(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no active scoring model"):
+        call_command("rescore", "--sync")
