@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -15,6 +16,7 @@ from core.apis import MAX_ID, IdFilter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 from segmentation.explain import explain
 from segmentation.models import AccountScore, Tier
+from segmentation.selectors import account_tier_changes, capacity_held_q, surging_q
 from territories.tasks import route_accounts_task
 
 from .imports import ImportReport, import_records
@@ -23,6 +25,8 @@ from .models import Account, Contact, Opportunity, Signal
 from .selectors import account_list, account_visibility_q, contact_list, opportunity_list, signal_list
 
 MAX_BATCH = 1000
+TIER_HISTORY_ROWS = 50
+TRUE_FALSE = [("true", "true"), ("false", "false")]
 
 
 class UserRefSerializer(serializers.Serializer):
@@ -45,13 +49,20 @@ class AccountSerializer(serializers.ModelSerializer):
     attributes = serializers.DictField(required=False)
     tier = serializers.CharField(source="score.tier", read_only=True, allow_null=True, default=None)
     unified = serializers.FloatField(source="score.unified", read_only=True, allow_null=True, default=None)
+    tier_since = serializers.DateTimeField(source="score.tier_since", read_only=True, allow_null=True, default=None)
+    surge_until = serializers.DateTimeField(source="score.surge_until", read_only=True, allow_null=True, default=None)
+    flags = serializers.ListField(
+        child=serializers.CharField(), source="score.flags", read_only=True, allow_null=True, default=None,
+        help_text="Which rule holds the tier: surge, hysteresis, min_days, capacity.",
+    )  # fmt: skip
 
     class Meta:
         model = Account
         fields = [
             "id", "name", "domain", "external_id", "industry", "employee_count", "annual_revenue", "country",
             "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes",
-            "owner", "owner_detail", "territory", "territory_detail", "tier", "unified", "created_at", "updated_at",
+            "owner", "owner_detail", "territory", "territory_detail", "tier", "unified", "tier_since", "surge_until",
+            "flags", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"domain": {"validators": []}, "external_id": {"validators": []}}
@@ -93,15 +104,32 @@ class AccountCountsSerializer(serializers.Serializer):
     open_opportunities = serializers.IntegerField()
 
 
+class TierHistorySerializer(serializers.Serializer):
+    from_tier = serializers.CharField()
+    to_tier = serializers.CharField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+    fit = serializers.FloatField()
+    signal = serializers.FloatField()
+    unified = serializers.FloatField()
+
+
 class AccountDetailSerializer(AccountSerializer):
     """One account, with how much hangs off it (everything on a visible account is visible with it), and its score
-    explained: fit groups, signal kinds, coverage, weights, the tier's reason, in numbers and in sentences."""
+    explained: fit groups, signal kinds, coverage, weights, the tier's reason, in numbers and in sentences; and its
+    latest tier moves, newest first."""
 
     counts = serializers.SerializerMethodField()
     score = serializers.SerializerMethodField()
+    tier_history = serializers.SerializerMethodField()
 
     class Meta(AccountSerializer.Meta):
-        fields = [*AccountSerializer.Meta.fields, "counts", "score"]
+        fields = [*AccountSerializer.Meta.fields, "counts", "score", "tier_history"]
+
+    @extend_schema_field(TierHistorySerializer(many=True))
+    def get_tier_history(self, obj) -> list[dict]:
+        changes, _ = account_tier_changes(account=obj, limit=TIER_HISTORY_ROWS)
+        return TierHistorySerializer(changes, many=True).data
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_score(self, obj) -> dict | None:
@@ -125,10 +153,24 @@ class AccountFilter(django_filters.FilterSet):
     industry = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(lookup_expr="iexact")
     tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices)
+    surging = django_filters.ChoiceFilter(
+        choices=TRUE_FALSE, method="by_surging", help_text="true: surging now (surge_until is later than now)."
+    )
+    capacity = django_filters.ChoiceFilter(
+        choices=TRUE_FALSE, method="by_capacity", help_text="true: held at Tier 2 by the territory's Tier 1 capacity."
+    )
 
     class Meta:
         model = Account
-        fields = ["territory", "owner", "industry", "country", "tier"]
+        fields = ["territory", "owner", "industry", "country", "tier", "surging", "capacity"]
+
+    def by_surging(self, queryset, name, value):
+        q = surging_q(now=timezone.now())
+        return queryset.filter(q) if value == "true" else queryset.exclude(q)
+
+    def by_capacity(self, queryset, name, value):
+        q = capacity_held_q()
+        return queryset.filter(q) if value == "true" else queryset.exclude(q)
 
 
 class AccountViewSet(viewsets.ModelViewSet):

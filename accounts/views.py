@@ -1,13 +1,12 @@
-import csv
-
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django_tables2 import RequestConfig
 
-from core.csvexport import safe_cell
+from core.csvexport import streamed_csv
 from core.decorators import role_required
 from segmentation.explain import explain, signal_contributions
 from segmentation.models import AccountScore
+from segmentation.plays import play_for_tier
+from segmentation.selectors import account_mqas, account_tier_changes
 from territories.selectors import can_assign_in, territory_member_choices
 
 from .filters import AccountFilter
@@ -16,6 +15,12 @@ from .tables import AccountTable
 
 PAGE_SIZE = 50
 DETAIL_ROWS = 100
+TIMELINE_ROWS = 50
+# Why a tier is held above a worse candidate, by flag; both show as one "Held in tier" badge.
+HELD_REASONS = {
+    "hysteresis": "its scores are still above the tier's exit thresholds",
+    "min_days": "it has been in the tier for less than the minimum time",
+}
 EXPORT_COLUMNS = [
     ("id", "id"),
     ("external_id", "external_id"),
@@ -57,25 +62,13 @@ def account_index(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @role_required()
 def account_export(request):
     """The filtered list as CSV, streamed so a large export does not sit in memory."""
     rows = _rows(_filtered_accounts(request)).order_by("name", "id").values_list(*[f for _, f in EXPORT_COLUMNS])
-    writer = csv.writer(_Echo())
-
-    def stream():
-        yield writer.writerow([c for c, _ in EXPORT_COLUMNS])
-        for row in rows.iterator(chunk_size=2000):
-            yield writer.writerow([safe_cell(v) for v in row])
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="accounts.csv"'
-    return response
+    return streamed_csv(
+        filename="accounts.csv", header=[c for c, _ in EXPORT_COLUMNS], rows=rows.iterator(chunk_size=2000)
+    )
 
 
 def _owner_choices(user, account) -> list[tuple[int, str]] | None:
@@ -85,6 +78,35 @@ def _owner_choices(user, account) -> list[tuple[int, str]] | None:
     return territory_member_choices(territory_id=account.territory_id)
 
 
+def _flag_badges(score) -> list[dict]:
+    """Badges for the rules that hold the account's tier beyond its thresholds, in words."""
+    flags = set(score.flags or []) if score else set()
+    badges = []
+    if "surge" in flags:
+        until = f" until {score.surge_until:%Y-%m-%d}" if score.surge_until else ""
+        badges.append(
+            {
+                "text": f"Surge{until}",
+                "css": "text-bg-warning",
+                "title": "Signals jumped: placed one tier above its candidate while the surge lasts.",
+            }
+        )
+    if "capacity" in flags:
+        badges.append(
+            {
+                "text": "Held at Tier 2: territory Tier 1 capacity full",
+                "css": "text-bg-info",
+                "title": "Its territory's Tier 1 places are taken by higher-scoring accounts.",
+            }
+        )
+    held = [why for flag, why in HELD_REASONS.items() if flag in flags]
+    if held:
+        badges.append(
+            {"text": "Held in tier", "css": "text-bg-secondary", "title": "Kept in its tier: " + "; ".join(held) + "."}
+        )
+    return badges
+
+
 @role_required()
 def account_detail(request, account_id: int):
     account = access_account(user=request.user, account_id=account_id)
@@ -92,6 +114,8 @@ def account_detail(request, account_id: int):
     score = AccountScore.objects.select_related("model__icp").filter(account=account).first()
     shown_signals = list(signals[:DETAIL_ROWS])
     opportunities = account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id")
+    tier_changes, more_tier_changes = account_tier_changes(account=account, limit=TIMELINE_ROWS)
+    mqas, more_mqas = account_mqas(account=account, limit=TIMELINE_ROWS)
     context = {
         "account": account,
         "subsidiaries": account_list(user=request.user).filter(parent=account).order_by("name"),
@@ -108,5 +132,12 @@ def account_detail(request, account_id: int):
         "detail_rows": DETAIL_ROWS,
         "owner_choices": _owner_choices(request.user, account),
         "ownership_changes": account.ownership_changes.select_related("from_owner", "to_owner", "changed_by")[:20],
+        "play": play_for_tier(tier=score.tier) if score else None,
+        "flag_badges": _flag_badges(score),
+        "tier_changes": tier_changes,
+        "more_tier_changes": more_tier_changes,
+        "mqas": mqas,
+        "more_mqas": more_mqas,
+        "timeline_rows": TIMELINE_ROWS,
     }
     return render(request, "accounts/account_detail.html", context)

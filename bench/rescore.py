@@ -113,7 +113,7 @@ def main() -> None:
     from accounts.models import Account, Signal
     from core.models import Job
     from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
-    from segmentation.models import ICP, AccountScore, PendingRescore
+    from segmentation.models import ICP, MQA, AccountScore, PendingRescore, TierChange
     from segmentation.services import model_draft_create, model_publish, rescore_job_start
 
     redis.Redis.from_url(redis_url).flushdb()
@@ -174,7 +174,7 @@ def main() -> None:
         for step in job.rescore_chunks.order_by("number"):
             seconds = (step.done_at - job.started_at).total_seconds()
             print(f"  slice {step.number + 1}: {step.accounts:,} accounts, done after {seconds:.1f} s")
-        print(f"tiers: {job.result['summary']}")
+        print(f"tiers: {job.result['summary']}; MQAs raised: {MQA.objects.count():,}")
         for n, worker in enumerate(workers):
             print(f"worker {n + 1} peak RSS: {peak_rss_mb(worker.pid):.0f} MB")
         print(f"benchmark process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
@@ -186,7 +186,8 @@ def main() -> None:
         second = model_draft_create(user=None, based_on=model, w_fit=0.5, w_signal=0.4, w_coverage=0.1)
         republish, job3 = run(lambda: model_publish(model=second, user=None, as_of=now))
         assert job3.status == Job.Status.SUCCEEDED, job3.error
-        print(f"publishing a new version (every row rewritten, indexes kept): {republish:.1f} s")
+        print(f"publishing a new version (every row rewritten, indexes kept): {republish:.1f} s; "
+              f"{TierChange.objects.count():,} tier moves recorded, {MQA.objects.count():,} MQAs in all")  # fmt: skip
 
         with connection.cursor() as cursor:
             begin = time.monotonic()

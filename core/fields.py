@@ -47,3 +47,21 @@ class ListField(models.Field):
             return None
         items = [PYTHON_TYPES[self.base](v) for v in value]
         return items if connection.vendor == "postgresql" else json.dumps(items)
+
+
+@ListField.register_lookup
+class Has(models.Lookup):
+    """`field__has=value`: the list holds the value (an array test on PostgreSQL, a JSON one elsewhere)."""
+
+    lookup_name = "has"
+
+    def get_db_prep_lookup(self, value, connection):
+        return ("%s", [PYTHON_TYPES[self.lhs.output_field.base](value)])
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{rhs} = ANY({lhs})", [*rhs_params, *lhs_params]
+        # lhs is the column's SQL, rhs a placeholder: the value itself is a parameter.
+        return f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE json_each.value = {rhs})", [*lhs_params, *rhs_params]  # noqa: S608

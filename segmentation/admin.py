@@ -3,7 +3,8 @@ from django.contrib import admin
 from core.admin import RoleAdmin
 
 from .definition import criteria_errors
-from .models import ICP, AccountScore, ScoringModel
+from .models import ICP, MQA, AccountScore, Play, ScoringModel, TierChange
+from .plays import play_save
 
 
 @admin.register(ICP)
@@ -55,3 +56,48 @@ class AccountScoreAdmin(RoleAdmin):
         return False
 
     has_add_permission = has_delete_permission = lambda self, request, obj=None: False  # noqa: E731
+
+
+@admin.register(Play)
+class PlayAdmin(RoleAdmin):
+    """One play per tier, also edited on the Scoring pages; a tier without a play may get one here."""
+
+    list_display = ["tier", "name", "motion", "owner_role", "primary_kpi", "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A play stays with its tier; only a new play picks one.
+        return ["tier", *self.readonly_fields] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        play_save(play=obj, user=request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(RoleAdmin):
+    """History written by the scoring: admins read it, nobody edits it here."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    has_add_permission = has_delete_permission = lambda self, request, obj=None: False  # noqa: E731
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(ReadOnlyAdmin):
+    list_display = ["account", "from_tier", "to_tier", "unified", "fit", "signal", "model", "at"]
+    list_filter = ["from_tier", "to_tier"]
+    search_fields = ["account__name"]
+    list_select_related = ["account", "model"]
+    raw_id_fields = ["account"]
+
+
+@admin.register(MQA)
+class MQAAdmin(ReadOnlyAdmin):
+    list_display = ["account", "tier", "status", "unified", "fit", "signal", "coverage", "qualified_at", "decided_at"]
+    list_filter = ["status", "tier"]
+    search_fields = ["account__name"]
+    list_select_related = ["account", "model"]
+    raw_id_fields = ["account"]

@@ -13,7 +13,7 @@ from accounts.models import Account, Contact
 
 from .models import ScoringModel, Tier
 from .scoring import OPERATORS, Criterion, ScoringParams, SignalRule, _number, criterion_problem
-from .tiers import TierThreshold
+from .tiers import TierRules, TierThreshold
 
 TEXT, NUMBER, LIST, BOOLEAN, ANY = "text", "number", "list", "boolean", "any"
 # Account fields criteria may read, with their type; any other name is a key of the account's `attributes`.
@@ -189,6 +189,16 @@ def model_errors(values: dict) -> dict[str, str]:
         value = values.get(name)
         if isinstance(value, int) and not 1 <= value <= 3650:
             errors[name] = "Between 1 and 3,650 days."
+    delta = values.get("surge_delta")
+    if isinstance(delta, int | float) and not 0 < delta <= 100:
+        errors["surge_delta"] = "A surge is a rise of the signal score: above 0 and at most 100 points."
+    mqa_min = values.get("mqa_signal_min")
+    if isinstance(mqa_min, int | float) and not 0 <= mqa_min <= 100:
+        errors["mqa_signal_min"] = "Between 0 and 100 (a signal score)."
+    for name in ("min_days_in_tier", "rejection_cooldown_days"):
+        value = values.get(name)
+        if isinstance(value, int) and not 0 <= value <= 3650:
+            errors[name] = "Between 0 and 3,650 days."
     personas = values.get("required_personas")
     if personas is not None:
         if not isinstance(personas, list) or any(p not in PERSONAS for p in personas):
@@ -237,3 +247,13 @@ def scoring_params(model: ScoringModel) -> ScoringParams:
 
 def tier_thresholds(model: ScoringModel) -> dict[str, TierThreshold]:
     return {tier: TierThreshold(*values) for tier, values in model.tier_thresholds().items()}
+
+
+def tier_rules(model: ScoringModel) -> TierRules:
+    return TierRules(
+        thresholds=tier_thresholds(model),
+        min_days_in_tier=float(model.min_days_in_tier),
+        surge_window_days=float(model.surge_window_days),
+        surge_delta=float(model.surge_delta),
+        surge_hold_days=float(model.surge_hold_days),
+    )

@@ -15,10 +15,12 @@ of the same model with an older one.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db import OperationalError, connection, transaction
@@ -27,8 +29,8 @@ from django.utils import timezone
 from accounts.models import Account, Contact, Signal
 from territories.services import VALUE_FIELDS, account_values
 
-from .definition import FIELD_TYPES, NUMBER, scoring_params, tier_thresholds
-from .models import AccountScore, ScoringModel
+from .definition import FIELD_TYPES, NUMBER, scoring_params, tier_rules
+from .models import AccountScore, ScoringModel, TierChange
 from .scoring import (
     NUMERIC_OPERATORS,
     Criterion,
@@ -36,12 +38,27 @@ from .scoring import (
     SignalEvent,
     compact_explanation,
     criterion_matches,
+    round1,
     score_account,
+    signal_score_then,
+    then_factor,
 )
-from .tiers import TIERS, TierThreshold, candidate_tier
+from .tiers import (
+    CAPACITY,
+    HYSTERESIS,
+    MIN_DAYS,
+    RANKED,
+    SURGE,
+    TIERS,
+    Placement,
+    Standing,
+    TierRules,
+    move_reason,
+    place,
+)
 
 EXPLANATION_FIELDS = ("matched", "excluded", "personas")
-SCORE_FIELDS = ("fit", "signal", "coverage", "unified", "tier", *EXPLANATION_FIELDS)
+SCORE_FIELDS = ("fit", "signal", "coverage", "unified", "tier", "surge_until", "flags", *EXPLANATION_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -80,27 +97,72 @@ class Plan:
 
     model: ScoringModel
     params: ScoringParams
-    thresholds: dict[str, TierThreshold]
+    rules: TierRules
 
     @classmethod
     def of(cls, model: ScoringModel) -> Plan:
-        return cls(model=model, params=scoring_params(model), thresholds=tier_thresholds(model))
+        return cls(model=model, params=scoring_params(model), rules=tier_rules(model))
+
+    @property
+    def thresholds(self):
+        return self.rules.thresholds
+
+    def surge_moment(self, as_of: dt.datetime) -> dt.datetime:
+        """The `now - surge_window_days` that a surge compares the signal score with."""
+        return as_of - dt.timedelta(days=self.rules.surge_window_days)
 
 
 @dataclass(frozen=True)
 class Row:
+    """An account's new score and placement, with the standing it was placed from."""
+
     account_id: int
     fit: float
     signal: float
     coverage: float
     unified: float
-    tier: str
+    signal_then: float  # the signal score as of now - surge_window_days
+    excluded_now: bool
+    standing: Standing
+    placement: Placement
     explanation: dict  # EXPLANATION_FIELDS
+
+    @property
+    def tier(self) -> str:
+        return self.placement.tier
+
+    @property
+    def moved(self) -> bool:
+        return self.standing.tier is not None and self.standing.tier != self.placement.tier
 
     def __getattr__(self, name):
         if name in EXPLANATION_FIELDS:
             return self.explanation[name]
         raise AttributeError(name)
+
+    def move_reason(self, rules: TierRules) -> str:
+        return move_reason(
+            rules,
+            self.standing,
+            self.placement,
+            fit=self.fit,
+            signal=self.signal,
+            signal_then=self.signal_then,
+            unified=self.unified,
+        )
+
+    def tier_change(self, plan: Plan, as_of: dt.datetime) -> TierChange:
+        return TierChange(
+            account_id=self.account_id,
+            model_id=plan.model.pk,
+            from_tier=self.standing.tier,
+            to_tier=self.placement.tier,
+            reason=self.move_reason(plan.rules),
+            fit=self.fit,
+            signal=self.signal,
+            unified=self.unified,
+            at=as_of,
+        )
 
 
 def score_rows(plan: Plan, selection: Selection, as_of: dt.datetime) -> Iterator[Row]:
@@ -111,8 +173,16 @@ def score_rows(plan: Plan, selection: Selection, as_of: dt.datetime) -> Iterator
         yield from _python_rows(plan, selection, as_of)
 
 
-def score_and_store(plan: Plan, selection: Selection, as_of: dt.datetime, *, attempts: int = 5) -> int:
-    """Score the selected accounts and store what changed; returns the number of rows written.
+def score_and_store(
+    plan: Plan,
+    selection: Selection,
+    as_of: dt.datetime,
+    *,
+    attempts: int = 5,
+    then: Callable[[], object] | None = None,
+) -> int:
+    """Score the selected accounts and store what changed; returns the number of rows written. `then` runs in the
+    same transaction after the scores are stored (the capacity and MQA passes of an incremental rescore).
 
     Retried when PostgreSQL reports a conflict with a concurrent writer of the same scores.
     """
@@ -120,10 +190,14 @@ def score_and_store(plan: Plan, selection: Selection, as_of: dt.datetime, *, att
         try:
             with transaction.atomic():
                 if connection.vendor == "postgresql":
-                    return _sql_store(plan, selection, as_of)  # stores nothing unless the model is active
-                if not ScoringModel.objects.filter(pk=plan.model.pk, status=ScoringModel.Status.ACTIVE).exists():
+                    written = _sql_store(plan, selection, as_of)  # stores nothing unless the model is active
+                elif ScoringModel.objects.filter(pk=plan.model.pk, status=ScoringModel.Status.ACTIVE).exists():
+                    written = _python_store(plan, selection, as_of)
+                else:
                     return 0
-                return _python_store(plan, selection, as_of)
+                if then is not None:
+                    then()
+                return written
         except OperationalError as exc:
             code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
             if code not in ("40001", "40P01") or attempt == attempts - 1:
@@ -136,7 +210,7 @@ def score_and_store(plan: Plan, selection: Selection, as_of: dt.datetime, *, att
 
 
 def _events(plan: Plan, selection: Selection, as_of: dt.datetime) -> dict[int, list[SignalEvent]]:
-    days = max(plan.params.lookback_days, plan.params.engagement_window_days)
+    days = max(plan.params.lookback_days + plan.rules.surge_window_days, plan.params.engagement_window_days)
     signals = selection.filter(Signal.objects.all(), "account_id").filter(
         occurred_at__lte=as_of, occurred_at__gte=as_of - dt.timedelta(days=days)
     )
@@ -149,35 +223,98 @@ def _events(plan: Plan, selection: Selection, as_of: dt.datetime) -> dict[int, l
     return events
 
 
+def standing_of(score: AccountScore | None, model: ScoringModel) -> Standing:
+    if score is None:
+        return Standing()
+    return Standing(
+        tier=score.tier,
+        since=score.tier_since,
+        surge_until=score.surge_until,
+        flags=tuple(score.flags or ()),
+        same_model=score.model_id == model.pk,
+    )
+
+
 def _python_rows(plan: Plan, selection: Selection, as_of: dt.datetime) -> Iterator[Row]:
     events = _events(plan, selection, as_of)
+    p = plan.params
     accounts = selection.filter(Account.objects.all()).order_by("pk").values(*VALUE_FIELDS)
-    for values in accounts.iterator(chunk_size=2000):
-        score = score_account(plan.params, account_values(values), events.get(values["id"], ()), as_of)
-        tier = candidate_tier(plan.thresholds, fit=score.fit, unified=score.unified, excluded=score.excluded)
-        yield Row(
-            values["id"],
-            score.fit,
-            score.signal,
-            score.coverage,
-            score.unified,
-            tier,
-            compact_explanation(score),
-        )
+    for batch in _batches(accounts.iterator(chunk_size=2000), 2000):
+        stored = {s.account_id: s for s in AccountScore.objects.filter(account_id__in=[v["id"] for v in batch])}
+        for values in batch:
+            account_events = events.get(values["id"], ())
+            score = score_account(p, account_values(values), account_events, as_of)
+            signal_then = round1(
+                signal_score_then(
+                    p.signal_rules,
+                    account_events,
+                    as_of,
+                    plan.rules.surge_window_days,
+                    p.lookback_days,
+                    p.full_signal_points,
+                )
+            )
+            standing = standing_of(stored.get(values["id"]), plan.model)
+            placement = place(
+                plan.rules,
+                standing,
+                fit=score.fit,
+                signal=score.signal,
+                signal_then=signal_then,
+                unified=score.unified,
+                excluded=score.excluded,
+                now=as_of,
+            )
+            yield Row(
+                values["id"],
+                score.fit,
+                score.signal,
+                score.coverage,
+                score.unified,
+                signal_then,
+                score.excluded,
+                standing,
+                placement,
+                compact_explanation(score),
+            )
+
+
+def _batches(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _python_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
     rows = list(_python_rows(plan, selection, as_of))
     existing = {s.account_id: s for s in AccountScore.objects.filter(account_id__in=[r.account_id for r in rows])}
     now = timezone.now()
-    changed = []
+    changed, moves = [], []
     for row in rows:
         old = existing.get(row.account_id)
+        placement = row.placement
         if old is not None:
             if old.model_id == plan.model.pk and old.as_of > as_of:
                 continue  # a newer score of the same model is already stored
-            if old.model_id == plan.model.pk and all(getattr(old, f) == getattr(row, f) for f in SCORE_FIELDS):
+            new_values = {
+                "fit": row.fit,
+                "signal": row.signal,
+                "coverage": row.coverage,
+                "unified": row.unified,
+                "tier": placement.tier,
+                "surge_until": placement.surge_until,
+                "flags": list(placement.flags),
+                **row.explanation,
+            }
+            if old.model_id == plan.model.pk and all(getattr(old, f) == new_values[f] for f in SCORE_FIELDS):
                 continue  # nothing changes: the row keeps the moment it was computed at
+        if row.moved:
+            moves.append(row.tier_change(plan, as_of))
         changed.append(
             AccountScore(
                 account_id=row.account_id,
@@ -186,8 +323,10 @@ def _python_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
                 signal=row.signal,
                 coverage=row.coverage,
                 unified=row.unified,
-                tier=row.tier,
-                tier_since=old.tier_since if old is not None and old.tier == row.tier else as_of,
+                tier=placement.tier,
+                tier_since=placement.since,
+                surge_until=placement.surge_until,
+                flags=list(placement.flags),
                 **row.explanation,
                 as_of=as_of,
                 computed_at=now,
@@ -200,6 +339,7 @@ def _python_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
         update_fields=["model", *SCORE_FIELDS, "tier_since", "as_of", "computed_at"],
         batch_size=500,
     )
+    TierChange.objects.bulk_create(moves, batch_size=500)
     return len(changed)
 
 
@@ -281,31 +421,60 @@ def _match_sql(criterion: Criterion, distinct: dict[str, list]) -> tuple[str, li
     return ("(" + " OR ".join(parts) + ")") if parts else "FALSE", out
 
 
+def _rule_values(plan: Plan) -> tuple[str, list]:
+    """The signal rules as a VALUES list (kind, k, points, half-life); k numbers them from 1."""
+    rules = plan.params.signal_rules
+    rows = ", ".join(f"(%s, {n}, %s::float8, %s::float8)" for n in range(1, len(rules) + 1))
+    return rows or "(NULL, 0, 0.0::float8, 1.0::float8)", [
+        v for r in rules for v in (r.kind, r.points, r.half_life_days)
+    ]
+
+
+# A signal's decayed points now (scoring.decayed_points without the lookback, which the filters apply).
+DECAYED = "CASE WHEN s.age / r.h <= 1000.0::float8 THEN r.points * power(0.5::float8, s.age / r.h) ELSE 0.0::float8 END"
+AGE = "date_part('epoch', %s::timestamptz - s.occurred_at) / 86400.0::float8"
+
+
 def _aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[str, list]:
-    """SELECT account_id, raw, pmask: per account, the signal points (each rule's decayed points, capped, summed)
+    """SELECT account_id, raw, recent, pmask: per account, the signal points now (each rule's decayed points,
+    capped, summed: scoring.signal_score), the decayed points of the signals newer than the surge window's start,
     and a bit mask of the required personas (in alphabetical order) with a contact behind a signal in the
     engagement window.
 
-    One pass over the signals and one aggregation level (a sum per rule, filtered by kind; a bitwise or for the
-    personas), so the work is a single scan with one group per account.
+    One pass over the signals and one aggregation level (a sum per rule, filtered by kind; one sum over the recent
+    signals; a bitwise or for the personas), so the work is a single scan with one group per account.
     """
     p = plan.params
     where_s, where_s_params = selection.q("s.account_id")
     rules = p.signal_rules
     personas = sorted(set(p.required_personas))
-    lookback, window = int(p.lookback_days), int(p.engagement_window_days)
-    in_lookback = " AND s.age <= %s::float8" if window > lookback else ""
-    columns, column_params, capped = [], [], []
+    lookback, window = p.lookback_days, p.engagement_window_days
+    then = plan.surge_moment(as_of)
+    capped, column_params = [], []
     for rule in rules:
         capped.append(
-            f"LEAST(COALESCE(sum(%s::float8 * power(0.5::float8, s.age / %s::float8)) "
-            f"FILTER (WHERE s.kind = %s AND s.age / %s::float8 <= 1000.0::float8{in_lookback}), 0.0::float8), "
-            "%s::float8)"
+            "LEAST(COALESCE(sum(%s::float8 * power(0.5::float8, s.age / %s::float8)) "
+            "FILTER (WHERE s.kind = %s AND s.age / %s::float8 <= 1000.0::float8 AND s.age <= %s::float8), "
+            "0.0::float8), %s::float8)"
         )
-        extra = [float(lookback)] if in_lookback else []
-        column_params += [rule.points, rule.half_life_days, rule.kind, rule.half_life_days, *extra, rule.max_points]
-    # The capped points of every rule, summed: all a slice needs of the signals (one narrow column).
-    columns.append("(0.0::float8 + " + (" + ".join(capped) or "0.0::float8") + ") AS raw")
+        column_params += [rule.points, rule.half_life_days, rule.kind, rule.half_life_days, lookback, rule.max_points]
+    recent = " ".join(
+        "WHEN %s THEN CASE WHEN s.age / %s::float8 <= 1000.0::float8 "
+        "THEN %s::float8 * power(0.5::float8, s.age / %s::float8) ELSE 0.0::float8 END"
+        for _ in rules
+    )
+    columns = [
+        "(0.0::float8 + " + (" + ".join(capped) or "0.0::float8") + ") AS raw",
+        (
+            f"COALESCE(sum(CASE s.kind {recent} ELSE 0.0::float8 END) "
+            "FILTER (WHERE s.occurred_at > %s AND s.age <= %s::float8), 0.0::float8) AS recent"
+            if rules
+            else "0.0::float8 AS recent"
+        ),
+    ]
+    if rules:
+        column_params += [v for r in rules for v in (r.kind, r.half_life_days, r.points, r.half_life_days)]
+        column_params += [then, lookback]
     if personas:
         bits = " ".join(f"WHEN %s THEN {1 << i}" for i in range(len(personas)))
         columns.append(f"COALESCE(bit_or(CASE c.persona {bits} END), 0) AS pmask")
@@ -322,8 +491,7 @@ def _aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tupl
         wanted = "s.kind = ANY(%s::text[])"
     sql = f"""
         SELECT s.account_id{"".join(", " + c for c in columns)}
-        FROM (SELECT s.account_id, s.kind, s.contact_id,
-                     date_part('epoch', %s::timestamptz - s.occurred_at) / 86400.0::float8 AS age
+        FROM (SELECT s.account_id, s.kind, s.contact_id, s.occurred_at, {AGE} AS age
               FROM {SIGNAL_TABLE} s
               WHERE {where_s} AND s.occurred_at <= %s AND s.occurred_at >= %s::timestamptz - %s::interval
                 AND {wanted}) s
@@ -331,9 +499,42 @@ def _aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tupl
         GROUP BY s.account_id
     """  # noqa: S608
     params = [
-        *column_params, as_of, *where_s_params, as_of, as_of, f"{max(lookback, window)} days",
+        *column_params, as_of, *where_s_params, as_of, as_of, dt.timedelta(days=max(lookback, window)),
         [r.kind for r in rules], *join_params,
     ]  # fmt: skip
+    return sql, params
+
+
+def _then_sql(plan: Plan, as_of: dt.datetime) -> tuple[str, list]:
+    """SELECT account_id, raw_then from `sa`: the signal points as of then = now minus the surge window
+    (scoring.signal_score_then), for the accounts that might surge only.
+
+    An account can only surge when its signals newer than `then` are worth at least the delta: the rest of its
+    signal score can only have fallen since then (each signal's points decay, caps only cut). So only accounts
+    with 100 * recent / full_signal_points >= delta - 0.2 (room for the two roundings) read their older signals
+    again, through the (account, occurred_at) index; the others cannot surge and get no signal(then).
+    """
+    p, rules = plan.params, plan.params.signal_rules
+    then = plan.surge_moment(as_of)
+    capped, params = [], []
+    for number, rule in enumerate(rules, start=1):
+        capped.append(f"LEAST(COALESCE(%s::float8 * sum(x.c) FILTER (WHERE x.k = {number}), 0.0::float8), %s::float8)")
+        params += [then_factor(rule, plan.rules.surge_window_days), rule.max_points]
+    rule_rows, rule_params = _rule_values(plan)
+    sql = f"""
+        SELECT sa.account_id, t.raw_then FROM sa CROSS JOIN LATERAL (
+          SELECT (0.0::float8 + {" + ".join(capped) or "0.0::float8"}) AS raw_then
+          FROM (
+            SELECT r.k, {DECAYED} AS c
+            FROM (SELECT s.kind, {AGE} AS age FROM {SIGNAL_TABLE} s
+                  WHERE s.account_id = sa.account_id AND s.occurred_at <= %s AND s.occurred_at >= %s) s
+            JOIN (VALUES {rule_rows}) AS r(kind, k, points, h) ON r.kind = s.kind
+          ) x
+        ) t
+        WHERE %s::float8 > 0 AND 100.0::float8 * sa.recent / %s::float8 + 0.2::float8 >= %s::float8
+    """  # noqa: S608
+    params += [as_of, then, then - dt.timedelta(days=p.lookback_days), *rule_params]
+    params += [p.full_signal_points, p.full_signal_points, plan.rules.surge_delta]
     return sql, params
 
 
@@ -386,6 +587,8 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
     excluded_sql = _array_of([f"CASE WHEN x{n} THEN {n} END" for n in range(len(exclusions))], "int")
 
     aggregate_sql, signal_params = _aggregate_sql(plan, selection, as_of)
+    then_sql, then_params = _then_sql(plan, as_of)
+    where_o, where_o_params = selection.q("o.account_id")  # the stored scores of the slice only
     signal_raw_sql = "COALESCE(sa.raw, 0.0::float8)"
     personas = sorted(set(p.required_personas))
     mask = "COALESCE(sa.pmask, 0)"
@@ -399,53 +602,125 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
     personas_sql = _array_of(
         [f"CASE WHEN ({mask} & {1 << i}) > 0 THEN %s::text END" for i in range(len(personas))], "text"
     )
-    t = plan.thresholds
-    tier_sql = (
-        "CASE WHEN is_excluded THEN 'suppress' "
-        + " ".join(f"WHEN unified_r >= %s AND fit_r >= %s THEN '{tier}'" for tier in TIERS)
-        + " ELSE 'recycle' END"
-    )
-    tier_params = [v for tier in TIERS for v in (t[tier].enter, t[tier].min_fit)]
-    # MATERIALIZED: each expression is computed once per account, not once per place that refers to it.
     sql = f"""
         WITH acc AS MATERIALIZED ({acc_sql}),
-        sa AS ({aggregate_sql}),
+        sa AS MATERIALIZED ({aggregate_sql}),
+        st AS MATERIALIZED ({then_sql}),
         parts AS MATERIALIZED (
           SELECT acc.id,
                  {fit_sql} AS fit,
                  CASE WHEN %s::float8 > 0
                       THEN LEAST(100.0::float8, 100.0::float8 * {signal_raw_sql} / %s::float8)
                       ELSE 0.0::float8 END AS signal,
+                 CASE WHEN %s::float8 > 0 AND st.account_id IS NOT NULL
+                      THEN LEAST(100.0::float8, 100.0::float8 * st.raw_then / %s::float8) END AS signal_then,
                  {coverage_sql} AS coverage,
                  ({excluded_flag}) AS is_excluded,
                  {matched_sql} AS matched,
                  {excluded_sql} AS excluded,
                  {personas_sql} AS personas
-          FROM acc LEFT JOIN sa ON sa.account_id = acc.id
+          FROM acc LEFT JOIN sa ON sa.account_id = acc.id LEFT JOIN st ON st.account_id = acc.id
         ),
-        rounded AS MATERIALIZED (
+        rounded AS (
           SELECT w.*, {ROUND1.format(x="w.fit")} AS fit_r, {ROUND1.format(x="w.signal")} AS signal_r,
-                 {ROUND1.format(x="w.unified")} AS unified_r
+                 {ROUND1.format(x="w.signal_then")} AS then_r, {ROUND1.format(x="w.unified")} AS unified_r
           FROM (
             SELECT parts.*, %s::float8 * fit + %s::float8 * signal + %s::float8 * 100.0::float8 * coverage AS unified
             FROM parts
-          ) w
-        )
-        SELECT id AS account_id, fit_r AS fit, signal_r AS signal, coverage, unified_r AS unified,
-               {tier_sql} AS tier, matched, excluded, personas
-        FROM rounded
+          ) w OFFSET 0
+        ),
+        {_placement_sql(where_o)}
+        SELECT id AS account_id, fit_r AS fit, signal_r AS signal, coverage, unified_r AS unified, then_r,
+               is_excluded, old_tier, old_since, old_surge, old_flags, same_model,
+               tier, CASE WHEN tier = old_tier THEN old_since ELSE %s::timestamptz END AS tier_since,
+               surge_until, flags, candidate, target, surge_started, matched, excluded, personas
+        FROM placed
     """  # noqa: S608
     all_params = (
         params
         + signal_params
+        + then_params
         + fit_params
-        + [p.full_signal_points]
-        + [p.full_signal_points]
+        + [p.full_signal_points] * 4
         + personas
         + [p.w_fit, p.w_signal, p.w_coverage]
-        + tier_params
+        + _placement_params(plan, as_of, where_o_params)
+        + [as_of]
     )
     return sql, all_params
+
+
+def _placement_sql(where_o: str) -> str:
+    """The CTEs `standing` and `placed`: tiers.place() in SQL, from `rounded` and the stored score."""
+    rank = "array_position(ARRAY['tier_1', 'tier_2', 'tier_3', 'recycle', 'suppress']::text[], {x})"
+    candidate = (
+        "CASE WHEN is_excluded THEN 'suppress' "
+        + " ".join(f"WHEN unified_r >= %s AND fit_r >= %s THEN '{tier}'" for tier in TIERS)
+        + " ELSE 'recycle' END"
+    )
+    above = " ".join(
+        f"WHEN '{RANKED[i]}' THEN CASE WHEN fit_r >= %s THEN '{RANKED[i - 1]}' ELSE '{RANKED[i]}' END"
+        for i in range(1, len(RANKED))
+    )
+    exit_of = "CASE old_tier " + " ".join(f"WHEN '{t}' THEN %s::float8" for t in TIERS) + " END"
+    min_fit_of = "CASE old_tier " + " ".join(f"WHEN '{t}' THEN %s::float8" for t in TIERS) + " END"
+    return f"""
+        standing AS (
+          SELECT r.*, o.tier AS old_tier, o.tier_since AS old_since, o.surge_until AS old_surge,
+                 o.flags AS old_flags, COALESCE(o.model_id = %s, TRUE) AS same_model,
+                 COALESCE(r.signal_r - r.then_r + 1e-9::float8 >= %s::float8, FALSE) AS surge_started,
+                 {candidate} AS candidate
+          FROM rounded r LEFT JOIN {SCORE_TABLE} o ON o.account_id = r.id AND {where_o} OFFSET 0
+        ),
+        surged AS (
+          SELECT st.*, CASE WHEN surge_started THEN %s::timestamptz
+                            WHEN old_surge > %s::timestamptz THEN old_surge END AS surge_until
+          FROM standing st OFFSET 0
+        ),
+        targeted AS (
+          SELECT su.*, CASE WHEN surge_until IS NULL THEN candidate
+                            ELSE CASE candidate {above} ELSE candidate END END AS target
+          FROM surged su OFFSET 0
+        ),
+        held AS (
+          SELECT tg.*, CASE
+                 WHEN is_excluded OR old_tier IS NULL OR old_tier = 'suppress'
+                      OR {rank.format(x="target")} <= {rank.format(x="old_tier")} OR NOT same_model THEN NULL
+                 WHEN unified_r >= {exit_of} AND fit_r >= {min_fit_of} THEN '{HYSTERESIS}'
+                 WHEN %s::timestamptz - old_since < %s::interval THEN '{MIN_DAYS}'
+               END AS hold
+          FROM targeted tg OFFSET 0
+        ),
+        capped AS (
+          SELECT h.*, (COALESCE(hold IS NULL AND target = 'tier_1' AND old_tier = 'tier_2'
+                                AND '{CAPACITY}' = ANY(old_flags), FALSE)) AS capacity_held
+          FROM held h OFFSET 0
+        ),
+        placed AS (
+          SELECT c.*,
+                 CASE WHEN capacity_held THEN 'tier_2' WHEN hold IS NOT NULL THEN old_tier ELSE target END AS tier,
+                 array_remove(ARRAY[CASE WHEN capacity_held THEN '{CAPACITY}' END, hold,
+                                    CASE WHEN surge_until IS NOT NULL THEN '{SURGE}' END]::text[], NULL) AS flags
+          FROM capped c OFFSET 0
+        )
+    """  # noqa: S608
+
+
+def _placement_params(plan: Plan, as_of: dt.datetime, where_o_params: list) -> list:
+    t, rules = plan.thresholds, plan.rules
+    return [
+        plan.model.pk,
+        rules.surge_delta,
+        *[v for tier in TIERS for v in (t[tier].enter, t[tier].min_fit)],
+        *where_o_params,
+        as_of + dt.timedelta(days=rules.surge_hold_days),
+        as_of,
+        *[t[RANKED[i - 1]].min_fit for i in range(1, len(RANKED))],
+        *[t[tier].exit for tier in TIERS],
+        *[t[tier].min_fit for tier in TIERS],
+        as_of,
+        dt.timedelta(days=rules.min_days_in_tier),
+    ]
 
 
 def _statement_settings(cursor, selection: Selection) -> None:
@@ -462,25 +737,36 @@ def _statement_settings(cursor, selection: Selection) -> None:
     cursor.execute("SET LOCAL enable_nestloop = off")
 
 
+RETURNED = (
+    "account_id, fit, signal, coverage, unified, then_r, is_excluded, old_tier, old_since, old_surge, old_flags, "
+    "same_model, tier, tier_since, surge_until, flags, candidate, target, surge_started, matched, excluded, personas"
+)
+
+
+def _row(values) -> Row:
+    scores, old, new, explanation = values[:7], values[7:12], values[12:19], values[19:]
+    old_tier, old_since, old_surge, old_flags, same_model = old
+    tier, tier_since, surge_until, flags, candidate, target, surge_started = new
+    return Row(
+        *scores,
+        Standing(old_tier, old_since, old_surge, tuple(old_flags or ()), same_model),
+        Placement(tier, tier_since, surge_until, tuple(flags), candidate, target, surge_started),
+        dict(zip(EXPLANATION_FIELDS, explanation, strict=True)),
+    )
+
+
 def _sql_rows(plan: Plan, selection: Selection, as_of: dt.datetime) -> Iterator[Row]:
     sql, params = _select_sql(plan, selection, as_of)
     with transaction.atomic(), connection.cursor() as cursor:
         _statement_settings(cursor, selection)
         cursor.execute(sql + " ORDER BY account_id", params)
-        for account_id, fit, signal, coverage, unified, tier, *explanation in cursor.fetchall():
-            yield Row(
-                account_id,
-                fit,
-                signal,
-                coverage,
-                unified,
-                tier,
-                dict(zip(EXPLANATION_FIELDS, explanation, strict=True)),
-            )
+        for values in cursor.fetchall():
+            yield _row(values)
 
 
 def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[str, list]:
-    """The statement that scores the selected accounts and writes what changed; it returns the rows written."""
+    """The statement that scores the selected accounts and writes what changed. It returns one row with the
+    number of rows written (account_id NULL), then the accounts that moved to another tier."""
     select_sql, params = _select_sql(plan, selection, as_of)
     where_o, where_o_params = selection.q("o.account_id")  # keeps the look-up of existing rows to the slice
     # Changed rows are updated, missing rows inserted: one join, no per-row conflict handling. A row is left
@@ -494,42 +780,43 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
             changed AS (
               UPDATE {SCORE_TABLE} AS old SET
                 model_id = %s, fit = n.fit, signal = n.signal, coverage = n.coverage, unified = n.unified,
-                tier = n.tier, tier_since = CASE WHEN old.tier = n.tier THEN old.tier_since ELSE %s END,
+                tier = n.tier, tier_since = n.tier_since, surge_until = n.surge_until, flags = n.flags,
                 matched = n.matched, excluded = n.excluded, personas = n.personas, as_of = %s, computed_at = now()
               FROM n
               WHERE old.account_id = n.account_id
                 AND (old.model_id <> %s OR old.as_of <= %s)
-                AND (old.model_id, old.fit, old.signal, old.coverage, old.unified, old.tier, old.matched, old.excluded,
-                     old.personas)
-                    IS DISTINCT FROM (%s, n.fit, n.signal, n.coverage, n.unified, n.tier, n.matched, n.excluded,
-                                      n.personas)
-              RETURNING 1
+                AND (old.model_id, old.fit, old.signal, old.coverage, old.unified, old.tier, old.surge_until,
+                     old.flags, old.matched, old.excluded, old.personas)
+                    IS DISTINCT FROM (%s, n.fit, n.signal, n.coverage, n.unified, n.tier, n.surge_until, n.flags,
+                                      n.matched, n.excluded, n.personas)
+              RETURNING n.*
             ),
             added AS (
               INSERT INTO {SCORE_TABLE}
                 (account_id, model_id, fit, signal, coverage, unified, tier, tier_since, surge_until, flags,
                  matched, excluded, personas, as_of, computed_at)
-              SELECT n.account_id, %s, n.fit, n.signal, n.coverage, n.unified, n.tier, %s, NULL, '[]'::jsonb,
-                     n.matched, n.excluded, n.personas, %s, now()
+              SELECT n.account_id, %s, n.fit, n.signal, n.coverage, n.unified, n.tier, n.tier_since, n.surge_until,
+                     n.flags, n.matched, n.excluded, n.personas, %s, now()
               FROM n WHERE NOT EXISTS (
                 SELECT 1 FROM {SCORE_TABLE} o WHERE o.account_id = n.account_id AND {where_o}
               )
               ON CONFLICT (account_id) DO NOTHING
               RETURNING 1
             )
-            SELECT (SELECT count(*) FROM changed) + (SELECT count(*) FROM added)
+            SELECT NULL, (SELECT count(*) FROM changed) + (SELECT count(*) FROM added)
+                   {", NULL" * (len(RETURNED.split(",")) - 2)}
+            UNION ALL
+            SELECT {RETURNED} FROM changed WHERE old_tier IS NOT NULL AND old_tier <> tier
             """,  # noqa: S608
         [
             *params,
             plan.model.pk,
             plan.model.pk,
             as_of,
-            as_of,
             plan.model.pk,
             as_of,
             plan.model.pk,
             plan.model.pk,
-            as_of,
             as_of,
             *where_o_params,
         ],  # fmt: skip
@@ -537,10 +824,34 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
 
 
 def _sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
-    with connection.cursor() as cursor:
+    """Run the store statement and record its tier moves; returns the number of score rows written.
+
+    The moves stream from the statement (a new version can move hundreds of thousands of accounts): each gets its
+    reason in words (tiers.move_reason) and goes to a spool file, copied into TierChange at the end, so memory
+    stays flat whatever the number of moves.
+    """
+    written = 0
+    columns = "account_id, model_id, from_tier, to_tier, reason, fit, signal, unified, at"
+    with connection.cursor() as cursor, tempfile.TemporaryFile("w+", newline="") as spool:
         if len(connection.atomic_blocks) == 1 and not connection.savepoint_ids:
             # The distinct values and the scoring statement must read the same snapshot.
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         _statement_settings(cursor, selection)
-        cursor.execute(*_store_sql(plan, selection, as_of))
-        return cursor.fetchone()[0]
+        out, moves = csv.writer(spool), 0
+        for values in cursor.cursor.stream(*_store_sql(plan, selection, as_of)):
+            if values[0] is None:
+                written = int(values[1])
+                continue
+            row = _row(values)
+            out.writerow(
+                [row.account_id, plan.model.pk, row.standing.tier, row.tier, row.move_reason(plan.rules)]
+                + [repr(row.fit), repr(row.signal), repr(row.unified), as_of.isoformat()]
+            )
+            moves += 1
+        if moves:
+            spool.seek(0)
+            copy_sql = f"COPY {TierChange._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv)"
+            with cursor.cursor.copy(copy_sql) as copy:
+                while data := spool.read(1 << 20):
+                    copy.write(data)
+    return written

@@ -90,7 +90,14 @@ def explain(score: AccountScore) -> dict:
         for i in score.excluded or []
         if i < len(params.exclusions)
     ]
-    reason = tier_reason(thresholds, fit=score.fit, unified=score.unified, tier=score.tier)
+    reason = tier_reason(
+        thresholds,
+        fit=score.fit,
+        unified=score.unified,
+        tier=score.tier,
+        flags=score.flags or (),
+        surge_until=score.surge_until,
+    )
     w = {"fit": params.w_fit, "signal": params.w_signal, "coverage": params.w_coverage}
     sentences = [
         f"Fit {_g(score.fit)}: {_g(raw)} of {_g(maximum)} possible points"
@@ -132,7 +139,14 @@ def explain(score: AccountScore) -> dict:
             "missing": [p for p in required if p not in engaged],
         },
         "unified": {"value": score.unified, "weights": w},
-        "tier": {"value": score.tier, "label": LABELS.get(score.tier, score.tier), "reason": reason},
+        "tier": {
+            "value": score.tier,
+            "label": LABELS.get(score.tier, score.tier),
+            "reason": reason,
+            "since": score.tier_since,
+            "surge_until": score.surge_until,
+            "flags": list(score.flags or ()),
+        },
         "excluded_by": excluded,
         "sentences": sentences,
     }

@@ -18,7 +18,7 @@ from .definition import (
     model_errors,
     signal_rule_errors,
 )
-from .models import ICP, ScoringModel, Tier
+from .models import ICP, Play, ScoringModel, Tier
 from .scoring import OPERATORS
 
 OPERATOR_CHOICES = [(op, op) for op in OPERATORS]
@@ -235,3 +235,25 @@ class ScoringModelForm(forms.ModelForm):
 
 
 SIGNAL_KINDS = list(Signal.STANDARD_KINDS)
+
+
+class PlayForm(forms.ModelForm):
+    """A tier's play; the tier itself is fixed by the page."""
+
+    class Meta:
+        model = Play
+        fields = ["name", "motion", "owner_role", "primary_kpi", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        error_messages = {
+            "name": {"required": "Give the play a name."},
+            "motion": {
+                "required": "Choose the motion the play runs.",
+                "invalid_choice": "Choose a motion from the list.",
+            },
+            "owner_role": {"required": "Say who runs the play, e.g. Sales + ABM."},
+            "primary_kpi": {"required": "Name the primary KPI that tells whether the play works."},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style(self)

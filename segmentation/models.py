@@ -148,8 +148,11 @@ class AccountScore(models.Model):
     unified = models.FloatField()
     tier = models.CharField(max_length=10, choices=Tier.choices)
     tier_since = models.DateTimeField()
-    surge_until = models.DateTimeField(null=True, blank=True)
-    flags = models.JSONField(default=list, blank=True)
+    surge_until = models.DateTimeField(null=True, blank=True, help_text="Surging until then (the tiers' rule 5).")
+    # Which rule holds the tier where it is, beyond the thresholds: "surge" (one tier above the candidate),
+    # "hysteresis" or "min_days" (kept above a worse candidate), "capacity" (held at Tier 2 by its territory's Tier 1
+    # capacity). See tiers.py.
+    flags = ListField(base="text")
     # The explanation: the criteria that scored (index of the best matched criterion of each group), the exclusions
     # that matched and the required personas engaged. Indexes refer to the model's own frozen definition, so a score
     # can always be explained from its version; the signal part is recomputed from the signals as of `as_of`.
@@ -196,3 +199,92 @@ class PendingRescore(models.Model):
 
     def __str__(self) -> str:
         return f"account {self.account_id}"
+
+
+class TierChange(models.Model):
+    """One move of an account from one tier to another, with its reason in words and the scores behind it."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tier_changes")
+    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="tier_changes")
+    from_tier = models.CharField(max_length=10, choices=Tier.choices)
+    to_tier = models.CharField(max_length=10, choices=Tier.choices)
+    reason = models.TextField()
+    fit = models.FloatField()
+    signal = models.FloatField()
+    unified = models.FloatField()
+    at = models.DateTimeField(help_text="The moment of the score that moved the account.")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["account", "-at"], name="tierchange_account_at_idx"),
+            models.Index(fields=["at"], name="tierchange_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.from_tier} -> {self.to_tier}"
+
+
+class MQA(models.Model):
+    """A marketing-qualified account: raised once when the account enters an MQA tier, with its scores then."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"  # waiting for sales: routed to a handoff, not decided yet
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        CLOSED = "closed", "Closed"
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="mqas")
+    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="mqas")
+    qualified_at = models.DateTimeField()
+    tier = models.CharField(max_length=10, choices=Tier.choices)
+    fit = models.FloatField()
+    signal = models.FloatField()
+    coverage = models.FloatField()
+    unified = models.FloatField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "MQA"
+        verbose_name_plural = "MQAs"
+        ordering = ["-qualified_at", "-pk"]
+        constraints = [
+            # At most one open MQA per account: the rule's "raised once", even when two rescores race.
+            models.UniqueConstraint(fields=["account"], condition=Q(status="open"), name="mqa_one_open_per_account"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "status", "-decided_at"], name="mqa_account_status_idx"),
+            models.Index(fields=["-qualified_at"], name="mqa_qualified_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"MQA {self.account_id} ({self.tier}, {self.qualified_at:%Y-%m-%d})"
+
+
+class Play(models.Model):
+    """What the team does with the accounts of a tier: the operating matrix's motion, owner and primary KPI."""
+
+    class Motion(models.TextChoices):
+        ONE_TO_ONE = "one_to_one", "1:1 ABM"
+        ONE_TO_FEW = "one_to_few", "1:few ABM"
+        ONE_TO_MANY = "one_to_many", "1:many programmatic"
+        SCALED_NURTURE = "scaled_nurture", "Scaled nurture"
+        NONE = "none", "No motion"
+
+    tier = models.CharField(max_length=10, choices=Tier.choices, unique=True)
+    name = models.CharField(max_length=120)
+    motion = models.CharField(max_length=20, choices=Motion.choices)
+    owner_role = models.CharField("owner", max_length=120, help_text="Who runs the play, e.g. Sales + ABM.")
+    primary_kpi = models.CharField("primary KPI", max_length=200)
+    description = models.TextField(blank=True, help_text="The play's steps, in a few lines.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["pk"]  # created best tier first
+
+    def __str__(self) -> str:
+        return f"{self.get_tier_display()}: {self.name}"

@@ -258,10 +258,7 @@ def decayed_points(rule: SignalRule, occurred_at: dt.datetime, now: dt.datetime,
     age_days = (now - occurred_at).total_seconds() / SECONDS_PER_DAY
     if age_days < 0 or age_days > lookback_days:
         return 0.0
-    half_lives = age_days / rule.half_life_days
-    if half_lives > MAX_HALF_LIVES:
-        return 0.0
-    return rule.points * 0.5**half_lives
+    return _decayed_unbounded(rule, occurred_at, now)
 
 
 def signal_score(
@@ -290,6 +287,46 @@ def signal_score(
     raw = sum(k["points"] for k in kinds.values())
     signal = 0.0 if full_points <= 0 else min(100.0, 100.0 * raw / full_points)
     return signal, {"raw": raw, "full_points": full_points, "kinds": kinds}
+
+
+def signal_score_then(
+    rules: Iterable[SignalRule],
+    signals: Iterable[SignalEvent],
+    now: dt.datetime,
+    window_days: float,
+    lookback_days: float,
+    full_points: float,
+) -> float:
+    """The exact signal score (0-100) as of then = now - window_days, from the signals known then (the surge test).
+
+    A signal counts when then - lookback <= occurred_at <= then, for its points as of then:
+        points * 0.5 ** (age_days / half_life_days) * 2 ** (window_days / half_life_days)
+    (its decayed points now, grown back by the window: the same number as decaying from then, computed from the
+    one decay the scoring already needs). Each kind's total is capped at max_points, the rest as signal_score.
+    """
+    by_kind = {rule.kind: rule for rule in rules}
+    then = now - dt.timedelta(days=window_days)
+    since = then - dt.timedelta(days=lookback_days)
+    totals: dict[str, float] = {}
+    for event in signals:
+        rule = by_kind.get(event.kind)
+        if rule is None or not since <= event.occurred_at <= then:
+            continue
+        totals[event.kind] = totals.get(event.kind, 0.0) + _decayed_unbounded(rule, event.occurred_at, now)
+    raw = sum(
+        min(then_factor(by_kind[kind], window_days) * total, by_kind[kind].max_points) for kind, total in totals.items()
+    )
+    return 0.0 if full_points <= 0 else min(100.0, 100.0 * raw / full_points)
+
+
+def then_factor(rule: SignalRule, window_days: float) -> float:
+    return 2.0 ** (window_days / rule.half_life_days)
+
+
+def _decayed_unbounded(rule: SignalRule, occurred_at: dt.datetime, now: dt.datetime) -> float:
+    """points * 0.5 ** (age_days / half_life_days), whatever the lookback (0 beyond 1,000 half-lives)."""
+    half_lives = (now - occurred_at).total_seconds() / SECONDS_PER_DAY / rule.half_life_days
+    return 0.0 if half_lives > MAX_HALF_LIVES else rule.points * 0.5**half_lives
 
 
 def coverage_score(

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from core.models import Job
 from .definition import criteria_errors, model_errors, signal_rule_errors
 from .engine import Plan, Selection, score_and_store, score_rows
 from .models import ICP, AccountScore, PendingRescore, RescoreChunk, ScoringModel, Tier
+from .qualify import after_scoring
 from .tiers import ORDER
 
 CHUNK_ACCOUNTS = 20_000
@@ -258,9 +260,15 @@ def rescore_job_resume(job: Job) -> int:
     if job.kind != Job.Kind.RESCORE:
         raise ValidationError("Only rescore jobs can be resumed.")
     undone = RescoreChunk.objects.filter(job=job, done_at__isnull=True).count()
-    if job.status == Job.Status.SUCCEEDED or undone == 0:
+    if job.status == Job.Status.SUCCEEDED:
         raise ValidationError("This rescore has already finished.")
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, error="", finished_at=None)
+    if undone == 0:  # stopped after its last slice, before its capacity and MQA passes
+        model = ScoringModel.objects.filter(pk=job.params["model_id"], status=ScoringModel.Status.ACTIVE).first()
+        if model is None:
+            raise ValidationError("This version is no longer active: the newer version's rescore replaces this one.")
+        _rescore_finish(job.pk, model)
+        return 0
     rescore_job_enqueue(job)
     return undone
 
@@ -293,6 +301,9 @@ def rescore_chunk_run(job_id: int, number: int) -> bool:
 
 def _rescore_finish(job_id: int, model: ScoringModel) -> None:
     _score_indexes()
+    job = Job.objects.get(pk=job_id)
+    # Capacity and MQAs look across slices (a territory's Tier 1, the accounts that entered a tier at `as_of`).
+    after_scoring(model, dt.datetime.fromisoformat(job.params["as_of"]))
     tiers = dict(AccountScore.objects.filter(model=model).values_list("tier").annotate(n=Count("pk")).order_by())
     result = {
         "summary": {
@@ -365,8 +376,11 @@ def rescore_pending(*, limit: int = PENDING_BATCH, as_of: dt.datetime | None = N
     while ids := _claim_pending(limit):
         if plan is None:
             continue  # nothing to score with: the next publish scores everyone
+        moment = as_of or timezone.now()
         try:
-            score_and_store(plan, Selection(ids=tuple(ids)), as_of or timezone.now())
+            score_and_store(
+                plan, Selection(ids=tuple(ids)), moment, then=partial(after_scoring, plan.model, moment, ids)
+            )
         except Exception:
             PendingRescore.objects.bulk_create([PendingRescore(account_id=i) for i in ids], ignore_conflicts=True)
             raise
@@ -374,12 +388,24 @@ def rescore_pending(*, limit: int = PENDING_BATCH, as_of: dt.datetime | None = N
     return scored
 
 
+def capacity_refresh(territory_id: int, *, as_of: dt.datetime | None = None) -> list[int]:
+    """Hold or release a territory's Tier 1 overflow now (its members or capacities changed), raising the MQAs a
+    release may bring; returns the new MQAs' ids."""
+    model = active_model()
+    if model is None:
+        return []
+    return after_scoring(model, as_of or timezone.now(), territory_ids=[territory_id])
+
+
 def account_rescore(account: Account, *, as_of: dt.datetime | None = None) -> AccountScore | None:
     """Score one account now (the account page's "rescore" and the tests)."""
     model = active_model()
     if model is None:
         return None
-    score_and_store(Plan.of(model), Selection(ids=(account.pk,)), as_of or timezone.now())
+    moment = as_of or timezone.now()
+    score_and_store(
+        Plan.of(model), Selection(ids=(account.pk,)), moment, then=partial(after_scoring, model, moment, [account.pk])
+    )
     return AccountScore.objects.filter(account=account).first()
 
 

@@ -5,7 +5,7 @@ from core.jobs import job_run
 from core.models import Job
 
 from .models import ScoringModel
-from .services import preview_compute, rescore_chunk_run, rescore_job_start, rescore_pending
+from .services import capacity_refresh, preview_compute, rescore_chunk_run, rescore_job_start, rescore_pending
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
@@ -18,6 +18,12 @@ def rescore_chunk_task(job_id: int, number: int) -> None:
 def rescore_pending_task() -> None:
     """Rescore the accounts whose data changed; a burst of changes to one account is scored once."""
     rescore_pending()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+def capacity_refresh_task(territory_id: int) -> None:
+    """Re-check one territory's Tier 1 capacity (its memberships changed). Idempotent."""
+    capacity_refresh(territory_id)
 
 
 @shared_task(acks_late=True)

@@ -12,4 +12,6 @@ urlpatterns = [
     path("models/<int:model_id>/preview/", views.model_preview, name="model-preview"),
     path("models/<int:model_id>/publish/", views.model_publish_confirm, name="model-publish"),
     path("models/<int:model_id>/restore/", views.model_restore_confirm, name="model-restore"),
+    path("plays/", views.play_index, name="play-list"),
+    path("plays/<slug:tier>/edit/", views.play_edit, name="play-edit"),
 ]

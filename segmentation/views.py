@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -18,6 +19,7 @@ from .forms import (
     CriterionFormSet,
     ExclusionFormSet,
     ICPForm,
+    PlayForm,
     ScoringModelForm,
     SignalRuleFormSet,
     criteria_initial,
@@ -25,7 +27,8 @@ from .forms import (
     rules_from,
 )
 from .history import version_changes
-from .models import ICP, ScoringModel
+from .models import ICP, Play, ScoringModel
+from .plays import PLAY_TIERS, play_list, play_save
 from .services import (
     active_model,
     latest_preview,
@@ -192,3 +195,23 @@ def model_restore_confirm(request, model_id: int):
         request, model_id, action="restore", act=model_restore, done="is active again",
         problems=lambda m: [] if m.status == m.Status.ARCHIVED else ["Only an archived version can be restored."],
     )  # fmt: skip
+
+
+@admin_only
+def play_index(request):
+    plays = {play.tier: play for play in play_list()}
+    rows = [{"tier": tier, "label": LABELS[tier], "play": plays.get(tier)} for tier in PLAY_TIERS]
+    return render(request, "segmentation/play_list.html", {"rows": rows})
+
+
+@admin_only
+def play_edit(request, tier: str):
+    if tier not in PLAY_TIERS:
+        raise Http404("No play for this tier.")
+    play = Play.objects.filter(tier=tier).first() or Play(tier=tier)
+    form = PlayForm(request.POST if request.method == "POST" else None, instance=play)
+    if form.is_bound and form.is_valid():
+        play = play_save(play=form.save(commit=False), user=request.user)
+        messages.success(request, f"Saved the {LABELS[tier]} play ({play.name}); account pages show it at once.")
+        return redirect("play-list")
+    return render(request, "segmentation/play_form.html", {"form": form, "play": play, "label": LABELS[tier]})

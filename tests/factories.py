@@ -121,3 +121,51 @@ class ScoringModelFactory(factory.django.DjangoModelFactory):
     icp = factory.SubFactory(ICPFactory)
     signal_rules = factory.LazyFunction(lambda: [dict(r) for r in STANDARD_SIGNAL_RULES])
     required_personas = factory.LazyFunction(lambda: list(STANDARD_PERSONAS))
+
+
+class AccountScoreFactory(factory.django.DjangoModelFactory):
+    """A stored score as the scoring writes it; tests set the numbers they need."""
+
+    class Meta:
+        model = "segmentation.AccountScore"
+
+    account = factory.SubFactory(AccountFactory)
+    model = factory.SubFactory(ScoringModelFactory)
+    fit = 60.0
+    signal = 40.0
+    coverage = 0.5
+    unified = 56.0
+    tier = "tier_2"
+    tier_since = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=20))
+    as_of = factory.LazyFunction(timezone.now)
+    computed_at = factory.LazyAttribute(lambda score: score.as_of)
+
+
+class TierChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "segmentation.TierChange"
+
+    account = factory.SubFactory(AccountFactory)
+    model = factory.SubFactory(ScoringModelFactory)
+    from_tier = "tier_3"
+    to_tier = "tier_2"
+    reason = "Tier 2: unified 56 >= 55 and fit 60 >= 50."
+    fit = 60.0
+    signal = 40.0
+    unified = 56.0
+    at = factory.LazyFunction(timezone.now)
+
+
+class MQAFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "segmentation.MQA"
+
+    account = factory.SubFactory(AccountFactory)
+    model = factory.SubFactory(ScoringModelFactory)
+    qualified_at = factory.LazyFunction(timezone.now)
+    tier = "tier_2"
+    fit = 60.0
+    signal = 40.0
+    coverage = 0.5
+    unified = 56.0
+    status = "open"

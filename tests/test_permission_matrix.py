@@ -51,6 +51,11 @@ MATRIX = {
     "account-list": (None, web()),
     "account-export": (None, web()),
     "account-detail": ("account", web(NORTH_SCOPE)),
+    "tier-list": (None, web()),
+    "tier-export": (None, web()),
+    "tier-movement": (None, web(REPS_REFUSED)),
+    "tier-moves": (None, web(REPS_REFUSED)),
+    "tier-moves-export": (None, web(REPS_REFUSED)),
     "import-new": (None, web(ADMIN_ONLY)),
     "import-map": (None, web(ADMIN_ONLY, admin=302)),  # nothing uploaded yet: back to the upload page
     "territory-list": (None, web(REPS_REFUSED)),
@@ -68,6 +73,8 @@ MATRIX = {
     "model-preview": ("model", web(ADMIN_ONLY, admin=405)),
     "model-publish": ("model", web(ADMIN_ONLY)),
     "model-restore": ("model", web(ADMIN_ONLY)),
+    "play-list": (None, web(ADMIN_ONLY)),
+    "play-edit": ("play", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
     "api-schema": (None, api()),
     "api-docs": (None, api()),
     "api:api-root": (None, api()),
@@ -148,6 +155,7 @@ def objects(world):
         "user": {"pk": world.north_rep.pk},
         "icp": {"icp_id": model.icp_id},
         "model": {"model_id": model.pk},
+        "play": {"tier": "tier_1"},
     }
 
 

@@ -1,13 +1,28 @@
 """Account list, export and detail pages: each user sees exactly their scope; filters never widen it."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
-from ..factories import AccountFactory, ContactFactory, OpportunityFactory, SignalFactory
+from segmentation.models import Play
+
+from ..factories import (
+    AccountFactory,
+    AccountScoreFactory,
+    ContactFactory,
+    MQAFactory,
+    OpportunityFactory,
+    SignalFactory,
+    TierChangeFactory,
+)
 
 USERS = ["admin", "manager", "other_manager", "rep", "north_rep", "sub_rep", "other_rep"]
 ALL = ["owned_by_rep", "north_account", "north_east_account", "south_account", "unrouted_account"]
@@ -175,3 +190,152 @@ def test_export_defuses_spreadsheet_formulas(client, world):
     client.force_login(world.manager)
     body = b"".join(client.get(reverse("account-export")).streaming_content).decode()
     assert "'=HYPERLINK" in body and ",=HYPERLINK" not in body
+
+
+def detail_page(client, account) -> str:
+    response = client.get(reverse("account-detail", args=[account.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_detail_shows_the_play_of_the_accounts_tier(client, world):
+    AccountScoreFactory(account=world.north_account, tier="tier_1")
+    client.force_login(world.north_rep)
+    page = detail_page(client, world.north_account)
+    play = Play.objects.get(tier="tier_1")
+    assert 'id="play"' in page and "Play for Tier 1" in page
+    for text in (play.name, play.get_motion_display(), play.owner_role, play.primary_kpi):
+        assert escape(text) in page
+    assert escape(Play.objects.get(tier="tier_2").name) not in page
+    # An edited play shows at once.
+    Play.objects.filter(tier="tier_1").update(name="Executive programme", owner_role="Strategic AE")
+    page = detail_page(client, world.north_account)
+    assert "Executive programme" in page and "Strategic AE" in page
+
+
+def test_detail_without_a_score_shows_no_play_and_empty_histories(client, world):
+    client.force_login(world.north_rep)
+    page = detail_page(client, world.north_account)
+    assert "The play follows the tier, once the account is scored." in page
+    assert "No tier moves yet: the account is not scored." in page
+    assert "Not qualified as an MQA yet." in page
+
+
+def test_detail_shows_the_tier_moves_newest_first_with_their_reasons(client, world):
+    account = world.north_account
+    now = timezone.now()
+    AccountScoreFactory(account=account, tier="tier_1")
+    moves = [
+        ("recycle", "tier_3", "Tier 3: unified 36.5 >= 35 and fit 41 >= 30.", 36.5, 41.0, 30),
+        ("tier_3", "tier_2", "Tier 2: unified 57.2 >= 55 and fit 62 >= 50.", 57.2, 62.0, 10),
+        ("tier_2", "tier_1", "Surge: signal rose by 24 in 7 days; Tier 1 (one above Tier 2).", 66.8, 72.0, 1),
+    ]
+    for from_tier, to_tier, reason, unified, fit, days in moves:
+        TierChangeFactory(
+            account=account, from_tier=from_tier, to_tier=to_tier, reason=reason, unified=unified, fit=fit,
+            at=now - dt.timedelta(days=days),
+        )  # fmt: skip
+    TierChangeFactory(account=world.south_account, reason="A move of an account in the South.")
+    client.force_login(world.north_rep)
+    page = detail_page(client, account)
+    timeline = page[page.index('id="tier-changes"') :]
+    positions = [timeline.index(escape(reason)) for _, _, reason, *_ in reversed(moves)]
+    assert positions == sorted(positions)  # newest first
+    for text in ("Recycle → Tier 3", "Tier 3 → Tier 2", "Tier 2 → Tier 1", "36.5", "57.2", "66.8", "72.0"):
+        assert text in timeline
+    assert (now - dt.timedelta(days=10)).strftime("%Y-%m-%d") in timeline
+    assert "A move of an account in the South." not in page
+    assert "No tier moves yet" not in page
+
+
+def test_detail_says_when_the_account_never_moved(client, world):
+    since = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+    AccountScoreFactory(account=world.north_account, tier="tier_2", tier_since=since)
+    client.force_login(world.north_rep)
+    assert "No tier moves yet; placed in Tier 2 since 2025-03-01." in detail_page(client, world.north_account)
+
+
+def test_detail_shows_the_latest_fifty_moves_and_says_there_are_more(client, world):
+    account = world.north_account
+    now = timezone.now()
+    AccountScoreFactory(account=account)
+    for i in range(55):
+        TierChangeFactory(account=account, reason=f"Move {i:02d}.", at=now - dt.timedelta(hours=i))
+    client.force_login(world.north_rep)
+    page = detail_page(client, account)
+    assert "The latest 50 moves are shown." in page
+    assert "Move 00." in page and "Move 49." in page
+    assert "Move 50." not in page and "Move 54." not in page
+
+
+def test_detail_lists_the_accounts_mqas(client, world):
+    account = world.north_account
+    now = timezone.now()
+    AccountScoreFactory(account=account, tier="tier_1")
+    MQAFactory(
+        account=account, tier="tier_2", status="rejected", unified=58.3, fit=61.0, signal=44.4, coverage=0.25,
+        qualified_at=now - dt.timedelta(days=60), decided_at=now - dt.timedelta(days=59),
+    )  # fmt: skip
+    MQAFactory(
+        account=account, tier="tier_1", status="open", unified=78.2, fit=71.0, signal=64.5, coverage=0.75,
+        qualified_at=now - dt.timedelta(days=2),
+    )  # fmt: skip
+    MQAFactory(account=world.south_account, unified=99.9)
+    client.force_login(world.north_rep)
+    page = detail_page(client, account)
+    mqas = page[page.index('id="mqas"') :]
+    assert mqas.index("78.2") < mqas.index("58.3")  # newest first
+    for text in ("Open", "Rejected", "75%", "25%", "64.5", "44.4", (now - dt.timedelta(days=2)).strftime("%Y-%m-%d")):
+        assert text in mqas
+    assert "99.9" not in page
+    assert "Not qualified as an MQA yet." not in page
+
+
+@pytest.mark.parametrize(
+    ("flags", "shown", "hidden"),
+    [
+        (["surge"], ["Surge until 2030-04-15"], ["Held in tier", "capacity full"]),
+        (["capacity"], ["Held at Tier 2: territory Tier 1 capacity full"], ["Surge", "Held in tier"]),
+        (["hysteresis"], ["Held in tier", "exit thresholds"], ["Surge", "capacity full"]),
+        (["min_days"], ["Held in tier", "minimum time"], ["Surge", "capacity full"]),
+        (["surge", "min_days"], ["Surge until 2030-04-15", "Held in tier"], ["capacity full"]),
+        ([], [], ["Surge until", "Held in tier", "capacity full"]),
+    ],
+)
+def test_detail_shows_why_the_tier_is_held(client, world, flags, shown, hidden):
+    AccountScoreFactory(
+        account=world.north_account,
+        tier="tier_2",
+        flags=flags,
+        surge_until=dt.datetime(2030, 4, 15, 9, 0, tzinfo=dt.UTC) if "surge" in flags else None,
+    )
+    client.force_login(world.north_rep)
+    page = detail_page(client, world.north_account)
+    for text in shown:
+        assert text in page
+    for text in hidden:
+        assert text not in page
+    assert page.count("Held in tier") <= 1
+
+
+def test_detail_query_count_does_not_grow_with_the_history(client, world, django_assert_max_num_queries):
+    account = world.north_account
+    AccountScoreFactory(account=account, tier="tier_1", flags=["surge"], surge_until=timezone.now())
+    TierChangeFactory(account=account)
+    MQAFactory(account=account, status="closed")
+    client.force_login(world.north_rep)
+    detail_page(client, account)  # the first request fills the per-process caches
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            detail_page(client, account)
+        return len(captured.captured_queries)
+
+    with_one = queries()
+    assert with_one <= 20  # the page's budget, whatever the account's history
+    TierChangeFactory.create_batch(29, account=account)
+    MQAFactory.create_batch(29, account=account, status="closed")
+    with django_assert_max_num_queries(with_one):
+        page = detail_page(client, account)
+    assert page.count("Tier 3 → Tier 2") == 30
+    assert queries() == with_one

@@ -1,15 +1,26 @@
 """/api/v1/accounts/ and /api/v1/accounts/bulk/: scoped like the pages, admins write, bad input is 400."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Account
 
-from ..factories import AccountFactory, ContactFactory, OpportunityFactory, SignalFactory
+from ..factories import (
+    AccountFactory,
+    AccountScoreFactory,
+    ContactFactory,
+    OpportunityFactory,
+    ScoringModelFactory,
+    SignalFactory,
+    TierChangeFactory,
+)
 
 ROLE_USERS = ["admin", "manager", "other_manager", "rep", "north_rep", "sub_rep", "other_rep"]
 NOT_ADMINS = ["manager", "other_manager", "rep", "north_rep", "sub_rep", "other_rep", "outsider"]
@@ -132,12 +143,25 @@ def test_ordering_orders(api, world):
         ({"owner": "1.5"}, "owner"),
         ({"owner": str(10**30)}, "owner"),
         ({"territory": "-3"}, "territory"),
+        ({"tier": "tier_9"}, "tier"),
+        ({"surging": "yes"}, "surging"),
+        ({"surging": "TRUE"}, "surging"),
+        ({"capacity": "maybe"}, "capacity"),
+        ({"capacity": ""}, None),  # empty: not filtered
     ],
 )
 def test_bad_filters_are_400_with_field_messages(api, world, params, field):
     api.force_authenticate(world.manager)
     response = api.get(URL, params)
+    if field is None:
+        assert response.status_code == 200
+        return
     assert response.status_code == 400 and list(response.json()) == [field]
+    assert response.json()[field][0]  # a message saying what is wrong with the value
+    if field in ("tier", "surging", "capacity"):
+        assert response.json()[field] == [
+            f"Select a valid choice. {params[field]} is not one of the available choices."
+        ]
 
 
 def test_detail_has_owner_territory_and_counts(api, world):
@@ -329,3 +353,104 @@ def test_bulk_is_all_or_nothing_with_clear_errors(api, world):
     assert too_many.status_code == 400
     assert too_many.json()["detail"] == "Send at most 1000 items per request; this one has 1001."
     assert Account.objects.count() == 5
+
+
+@pytest.fixture
+def scored(world):
+    """Scores for four of the five accounts (`unrouted_account` has none): surging, held by capacity, or neither."""
+    model = ScoringModelFactory()
+    now = timezone.now()
+    rows = {
+        "owned_by_rep": dict(tier="tier_1", flags=["surge"], surge_until=now + dt.timedelta(days=5)),
+        "north_account": dict(tier="tier_2", flags=["capacity"]),
+        "north_east_account": dict(tier="tier_3", flags=["hysteresis"], surge_until=now - dt.timedelta(days=2)),
+        "south_account": dict(tier="tier_2", flags=["surge", "capacity"], surge_until=now + dt.timedelta(days=1)),
+    }
+    return {name: AccountScoreFactory(account=getattr(world, name), model=model, **row) for name, row in rows.items()}
+
+
+@pytest.mark.parametrize(
+    ("params", "names"),
+    [
+        ({"surging": "true"}, {"owned_by_rep", "south_account"}),
+        ({"surging": "false"}, {"north_account", "north_east_account", "unrouted_account"}),
+        ({"capacity": "true"}, {"north_account", "south_account"}),
+        ({"capacity": "false"}, {"owned_by_rep", "north_east_account", "unrouted_account"}),
+        ({"tier": "tier_2", "capacity": "true", "surging": "false"}, {"north_account"}),
+        ({"tier": "tier_2", "surging": "true"}, {"south_account"}),
+    ],
+)
+@pytest.mark.parametrize("name", ["admin", "manager", "other_rep"])
+def test_surging_and_capacity_filters(api, world, scored, params, names, name):
+    api.force_authenticate(getattr(world, name))
+    expected = {getattr(world, n).pk for n in names} & world.accounts_visible_to(name)
+    assert ids(api, URL, **params) == expected
+
+
+def test_list_rows_carry_flags_surge_and_tier_since(api, world, scored):
+    api.force_authenticate(world.north_rep)
+    rows = {row["id"]: row for row in api.get(URL).json()["results"]}
+    owned = rows[world.owned_by_rep.pk]
+    assert owned["flags"] == ["surge"] and owned["tier"] == "tier_1"
+    assert dt.datetime.fromisoformat(owned["surge_until"]) == scored["owned_by_rep"].surge_until
+    assert dt.datetime.fromisoformat(owned["tier_since"]) == scored["owned_by_rep"].tier_since
+    assert rows[world.north_account.pk]["surge_until"] is None
+    assert "tier_history" not in owned  # the list stays light
+
+
+def test_detail_has_flags_surge_tier_since_and_the_latest_50_tier_moves(api, world, scored):
+    model = scored["north_account"].model
+    start = timezone.now() - dt.timedelta(days=100)
+    for i in range(60):
+        TierChangeFactory(
+            account=world.north_account, model=model, at=start + dt.timedelta(days=i),
+            from_tier="tier_3" if i % 2 else "tier_2", to_tier="tier_2" if i % 2 else "tier_3",
+            reason=f"move {i}", fit=i, signal=i / 2, unified=i + 0.5,
+        )  # fmt: skip
+    TierChangeFactory(account=world.south_account, model=model, reason="a South move")
+    api.force_authenticate(world.north_rep)
+    body = api.get(f"{URL}{world.north_account.pk}/").json()
+    assert body["flags"] == ["capacity"] and body["surge_until"] is None
+    assert dt.datetime.fromisoformat(body["tier_since"]) == scored["north_account"].tier_since
+    history = body["tier_history"]
+    assert [h["reason"] for h in history] == [f"move {i}" for i in range(59, 9, -1)]
+    assert history[0] == {
+        "from_tier": "tier_3",
+        "to_tier": "tier_2",
+        "reason": "move 59",
+        "at": history[0]["at"],
+        "fit": 59.0,
+        "signal": 29.5,
+        "unified": 59.5,
+    }
+    assert dt.datetime.fromisoformat(history[0]["at"]) == start + dt.timedelta(days=59)
+    surging = api.get(f"{URL}{world.owned_by_rep.pk}/").json()
+    assert surging["flags"] == ["surge"] and surging["tier_history"] == []
+    assert dt.datetime.fromisoformat(surging["surge_until"]) == scored["owned_by_rep"].surge_until
+    api.force_authenticate(world.admin)
+    unscored = api.get(f"{URL}{world.unrouted_account.pk}/").json()
+    assert (unscored["tier"], unscored["flags"], unscored["surge_until"], unscored["tier_since"]) == (None,) * 4
+    assert unscored["tier_history"] == []
+
+
+def test_the_detail_costs_the_same_number_of_queries_for_a_long_history(api, world, scored):
+    model = scored["north_account"].model
+    url = f"{URL}{world.north_account.pk}/"
+
+    def queries() -> int:
+        api.force_authenticate(User.objects.get(pk=world.north_rep.pk))  # a fresh user: roles are cached per request
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    TierChangeFactory(account=world.north_account, model=model)
+    few = queries()
+    TierChangeFactory.create_batch(70, account=world.north_account, model=model)
+    assert queries() == few
+
+
+def test_the_schema_documents_the_new_filters_and_fields(api, world):
+    api.force_authenticate(world.admin)
+    text = api.get("/api/schema/").content.decode()
+    for name in ("surging", "capacity", "tier_history", "surge_until", "tier_since", "TierHistory"):
+        assert name in text, name

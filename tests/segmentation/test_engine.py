@@ -7,11 +7,11 @@ import pytest
 from accounts.models import Account, Signal
 from core.models import Job
 from segmentation import services
-from segmentation.definition import scoring_params, tier_thresholds
+from segmentation.definition import scoring_params, tier_rules
 from segmentation.engine import EXPLANATION_FIELDS, Plan, Selection, score_and_store, score_rows
 from segmentation.models import AccountScore, PendingRescore, RescoreChunk, ScoringModel
-from segmentation.scoring import SignalEvent, compact_explanation, score_account
-from segmentation.tiers import candidate_tier
+from segmentation.scoring import SignalEvent, compact_explanation, round1, score_account, signal_score_then
+from segmentation.tiers import Standing, place
 from territories.services import VALUE_FIELDS, account_values
 from tests.factories import AccountFactory, ContactFactory, ScoringModelFactory, SignalFactory
 
@@ -19,9 +19,15 @@ pytestmark = pytest.mark.django_db
 AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def pure_scores(model: ScoringModel, as_of: dt.datetime) -> dict[int, tuple]:
-    """Every account scored by the pure modules, one at a time, straight from the rows."""
-    params, thresholds = scoring_params(model), tier_thresholds(model)
+def pure_scores(
+    model: ScoringModel,
+    as_of: dt.datetime,
+    standings: dict[int, Standing] | None = None,
+    placements: dict | None = None,
+) -> dict:
+    """Every account scored and placed by the pure modules, one at a time, straight from the rows; `standings`:
+    what was stored before (none: unscored, or scored by another version); `placements` receives each placement."""
+    params, rules = scoring_params(model), tier_rules(model)
     events: dict[int, list] = {}
     for account_id, kind, occurred_at, persona in Signal.objects.values_list(
         "account_id", "kind", "occurred_at", "contact__persona"
@@ -29,14 +35,36 @@ def pure_scores(model: ScoringModel, as_of: dt.datetime) -> dict[int, tuple]:
         events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
     result = {}
     for values in Account.objects.values(*VALUE_FIELDS):
-        score = score_account(params, account_values(values), events.get(values["id"], []), as_of)
-        tier = candidate_tier(thresholds, fit=score.fit, unified=score.unified, excluded=score.excluded)
+        account_events = events.get(values["id"], [])
+        score = score_account(params, account_values(values), account_events, as_of)
+        signal_then = round1(
+            signal_score_then(
+                params.signal_rules,
+                account_events,
+                as_of,
+                rules.surge_window_days,
+                params.lookback_days,
+                params.full_signal_points,
+            )
+        )
+        placement = place(
+            rules,
+            (standings or {}).get(values["id"], Standing()),
+            fit=score.fit,
+            signal=score.signal,
+            signal_then=signal_then,
+            unified=score.unified,
+            excluded=score.excluded,
+            now=as_of,
+        )
+        if placements is not None:
+            placements[values["id"]] = placement
         result[values["id"]] = (
             score.fit,
             score.signal,
             score.coverage,
             score.unified,
-            tier,
+            placement.tier,
             compact_explanation(score),
         )
     return result
@@ -195,7 +223,9 @@ def test_a_burst_of_signals_for_one_account_is_rescored_once(django_capture_on_c
     scored = []
     real = services.score_and_store
     monkeypatch.setattr(
-        services, "score_and_store", lambda plan, sel, as_of: scored.append(sel.ids) or real(plan, sel, as_of)
+        services,
+        "score_and_store",
+        lambda plan, sel, as_of, **kw: scored.append(sel.ids) or real(plan, sel, as_of, **kw),
     )
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         for minute in range(20):

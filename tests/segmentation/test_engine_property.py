@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from accounts.models import Account, Contact, Signal
 from segmentation.engine import Plan, Selection, _sql_rows
-from segmentation.models import ICP, ScoringModel
+from segmentation.models import ICP, AccountScore, ScoringModel
+from segmentation.tiers import Standing
 from tests.conftest import require_postgres
 
 from .test_engine import AS_OF, assert_same, pure_scores
@@ -41,6 +42,19 @@ accounts = st.lists(
             "attributes": st.dictionaries(st.sampled_from(["segment", "rank", "flag", "tags"]), json_value, max_size=3),
             "contacts": st.lists(st.sampled_from(PERSONAS), max_size=3),
             "signals": st.lists(st.tuples(st.sampled_from(KINDS), st.floats(-3, 420), st.integers(-1, 2)), max_size=8),
+            # What is stored before the rescore: the tier it is placed from (hysteresis, time in tier, surge, capacity).
+            "standing": st.one_of(
+                st.none(),
+                st.fixed_dictionaries(
+                    {
+                        "tier": st.sampled_from(["tier_1", "tier_2", "tier_3", "recycle", "suppress"]),
+                        "since_days": st.floats(0, 30),
+                        "surge_days": st.one_of(st.none(), st.floats(-5, 10)),
+                        "capacity": st.booleans(),
+                        "same_model": st.booleans(),
+                    }
+                ),
+            ),
         }
     ),
     min_size=1,
@@ -101,8 +115,34 @@ models = st.fixed_dictionaries(
         "half_life": st.sampled_from([0.5, 7.0, 30.0]),
         "cap": st.sampled_from([5.0, 40.0]),
         "full": st.sampled_from([10.0, 100.0]),
+        "thresholds": st.sampled_from(
+            [
+                {},  # the defaults
+                {"tier1_enter": 20, "tier1_exit": 10, "tier1_min_fit": 0, "tier2_enter": 10, "tier2_exit": 5},
+                {"tier1_enter": 60, "tier1_exit": 60, "tier2_enter": 40, "tier2_exit": 30, "tier3_enter": 5},
+            ]
+        ),
+        "tiers": st.fixed_dictionaries(
+            {
+                "surge_delta": st.sampled_from([5.0, 20.0]),
+                "surge_window_days": st.sampled_from([3, 7]),
+                "min_days_in_tier": st.sampled_from([0, 14]),
+            }
+        ),
     }
 )
+
+
+def stored_standing(account: Account, standing: dict, model: ScoringModel) -> Standing:
+    """An AccountScore row as a rescore finds it, and the same standing for the pure module."""
+    since = AS_OF - dt.timedelta(days=standing["since_days"])
+    surge_until = None if standing["surge_days"] is None else AS_OF + dt.timedelta(days=standing["surge_days"])
+    flags = ["capacity"] if standing["capacity"] and standing["tier"] == "tier_2" else []
+    AccountScore.objects.create(
+        account=account, model=model, fit=0, signal=0, coverage=0, unified=0, tier=standing["tier"], tier_since=since,
+        surge_until=surge_until, flags=flags, as_of=AS_OF - dt.timedelta(days=1), computed_at=AS_OF,
+    )  # fmt: skip
+    return Standing(standing["tier"], since, surge_until, tuple(flags), standing["same_model"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -119,12 +159,19 @@ def test_sql_engine_equals_the_pure_module(rows, definition):
         model = ScoringModel.objects.create(
             name="p", version=1, icp=icp, signal_rules=rules, required_personas=definition["personas"],
             w_fit=w_fit, w_signal=w_signal, w_coverage=w_coverage, full_signal_points=definition["full"],
+            **definition["thresholds"], **definition["tiers"],
         )  # fmt: skip
+        other = ScoringModel.objects.create(name="o", version=2, icp=icp, status=ScoringModel.Status.ARCHIVED)
+        standings = {}
         for number, row in enumerate(rows):
             account = Account.objects.create(
                 name=f"A{number}",
-                **{k: v for k, v in row.items() if k not in ("contacts", "signals")},
+                **{k: v for k, v in row.items() if k not in ("contacts", "signals", "standing")},
             )
+            if row["standing"] is not None:
+                standings[account.pk] = stored_standing(
+                    account, row["standing"], model if row["standing"]["same_model"] else other
+                )
             contacts = [
                 Contact.objects.create(account=account, name=p, email=f"{n}@a{number}.example", persona=p)
                 for n, p in enumerate(row["contacts"])
@@ -134,12 +181,13 @@ def test_sql_engine_equals_the_pure_module(rows, definition):
                 Signal.objects.create(
                     account=account, contact=contact, kind=kind, occurred_at=AS_OF - dt.timedelta(days=age_days)
                 )
-        plan, expected = Plan.of(model), pure_scores(model, AS_OF)
-        direct = {
-            r.account_id: (r.fit, r.signal, r.coverage, r.unified, r.tier, r.explanation)
-            for r in _sql_rows(plan, Selection(), AS_OF)
-        }
+        placements = {}
+        plan, expected = Plan.of(model), pure_scores(model, AS_OF, standings, placements)
+        rows = list(_sql_rows(plan, Selection(), AS_OF))
+        direct = {r.account_id: (r.fit, r.signal, r.coverage, r.unified, r.tier, r.explanation) for r in rows}
         assert_same(direct, expected)
+        # The whole placement: tier, time in tier, surge, flags, candidate and target.
+        assert {r.account_id: r.placement for r in rows} == placements
         # The bulk path: slices of accounts by id range.
         ids = sorted(expected)
         middle = ids[len(ids) // 2]
