@@ -179,6 +179,20 @@ def demo_signals(*, seed: int = 11, today: dt.date | None = None) -> list[dict]:
                     "external_id": f"demo-signal-{external_id}-{n}",
                 }
             )
+    # A few accounts light up in the last three days (meetings and third-party intent): the demo shows surges.
+    for external_id in rng.sample(sorted(contacts), 3):
+        for n, kind in enumerate(("meeting", "meeting", "intent_surge", "intent_surge")):
+            records.append(
+                {
+                    "account": external_id,
+                    "contact": sorted(contacts[external_id])[0] if kind == "meeting" else None,
+                    "kind": kind,
+                    "topic": "pricing" if kind == "intent_surge" else "",
+                    "occurred_at": anchor - dt.timedelta(minutes=rng.randint(0, 3 * 24 * 60)),
+                    "source": "demo",
+                    "external_id": f"demo-surge-{external_id}-{n}",
+                }
+            )
     return records
 
 

@@ -36,7 +36,20 @@ def flag_badges(flags: list[str]):
     )
 
 
-class TierTable(tables.Table):
+class _Scores:
+    """Rendering shared by tables that show scores and tiers."""
+
+    def render_unified(self, value):
+        return score_text(value)
+
+    def render_fit(self, value):
+        return score_text(value)
+
+    def render_signal(self, value):
+        return score_text(value)
+
+
+class TierTable(_Scores, tables.Table):
     """Scored accounts; the rows come sorted best tier first, then by unified score."""
 
     name = tables.Column(
@@ -62,15 +75,6 @@ class TierTable(tables.Table):
     def render_tier(self, value):
         return TIER_LABELS.get(value, value)
 
-    def render_unified(self, value):
-        return score_text(value)
-
-    def render_fit(self, value):
-        return score_text(value)
-
-    def render_signal(self, value):
-        return score_text(value)
-
     def render_coverage(self, value):
         # Stored as a share (0-1) of the required personas engaged.
         return f"{value * 100:.0f}%"
@@ -88,7 +92,7 @@ class TierTable(tables.Table):
         return value.get_full_name() or value.username
 
 
-class TierMoveTable(tables.Table):
+class TierMoveTable(_Scores, tables.Table):
     """Tier moves, latest first."""
 
     account = tables.Column(
@@ -113,12 +117,3 @@ class TierMoveTable(tables.Table):
 
     def render_to_tier(self, value):
         return TIER_LABELS.get(value, value)
-
-    def render_unified(self, value):
-        return score_text(value)
-
-    def render_fit(self, value):
-        return score_text(value)
-
-    def render_signal(self, value):
-        return score_text(value)
