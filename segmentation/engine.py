@@ -481,7 +481,7 @@ def _aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tupl
         column_params += personas
         contact_join = (
             f"LEFT JOIN {CONTACT_TABLE} c "
-            "ON c.id = s.contact_id AND s.age <= %s::float8 AND c.persona = ANY(%s::text[])"
+            "ON c.id = CASE WHEN s.age <= %s::float8 THEN s.contact_id END AND c.persona = ANY(%s::text[])"
         )
         join_params = [float(window), personas]
         wanted = "(s.kind = ANY(%s::text[]) OR s.contact_id IS NOT NULL)"

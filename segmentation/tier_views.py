@@ -114,8 +114,11 @@ def tier_list(request):
 
 @role_required()
 def tier_export(request):
-    """The filtered, scoped tier list as CSV, best tier first, streamed."""
-    rows = _rows(_tier_filter(request)).values_list(*[field for _, field in ACCOUNT_COLUMNS])
+    """The filtered, scoped tier list as CSV in the page's order (best tier first unless sorted), streamed."""
+    table = TierTable(_rows(_tier_filter(request)))
+    if request.GET.get("sort"):
+        table.order_by = request.GET["sort"]  # the table's own column orderings; unknown names are ignored
+    rows = table.data.data.values_list(*[field for _, field in ACCOUNT_COLUMNS])
     return streamed_csv(
         filename="tiers.csv",
         header=[name for name, _ in ACCOUNT_COLUMNS],

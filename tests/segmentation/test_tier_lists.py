@@ -273,6 +273,15 @@ def test_the_export_has_the_rows_values(client, world, scores):
     assert rows[1]["surge_until"] == "" and rows[1]["flags"] == "capacity"
 
 
+def test_the_export_follows_the_pages_sort(client, world, scores):
+    client.force_login(world.admin)
+    by_fit = exported_rows(client, sort="-fit")
+    fits = [float(r["fit"]) for r in by_fit]
+    assert fits == sorted(fits, reverse=True) and len(set(fits)) > 1
+    assert [r["name"] for r in exported_rows(client, sort="name")] == sorted(r["name"] for r in by_fit)
+    assert [r["name"] for r in exported_rows(client, sort="nonsense")] == [r["name"] for r in exported_rows(client)]
+
+
 def test_the_export_defuses_spreadsheet_formulas(client, world, model):
     AccountScoreFactory(account=AccountFactory(name="=cmd()", territory=world.north), model=model)
     client.force_login(world.manager)
