@@ -11,8 +11,10 @@ from territories.apis import (
     AssignmentPreviewView,
     MembershipViewSet,
     ReassignView,
+    SlaPolicyViewSet,
     TerritoryViewSet,
 )
+from territories.handoff_apis import HandoffViewSet
 
 # Namespaced ("api:account-detail") so API route names never clash with the web pages' names.
 app_name = "api"
@@ -24,8 +26,10 @@ router.register("signals", SignalViewSet, basename="signal")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("territories", TerritoryViewSet, basename="territory")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("icps", ICPViewSet, basename="icp")
 router.register("scoring-models", ScoringModelViewSet, basename="scoring-model")
+router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("jobs", JobViewSet, basename="job")
 router.register("users", UserViewSet, basename="user")
 

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
     path("territories/", include("territories.urls")),
+    path("", include("territories.handoff_urls")),  # /queue/ and /handoffs/
     path("scoring/", include("segmentation.urls")),
     path("tiers/", include("segmentation.tier_urls")),
     path("admin/", admin.site.urls),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from accounts.models import Signal
 
@@ -38,8 +39,12 @@ def criterion_words(attribute: str, operator: str, value) -> str:
     return f"{attribute} {OPERATOR_WORDS.get(operator, operator)} {value}"
 
 
-def explain(score: AccountScore) -> dict:
-    """{fit, signal, coverage, unified, tier, excluded_by, sentences}: every number a person needs to redo the score."""
+def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] | None = None) -> dict:
+    """{fit, signal, coverage, unified, tier, excluded_by, sentences}: every number a person needs to redo the score.
+
+    `signals`: the account's (kind, occurred_at) pairs when the caller loaded them already (see `signals_by_account`,
+    one query for a list of scores); pairs outside the score's look-back window are ignored.
+    """
     model = score.model
     params = scoring_params(model)
     criteria = params.criteria
@@ -66,12 +71,11 @@ def explain(score: AccountScore) -> dict:
         )
     # The signal part from the account's signals as of the score's moment: the same numbers the score came from.
     since = score.as_of - dt.timedelta(days=params.lookback_days)
-    events = [
-        SignalEvent(kind, occurred_at)
-        for kind, occurred_at in Signal.objects.filter(
+    if signals is None:
+        signals = Signal.objects.filter(
             account_id=score.account_id, occurred_at__lte=score.as_of, occurred_at__gte=since
         ).values_list("kind", "occurred_at")
-    ]
+    events = [SignalEvent(kind, occurred_at) for kind, occurred_at in signals if since <= occurred_at <= score.as_of]
     _, detail = signal_score(params.signal_rules, events, score.as_of, params.lookback_days, params.full_signal_points)
     caps = {r.kind: r.max_points for r in params.signal_rules}
     kinds = sorted(
@@ -162,3 +166,22 @@ def signal_contributions(score: AccountScore, signals, now: dt.datetime) -> list
         points = decayed_points(rule, signal.occurred_at, now, params.lookback_days) if rule else 0.0
         rows.append({"signal": signal, "points": points, "scored_kind": rule is not None})
     return rows
+
+
+def signals_by_account(scores: Iterable[AccountScore]) -> dict[int, list[tuple[str, dt.datetime]]]:
+    """Each scored account's (kind, occurred_at) signals inside its score's look-back window, in one query, for
+    `explain(score, signals=...)` over a list of scores."""
+    windows = {s.account_id: (s.as_of - dt.timedelta(days=s.model.lookback_days), s.as_of) for s in scores}
+    found: dict[int, list[tuple[str, dt.datetime]]] = {pk: [] for pk in windows}
+    if not windows:
+        return found
+    rows = Signal.objects.filter(
+        account_id__in=sorted(windows),
+        occurred_at__gte=min(start for start, _ in windows.values()),
+        occurred_at__lte=max(end for _, end in windows.values()),
+    ).values_list("account_id", "kind", "occurred_at")
+    for account_id, kind, occurred_at in rows.iterator(chunk_size=2000):
+        start, end = windows[account_id]
+        if start <= occurred_at <= end:
+            found[account_id].append((kind, occurred_at))
+    return found

@@ -19,6 +19,7 @@ from core.models import Job
 from core.roles import is_admin, is_manager
 from segmentation.scoring import Criterion
 
+from .handoffs import handoffs_follow_owners
 from .models import Membership, OwnershipChange, Territory
 from .routing import Matcher, Member, Router, TerritoryRule
 from .selectors import territory_ids_managed_by
@@ -209,6 +210,7 @@ def _apply_moves(*, moves: list[Move], changed_by, job: Job | None, progress=Non
                     if m.account_id in moved
                 ],
             )  # fmt: skip
+            handoffs_follow_owners(moved)  # a pending handoff goes with its account to the new owner
         result.moved += len(moved)
         result.skipped += len(chunk) - len(moved)
         if progress:
@@ -344,4 +346,5 @@ def account_reassign(*, user, account_ids: list[int], owner: User | None) -> int
         account.owner = owner
     Account.objects.bulk_update([c.account for c in changes], ["owner", "updated_at"])
     OwnershipChange.objects.bulk_create(changes)
+    handoffs_follow_owners([c.account.pk for c in changes])
     return len(changes)

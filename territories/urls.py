@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import sla_views, views
 
 urlpatterns = [
     path("", views.territory_index, name="territory-list"),
@@ -9,4 +9,6 @@ urlpatterns = [
     path("reassign/", views.reassign, name="account-reassign"),
     path("assignment/", views.assignment_preview, name="assignment-preview"),
     path("assignment/apply/", views.assignment_apply, name="assignment-apply"),
+    path("sla-policies/", sla_views.sla_policy_index, name="sla-policy-list"),
+    path("sla-policies/<slug:tier>/edit/", sla_views.sla_policy_edit, name="sla-policy-edit"),
 ]

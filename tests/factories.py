@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.models import Account, Contact, Opportunity, Signal
 from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
 from segmentation.models import ICP, ScoringModel
-from territories.models import Membership, Territory
+from territories.models import Membership, SlaPolicy, Territory
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -169,3 +169,33 @@ class MQAFactory(factory.django.DjangoModelFactory):
     coverage = 0.5
     unified = 56.0
     status = "open"
+
+
+class SlaPolicyFactory(factory.django.DjangoModelFactory):
+    """A tier's policy; the data migration already made one per tier, so an existing one is reused."""
+
+    class Meta:
+        model = SlaPolicy
+        django_get_or_create = ("tier",)
+
+    tier = "tier_1"
+    accept_within_hours = 4
+    calendar = SlaPolicy.Calendar.BUSINESS_HOURS
+
+
+class HandoffFactory(factory.django.DjangoModelFactory):
+    """A pending handoff of its account's MQA to the account's owner, due in four hours unless told otherwise."""
+
+    class Meta:
+        model = "territories.Handoff"
+
+    account = factory.SubFactory(AccountFactory)
+    mqa = factory.SubFactory(
+        MQAFactory, account=factory.SelfAttribute("..account"), tier=factory.SelfAttribute("..tier")
+    )
+    territory = factory.LazyAttribute(lambda h: h.account.territory)
+    owner = factory.LazyAttribute(lambda h: h.account.owner)
+    tier = "tier_2"
+    assigned_at = factory.LazyFunction(timezone.now)
+    accept_due_at = factory.LazyAttribute(lambda h: h.assigned_at + dt.timedelta(hours=4) if h.assigned_at else None)
+    status = "pending"

@@ -12,7 +12,14 @@ from rest_framework.test import APIClient
 
 from core.jobs import job_create
 
-from .factories import ContactFactory, OpportunityFactory, ScoringModelFactory, SignalFactory
+from .factories import (
+    ContactFactory,
+    MQAFactory,
+    OpportunityFactory,
+    ScoringModelFactory,
+    SignalFactory,
+    SlaPolicyFactory,
+)
 
 USERS = ["anonymous", "outsider", "north_rep", "other_rep", "manager", "other_manager", "admin"]
 ROLES = USERS[2:]
@@ -39,6 +46,7 @@ NORTH_SCOPE = {"other_rep": 404, "other_manager": 404}  # objects of North are i
 REPS_REFUSED = {"north_rep": 403, "other_rep": 403}
 ADMIN_ONLY = {"north_rep": 403, "other_rep": 403, "manager": 403, "other_manager": 403}
 MANAGER_JOB = {"north_rep": 404, "other_rep": 404, "other_manager": 404}
+REPS_ONLY = {"manager": 403, "other_manager": 403, "admin": 403}
 
 # name -> (kwargs builder, GET expectations, optional (POST body, POST expectations))
 MATRIX = {
@@ -56,6 +64,19 @@ MATRIX = {
     "tier-movement": (None, web(REPS_REFUSED)),
     "tier-moves": (None, web(REPS_REFUSED)),
     "tier-moves-export": (None, web(REPS_REFUSED)),
+    "handoff-queue": (None, web(REPS_ONLY)),
+    "handoff-accept": ("handoff_page", by_user(405), ({}, web(REPS_ONLY, north_rep=302, other_rep=404))),
+    "handoff-reject": ("handoff_page", by_user(405), ({}, web(REPS_ONLY, north_rep=400, other_rep=404))),  # no reason
+    "handoff-list": (None, web(REPS_REFUSED)),
+    "handoff-export": (None, web(REPS_REFUSED)),
+    "handoff-sla-export": (None, web(REPS_REFUSED)),
+    "handoff-reassign": (
+        "handoff_page",
+        by_user(405),
+        ({}, web(REPS_REFUSED, manager=302, other_manager=404, admin=302)),  # no owner given: back with the message
+    ),
+    "handoff-feedback": (None, web(ADMIN_ONLY)),
+    "handoff-feedback-export": (None, web(ADMIN_ONLY)),
     "import-new": (None, web(ADMIN_ONLY)),
     "import-map": (None, web(ADMIN_ONLY, admin=302)),  # nothing uploaded yet: back to the upload page
     "territory-list": (None, web(REPS_REFUSED)),
@@ -64,6 +85,8 @@ MATRIX = {
     "account-reassign": (None, by_user(405)),
     "assignment-preview": (None, web(REPS_REFUSED)),
     "assignment-apply": (None, by_user(405)),
+    "sla-policy-list": (None, web(ADMIN_ONLY)),
+    "sla-policy-edit": ("sla_tier", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown with its errors
     "scoring-index": (None, web(ADMIN_ONLY)),
     "icp-new": (None, web(ADMIN_ONLY)),
     "icp-edit": ("icp", web(ADMIN_ONLY)),
@@ -92,6 +115,25 @@ MATRIX = {
     "api:territory-detail": ("territory", api(**NORTH_SCOPE)),
     "api:membership-list": (None, api(), ({}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400))),
     "api:membership-detail": ("membership", api(**NORTH_SCOPE)),
+    "api:sla-policy-list": (None, api(**REPS_REFUSED), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:sla-policy-detail": ("sla_policy", api(**REPS_REFUSED)),
+    "api:handoff-list": (None, api()),
+    "api:handoff-detail": ("handoff", api(**NORTH_SCOPE)),
+    "api:handoff-accept": (
+        "handoff",
+        api(north_rep=405, other_rep=405, manager=405, other_manager=405, admin=405),
+        ({}, api(**NORTH_SCOPE, manager=403, admin=403)),  # only the owner decides
+    ),
+    "api:handoff-reject": (
+        "handoff",
+        api(north_rep=405, other_rep=405, manager=405, other_manager=405, admin=405),
+        ({"reason": "not_icp"}, api(**NORTH_SCOPE, manager=403, admin=403)),
+    ),
+    "api:handoff-reassign": (
+        "handoff",
+        api(north_rep=405, other_rep=405, manager=405, other_manager=405, admin=405),
+        ({}, api(**NORTH_SCOPE, north_rep=403, manager=400, admin=400)),  # no owner given
+    ),
     "api:icp-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:icp-detail": ("icp", api()),
     "api:scoring-model-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
@@ -156,7 +198,21 @@ def objects(world):
         "icp": {"icp_id": model.icp_id},
         "model": {"model_id": model.pk},
         "play": {"tier": "tier_1"},
+        "sla_tier": {"tier": "tier_1"},
+        "sla_policy": {"pk": SlaPolicyFactory(tier="tier_1").pk},
+        "handoff": {"pk": (handoff := _handoff(world)).pk},
+        "handoff_page": {"handoff_id": handoff.pk},
     }
+
+
+def _handoff(world):
+    """A pending handoff of a North account, owned by north_rep."""
+    from territories.models import Handoff
+
+    mqa = MQAFactory(account=world.north_account, tier="tier_1")
+    return Handoff.objects.create(
+        account=world.north_account, mqa=mqa, territory=world.north, owner=world.north_rep, tier="tier_1"
+    )
 
 
 def url_for(name: str, objects: dict) -> str:

@@ -111,6 +111,7 @@ RESCORE_SLICES = env_int("RESCORE_SLICES", 2, minimum=1)
 CELERY_BEAT_SCHEDULE: dict = {
     # Signals decay: everyone is rescored once a day.
     "rescore-daily": {"task": "segmentation.tasks.rescore_daily_task", "schedule": crontab(hour=2, minute=0)},
+    "sla-sweep": {"task": "territories.tasks.sla_sweep_task", "schedule": crontab(minute="*")},
 }
 
 REST_FRAMEWORK = {

@@ -1,0 +1,208 @@
+"""SLA clocks: when a handoff must be accepted, and how many hours of a clock ran between two moments.
+
+A clock is a number of hours counted on a calendar:
+
+- **24x7**: every hour counts. ``due = start + hours``; hours between two moments = ``(end - start)`` in hours.
+- **Business hours**: only the time inside the window ``[start_hour, end_hour)`` of the local wall clock
+  on working days (0 = Monday ... 6 = Sunday) in the clock's IANA time zone counts. Each day's window is
+  taken in local time and then converted to UTC, so a 9-17 window stays 9-17 locally across daylight-saving
+  changes while its UTC instants shift by the change. ``end_hour`` 24 is the following midnight.
+  A local hour that does not exist (the spring-forward gap) is read with the offset before the change and
+  an ambiguous one (fall-back) as its first occurrence, as ``zoneinfo`` does with ``fold=0``.
+
+  ``due`` is the moment at which ``hours`` of window time have passed since ``start``:
+  a start outside working time begins counting at the next window's start, and a due time that lands
+  exactly on a window's end stays there (Friday 16:00 + 1 h = Friday 17:00, not Monday 09:00).
+  Hours between two moments = the total overlap of ``[start, end]`` with the windows; it is antisymmetric
+  (between(b, a) = -between(a, b)), and ``between(start, due_at(start)) == hours``.
+
+Datetimes in are aware (any zone); datetimes out are aware UTC. Pure: no database, no settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+ALWAYS = "24x7"
+BUSINESS_HOURS = "business_hours"
+CALENDARS = (ALWAYS, BUSINESS_HOURS)
+MIN_HOURS, MAX_HOURS = 1, 720
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+UTC = dt.UTC
+
+
+@dataclass(frozen=True)
+class Clock:
+    hours: float
+    calendar: str
+    time_zone: str = "UTC"
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    start_hour: int = 9
+    end_hour: int = 17
+
+
+def clock_of(policy: Any) -> Clock:
+    """The clock of an SLA policy (anything with the policy's attributes)."""
+    return Clock(
+        hours=float(policy.accept_within_hours),
+        calendar=policy.calendar,
+        time_zone=policy.time_zone,
+        working_days=tuple(sorted({int(day) for day in policy.working_days})),
+        start_hour=int(policy.start_hour),
+        end_hour=int(policy.end_hour),
+    )
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> frozenset[str]:
+    # "localtime" names the server's own zone, which differs from machine to machine.
+    return frozenset(available_timezones() - {"localtime"})
+
+
+def _whole(value: Any) -> int | None:
+    """An integer given as an int (not a bool), or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def clock_problems(values: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with a policy's clock settings, by field name; only the fields present are checked.
+
+    Fields: accept_within_hours (1-720), calendar, time_zone (an IANA name), working_days (at least one,
+    each 0-6), start_hour (0-23), end_hour (1-24, after start_hour).
+    """
+    problems: dict[str, str] = {}
+    if "accept_within_hours" in values:
+        hours = _whole(values["accept_within_hours"])
+        if hours is None or not MIN_HOURS <= hours <= MAX_HOURS:
+            problems["accept_within_hours"] = f"Accept within {MIN_HOURS} to {MAX_HOURS} hours."
+    if "calendar" in values and values["calendar"] not in CALENDARS:
+        problems["calendar"] = "Choose 24x7 or business hours."
+    if "time_zone" in values:
+        name = values["time_zone"]
+        if not isinstance(name, str) or not name.strip():
+            problems["time_zone"] = "Give a time zone, e.g. Europe/Berlin."
+        elif name not in time_zone_names():
+            problems["time_zone"] = f"Unknown time zone “{name[:64]}”: use an IANA name such as Europe/Berlin."
+    if "working_days" in values:
+        days = values["working_days"]
+        if not isinstance(days, list | tuple) or any(_whole(day) is None or not 0 <= day <= 6 for day in days):
+            problems["working_days"] = "Working days are numbers from 0 (Monday) to 6 (Sunday)."
+        elif not days:
+            problems["working_days"] = "Pick at least one working day."
+    start = _whole(values.get("start_hour"))
+    if "start_hour" in values and (start is None or not 0 <= start <= 23):
+        problems["start_hour"] = "The working day starts at an hour from 0 to 23."
+        start = None
+    if "end_hour" in values:
+        end = _whole(values["end_hour"])
+        if end is None or not 1 <= end <= 24:
+            problems["end_hour"] = "The working day ends at an hour from 1 to 24."
+        elif start is not None and end <= start:
+            problems["end_hour"] = "The working day must end after it starts."
+    return problems
+
+
+def _check(clock: Clock) -> None:
+    """The conditions without which a business-hours count would never end."""
+    if clock.calendar not in CALENDARS:
+        raise ValueError(f"Unknown calendar {clock.calendar!r}.")
+    if clock.calendar == BUSINESS_HOURS:
+        if not any(0 <= day <= 6 for day in clock.working_days):
+            raise ValueError("A business-hours clock needs at least one working day.")
+        if not 0 <= clock.start_hour < clock.end_hour <= 24:
+            raise ValueError("A business-hours clock needs 0 <= start_hour < end_hour <= 24.")
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("SLA clocks take aware datetimes.")
+    return moment.astimezone(UTC)
+
+
+def _window(clock: Clock, zone: ZoneInfo, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """A working day's window in UTC, from its local wall-clock hours."""
+    opens = dt.datetime.combine(day, dt.time(clock.start_hour), tzinfo=zone)
+    if clock.end_hour == 24:
+        closes = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    else:
+        closes = dt.datetime.combine(day, dt.time(clock.end_hour), tzinfo=zone)
+    return opens.astimezone(UTC), closes.astimezone(UTC)
+
+
+def _windows(clock: Clock, start: dt.datetime):
+    """The windows that end after ``start``, in order, forever (the caller stops)."""
+    zone = ZoneInfo(clock.time_zone)
+    days = set(clock.working_days)
+    # A window lies within its own local day, so none before start's local date can end after start.
+    day = start.astimezone(zone).date()
+    while True:
+        if day.weekday() in days:
+            opens, closes = _window(clock, zone, day)
+            if closes > start and closes > opens:
+                yield max(opens, start), closes
+        day += dt.timedelta(days=1)
+
+
+def due_at(clock: Clock, start: dt.datetime) -> dt.datetime:
+    """The moment ``clock.hours`` of the clock have run since ``start`` (UTC)."""
+    _check(clock)
+    start = _aware(start)
+    remaining = dt.timedelta(hours=clock.hours)
+    if clock.calendar == ALWAYS or remaining <= dt.timedelta(0):
+        return start + remaining
+    for opens, closes in _windows(clock, start):
+        if remaining <= closes - opens:
+            return opens + remaining
+        remaining -= closes - opens
+    raise AssertionError("unreachable: the windows never end")  # pragma: no cover
+
+
+def business_hours_between(clock: Clock, start: dt.datetime, end: dt.datetime) -> float:
+    """Hours of the clock that run between two moments (plain hours for 24x7); negative if end < start."""
+    _check(clock)
+    start, end = _aware(start), _aware(end)
+    if end < start:
+        return -business_hours_between(clock, end, start)
+    if clock.calendar == ALWAYS:
+        return (end - start) / dt.timedelta(hours=1)
+    counted = dt.timedelta(0)
+    for opens, closes in _windows(clock, start):
+        if opens >= end:
+            break
+        counted += min(closes, end) - opens
+    return counted / dt.timedelta(hours=1)
+
+
+def days_label(working_days: tuple[int, ...] | list[int]) -> str:
+    """Working days in words: runs of three or more days as a range ("Mon–Fri"), others listed."""
+    days = sorted({day for day in working_days if 0 <= day <= 6})
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{DAY_NAMES[run[0]]}–{DAY_NAMES[run[-1]]}")
+        else:
+            parts.extend(DAY_NAMES[day] for day in run)
+    return ", ".join(parts) or "no days"
+
+
+def describe(clock: Clock) -> str:
+    """The clock in words, e.g. "4 business hours (Mon–Fri 09:00–17:00 Europe/Berlin)" or "72 hours, 24x7"."""
+    hours = f"{clock.hours:g}"
+    if clock.calendar == ALWAYS:
+        return f"{hours} hours, 24x7"
+    return (
+        f"{hours} business hours ({days_label(clock.working_days)} "
+        f"{clock.start_hour:02d}:00–{clock.end_hour:02d}:00 {clock.time_zone})"
+    )

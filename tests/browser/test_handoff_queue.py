@@ -1,0 +1,95 @@
+"""A rep works their queue: two handoffs with ticking SLA countdowns, one rejected with a reason, the other accepted,
+without leaving the page; their manager then sees both outcomes in the handoff list."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from territories.models import Handoff
+
+from ..factories import AccountFactory, HandoffFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-for-tests")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_rep_rejects_one_handoff_and_accepts_the_other_and_the_manager_sees_both(page, live_server, world):
+    now = timezone.now()
+    acme = HandoffFactory(
+        account=AccountFactory(name="Acme Rockets", territory=world.north, owner=world.north_rep),
+        tier="tier_1",
+        accept_due_at=now + dt.timedelta(hours=2),
+    )
+    globex = HandoffFactory(
+        account=AccountFactory(name="Globex", territory=world.north, owner=world.north_rep),
+        accept_due_at=now + dt.timedelta(hours=5),
+    )
+    HandoffFactory(account=world.south_account)  # another rep's: never on this queue
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    # Script errors and refusals (e.g. a content security policy's) show as console errors; a missing favicon too.
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+
+    log_in(page, live_server, "north_rep")
+    page.click("nav >> text=Queue")
+    page.wait_for_url(f"{live_server.url}/queue/")
+    assert page.locator("article.handoff .handoff-account").all_inner_texts() == ["Acme Rockets", "Globex"]
+    assert "South account" not in page.content()
+    acme_card = page.locator(f"article[data-handoff-id='{acme.pk}']")
+    globex_card = page.locator(f"article[data-handoff-id='{globex.pk}']")
+    countdown = acme_card.locator("time.countdown")
+    shown = countdown.inner_text()
+    assert re.fullmatch(r"1:59:\d\d left", shown), shown
+    assert re.fullmatch(r"4:59:\d\d left", globex_card.locator("time.countdown").inner_text())
+    # The countdown ticks in the browser (static/js/handoffs.js).
+    page.wait_for_function(
+        "([selector, shown]) => document.querySelector(selector).textContent !== shown",
+        arg=[f"article[data-handoff-id='{acme.pk}'] time.countdown", shown],
+    )
+
+    acme_card.locator("select[name=reason]").select_option("not_icp")
+    acme_card.locator("button:has-text('Reject')").click()
+    page.wait_for_selector("#queue-messages >> text=Rejected Acme Rockets (Not our ICP)")
+    assert acme_card.count() == 0
+    assert page.inner_text("#queue-count") == "1"
+
+    globex_card.locator("button:has-text('Accept')").click()
+    page.wait_for_selector("#queue-messages >> text=Accepted Globex")
+    assert page.locator("article.handoff").count() == 0
+    assert page.locator("#queue-empty").is_visible()
+    assert page.url == f"{live_server.url}/queue/"  # never left the page
+    assert not problems, problems
+
+    decided = {h.account.name: h for h in Handoff.objects.filter(pk__in=[acme.pk, globex.pk]).select_related("account")}
+    assert (decided["Acme Rockets"].status, decided["Acme Rockets"].reason) == ("rejected", "not_icp")
+    assert decided["Globex"].status == "accepted"
+    assert {h.decided_by_id for h in decided.values()} == {world.north_rep.pk}
+
+    page.click("nav >> text=Log out")
+    page.wait_for_url(f"{live_server.url}/login/")
+    log_in(page, live_server, "manager")
+    page.click("nav >> text=Handoffs")
+    page.wait_for_url(f"{live_server.url}/handoffs/")
+    acme_row = page.locator(f"tr[data-handoff-id='{acme.pk}']")
+    globex_row = page.locator(f"tr[data-handoff-id='{globex.pk}']")
+    assert acme_row.locator(".handoff-status").inner_text() == "Rejected"
+    assert "Not our ICP" in acme_row.inner_text()
+    assert globex_row.locator(".handoff-status").inner_text() == "Accepted"
+    assert acme_row.locator("form.handoff-reassign").count() == 0  # decided: nothing to reassign
+    assert "South account" not in page.content()
