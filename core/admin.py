@@ -54,3 +54,12 @@ class RoleUserAdmin(RoleAdmin, UserAdmin):
 @admin.register(Group)
 class RoleGroupAdmin(RoleAdmin, GroupAdmin):
     pass
+
+
+class ReadOnlyAdmin(RoleAdmin):
+    """Records the product writes (history, decisions): admins read them here, nobody edits them here."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    has_add_permission = has_delete_permission = lambda self, request, obj=None: False  # noqa: E731

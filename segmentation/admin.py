@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import RoleAdmin
+from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .definition import criteria_errors
 from .models import ICP, MQA, AccountScore, Play, ScoringModel, TierChange
@@ -74,15 +74,6 @@ class PlayAdmin(RoleAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-class ReadOnlyAdmin(RoleAdmin):
-    """History written by the scoring: admins read it, nobody edits it here."""
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    has_add_permission = has_delete_permission = lambda self, request, obj=None: False  # noqa: E731
 
 
 @admin.register(TierChange)

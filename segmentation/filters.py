@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from accounts.filters import AccountFilter
+from core.filtersets import PartialFilterMixin
 
 from .models import Tier
 from .selectors import capacity_held_q, surging_q
@@ -20,7 +21,7 @@ DEFAULT_PERIOD_DAYS = 30
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
-class TierListFilter(AccountFilter):
+class TierListFilter(PartialFilterMixin, AccountFilter):
     """The account list's filters (search, territory, owner, industry, country, tier), plus surging and capacity."""
 
     surging = django_filters.ChoiceFilter(choices=YES_NO, method="by_surging", empty_label="Surging or not")
@@ -38,19 +39,6 @@ class TierListFilter(AccountFilter):
     def by_capacity(self, queryset, name, value):
         q = capacity_held_q()
         return queryset.filter(q) if value == "yes" else queryset.exclude(q)
-
-    def qs_except(self, *names: str):
-        """The rows with every filter applied but `names` (the tier counts ignore the tier being looked at).
-
-        Call after `is_valid()`; an invalid filter shows nothing, as the list does.
-        """
-        if self.is_bound and not self.is_valid():
-            return self.queryset.none()
-        queryset = self.queryset.all()
-        for name, value in getattr(self.form, "cleaned_data", {}).items():
-            if name not in names:
-                queryset = self.filters[name].filter(queryset, value)
-        return queryset
 
 
 class PeriodForm(forms.Form):

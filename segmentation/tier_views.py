@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from core.csvexport import streamed_csv
+from core.csvexport import table_csv
 from core.decorators import role_required
 from core.roles import ADMIN, MANAGER
 
@@ -16,7 +16,6 @@ from .tables import TierMoveTable, TierTable
 from .tiers import LABELS, ORDER, SUPPRESS
 
 PAGE_SIZE = 50
-EXPORT_CHUNK = 2000
 ACCOUNT_COLUMNS = [
     ("id", "id"),
     ("name", "name"),
@@ -71,14 +70,6 @@ def _query(request, **changes: str | None) -> str:
     return params.urlencode()
 
 
-def _cell_text(value) -> object:
-    if isinstance(value, list):
-        return " ".join(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 @role_required()
 def tier_list(request):
     tier_filter = _tier_filter(request)
@@ -115,15 +106,7 @@ def tier_list(request):
 @role_required()
 def tier_export(request):
     """The filtered, scoped tier list as CSV in the page's order (best tier first unless sorted), streamed."""
-    table = TierTable(_rows(_tier_filter(request)))
-    if request.GET.get("sort"):
-        table.order_by = request.GET["sort"]  # the table's own column orderings; unknown names are ignored
-    rows = table.data.data.values_list(*[field for _, field in ACCOUNT_COLUMNS])
-    return streamed_csv(
-        filename="tiers.csv",
-        header=[name for name, _ in ACCOUNT_COLUMNS],
-        rows=([_cell_text(v) for v in row] for row in rows.iterator(chunk_size=EXPORT_CHUNK)),
-    )
+    return table_csv(request, TierTable(_rows(_tier_filter(request))), columns=ACCOUNT_COLUMNS, filename="tiers.csv")
 
 
 def _direction(source: str, target: str) -> str:
@@ -209,9 +192,4 @@ def tier_move_export(request):
     form = TierMoveForm(request.GET)
     if not form.is_valid():
         return render(request, "segmentation/tiers/moves.html", {"form": form}, status=400)
-    rows = _moves(request, form).values_list(*[field for _, field in MOVE_COLUMNS])
-    return streamed_csv(
-        filename="tier-moves.csv",
-        header=[name for name, _ in MOVE_COLUMNS],
-        rows=([_cell_text(v) for v in row] for row in rows.iterator(chunk_size=EXPORT_CHUNK)),
-    )
+    return table_csv(request, TierMoveTable(_moves(request, form)), columns=MOVE_COLUMNS, filename="tier-moves.csv")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import RoleAdmin
+from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .models import Handoff, Membership, SlaPolicy, Territory
 from .selectors import handoff_list, membership_list, territory_list
@@ -44,23 +44,14 @@ class MembershipAdmin(RoleAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(RoleAdmin):
+class SlaPolicyAdmin(ReadOnlyAdmin):
     """Read here; admins change policies on the SLA policies page, which checks the clock."""
 
     list_display = ["tier", "accept_within_hours", "calendar", "time_zone", "breach_action", "updated_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Handoff)
-class HandoffAdmin(RoleAdmin):
+class HandoffAdmin(ReadOnlyAdmin):
     """Read-only: decisions and reassignments go through the queue, the manager view and the API."""
 
     list_display = ["account", "owner", "tier", "status", "accept_due_at", "breached_at", "decided_at"]
@@ -69,12 +60,3 @@ class HandoffAdmin(RoleAdmin):
 
     def get_queryset(self, request):
         return handoff_list(user=request.user).select_related("account", "owner")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

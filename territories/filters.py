@@ -6,6 +6,7 @@ import django_filters
 from django.contrib.auth.models import User
 from django.db.models import Q
 
+from core.filtersets import PartialFilterMixin
 from segmentation.models import Tier
 
 from .models import Handoff
@@ -17,7 +18,7 @@ HANDOFF_TIERS = [(Tier.TIER_1.value, Tier.TIER_1.label), (Tier.TIER_2.value, Tie
 UNASSIGNED = "none"
 
 
-class HandoffFilter(django_filters.FilterSet):
+class HandoffFilter(PartialFilterMixin, django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Handoff.Status.choices, empty_label="Any status")
     territory = django_filters.ModelChoiceFilter(queryset=None, empty_label="Any territory")
     owner = django_filters.ChoiceFilter(choices=[], method="by_owner", empty_label="Any owner")
@@ -52,14 +53,3 @@ class HandoffFilter(django_filters.FilterSet):
 
     def by_breached(self, queryset, name, value):
         return queryset.filter(breached_at__isnull=value != "yes")
-
-    def qs_except(self, *names: str):
-        """The rows with every filter applied but `names` (the SLA tables ignore the status and breach filters,
-        which would pick the outcome they measure). Call after `is_valid()`; an invalid filter shows nothing."""
-        if self.is_bound and not self.is_valid():
-            return self.queryset.none()
-        queryset = self.queryset.all()
-        for name, value in getattr(self.form, "cleaned_data", {}).items():
-            if name not in names:
-                queryset = self.filters[name].filter(queryset, value)
-        return queryset
