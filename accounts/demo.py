@@ -179,8 +179,11 @@ def demo_signals(*, seed: int = 11, today: dt.date | None = None) -> list[dict]:
                     "external_id": f"demo-signal-{external_id}-{n}",
                 }
             )
-    # A few accounts light up in the last three days (meetings and third-party intent): the demo shows surges.
-    for external_id in rng.sample(sorted(contacts), 3):
+    # A few accounts light up in the last three days (meetings and third-party intent): the demo shows surges, and
+    # the demo rep's own accounts among them, so their queue has handoffs to accept or reject.
+    lit = set(rng.sample(sorted(contacts), 3))
+    lit |= set(Account.objects.filter(owner__username="rep").values_list("external_id", flat=True))
+    for external_id in sorted(lit & set(contacts)):
         for n, kind in enumerate(("meeting", "meeting", "intent_surge", "intent_surge")):
             records.append(
                 {
