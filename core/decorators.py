@@ -3,7 +3,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
-from .roles import user_roles
+from .roles import ADMIN, user_roles
 
 
 def role_required(*roles: str):
@@ -28,3 +28,6 @@ def role_required(*roles: str):
         return wrapper
 
     return decorator
+
+
+admin_only = role_required(ADMIN)

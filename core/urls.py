@@ -10,4 +10,5 @@ urlpatterns = [
     path("jobs/", views.job_index, name="job-list"),
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
     path("jobs/<int:job_id>/errors.csv", views.job_errors_csv, name="job-errors"),
+    path("audit/", views.audit_trail, name="audit-trail"),
 ]

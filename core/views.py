@@ -5,10 +5,13 @@ from django.shortcuts import render
 from accounts.selectors import account_list, opportunity_list
 from territories.selectors import territory_list
 
+from .audit import AUDITED, audit_entries
 from .csvexport import safe_cell
-from .decorators import role_required
+from .decorators import admin_only, role_required
 from .roles import ADMIN, MANAGER, primary_role
 from .selectors import access_job, job_list
+
+AUDIT_PAGE = 50
 
 
 @role_required()
@@ -61,3 +64,25 @@ def job_errors_csv(request, job_id: int):
     for line, reason in job.result.get("errors", []):
         writer.writerow([line, safe_cell(reason)])
     return response
+
+
+@admin_only
+def audit_trail(request):
+    """Who changed which ICP, scoring model, play, territory, membership or SLA policy, when, and what changed."""
+    label = request.GET.get("kind", "")
+    if label and label not in {name for name, _ in AUDITED}:
+        label = ""
+    try:
+        page = max(1, min(int(request.GET.get("page", "1")), 1000))
+    except ValueError:
+        page = 1
+    entries, more = audit_entries(label=label, limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE)
+    context = {
+        "entries": entries,
+        "kinds": [name for name, _ in AUDITED],
+        "kind": label,
+        "page": page,
+        "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if more else None,
+    }
+    return render(request, "core/audit.html", context)

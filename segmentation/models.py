@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from core.fields import ListField
 
@@ -31,6 +32,8 @@ class ICP(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         ordering = ["name"]
@@ -102,6 +105,8 @@ class ScoringModel(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         ordering = ["-version"]
@@ -282,6 +287,8 @@ class Play(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         ordering = ["pk"]  # created best tier first

@@ -96,14 +96,20 @@ def model_publish(*, model: ScoringModel, user, as_of: dt.datetime | None = None
         if problems:
             raise ValidationError(problems)
         now = timezone.now()
-        for other in locked.values():
-            if other.status == ScoringModel.Status.ACTIVE:
-                ScoringModel.objects.filter(pk=other.pk).update(status=ScoringModel.Status.ARCHIVED, archived_at=now)
+        _archive_active(locked, now)
         model.criteria, model.exclusions = model.current_criteria()
         model.status = ScoringModel.Status.ACTIVE
         model.published_at, model.published_by = now, user
         model.save()
         return rescore_job_start(model=model, user=user, as_of=as_of, title=f"publish v{model.version}")
+
+
+def _archive_active(locked: dict[int, ScoringModel], now) -> None:
+    """Archive the active version (saved one by one, so the audit trail records it)."""
+    for other in locked.values():
+        if other.status == ScoringModel.Status.ACTIVE:
+            other.status, other.archived_at = ScoringModel.Status.ARCHIVED, now
+            other.save(update_fields=["status", "archived_at", "updated_at"])
 
 
 def model_restore(*, model: ScoringModel, user, as_of: dt.datetime | None = None) -> Job:
@@ -114,9 +120,7 @@ def model_restore(*, model: ScoringModel, user, as_of: dt.datetime | None = None
         if model.status != ScoringModel.Status.ARCHIVED:
             raise ValidationError(f"Only an archived version can be restored; v{model.version} is {model.status}.")
         now = timezone.now()
-        ScoringModel.objects.filter(status=ScoringModel.Status.ACTIVE).update(
-            status=ScoringModel.Status.ARCHIVED, archived_at=now
-        )
+        _archive_active(locked, now)
         model.status = ScoringModel.Status.ACTIVE
         model.published_at, model.published_by, model.archived_at = now, user, None
         model.save()

@@ -10,8 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core.decorators import role_required
-from core.roles import ADMIN
+from core.decorators import admin_only
 
 from .definition import known_attributes
 from .forms import (
@@ -39,8 +38,6 @@ from .services import (
     preview_job_start,
 )
 from .tiers import LABELS
-
-admin_only = role_required(ADMIN)
 
 
 @admin_only

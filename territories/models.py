@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from core.fields import ListField
 
@@ -24,6 +25,8 @@ class Territory(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         ordering = ["priority", "name"]
@@ -69,6 +72,8 @@ class Membership(models.Model):
     last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         ordering = ["territory", "role", "user"]
@@ -149,6 +154,8 @@ class SlaPolicy(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         ordering = ["tier"]

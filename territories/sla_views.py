@@ -7,14 +7,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from core.decorators import role_required
-from core.roles import ADMIN
+from core.decorators import admin_only
 
 from .forms import SlaPolicyForm
 from .sla import ALWAYS, clock_of, days_label, describe, time_zone_names
 from .sla_policies import TIER_LABELS, sla_policy_for_tier, sla_policy_list, sla_policy_save
-
-admin_only = role_required(ADMIN)
 
 
 @admin_only

@@ -56,6 +56,7 @@ MATRIX = {
     "job-list": (None, web()),
     "job-detail": ("job", web(MANAGER_JOB)),
     "job-errors": ("job", web(MANAGER_JOB)),
+    "audit-trail": (None, web(ADMIN_ONLY)),
     "account-list": (None, web()),
     "account-export": (None, web()),
     "account-detail": ("account", web(NORTH_SCOPE)),

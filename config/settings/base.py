@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "simple_history",
     "core.apps.CoreConfig",
     "accounts",
     "territories",
@@ -37,6 +38,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # the audit trail records who made each change
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
