@@ -74,7 +74,7 @@ SIGNAL_KINDS = [
     ("leadership_change", 1),
 ]
 TOPICS = ["pricing", "integrations", "security", "analytics", "onboarding", "roi"]
-DEMO_PASSWORD_DEFAULT = "revops-demo-2026"
+DEMO_PASSWORD_DEFAULT = "revops-demo-2026"  # nosec B105  # the local demo's printed login; DEMO_PASSWORD overrides it
 
 
 def load_maven(*, stdout=None) -> list[ImportReport | str]:
@@ -122,7 +122,7 @@ def place_demo_accounts() -> int:
 
 def demo_contacts(*, seed: int = 7) -> list[dict]:
     """Two to six contacts per account with personas; the same every time for the same accounts and seed."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # seeded on purpose: the same demo data every run, not security
     personas = list(PERSONA_TITLES)
     records = []
     for external_id, name in Account.objects.order_by("external_id").values_list("external_id", "name"):
@@ -145,7 +145,7 @@ def demo_contacts(*, seed: int = 7) -> list[dict]:
 
 def demo_signals(*, seed: int = 11, today: dt.date | None = None) -> list[dict]:
     """Engagement and intent over the last 180 days, dated from `today` (UTC), so scores are fresh in the demo."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # seeded on purpose: the same demo data every run, not security
     today = today or timezone.now().date()
     anchor = dt.datetime.combine(today, dt.time.min, tzinfo=dt.UTC)
     kinds = [k for k, _ in SIGNAL_KINDS]

@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from accounts.apis import AccountBulkView, AccountViewSet, ContactViewSet, OpportunityViewSet, SignalViewSet
 from core.apis import JobViewSet, UserViewSet
+from core.auth_apis import TokenView
 from segmentation.apis import ICPViewSet, ScoringModelViewSet
 from territories.apis import (
     AssignmentApplyView,
@@ -32,12 +31,6 @@ router.register("scoring-models", ScoringModelViewSet, basename="scoring-model")
 router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("jobs", JobViewSet, basename="job")
 router.register("users", UserViewSet, basename="user")
-
-
-class TokenView(ObtainAuthToken):
-    """POST {username, password} -> {token}; then send `Authorization: Token <token>`."""
-
-    permission_classes = [AllowAny]
 
 
 urlpatterns = [

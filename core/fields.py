@@ -64,4 +64,4 @@ class Has(models.Lookup):
         if connection.vendor == "postgresql":
             return f"{rhs} = ANY({lhs})", [*rhs_params, *lhs_params]
         # lhs is the column's SQL, rhs a placeholder: the value itself is a parameter.
-        return f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE json_each.value = {rhs})", [*lhs_params, *rhs_params]  # noqa: S608
+        return f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE json_each.value = {rhs})", [*lhs_params, *rhs_params]  # noqa: S608  # nosec B608  # lhs is the compiled column, rhs a placeholder; the value is a parameter

@@ -384,7 +384,7 @@ def _distinct_values(criteria: list[Criterion], where: str, where_params: list) 
         columns.append(f"array_agg(DISTINCT {expr}{'::text' if sql_type == 'jsonb' else ''})")
         params += expr_params
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {ACCOUNT_TABLE} a WHERE {where}", params + where_params)  # noqa: S608
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {ACCOUNT_TABLE} a WHERE {where}", params + where_params)  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
         found = cursor.fetchone()
     values = {}
     for attribute, raw in zip(attributes, found, strict=True):
@@ -497,7 +497,7 @@ def _aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tupl
                 AND {wanted}) s
         {contact_join}
         GROUP BY s.account_id
-    """  # noqa: S608
+    """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
     params = [
         *column_params, as_of, *where_s_params, as_of, as_of, dt.timedelta(days=max(lookback, window)),
         [r.kind for r in rules], *join_params,
@@ -532,7 +532,7 @@ def _then_sql(plan: Plan, as_of: dt.datetime) -> tuple[str, list]:
           ) x
         ) t
         WHERE %s::float8 > 0 AND 100.0::float8 * sa.recent / %s::float8 + 0.2::float8 >= %s::float8
-    """  # noqa: S608
+    """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
     params += [as_of, then, then - dt.timedelta(days=p.lookback_days), *rule_params]
     params += [p.full_signal_points, p.full_signal_points, plan.rules.surge_delta]
     return sql, params
@@ -561,7 +561,7 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
         sql, sql_params = _match_sql(criterion, distinct)
         match_cols.append(f"COALESCE({sql}, FALSE) AS x{number}")
         params += sql_params
-    acc_sql = f"SELECT a.id{''.join(', ' + c for c in match_cols)} FROM {ACCOUNT_TABLE} a WHERE {where_a}"  # noqa: S608
+    acc_sql = f"SELECT a.id{''.join(', ' + c for c in match_cols)} FROM {ACCOUNT_TABLE} a WHERE {where_a}"  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
     params += where_a_params
 
     # Fit: each group scores its best matched criterion (the first of equal points), else 0.
@@ -635,7 +635,7 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
                tier, CASE WHEN tier = old_tier THEN old_since ELSE %s::timestamptz END AS tier_since,
                surge_until, flags, candidate, target, surge_started, matched, excluded, personas
         FROM placed
-    """  # noqa: S608
+    """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
     all_params = (
         params
         + signal_params
@@ -703,7 +703,7 @@ def _placement_sql(where_o: str) -> str:
                                     CASE WHEN surge_until IS NOT NULL THEN '{SURGE}' END]::text[], NULL) AS flags
           FROM capped c OFFSET 0
         )
-    """  # noqa: S608
+    """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
 
 
 def _placement_params(plan: Plan, as_of: dt.datetime, where_o_params: list) -> list:
@@ -807,7 +807,7 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
                    {", NULL" * (len(RETURNED.split(",")) - 2)}
             UNION ALL
             SELECT {RETURNED} FROM changed WHERE old_tier IS NOT NULL AND old_tier <> tier
-            """,  # noqa: S608
+            """,  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
         [
             *params,
             plan.model.pk,

@@ -226,7 +226,7 @@ def _move_accounts(chunk: list[Move]) -> set[int]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"UPDATE {table} AS a SET owner_id = v.to_owner, territory_id = v.to_territory, updated_at = %s "  # noqa: S608
+                f"UPDATE {table} AS a SET owner_id = v.to_owner, territory_id = v.to_territory, updated_at = %s "  # noqa: S608  # nosec B608  # SQL from model table names and constants; every value is a parameter, never input
                 "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::integer[]) AS from_owner, "
                 "unnest(%s::integer[]) AS to_owner, unnest(%s::bigint[]) AS from_territory, "
                 "unnest(%s::bigint[]) AS to_territory) AS v "
@@ -246,7 +246,7 @@ def _move_accounts(chunk: list[Move]) -> set[int]:
         stamp = connection.ops.adapt_datetimefield_value(now)
         for m in chunk:
             cursor.execute(
-                f"UPDATE {table} SET owner_id = %s, territory_id = %s, updated_at = %s "  # noqa: S608
+                f"UPDATE {table} SET owner_id = %s, territory_id = %s, updated_at = %s "  # noqa: S608  # nosec B608  # SQL from model table names and constants; every value is a parameter, never input
                 "WHERE id = %s AND owner_id IS %s AND territory_id IS %s",
                 [m.to_owner_id, m.to_territory_id, stamp, m.account_id, m.from_owner_id, m.from_territory_id],
             )

@@ -5,6 +5,7 @@ import csv
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.http import HttpRequest
 
 from accounts.demo import DATASET, load_demo
 from accounts.models import Account, Contact, Opportunity, Signal
@@ -129,11 +130,12 @@ def test_generated_contacts_and_signals_are_deterministic(demo):
 
 
 def test_demo_logins_work_and_see_their_scope(demo, client):
-    assert client.login(username="rep", password="a-demo-password")
+    # The login rate limiter (axes) needs a request to know who is trying.
+    assert client.login(request=HttpRequest(), username="rep", password="a-demo-password")
     rep = User.objects.get(username="rep")
     assert Membership.objects.filter(user=rep, territory__name="Central", role="rep").exists()
-    assert client.login(username="manager", password="a-demo-password")
-    assert client.login(username="admin", password="a-demo-password")
+    assert client.login(request=HttpRequest(), username="manager", password="a-demo-password")
+    assert client.login(request=HttpRequest(), username="admin", password="a-demo-password")
 
 
 def test_load_demo_command_prints_the_logins(db, capsys, monkeypatch):

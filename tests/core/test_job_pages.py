@@ -22,7 +22,7 @@ def test_admin_sees_every_job_with_its_progress(client, world, jobs):
     client.force_login(world.admin)
     page = client.get(reverse("job-list")).content.decode()
     assert "assignment preview" in page and "accounts from a.csv" in page
-    assert 'style="width: 40%"' in page and "4 / 10" in page
+    assert 'data-progress-width="40"' in page and "4 / 10" in page
     assert 'src="/static/js/jobs.js"' in page
 
 
