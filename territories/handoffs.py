@@ -22,13 +22,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.http import Http404
 from django.utils import timezone
 
 from core.roles import ADMIN, is_admin
 
 from .models import Handoff, Membership, SlaPolicy
-from .selectors import can_assign_in, territory_ids_managed_by
+from .selectors import access_handoff, can_assign_in
 
 PENDING = Handoff.Status.PENDING
 
@@ -149,15 +148,9 @@ def handoffs_notify_owners(handoff_ids: Iterable[int]) -> int:
 # --- Decisions --------------------------------------------------------------------------------------------------
 
 
-def _visible(*, user, handoff: Handoff) -> bool:
-    return handoff.owner_id == user.pk or is_admin(user) or handoff.territory_id in territory_ids_managed_by(user=user)
-
-
 def _get(*, user, handoff_id: int) -> Handoff:
-    handoff = Handoff.objects.filter(pk=handoff_id).first()
-    if handoff is None or not user.is_authenticated or not _visible(user=user, handoff=handoff):
-        raise Http404("No such handoff.")
-    return handoff
+    """The handoff if the user may see it (the same scope as every list of handoffs); 404 otherwise."""
+    return access_handoff(user=user, handoff_id=handoff_id)
 
 
 def _decide(*, user, handoff_id: int, status: str, reason: str = "", note: str = "") -> Handoff:
@@ -197,11 +190,16 @@ def handoff_reject(*, user, handoff_id: int, reason: str, note: str = "") -> Han
     return _decide(user=user, handoff_id=handoff_id, status=Handoff.Status.REJECTED, reason=reason, note=note)
 
 
+def can_reassign(*, user, handoff: Handoff) -> bool:
+    """Managers of the handoff's territory (and above) and admins may reassign it."""
+    return is_admin(user) or can_assign_in(user=user, territory_id=handoff.territory_id)
+
+
 def handoff_reassign(*, user, handoff_id: int, owner_id: int) -> Handoff:
     """A manager of the handoff's territory (or an admin) gives a pending handoff to another active member; the
     clock starts again for them."""
     handoff = _get(user=user, handoff_id=handoff_id)
-    if not can_assign_in(user=user, territory_id=handoff.territory_id) and not is_admin(user):
+    if not can_reassign(user=user, handoff=handoff):
         raise PermissionDenied("Only the territory's managers and admins can reassign a handoff.")
     members = Membership.objects.filter(territory_id=handoff.territory_id, is_active=True, user__is_active=True)
     if not members.filter(user_id=owner_id).exists():

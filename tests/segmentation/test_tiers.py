@@ -167,8 +167,8 @@ def test_ninety_days_of_a_score_oscillating_around_a_threshold_make_few_tier_cha
     with_rules = simulate(RULES, scores)
     bound = 2 * math.ceil(days / RULES.min_days_in_tier)
     assert changes(with_rules) <= bound
-    if 55 - amplitude >= 50:
-        assert changes(with_rules) == 0 or with_rules[0] != "tier_2"
+    if 55 - amplitude >= 50:  # the swing never leaves Tier 2's hysteresis band once it entered Tier 2
+        assert changes(with_rules[with_rules.index("tier_2") :]) == 0
     flat = {tier: TierThreshold(t.enter, t.enter, t.min_fit) for tier, t in THRESHOLDS.items()}
     without = simulate(TierRules(flat, min_days_in_tier=0), scores)
     crossings = changes(["tier_2" if s >= 55 else "tier_3" for s in scores])

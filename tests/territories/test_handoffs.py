@@ -14,7 +14,7 @@ from django.urls import reverse
 from segmentation.models import MQA
 from territories import handoffs
 from territories.handoffs import AlreadyDecided, handoff_accept, handoff_reassign, handoff_reject, sla_sweep
-from territories.models import Handoff, Membership, SlaPolicy
+from territories.models import Handoff, SlaPolicy
 from tests.conftest import require_postgres
 from tests.factories import MembershipFactory, MQAFactory, UserFactory
 
@@ -29,7 +29,7 @@ def policy(tier="tier_1", hours=4, calendar="business_hours", action="notify_man
     )
 
 
-def handed(account, tier="tier_1", now=MONDAY_10, capture=None) -> Handoff:
+def handed(account, tier="tier_1", now=MONDAY_10) -> Handoff:
     mqa = MQAFactory(account=account, tier=tier)
     handoffs.handoffs_create([mqa.pk], now=now)
     return Handoff.objects.get(mqa=mqa)
@@ -212,7 +212,12 @@ def test_the_sweep_command_reports(world, capsys):
     from django.core.management import call_command
 
     policy(hours=1, calendar="24x7")
-    handed(world.north_account, now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    late = handed(world.north_account, now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    on_time = handed(world.owned_by_rep, now=dt.datetime.now(dt.UTC))
     call_command("sla_sweep")
     assert "1 handoffs breached now" in capsys.readouterr().out
-    assert Membership.objects.exists()
+    late.refresh_from_db()
+    on_time.refresh_from_db()
+    assert late.breached_at is not None and on_time.breached_at is None
+    call_command("sla_sweep")
+    assert "0 handoffs breached now" in capsys.readouterr().out
