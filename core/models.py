@@ -11,6 +11,9 @@ class Job(models.Model):
         RESCORE = "rescore", "Rescore"
         PREVIEW = "preview", "Model preview"
         ASSIGN = "assign", "Assign owners"
+        RECALIBRATE = "recalibrate", "Recalibration"
+        POTENTIAL = "potential", "Spend potential"
+        SNAPSHOT = "snapshot", "KPI snapshot"
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):

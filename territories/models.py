@@ -219,3 +219,29 @@ class Handoff(models.Model):
 
     def __str__(self) -> str:
         return f"Handoff {self.pk}: account {self.account_id} to {self.owner_id} ({self.status})"
+
+
+class Quota(models.Model):
+    """A territory's sales target for a period (both days included): the denominator of pipeline coverage."""
+
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="quotas")
+    period_start = models.DateField("from")
+    period_end = models.DateField("to")
+    amount = models.DecimalField(max_digits=18, decimal_places=2, help_text="USD")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    history = HistoricalRecords()  # the audit trail: who changed what, when
+
+    class Meta:
+        ordering = ["-period_start", "territory__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["territory", "period_start", "period_end"], name="quota_period_unique"),
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="quota_period_order"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="quota_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.territory}: {self.amount} ({self.period_start:%Y-%m-%d} to {self.period_end:%Y-%m-%d})"
