@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import django_filters
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -55,6 +57,10 @@ class AccountSerializer(serializers.ModelSerializer):
         child=serializers.CharField(), source="score.flags", read_only=True, allow_null=True, default=None,
         help_text="Which rule holds the tier: surge, hysteresis, min_days, capacity.",
     )  # fmt: skip
+    expected_value = serializers.FloatField(
+        source="potential.expected_value", read_only=True, allow_null=True, default=None,
+        help_text="Spend potential (USD): win probability of its score band x mean won deal of its industry.",
+    )  # fmt: skip
 
     class Meta:
         model = Account
@@ -62,7 +68,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "id", "name", "domain", "external_id", "industry", "employee_count", "annual_revenue", "country",
             "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes",
             "owner", "owner_detail", "territory", "territory_detail", "tier", "unified", "tier_since", "surge_until",
-            "flags", "created_at", "updated_at",
+            "flags", "expected_value", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"domain": {"validators": []}, "external_id": {"validators": []}}
@@ -173,6 +179,27 @@ class AccountFilter(django_filters.FilterSet):
         return queryset.filter(q) if value == "true" else queryset.exclude(q)
 
 
+class NullsLastOrderingFilter(OrderingFilter):
+    """Ordering where some names (the view's `nulls_last_orderings`: name -> field path) sort their empty values
+    last either way, as the web lists do (PostgreSQL would put them first when descending)."""
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        if not ordering:
+            return queryset
+        paths = getattr(view, "nulls_last_orderings", {})
+        terms = []
+        for term in ordering:
+            path = paths.get(term.lstrip("-")) if isinstance(term, str) else None
+            if path is None:
+                terms.append(term)
+            else:
+                terms.append(F(path).desc(nulls_last=True) if term.startswith("-") else F(path).asc(nulls_last=True))
+        if any(not isinstance(term, str) for term in terms):
+            terms.append("pk")  # ties (and every empty value) in a stable order across pages
+        return queryset.order_by(*terms)
+
+
 class AccountViewSet(viewsets.ModelViewSet):
     """Accounts the user may see; admins create, change and delete them."""
 
@@ -180,15 +207,17 @@ class AccountViewSet(viewsets.ModelViewSet):
     permission_classes = [ReadScopedWriteAdmin]
     filterset_class = AccountFilter
     search_fields = ["name", "domain", "=external_id"]
+    filter_backends = [DjangoFilterBackend, SearchFilter, NullsLastOrderingFilter]
     ordering_fields = [
         "name", "created_at", "updated_at", "employee_count", "annual_revenue", "score__unified", "score__fit",
-        "score__signal",
+        "score__signal", "expected_value",
     ]  # fmt: skip
     ordering = ["name", "id"]
+    nulls_last_orderings = {"expected_value": "potential__expected_value"}
 
     def get_queryset(self):
         user = self.request.user
-        accounts = account_list(user=user).select_related("owner", "territory", "score")
+        accounts = account_list(user=user).select_related("owner", "territory", "score", "potential")
         if account_visibility_q(user=user) is not None:
             # One indexed subquery per row rather than a query per account: may the reader see the parent?
             accounts = accounts.annotate(

@@ -238,4 +238,7 @@ def load_demo(*, password: str = DEMO_PASSWORD_DEFAULT, out=print) -> dict:
     from segmentation.demo import demo_scoring
 
     demo_scoring(out=out)
+    from segmentation.kpi_snapshots import kpi_snapshot_take
+
+    out(f"KPI snapshot of today: {kpi_snapshot_take()} figures (the dashboard's trends start here).")
     return {"users": users, "password": password, "signals": Signal.objects.count()}

@@ -1,11 +1,12 @@
 import django_tables2 as tables
 
+from segmentation.tables import ExpectedValueColumn
 from segmentation.tiers import LABELS as TIER_LABELS
 
 from .models import Account
 
 
-class AccountTable(tables.Table):
+class AccountTable(ExpectedValueColumn, tables.Table):
     name = tables.Column(linkify=("account-detail", {"account_id": tables.A("pk")}))
     employee_count = tables.Column(verbose_name="Employees", attrs={"td": {"class": "text-end"}})
     annual_revenue = tables.Column(verbose_name="Revenue (USD)", attrs={"td": {"class": "text-end"}})
@@ -16,11 +17,16 @@ class AccountTable(tables.Table):
         accessor="score__unified", verbose_name="Score", order_by=("-score__unified",), default="—",
         attrs={"td": {"class": "text-end"}},
     )  # fmt: skip
+    expected_value = tables.Column(
+        accessor="potential__expected_value", verbose_name="Expected value (USD)", default="—",
+        attrs={"td": {"class": "text-end"}},
+    )  # fmt: skip
 
     class Meta:
         model = Account
         fields = [
-            "name", "tier", "unified", "industry", "country", "employee_count", "annual_revenue", "owner", "territory",
+            "name", "tier", "unified", "expected_value", "industry", "country", "employee_count", "annual_revenue",
+            "owner", "territory",
         ]  # fmt: skip
         attrs = {"class": "table table-sm table-striped table-hover"}
         empty_text = "No accounts match. Clear the filters, or ask your manager which territory you belong to."

@@ -1,12 +1,13 @@
 from django.shortcuts import render
 from django_tables2 import RequestConfig
 
-from core.csvexport import streamed_csv
+from core.csvexport import table_csv
 from core.decorators import role_required
 from segmentation.explain import explain, signal_contributions
 from segmentation.models import AccountScore
 from segmentation.plays import play_for_tier
-from segmentation.selectors import account_mqas, account_tier_changes
+from segmentation.potential import potential_figures
+from segmentation.selectors import account_mqas, account_tier_changes, potential_basis
 from territories.selectors import can_assign_in, territory_member_choices
 
 from .filters import AccountFilter
@@ -34,11 +35,14 @@ EXPORT_COLUMNS = [
     ("city", "city"),
     ("owner", "owner__username"),
     ("territory", "territory__name"),
+    ("win_probability", "potential__win_probability"),
+    ("deal_size", "potential__deal_size"),
+    ("expected_value", "potential__expected_value"),
 ]
 
 
 def _filtered_accounts(request):
-    queryset = account_list(user=request.user).select_related("owner", "territory", "score")
+    queryset = account_list(user=request.user).select_related("owner", "territory", "score", "potential")
     return AccountFilter(request.GET or None, queryset=queryset, user=request.user)
 
 
@@ -64,11 +68,10 @@ def account_index(request):
 
 @role_required()
 def account_export(request):
-    """The filtered list as CSV, streamed so a large export does not sit in memory."""
-    rows = _rows(_filtered_accounts(request)).order_by("name", "id").values_list(*[f for _, f in EXPORT_COLUMNS])
-    return streamed_csv(
-        filename="accounts.csv", header=[c for c, _ in EXPORT_COLUMNS], rows=rows.iterator(chunk_size=2000)
-    )
+    """The filtered list as CSV in the page's order (by name unless sorted), streamed so a large export does not sit
+    in memory."""
+    rows = _rows(_filtered_accounts(request)).order_by("name", "id")
+    return table_csv(request, AccountTable(rows), columns=EXPORT_COLUMNS, filename="accounts.csv")
 
 
 def _owner_choices(user, account) -> list[tuple[int, str]] | None:
@@ -111,7 +114,9 @@ def _flag_badges(score) -> list[dict]:
 def account_detail(request, account_id: int):
     account = access_account(user=request.user, account_id=account_id)
     signals = account.signals.select_related("contact").order_by("-occurred_at", "-id")
-    score = AccountScore.objects.select_related("model__icp").filter(account=account).first()
+    # The spend potential comes with the score (no row without one), in the same query.
+    score = AccountScore.objects.select_related("model__icp", "account__potential").filter(account=account).first()
+    potential = getattr(score.account, "potential", None) if score else None
     shown_signals = list(signals[:DETAIL_ROWS])
     opportunities = account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id")
     tier_changes, more_tier_changes = account_tier_changes(account=account, limit=TIMELINE_ROWS)
@@ -133,6 +138,15 @@ def account_detail(request, account_id: int):
         "owner_choices": _owner_choices(request.user, account),
         "ownership_changes": account.ownership_changes.select_related("from_owner", "to_owner", "changed_by")[:20],
         "play": play_for_tier(tier=score.tier) if score else None,
+        "potential": potential,
+        "potential_figures": potential_figures(
+            win_probability=potential.win_probability,
+            deal_size=potential.deal_size,
+            expected_value=potential.expected_value,
+        )
+        if potential
+        else None,
+        "potential_basis": potential_basis(potential=potential, industry=account.industry) if potential else None,
         "flag_badges": _flag_badges(score),
         "tier_changes": tier_changes,
         "more_tier_changes": more_tier_changes,

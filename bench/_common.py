@@ -39,3 +39,17 @@ def scale() -> float:
     if not 0 < value <= 1:
         sys.exit("BENCH_SCALE must be in (0, 1].")
     return value
+
+
+def django_on_fresh_database(name: str) -> str:
+    """A fresh, migrated PostgreSQL database `name` (see bench_database_url), and Django set up on it in this
+    process. Returns its URL."""
+    url = bench_database_url(name)
+    fresh_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    return url

@@ -10,22 +10,13 @@ update.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 import time
 
-from _common import ROOT, bench_database_url, fresh_database, scale
+from _common import django_on_fresh_database, scale
 
 
 def main() -> None:
-    url = bench_database_url("revops_bench_assign")
-    fresh_database(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_on_fresh_database("revops_bench_assign")
     from django.db import connection
 
     from accounts.generate import COUNTRIES, generate_data

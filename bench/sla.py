@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from _common import ROOT, bench_database_url, fresh_database, scale
+from _common import django_on_fresh_database, scale
 
 
 def main() -> None:
-    url = bench_database_url("revops_bench_sla")
-    fresh_database(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
     redis_url = os.environ.get("REDIS_URL", "")
     if redis_url.startswith("redis://"):  # the breach emails are queued on a database of their own
         os.environ["REDIS_URL"] = urlunsplit(urlsplit(redis_url)._replace(path="/8"))
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_on_fresh_database("revops_bench_sla")
     from django.db import connection
 
     from accounts.generate import generate_data

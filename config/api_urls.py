@@ -5,6 +5,7 @@ from accounts.apis import AccountBulkView, AccountViewSet, ContactViewSet, Oppor
 from core.apis import JobViewSet, UserViewSet
 from core.auth_apis import TokenView
 from segmentation.apis import ICPViewSet, ScoringModelViewSet
+from segmentation.kpi_apis import KpiViewSet
 from territories.apis import (
     AssignmentApplyView,
     AssignmentPreviewView,
@@ -29,6 +30,7 @@ router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("icps", ICPViewSet, basename="icp")
 router.register("scoring-models", ScoringModelViewSet, basename="scoring-model")
 router.register("handoffs", HandoffViewSet, basename="handoff")
+router.register("kpis", KpiViewSet, basename="kpi")
 router.register("jobs", JobViewSet, basename="job")
 router.register("users", UserViewSet, basename="user")
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("territories.handoff_urls")),  # /queue/ and /handoffs/
     path("scoring/", include("segmentation.urls")),
     path("tiers/", include("segmentation.tier_urls")),
+    path("kpis/", include("segmentation.kpi_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

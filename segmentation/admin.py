@@ -3,7 +3,7 @@ from django.contrib import admin
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .definition import criteria_errors
-from .models import ICP, MQA, AccountScore, Play, ScoringModel, TierChange
+from .models import ICP, MQA, AccountPotential, AccountScore, KpiSnapshot, Play, ScoringModel, TierChange
 from .plays import play_save
 
 
@@ -92,3 +92,18 @@ class MQAAdmin(ReadOnlyAdmin):
     search_fields = ["account__name"]
     list_select_related = ["account", "model"]
     raw_id_fields = ["account"]
+
+
+@admin.register(AccountPotential)
+class AccountPotentialAdmin(ReadOnlyAdmin):
+    list_display = ["account", "expected_value", "win_probability", "deal_size", "band", "computed_at"]
+    search_fields = ["account__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account"]
+
+
+@admin.register(KpiSnapshot)
+class KpiSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["on", "kpi", "scope", "scope_id", "numerator", "denominator"]
+    list_filter = ["kpi", "scope"]
+    date_hierarchy = "on"

@@ -31,10 +31,15 @@ DEMO_ICP = {
 
 def demo_scoring(*, out=print) -> None:
     """Create the demo ICP and publish a first model, unless a model is already active (loading twice changes
-    nothing)."""
+    nothing); then the spend potential."""
     if active_model() is not None:
         out("Scoring: a model is already active; nothing to do.")
-        return
+    else:
+        _publish_demo_model(out=out)
+    _refresh_potential(out=out)
+
+
+def _publish_demo_model(*, out) -> None:
     icp, _ = ICP.objects.get_or_create(
         name=DEMO_ICP["name"], defaults={k: v for k, v in DEMO_ICP.items() if k != "name"}
     )
@@ -48,3 +53,20 @@ def demo_scoring(*, out=print) -> None:
     )
     job = model_publish(model=model, user=None)
     out(f"Scoring: published {model.name} v{model.version}; rescore job #{job.pk}.")
+
+
+def _refresh_potential(*, out) -> None:
+    """Spend potential from the demo's closed deals: at once when tasks run in this process (the rescore has just
+    finished), else queued for the worker, which waits for the rescore."""
+    from core.models import Job
+
+    from .tasks import potential_refresh_task
+
+    jobs = Job.objects.filter(kind=Job.Kind.POTENTIAL).order_by("-pk")
+    before = jobs.values_list("pk", flat=True).first() or 0
+    potential_refresh_task.delay()
+    job = jobs.filter(pk__gt=before).first()
+    if job is not None and job.is_finished:
+        out(f"Spend potential: {job.result.get('message') or job.error} (job #{job.pk}).")
+    else:
+        out("Spend potential: queued; the worker computes it once the rescore has finished.")

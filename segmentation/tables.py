@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.db.models import F
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -36,6 +37,19 @@ def flag_badges(flags: list[str]):
     )
 
 
+class ExpectedValueColumn:
+    """The spend-potential column of an account list: sorted with accounts without one last, shown in whole USD."""
+
+    def order_expected_value(self, queryset, is_descending):
+        # Accounts without a spend potential last, whichever way (PostgreSQL would put them first when descending).
+        value = F("potential__expected_value")
+        order = value.desc(nulls_last=True) if is_descending else value.asc(nulls_last=True)
+        return queryset.order_by(order, "pk"), True
+
+    def render_expected_value(self, value):
+        return f"{value:,.0f}"
+
+
 class _Scores:
     """Rendering shared by tables that show scores and tiers."""
 
@@ -49,7 +63,7 @@ class _Scores:
         return score_text(value)
 
 
-class TierTable(_Scores, tables.Table):
+class TierTable(ExpectedValueColumn, _Scores, tables.Table):
     """Scored accounts; the rows come sorted best tier first, then by unified score."""
 
     name = tables.Column(
@@ -61,6 +75,9 @@ class TierTable(_Scores, tables.Table):
     signal = tables.Column(accessor="score__signal", order_by=("score__signal", "pk"), attrs=NUMBER)
     coverage = tables.Column(
         accessor="score__coverage", verbose_name="Buying group", order_by=("score__coverage", "pk"), attrs=NUMBER
+    )
+    expected_value = tables.Column(
+        accessor="potential__expected_value", verbose_name="Expected value (USD)", default="—", attrs=NUMBER
     )
     tier_since = tables.DateColumn(accessor="score__tier_since", format="Y-m-d", order_by=("score__tier_since", "pk"))
     surge_until = tables.Column(accessor="score__surge_until", order_by=("score__surge_until", "pk"), default="—")

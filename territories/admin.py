@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
-from .models import Handoff, Membership, SlaPolicy, Territory
+from .models import Handoff, Membership, OwnershipChange, Quota, SlaPolicy, Territory
 from .selectors import handoff_list, membership_list, territory_list
 
 
@@ -60,3 +60,22 @@ class HandoffAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return handoff_list(user=request.user).select_related("account", "owner")
+
+
+@admin.register(Quota)
+class QuotaAdmin(RoleAdmin):
+    list_display = ["territory", "period_start", "period_end", "amount", "updated_by", "updated_at"]
+    list_filter = ["territory"]
+    list_select_related = ["territory", "updated_by"]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(OwnershipChange)
+class OwnershipChangeAdmin(ReadOnlyAdmin):
+    list_display = ["account", "from_owner", "to_owner", "from_territory", "to_territory", "rule", "changed_by", "at"]
+    search_fields = ["account__name", "rule"]
+    list_select_related = ["account", "from_owner", "to_owner", "from_territory", "to_territory", "changed_by"]
+    raw_id_fields = ["account"]

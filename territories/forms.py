@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import Membership, SlaPolicy
+from .models import Membership, Quota, SlaPolicy
 from .sla import clock_problems
 
 
@@ -106,3 +106,34 @@ class SlaPolicyForm(forms.ModelForm):
             if field not in self.errors:
                 self.add_error(field, message)
         return data
+
+
+class QuotaForm(forms.ModelForm):
+    """A territory's quota for a period; the rules (order of days, amount, no duplicate) are the service's."""
+
+    class Meta:
+        model = Quota
+        fields = ["territory", "period_start", "period_end", "amount"]
+        widgets = {
+            "period_start": forms.DateInput(attrs={"type": "date"}),
+            "period_end": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def clean(self):
+        from .quotas import quota_problems
+
+        cleaned = super().clean()
+        problems = quota_problems(
+            territory=cleaned.get("territory"),
+            period_start=cleaned.get("period_start"),
+            period_end=cleaned.get("period_end"),
+            amount=cleaned.get("amount"),
+            exclude_pk=self.instance.pk,
+        )
+        for field, message in problems.items():
+            self.add_error(field, message)
+        return cleaned
+
+    def validate_unique(self):
+        # clean() has said it in words; the model's generic constraint messages would only repeat it.
+        pass

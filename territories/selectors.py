@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from core.roles import is_admin, is_manager, is_rep
+from segmentation.stats import wilson_interval
 
 from .models import Membership, Territory
 
@@ -151,22 +152,6 @@ def territory_member_choices_by_territory(*, territory_ids) -> dict[int, list[tu
 
 
 # --- SLA compliance and rejection feedback -------------------------------------------------------------------------
-
-Z_95 = 1.959963984540054
-
-
-def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
-    """The Wilson score interval of a proportion, in percent (95% by default); None without a sample.
-
-    centre = (p + z²/2n) / (1 + z²/n), half-width = z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n), with p = successes/n.
-    """
-    if n <= 0:
-        return None
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denominator
-    return max(0.0, 100 * (centre - half)), min(100.0, 100 * (centre + half))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import sla_views, views
+from . import quota_views, sla_views, views
 
 urlpatterns = [
     path("", views.territory_index, name="territory-list"),
@@ -11,4 +11,8 @@ urlpatterns = [
     path("assignment/apply/", views.assignment_apply, name="assignment-apply"),
     path("sla-policies/", sla_views.sla_policy_index, name="sla-policy-list"),
     path("sla-policies/<slug:tier>/edit/", sla_views.sla_policy_edit, name="sla-policy-edit"),
+    path("quotas/", quota_views.quota_index, name="quota-list"),
+    path("quotas/new/", quota_views.quota_edit, name="quota-new"),
+    path("quotas/<int:quota_id>/edit/", quota_views.quota_edit, name="quota-edit"),
+    path("quotas/<int:quota_id>/delete/", quota_views.quota_remove, name="quota-delete"),
 ]

@@ -1,4 +1,4 @@
-"""The rescore benchmark runs end to end at a small size (real workers on Redis, PostgreSQL) and reports."""
+"""The benchmarks run end to end at a small size (on PostgreSQL; the rescore with real workers on Redis) and report."""
 
 import os
 import re
@@ -13,18 +13,23 @@ from .conftest import require, require_redis
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.worker
-def test_the_rescore_benchmark_runs_at_a_small_size():
+def run_bench(script: str, scale: str) -> str:
+    """Run bench/<script> at BENCH_SCALE=`scale` on PostgreSQL and return what it printed."""
     url = os.environ.get("DATABASE_URL", "")
     require(url.startswith(("postgres://", "postgresql://")), "needs PostgreSQL: set DATABASE_URL=postgres://...")
-    require_redis()
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env["BENCH_SCALE"] = "0.002"
+    env["BENCH_SCALE"] = scale
     run = subprocess.run(
-        [sys.executable, "bench/rescore.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, f"bench/{script}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    out = run.stdout
+    return run.stdout
+
+
+@pytest.mark.worker
+def test_the_rescore_benchmark_runs_at_a_small_size():
+    require_redis()
+    out = run_bench("rescore.py", "0.002")
     scored = re.search(r"full rescore: ([\d,]+) accounts in ([\d.]+) s", out)
     assert scored and scored.group(1) == "2,000", out
     assert re.search(r"baseline .*: 2,000 rows in [\d.]+ s; ratio [\d.]+x", out), out
@@ -34,15 +39,18 @@ def test_the_rescore_benchmark_runs_at_a_small_size():
 
 @pytest.mark.postgres
 def test_the_sla_benchmark_runs_at_a_small_size():
-    url = os.environ.get("DATABASE_URL", "")
-    require(url.startswith(("postgres://", "postgresql://")), "needs PostgreSQL: set DATABASE_URL=postgres://...")
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env["BENCH_SCALE"] = "0.01"
-    run = subprocess.run(
-        [sys.executable, "bench/sla.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    out = run.stdout
+    out = run_bench("sla.py", "0.01")
     assert "1,000 pending handoffs, 100 overdue" in out, out
     assert re.search(r"sweep: 100 breaches in [\d.]+ s", out), out
     assert "second sweep a minute later: 0 new breaches" in out, out
+
+
+@pytest.mark.postgres
+def test_the_kpi_benchmark_runs_at_a_small_size():
+    out = run_bench("kpis.py", "0.005")
+    assert re.search(r"5,000 scored accounts, 5,000 deals \(3,500 closed\)", out), out
+    for role in ("admin", "manager", "rep"):
+        assert re.search(rf"dashboard \(every KPI's total, last 365 days\) for the {role}: [\d.]+ s", out), out
+    assert re.search(r"every KPI split by every segment for the admin: \d+ splits in [\d.]+ s", out), out
+    assert re.search(r"win rate by industry: page [\d.]+ s, baseline .* [\d.]+ s; ratio [\d.]+x", out), out
+    assert re.search(r"daily snapshot: [\d,]+ snapshots in [\d.]+ s", out), out

@@ -87,6 +87,13 @@ MATRIX = {
     "assignment-preview": (None, web(REPS_REFUSED)),
     "assignment-apply": (None, by_user(405)),
     "sla-policy-list": (None, web(ADMIN_ONLY)),
+    "kpi-dashboard": (None, web()),
+    "kpi-detail": ("kpi", web()),
+    "kpi-export": ("kpi", web()),
+    "quota-list": (None, web(ADMIN_ONLY)),
+    "quota-new": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
+    "quota-edit": ("quota", web(ADMIN_ONLY)),
+    "quota-delete": ("quota", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
     "sla-policy-edit": ("sla_tier", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown with its errors
     "scoring-index": (None, web(ADMIN_ONLY)),
     "icp-new": (None, web(ADMIN_ONLY)),
@@ -99,6 +106,11 @@ MATRIX = {
     "model-restore": ("model", web(ADMIN_ONLY)),
     "play-list": (None, web(ADMIN_ONLY)),
     "play-edit": ("play", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
+    "recalibration": (None, web(ADMIN_ONLY)),
+    "recalibration-run": (None, web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),  # back to the report
+    "recalibration-ranking-export": (None, web(ADMIN_ONLY)),
+    "recalibration-lift-export": (None, web(ADMIN_ONLY)),
+    "recalibration-score-band-export": (None, web(ADMIN_ONLY)),
     "api-schema": (None, api()),
     "api-docs": (None, api()),
     "api:api-root": (None, api()),
@@ -142,6 +154,8 @@ MATRIX = {
     "api:scoring-model-preview": ("model", api(**ADMIN_ONLY, admin=404), ({}, api(**ADMIN_ONLY, admin=202))),
     "api:scoring-model-publish": ("model", api(**ADMIN_ONLY, admin=405), ({}, api(**ADMIN_ONLY, admin=202))),
     "api:scoring-model-restore": ("model", api(**ADMIN_ONLY, admin=405), ({}, api(**ADMIN_ONLY, admin=409))),
+    "api:kpi-list": (None, api()),
+    "api:kpi-detail": ("kpi", api()),
     "api:job-list": (None, api()),
     "api:job-detail": ("job", api(**MANAGER_JOB)),
     "api:user-list": (None, api(**ADMIN_ONLY), ({}, api(**ADMIN_ONLY, admin=400))),
@@ -200,10 +214,22 @@ def objects(world):
         "model": {"model_id": model.pk},
         "play": {"tier": "tier_1"},
         "sla_tier": {"tier": "tier_1"},
+        "kpi": {"key": "win_rate"},
+        "quota": {"quota_id": _quota(world).pk},
         "sla_policy": {"pk": SlaPolicyFactory(tier="tier_1").pk},
         "handoff": {"pk": (handoff := _handoff(world)).pk},
         "handoff_page": {"handoff_id": handoff.pk},
     }
+
+
+def _quota(world):
+    import datetime as dt
+
+    from territories.models import Quota
+
+    return Quota.objects.create(
+        territory=world.north, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31), amount=100
+    )
 
 
 def _handoff(world):
@@ -219,7 +245,7 @@ def _handoff(world):
 def url_for(name: str, objects: dict) -> str:
     builder = MATRIX[name][0]
     kwargs = dict(objects[builder]) if builder else {}
-    if name.startswith("api:") and builder:
+    if name.startswith("api:") and builder and "key" not in kwargs:  # KPIs are named by key, the rest by id
         kwargs = {"pk": next(iter(kwargs.values()))}
     return reverse(name, kwargs=kwargs)
 

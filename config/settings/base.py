@@ -129,6 +129,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Signals decay: everyone is rescored once a day.
     "rescore-daily": {"task": "segmentation.tasks.rescore_daily_task", "schedule": crontab(hour=2, minute=0)},
     "sla-sweep": {"task": "territories.tasks.sla_sweep_task", "schedule": crontab(minute="*")},
+    # The KPIs of the day, once scores are fresh, so the dashboard can chart trends.
+    "kpi-snapshot": {"task": "segmentation.tasks.kpi_snapshot_task", "schedule": crontab(hour=4, minute=15)},
+    # Spend potential reads the scores: after the daily rescore (it waits for one still running).
+    "potential-daily": {"task": "segmentation.tasks.potential_refresh_task", "schedule": crontab(hour=3, minute=30)},
 }
 
 REST_FRAMEWORK = {

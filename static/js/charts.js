@@ -17,7 +17,8 @@
     if (percentAxis) {
       options.scales = options.scales || {};
       const axis = (options.scales[percentAxis] = options.scales[percentAxis] || {});
-      axis.ticks = Object.assign({}, axis.ticks, { callback: (value) => value + "%" });
+      // Rounded: a narrow axis otherwise reads 13.600000000000001%.
+      axis.ticks = Object.assign({}, axis.ticks, { callback: (value) => Number(value.toFixed(2)) + "%" });
     }
     options.responsive = true;
     options.maintainAspectRatio = false;
