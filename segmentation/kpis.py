@@ -508,7 +508,10 @@ def _summed(grouped: list[tuple[str, str, dict]]) -> dict:
 
 
 def _accuracy(kpi, *, user, segment, period):
-    closed = Opportunity.objects.filter(period.dates_q("closed_on"), is_closed=True)
+    # The deals scoped too, so a rep's figure adds up their accounts' deals only, not everyone's.
+    closed = _scoped(
+        Opportunity.objects.filter(period.dates_q("closed_on"), is_closed=True), user=user, prefix="account__"
+    )
     amount = Coalesce(_float(F("amount")), Value(0.0))
     won_amount = Case(When(is_won=True, then=amount), default=Value(0.0), output_field=FloatField())
     grouped = _per_account(_scores(user), "score", F("unified"), closed, won_amount, segment)
@@ -581,7 +584,11 @@ def _icp_match(kpi, *, user, segment, period):
 
 
 def _clv(kpi, *, user, segment, period):
-    won = Opportunity.objects.filter(Period(end=period.end).dates_q("closed_on"), is_won=True)
+    won = _scoped(
+        Opportunity.objects.filter(Period(end=period.end).dates_q("closed_on"), is_won=True),
+        user=user,
+        prefix="account__",
+    )
     accounts = _scoped(Account.objects.all(), user=user, prefix="")
     grouped = [
         (key, label, Moments(n=agg["n"] or 0, total=agg["sy"] or 0.0, squares=agg["syy"] or 0.0))
