@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
 from core.decorators import admin_only
+from core.forms import form_add_errors
 
 from .forms import QuotaForm
 from .models import Quota
@@ -30,8 +31,7 @@ def quota_edit(request, quota_id: int | None = None):
         try:
             saved = quota_save(quota=form.save(commit=False), user=request.user)
         except ValidationError as exc:
-            for field, problems in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
+            form_add_errors(form, exc)
         else:
             messages.success(request, f"Saved the quota of {saved}.")
             return redirect("quota-list")

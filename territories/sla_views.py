@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from core.decorators import admin_only
+from core.forms import form_add_errors
 
 from .forms import SlaPolicyForm
 from .sla import ALWAYS, clock_of, days_label, describe, time_zone_names
@@ -45,8 +46,7 @@ def sla_policy_edit(request, tier: str):
         try:
             saved = sla_policy_save(policy=form.save(commit=False), user=request.user)
         except ValidationError as exc:
-            for field, problems in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
+            form_add_errors(form, exc)
         else:
             messages.success(
                 request,
