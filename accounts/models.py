@@ -126,8 +126,13 @@ class Signal(models.Model):
                 fields=["external_id"], condition=Q(external_id__isnull=False), name="signal_external_id_unique"
             ),
         ]
-        # Scoring reads an account's signals by time window; the timeline lists them newest first.
-        indexes = [models.Index(fields=["account", "occurred_at"], name="signal_account_time_idx")]
+        # Scoring reads an account's signals by time window; the timeline lists them newest first. The full rescore
+        # reads every signal in account order from this index alone (an index-only scan), hence kind and contact.
+        indexes = [
+            models.Index(
+                fields=["account", "occurred_at"], include=["kind", "contact"], name="signal_account_time_cover_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"

@@ -2,10 +2,12 @@
 
 Two implementations of the same rules (`scoring.py`, `tiers.py`):
 - PostgreSQL: one SQL statement per slice of accounts aggregates their signals, computes fit, signal, coverage,
-  unified, tier and the explanation, and writes AccountScore. Criteria are evaluated exactly as the pure module
-  does by running it on the slice's distinct values of each attribute (in Python) and matching the values that
-  pass (in SQL); numeric ranges on numeric columns are compared in SQL directly. Both steps read one snapshot
-  (REPEATABLE READ).
+  unified, tier and the explanation, and writes AccountScore. It streams: the accounts in id order and their
+  signals in account order (an index-only scan of the signals' covering index, aggregated one account at a time)
+  are merge-joined, so no hash table or sort over the slice is built. Criteria are evaluated exactly as the pure
+  module does by running it on the slice's distinct values of each attribute (in Python) and matching the values
+  that pass (in SQL); numeric ranges on numeric columns are compared in SQL directly. Both steps read one
+  snapshot (REPEATABLE READ).
 - Elsewhere (SQLite: the demo, a newcomer's tests): the pure module account by account.
 
 A row is only rewritten when its scores, tier or explanation change (a rescore that changes nothing writes
@@ -374,26 +376,47 @@ def _direct(criterion: Criterion) -> bool:
 
 
 def _distinct_values(criteria: list[Criterion], where: str, where_params: list) -> dict[str, list]:
-    """attribute -> the slice's distinct values (None left out), as Python sees them."""
+    """attribute -> the slice's distinct values (None left out), as Python sees them.
+
+    One scan with hashed grouping sets, one set per attribute (GROUPING() takes at most 31 of them).
+    """
     attributes = sorted({c.attribute for c in criteria if not _direct(c)})
     if not attributes:
         return {}
-    columns, params = [], []
+    values: dict[str, list] = {}
+    for start in range(0, len(attributes), GROUPING_MAX):
+        values.update(_distinct_batch(attributes[start : start + GROUPING_MAX], where, where_params))
+    return values
+
+
+GROUPING_MAX = 31  # attributes per scan: GROUPING() returns an int bit mask
+
+
+def _distinct_batch(attributes: list[str], where: str, where_params: list) -> dict[str, list]:
+    exprs, params = [], []
     for attribute in attributes:
-        expr, expr_params, sql_type = _attribute_sql(attribute)
-        columns.append(f"array_agg(DISTINCT {expr}{'::text' if sql_type == 'jsonb' else ''})")
+        expr, expr_params, _ = _attribute_sql(attribute)
+        exprs.append(expr)
         params += expr_params
+    jsonb = [_attribute_sql(attribute)[2] == "jsonb" for attribute in attributes]
+    names = [f"v{n}" for n in range(len(attributes))]
+    inner = ", ".join(f"{e} AS {v}" for e, v in zip(exprs, names, strict=True))
+    outputs = ", ".join(f"{v}::text" if is_json else v for v, is_json in zip(names, jsonb, strict=True))
+    sql = (
+        f"SELECT GROUPING({', '.join(names)}), {outputs} FROM (SELECT {inner} FROM {ACCOUNT_TABLE} a WHERE {where}) a "  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
+        f"GROUP BY GROUPING SETS ({', '.join(f'({v})' for v in names)})"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {ACCOUNT_TABLE} a WHERE {where}", params + where_params)  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
-        found = cursor.fetchone()
-    values = {}
-    for attribute, raw in zip(attributes, found, strict=True):
-        sql_type = _attribute_sql(attribute)[2]
-        values[attribute] = [v for v in raw or [] if v is not None]
-        if sql_type == "jsonb":
-            values[attribute] = [(text, json.loads(text)) for text in values[attribute]]
-        else:
-            values[attribute] = [(v, v) for v in values[attribute]]
+        cursor.execute(sql, params + where_params)
+        found = cursor.fetchall()
+    values: dict[str, list] = {attribute: [] for attribute in attributes}
+    last = len(attributes) - 1
+    for grouping, *row in found:
+        # GROUPING() sets the bit of each expression the row's set does not group by; the first is the highest bit.
+        number = next(n for n in range(len(attributes)) if not grouping & (1 << (last - n)))
+        value = row[number]
+        if value is not None:
+            values[attributes[number]].append((value, json.loads(value) if jsonb[number] else value))
     return values
 
 
@@ -436,78 +459,82 @@ AGE = "date_part('epoch', %s::timestamptz - s.occurred_at) / 86400.0::float8"
 
 
 def _aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[str, list]:
-    """SELECT account_id, raw, recent, pmask: per account, the signal points now (each rule's decayed points,
-    capped, summed: scoring.signal_score), the decayed points of the signals newer than the surge window's start,
-    and a bit mask of the required personas (in alphabetical order) with a contact behind a signal in the
-    engagement window.
+    """SELECT account_id, raw, recent, pmask, raw_then, in account order: per account, the signal points now (each
+    rule's decayed points, capped, summed: scoring.signal_score), the decayed points of the signals newer than the
+    surge window's start, a bit mask of the required personas (in alphabetical order) with a contact behind a
+    signal in the engagement window, and the signal points as of the surge window's start (_then_sql).
 
-    One pass over the signals and one aggregation level (a sum per rule, filtered by kind; one sum over the recent
-    signals; a bitwise or for the personas), so the work is a single scan with one group per account.
+    The signals stream in account order from the covering index (account, occurred_at; kind, contact): an
+    index-only scan, one group at a time, no hash table over the slice's accounts. Each row's rule number and
+    decayed points are computed once (the fenced subqueries keep PostgreSQL from repeating the expressions in every
+    aggregate); each rule's sum then filters on the rule number. The personas are looked up afterwards, only for
+    the contacts behind the window's signals, through the contacts' primary key.
     """
     p = plan.params
     where_s, where_s_params = selection.q("s.account_id")
     rules = p.signal_rules
     personas = sorted(set(p.required_personas))
     lookback, window = p.lookback_days, p.engagement_window_days
-    then = plan.surge_moment(as_of)
-    capped, column_params = [], []
-    for rule in rules:
-        capped.append(
-            "LEAST(COALESCE(sum(%s::float8 * power(0.5::float8, s.age / %s::float8)) "
-            "FILTER (WHERE s.kind = %s AND s.age / %s::float8 <= 1000.0::float8 AND s.age <= %s::float8), "
-            "0.0::float8), %s::float8)"
-        )
-        column_params += [rule.points, rule.half_life_days, rule.kind, rule.half_life_days, lookback, rule.max_points]
-    recent = " ".join(
-        "WHEN %s THEN CASE WHEN s.age / %s::float8 <= 1000.0::float8 "
-        "THEN %s::float8 * power(0.5::float8, s.age / %s::float8) ELSE 0.0::float8 END"
-        for _ in rules
-    )
-    columns = [
-        "(0.0::float8 + " + (" + ".join(capped) or "0.0::float8") + ") AS raw",
-        (
-            f"COALESCE(sum(CASE s.kind {recent} ELSE 0.0::float8 END) "
-            "FILTER (WHERE s.occurred_at > %s AND s.age <= %s::float8), 0.0::float8) AS recent"
-            if rules
-            else "0.0::float8 AS recent"
-        ),
+    capped = [
+        f"LEAST(COALESCE(sum(s.d) FILTER (WHERE s.k = {number}), 0.0::float8), %s::float8)"
+        for number in range(1, len(rules) + 1)
     ]
-    if rules:
-        column_params += [v for r in rules for v in (r.kind, r.half_life_days, r.points, r.half_life_days)]
-        column_params += [then, lookback]
+    columns = [
+        "(0.0::float8" + "".join(f" + {c}" for c in capped) + ") AS raw",
+        "COALESCE(sum(s.d) FILTER (WHERE s.occurred_at > %s), 0.0::float8) AS recent",
+        "array_agg(s.contact_id) FILTER (WHERE s.contact_id IS NOT NULL AND s.age <= %s::float8) AS contacts"
+        if personas
+        else "NULL::bigint[] AS contacts",
+    ]
+    column_params = [r.max_points for r in rules] + [plan.surge_moment(as_of)] + ([float(window)] if personas else [])
     if personas:
         bits = " ".join(f"WHEN %s THEN {1 << i}" for i in range(len(personas)))
-        columns.append(f"COALESCE(bit_or(CASE c.persona {bits} END), 0) AS pmask")
-        column_params += personas
-        contact_join = (
-            f"LEFT JOIN {CONTACT_TABLE} c "
-            "ON c.id = CASE WHEN s.age <= %s::float8 THEN s.contact_id END AND c.persona = ANY(%s::text[])"
-        )
-        join_params = [float(window), personas]
-        wanted = "(s.kind = ANY(%s::text[]) OR s.contact_id IS NOT NULL)"
+        pmask = f"""CASE WHEN g.contacts IS NULL THEN 0 ELSE COALESCE((
+              SELECT bit_or(CASE c.persona {bits} END) FROM {CONTACT_TABLE} c
+              WHERE c.id = ANY(g.contacts) AND c.persona = ANY(%s::text[])), 0) END"""  # noqa: S608  # nosec B608  # SQL from model tables and constants; values are parameters
+        pmask_params = [*personas, personas]
+        wanted = "(x.k IS NOT NULL OR x.contact_id IS NOT NULL)"
     else:
-        columns.append("0 AS pmask")
-        contact_join, join_params = "", []
-        wanted = "s.kind = ANY(%s::text[])"
+        pmask, pmask_params = "0", []
+        wanted = "x.k IS NOT NULL"
+    # The rule number of a signal's kind (NULL: no rule).
+    rule_number = "CASE s.kind " + " ".join(f"WHEN %s THEN {n}" for n in range(1, len(rules) + 1)) + " END"
+    if not rules:
+        rule_number = "NULL::int"
+    then_sql, then_params = _then_sql(plan, as_of)
     sql = f"""
-        SELECT s.account_id{"".join(", " + c for c in columns)}
-        FROM (SELECT s.account_id, s.kind, s.contact_id, s.occurred_at, {AGE} AS age
+        SELECT g.account_id, g.raw, g.recent, {pmask} AS pmask, {then_sql} AS raw_then
+        FROM (
+          SELECT s.account_id, {", ".join(columns)}
+          FROM (
+            SELECT x.account_id, x.occurred_at, x.contact_id, x.k, x.age,
+                   CASE WHEN x.k IS NULL OR x.age > %s::float8 OR x.age / (%s::float8[])[x.k] > 1000.0::float8
+                        THEN 0.0::float8
+                        ELSE (%s::float8[])[x.k] * power(0.5::float8, x.age / (%s::float8[])[x.k]) END AS d
+            FROM (
+              SELECT s.account_id, s.occurred_at, s.contact_id, {rule_number} AS k, {AGE} AS age
               FROM {SIGNAL_TABLE} s
               WHERE {where_s} AND s.occurred_at <= %s AND s.occurred_at >= %s::timestamptz - %s::interval
-                AND {wanted}) s
-        {contact_join}
-        GROUP BY s.account_id
+              ORDER BY s.account_id OFFSET 0
+            ) x
+            WHERE {wanted}
+            ORDER BY x.account_id
+          ) s
+          GROUP BY s.account_id
+        ) g
     """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
+    half_lives = [float(r.half_life_days) for r in rules]
     params = [
-        *column_params, as_of, *where_s_params, as_of, as_of, dt.timedelta(days=max(lookback, window)),
-        [r.kind for r in rules], *join_params,
+        *pmask_params, *then_params, *column_params,
+        float(lookback), half_lives, [float(r.points) for r in rules], half_lives,
+        *[r.kind for r in rules], as_of, *where_s_params, as_of, as_of, dt.timedelta(days=max(lookback, window)),
     ]  # fmt: skip
     return sql, params
 
 
 def _then_sql(plan: Plan, as_of: dt.datetime) -> tuple[str, list]:
-    """SELECT account_id, raw_then from `sa`: the signal points as of then = now minus the surge window
-    (scoring.signal_score_then), for the accounts that might surge only.
+    """An expression on `g` (an account's row of the signal aggregate): its signal points as of then = now minus the
+    surge window (scoring.signal_score_then), for the accounts that might surge only, else NULL.
 
     An account can only surge when its signals newer than `then` are worth at least the delta: the rest of its
     signal score can only have fallen since then (each signal's points decay, caps only cut). So only accounts
@@ -521,20 +548,17 @@ def _then_sql(plan: Plan, as_of: dt.datetime) -> tuple[str, list]:
         capped.append(f"LEAST(COALESCE(%s::float8 * sum(x.c) FILTER (WHERE x.k = {number}), 0.0::float8), %s::float8)")
         params += [then_factor(rule, plan.rules.surge_window_days), rule.max_points]
     rule_rows, rule_params = _rule_values(plan)
-    sql = f"""
-        SELECT sa.account_id, t.raw_then FROM sa CROSS JOIN LATERAL (
-          SELECT (0.0::float8 + {" + ".join(capped) or "0.0::float8"}) AS raw_then
+    sql = f"""CASE WHEN %s::float8 > 0 AND 100.0::float8 * g.recent / %s::float8 + 0.2::float8 >= %s::float8 THEN (
+          SELECT (0.0::float8 + {" + ".join(capped) or "0.0::float8"})
           FROM (
             SELECT r.k, {DECAYED} AS c
             FROM (SELECT s.kind, {AGE} AS age FROM {SIGNAL_TABLE} s
-                  WHERE s.account_id = sa.account_id AND s.occurred_at <= %s AND s.occurred_at >= %s) s
+                  WHERE s.account_id = g.account_id AND s.occurred_at <= %s AND s.occurred_at >= %s) s
             JOIN (VALUES {rule_rows}) AS r(kind, k, points, h) ON r.kind = s.kind
           ) x
-        ) t
-        WHERE %s::float8 > 0 AND 100.0::float8 * sa.recent / %s::float8 + 0.2::float8 >= %s::float8
-    """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
+        ) END"""  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
+    params = [p.full_signal_points, p.full_signal_points, plan.rules.surge_delta, *params]
     params += [as_of, then, then - dt.timedelta(days=p.lookback_days), *rule_params]
-    params += [p.full_signal_points, p.full_signal_points, plan.rules.surge_delta]
     return sql, params
 
 
@@ -587,7 +611,6 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
     excluded_sql = _array_of([f"CASE WHEN x{n} THEN {n} END" for n in range(len(exclusions))], "int")
 
     aggregate_sql, signal_params = _aggregate_sql(plan, selection, as_of)
-    then_sql, then_params = _then_sql(plan, as_of)
     where_o, where_o_params = selection.q("o.account_id")  # the stored scores of the slice only
     signal_raw_sql = "COALESCE(sa.raw, 0.0::float8)"
     personas = sorted(set(p.required_personas))
@@ -602,24 +625,25 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
     personas_sql = _array_of(
         [f"CASE WHEN ({mask} & {1 << i}) > 0 THEN %s::text END" for i in range(len(personas))], "text"
     )
+    # The accounts (by id) and their signal aggregate (in account order) stream side by side: a merge join, no
+    # hash table and no materialized intermediate over the slice. OFFSET 0 keeps each level's expressions from
+    # being inlined (and so computed again) into the next.
     sql = f"""
-        WITH acc AS MATERIALIZED ({acc_sql}),
-        sa AS MATERIALIZED ({aggregate_sql}),
-        st AS MATERIALIZED ({then_sql}),
-        parts AS MATERIALIZED (
+        WITH parts AS (
           SELECT acc.id,
                  {fit_sql} AS fit,
                  CASE WHEN %s::float8 > 0
                       THEN LEAST(100.0::float8, 100.0::float8 * {signal_raw_sql} / %s::float8)
                       ELSE 0.0::float8 END AS signal,
-                 CASE WHEN %s::float8 > 0 AND st.account_id IS NOT NULL
-                      THEN LEAST(100.0::float8, 100.0::float8 * st.raw_then / %s::float8) END AS signal_then,
+                 CASE WHEN %s::float8 > 0 AND sa.raw_then IS NOT NULL
+                      THEN LEAST(100.0::float8, 100.0::float8 * sa.raw_then / %s::float8) END AS signal_then,
                  {coverage_sql} AS coverage,
                  ({excluded_flag}) AS is_excluded,
                  {matched_sql} AS matched,
                  {excluded_sql} AS excluded,
                  {personas_sql} AS personas
-          FROM acc LEFT JOIN sa ON sa.account_id = acc.id LEFT JOIN st ON st.account_id = acc.id
+          FROM ({acc_sql} ORDER BY a.id OFFSET 0) acc LEFT JOIN ({aggregate_sql}) sa ON sa.account_id = acc.id
+          OFFSET 0
         ),
         rounded AS (
           SELECT w.*, {ROUND1.format(x="w.fit")} AS fit_r, {ROUND1.format(x="w.signal")} AS signal_r,
@@ -637,12 +661,11 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
         FROM placed
     """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
     all_params = (
-        params
-        + signal_params
-        + then_params
-        + fit_params
+        fit_params
         + [p.full_signal_points] * 4
         + personas
+        + params
+        + signal_params
         + [p.w_fit, p.w_signal, p.w_coverage]
         + _placement_params(plan, as_of, where_o_params)
         + [as_of]
@@ -725,15 +748,16 @@ def _placement_params(plan: Plan, as_of: dt.datetime, where_o_params: list) -> l
 
 def _statement_settings(cursor, selection: Selection) -> None:
     """Settings for one scoring statement, for its transaction only."""
-    cursor.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
+    # Compiling the expressions (JIT) costs more than it saves on a slice with the workers side by side (measured
+    # at a million accounts), and far more on a few accounts.
+    cursor.execute("SET LOCAL jit = off")
     if selection.ids is not None:  # a few accounts (incremental): index look-ups, small memory
         cursor.execute("SET LOCAL work_mem = '64MB'")
         return
-    # A slice of a full rescore reads every signal row once: hash joins and aggregates in memory, never a merge or
-    # a loop over millions of rows, and one process per slice (the workers already run slices side by side).
+    # Joins in memory, never a loop over millions of rows, and one process per slice (the workers already run
+    # slices side by side).
     cursor.execute("SET LOCAL work_mem = '256MB'")
     cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-    cursor.execute("SET LOCAL enable_mergejoin = off")
     cursor.execute("SET LOCAL enable_nestloop = off")
 
 
@@ -768,7 +792,9 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
     """The statement that scores the selected accounts and writes what changed. It returns one row with the
     number of rows written (account_id NULL), then the accounts that moved to another tier."""
     select_sql, params = _select_sql(plan, selection, as_of)
-    where_o, where_o_params = selection.q("o.account_id")  # keeps the look-up of existing rows to the slice
+    # Both keep the look-up of existing rows to the slice (else each slice would read every stored score).
+    where_o, where_o_params = selection.q("o.account_id")
+    where_old, where_old_params = selection.q("old.account_id")
     # Changed rows are updated, missing rows inserted: one join, no per-row conflict handling. A row is left
     # alone when nothing in it changes, or when it holds a newer score of the same version.
     return (
@@ -783,7 +809,7 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
                 tier = n.tier, tier_since = n.tier_since, surge_until = n.surge_until, flags = n.flags,
                 matched = n.matched, excluded = n.excluded, personas = n.personas, as_of = %s, computed_at = now()
               FROM n
-              WHERE old.account_id = n.account_id
+              WHERE old.account_id = n.account_id AND {where_old}
                 AND (old.model_id <> %s OR old.as_of <= %s)
                 AND (old.model_id, old.fit, old.signal, old.coverage, old.unified, old.tier, old.surge_until,
                      old.flags, old.matched, old.excluded, old.personas)
@@ -813,6 +839,7 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
             plan.model.pk,
             plan.model.pk,
             as_of,
+            *where_old_params,
             plan.model.pk,
             as_of,
             plan.model.pk,

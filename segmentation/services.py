@@ -166,17 +166,17 @@ def _chunk_bounds(size: int) -> list[tuple[int, int | None, int]]:
 def _slices() -> list[tuple[int, int | None]]:
     """Account id ranges [lo, hi) for a full rescore, covering every id (the last is open-ended).
 
-    On PostgreSQL a slice reads every signal row once (the signals of a range of accounts are spread over the whole
-    table, in arrival order), so there are few slices: settings.RESCORE_SLICES, one per worker process. Their cost
-    is its signals plus its accounts (each account is scored and written), so the cuts give every slice an equal
-    share of both, read from PostgreSQL's statistics (an equal-height histogram of signal.account_id; accounts'
-    ids are taken as dense). Elsewhere, slices of CHUNK_ACCOUNTS accounts.
+    On PostgreSQL there are settings.RESCORE_SLICES of them (the workers take them one at a time); a slice reads
+    only its own accounts' signals (a range of the covering index). Its cost is its signals plus its accounts (each
+    account is scored and written), so the cuts give every slice an equal share of both, read from PostgreSQL's
+    statistics (an equal-height histogram of signal.account_id; accounts' ids are taken as dense). Elsewhere,
+    slices of CHUNK_ACCOUNTS accounts.
     """
     if connection.vendor != "postgresql":
         return [(lo, hi) for lo, hi, _ in _chunk_bounds(CHUNK_ACCOUNTS)]
     from accounts.models import Signal
 
-    parts = max(1, int(getattr(settings, "RESCORE_SLICES", 2)))
+    parts = max(1, int(getattr(settings, "RESCORE_SLICES", 8)))
     signal_table, account_table = Signal._meta.db_table, Account._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(

@@ -122,9 +122,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=1)
 CELERY_TIMEZONE = "UTC"
-# A full rescore on PostgreSQL runs in this many slices, side by side: one per worker process is best (each
-# slice reads every signal row once).
-RESCORE_SLICES = env_int("RESCORE_SLICES", 2, minimum=1)
+# A full rescore on PostgreSQL runs in this many slices of accounts, which the workers take one at a time: a slice
+# reads only its own accounts' signals, so more slices than workers keep every worker busy to the end.
+RESCORE_SLICES = env_int("RESCORE_SLICES", 8, minimum=1)
 CELERY_BEAT_SCHEDULE: dict = {
     # Signals decay: everyone is rescored once a day.
     "rescore-daily": {"task": "segmentation.tasks.rescore_daily_task", "schedule": crontab(hour=2, minute=0)},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -129,8 +131,9 @@ def band_expr(field_name: str = "score__unified") -> Case:
 
 
 def _conversion(kpi, *, user, segment, period):
-    # `pk IN (won accounts)`: PostgreSQL hashes the won accounts once rather than probing per account.
-    won = Opportunity.objects.filter(period.dates_q("closed_on"), is_won=True).values("account_id")
+    # `pk IN (won accounts)`: PostgreSQL hashes the won accounts once rather than probing per account (distinct,
+    # so the hash is never bigger than the accounts; kpi_compute gives it the memory).
+    won = Opportunity.objects.filter(period.dates_q("closed_on"), is_won=True).values("account_id").distinct()
     accounts = _scores(user).annotate(band=band_expr("unified"))
     grouped = {
         row["band"]: row for row in accounts.values("band").annotate(s=Count("pk", filter=Q(pk__in=won)), n=Count("pk"))
@@ -268,7 +271,7 @@ def _pipeline(kpi, *, user, segment, period):
 
 
 def _mqa_rate(kpi, *, user, segment, period):
-    raised = MQA.objects.filter(period.moments_q("qualified_at")).values("account_id")
+    raised = MQA.objects.filter(period.moments_q("qualified_at")).values("account_id").distinct()
     return proportion_result(
         kpi,
         _scores(user),
@@ -436,7 +439,26 @@ def kpi_compute(*, key: str, user, segment: str = "", period: Period | None = No
     kpi = KPIS[key]
     if segment and segment not in kpi.segments:
         raise ValueError(f"{kpi.name} cannot be split by {segment}; choose one of: {', '.join(kpi.segments)}.")
-    return COMPUTE[key](kpi, user=user, segment=segment, period=period or Period())
+    with kpi_memory():
+        return COMPUTE[key](kpi, user=user, segment=segment, period=period or Period())
+
+
+KPI_WORK_MEM = "64MB"
+
+
+@contextmanager
+def kpi_memory():
+    """A transaction whose queries may hash every account at once (PostgreSQL's `work_mem`, for it only).
+
+    A KPI that counts the accounts found in a set (won deals, MQAs) lets PostgreSQL hash that set once; with the
+    server's default memory it falls back, past a few hundred thousand accounts, to scanning the set again for
+    every account, and an all-time dashboard at a million accounts would take hours instead of seconds.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = %s", [KPI_WORK_MEM])
+        yield
 
 
 def kpi_overview(*, user, period: Period | None = None) -> list[KpiResult]:
