@@ -204,7 +204,7 @@ def main() -> None:
         second = model_draft_create(user=None, based_on=model, w_fit=0.5, w_signal=0.4, w_coverage=0.1)
         republish, job3 = run(lambda: model_publish(model=second, user=None, as_of=now))
         assert job3.status == Job.Status.SUCCEEDED, job3.error
-        print(f"publishing a new version (every row rewritten, indexes kept): {republish:.1f} s; "
+        print(f"publishing a new version (every row rewritten): {republish:.1f} s; "
               f"{TierChange.objects.count():,} tier moves recorded, {MQA.objects.count():,} MQAs in all")  # fmt: skip
 
         # New signal -> score: the signal is committed, a worker rescores its account.

@@ -761,9 +761,16 @@ def _statement_settings(cursor, selection: Selection) -> None:
     cursor.execute("SET LOCAL enable_nestloop = off")
 
 
+STREAM_CHUNK = 1000
 RETURNED = (
     "account_id, fit, signal, coverage, unified, then_r, is_excluded, old_tier, old_since, old_surge, old_flags, "
     "same_model, tier, tier_since, surge_until, flags, candidate, target, surge_started, matched, excluded, personas"
+)
+# The same columns for a move: only what its reason reads (tiers.move_reason); the rest NULL, not sent or parsed.
+MOVED = (
+    "account_id, fit, signal, coverage, unified, then_r, is_excluded, old_tier, NULL::timestamptz, old_surge, "
+    "old_flags, same_model, tier, NULL::timestamptz, surge_until, flags, candidate, target, surge_started, "
+    "NULL::int[], NULL::int[], NULL::text[]"
 )
 
 
@@ -832,7 +839,7 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
             SELECT NULL, (SELECT count(*) FROM changed) + (SELECT count(*) FROM added)
                    {", NULL" * (len(RETURNED.split(",")) - 2)}
             UNION ALL
-            SELECT {RETURNED} FROM changed WHERE old_tier IS NOT NULL AND old_tier <> tier
+            SELECT {MOVED} FROM changed WHERE old_tier IS NOT NULL AND old_tier <> tier
             """,  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
         [
             *params,
@@ -864,15 +871,16 @@ def _sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
             # The distinct values and the scoring statement must read the same snapshot.
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         _statement_settings(cursor, selection)
-        out, moves = csv.writer(spool), 0
-        for values in cursor.cursor.stream(*_store_sql(plan, selection, as_of)):
+        out, moves, at = csv.writer(spool), 0, as_of.isoformat()
+        # Rows arrive in chunks (libpq's chunked mode): one round of Python per thousand moves, not per move.
+        for values in cursor.cursor.stream(*_store_sql(plan, selection, as_of), size=STREAM_CHUNK):
             if values[0] is None:
                 written = int(values[1])
                 continue
             row = _row(values)
             out.writerow(
                 [row.account_id, plan.model.pk, row.standing.tier, row.tier, row.move_reason(plan.rules)]
-                + [repr(row.fit), repr(row.signal), repr(row.unified), as_of.isoformat()]
+                + [repr(row.fit), repr(row.signal), repr(row.unified), at]
             )
             moves += 1
         if moves:

@@ -226,8 +226,10 @@ def rescore_job_start(
     for number, step in enumerate(slices):
         step.job, step.number = job, number
     RescoreChunk.objects.bulk_create(slices)
-    if AccountScore.objects.count() < job.total // 2:
-        # A first fill: building the score indexes once at the end is much cheaper than row by row.
+    if AccountScore.objects.filter(model=model).count() < job.total // 2:
+        # Most rows will be written (a first fill, or another version's scores being replaced): building the score
+        # indexes once at the end is much cheaper than maintaining them row by row. Until then, lists sorted by
+        # score read the table without them (slower, still correct).
         _score_indexes(drop=True)
     rescore_job_enqueue(job)
     return job

@@ -246,7 +246,7 @@ def test_the_daily_rescore_applies_decay(django_capture_on_commit_callbacks):
 
 
 @pytest.mark.postgres
-def test_a_first_fill_puts_the_score_indexes_back_when_it_ends(django_capture_on_commit_callbacks):
+def test_jobs_that_rewrite_most_rows_build_the_score_indexes_once_at_the_end(django_capture_on_commit_callbacks):
     from django.db import connection
 
     from tests.conftest import require_postgres
@@ -267,3 +267,17 @@ def test_a_first_fill_puts_the_score_indexes_back_when_it_ends(django_capture_on
         services.rescore_job_resume(job)
     assert wanted <= indexes()
     assert AccountScore.objects.count() == 5
+
+    # The same version again (the daily rescore): few rows change, the indexes stay.
+    again = services.rescore_job_start(as_of=AS_OF + dt.timedelta(days=1))
+    assert wanted <= indexes()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rescore_job_resume(again)
+
+    # A new version replaces every row: dropped while it runs, back when it ends.
+    newer = services.model_publish(model=ScoringModelFactory(w_fit=0.5, w_signal=0.4), user=None, as_of=AS_OF)
+    assert not wanted & indexes()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rescore_job_resume(newer)
+    assert wanted <= indexes()
+    assert set(AccountScore.objects.values_list("model", flat=True)) == {newer.params["model_id"]}
