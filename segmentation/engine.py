@@ -444,17 +444,27 @@ def _match_sql(criterion: Criterion, distinct: dict[str, list]) -> tuple[str, li
     return ("(" + " OR ".join(parts) + ")") if parts else "FALSE", out
 
 
-def _rule_values(plan: Plan) -> tuple[str, list]:
-    """The signal rules as a VALUES list (kind, k, points, half-life); k numbers them from 1."""
-    rules = plan.params.signal_rules
-    rows = ", ".join(f"(%s, {n}, %s::float8, %s::float8)" for n in range(1, len(rules) + 1))
-    return rows or "(NULL, 0, 0.0::float8, 1.0::float8)", [
-        v for r in rules for v in (r.kind, r.points, r.half_life_days)
+def _rule_number_sql(rules) -> tuple[str, list]:
+    """SQL for the number (from 1) of the rule of signal `s`'s kind; NULL when no rule counts that kind."""
+    if not rules:
+        return "NULL::int", []
+    return "CASE s.kind " + " ".join(f"WHEN %s THEN {n}" for n in range(1, len(rules) + 1)) + " END", [
+        r.kind for r in rules
     ]
 
 
-# A signal's decayed points now (scoring.decayed_points without the lookback, which the filters apply).
-DECAYED = "CASE WHEN s.age / r.h <= 1000.0::float8 THEN r.points * power(0.5::float8, s.age / r.h) ELSE 0.0::float8 END"
+def _decayed_sql(rules, lookback: float | None) -> tuple[str, list]:
+    """SQL for a signal's decayed points now (scoring.decayed_points) from `x.k` (its rule number) and `x.age`:
+    0 without a rule, past 1,000 half-lives, or (when `lookback` is given) older than the lookback."""
+    half_lives = [float(r.half_life_days) for r in rules]
+    too_old, params = ("OR x.age > %s::float8 ", [float(lookback)]) if lookback is not None else ("", [])
+    sql = (
+        f"CASE WHEN x.k IS NULL {too_old}OR x.age / (%s::float8[])[x.k] > 1000.0::float8 THEN 0.0::float8 "
+        "ELSE (%s::float8[])[x.k] * power(0.5::float8, x.age / (%s::float8[])[x.k]) END"
+    )
+    return sql, [*params, half_lives, [float(r.points) for r in rules], half_lives]
+
+
 AGE = "date_part('epoch', %s::timestamptz - s.occurred_at) / 86400.0::float8"
 
 
@@ -497,20 +507,15 @@ def _aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tupl
     else:
         pmask, pmask_params = "0", []
         wanted = "x.k IS NOT NULL"
-    # The rule number of a signal's kind (NULL: no rule).
-    rule_number = "CASE s.kind " + " ".join(f"WHEN %s THEN {n}" for n in range(1, len(rules) + 1)) + " END"
-    if not rules:
-        rule_number = "NULL::int"
+    rule_number, rule_params = _rule_number_sql(rules)
+    decayed, decayed_params = _decayed_sql(rules, lookback)
     then_sql, then_params = _then_sql(plan, as_of)
     sql = f"""
         SELECT g.account_id, g.raw, g.recent, {pmask} AS pmask, {then_sql} AS raw_then
         FROM (
           SELECT s.account_id, {", ".join(columns)}
           FROM (
-            SELECT x.account_id, x.occurred_at, x.contact_id, x.k, x.age,
-                   CASE WHEN x.k IS NULL OR x.age > %s::float8 OR x.age / (%s::float8[])[x.k] > 1000.0::float8
-                        THEN 0.0::float8
-                        ELSE (%s::float8[])[x.k] * power(0.5::float8, x.age / (%s::float8[])[x.k]) END AS d
+            SELECT x.account_id, x.occurred_at, x.contact_id, x.k, x.age, {decayed} AS d
             FROM (
               SELECT s.account_id, s.occurred_at, s.contact_id, {rule_number} AS k, {AGE} AS age
               FROM {SIGNAL_TABLE} s
@@ -523,11 +528,9 @@ def _aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tupl
           GROUP BY s.account_id
         ) g
     """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
-    half_lives = [float(r.half_life_days) for r in rules]
     params = [
-        *pmask_params, *then_params, *column_params,
-        float(lookback), half_lives, [float(r.points) for r in rules], half_lives,
-        *[r.kind for r in rules], as_of, *where_s_params, as_of, as_of, dt.timedelta(days=max(lookback, window)),
+        *pmask_params, *then_params, *column_params, *decayed_params, *rule_params,
+        as_of, *where_s_params, as_of, as_of, dt.timedelta(days=max(lookback, window)),
     ]  # fmt: skip
     return sql, params
 
@@ -547,18 +550,18 @@ def _then_sql(plan: Plan, as_of: dt.datetime) -> tuple[str, list]:
     for number, rule in enumerate(rules, start=1):
         capped.append(f"LEAST(COALESCE(%s::float8 * sum(x.c) FILTER (WHERE x.k = {number}), 0.0::float8), %s::float8)")
         params += [then_factor(rule, plan.rules.surge_window_days), rule.max_points]
-    rule_rows, rule_params = _rule_values(plan)
+    rule_number, rule_params = _rule_number_sql(rules)
+    decayed, decayed_params = _decayed_sql(rules, lookback=None)  # the dates below keep to the lookback before then
     sql = f"""CASE WHEN %s::float8 > 0 AND 100.0::float8 * g.recent / %s::float8 + 0.2::float8 >= %s::float8 THEN (
           SELECT (0.0::float8 + {" + ".join(capped) or "0.0::float8"})
           FROM (
-            SELECT r.k, {DECAYED} AS c
-            FROM (SELECT s.kind, {AGE} AS age FROM {SIGNAL_TABLE} s
-                  WHERE s.account_id = g.account_id AND s.occurred_at <= %s AND s.occurred_at >= %s) s
-            JOIN (VALUES {rule_rows}) AS r(kind, k, points, h) ON r.kind = s.kind
+            SELECT x.k, {decayed} AS c
+            FROM (SELECT {rule_number} AS k, {AGE} AS age FROM {SIGNAL_TABLE} s
+                  WHERE s.account_id = g.account_id AND s.occurred_at <= %s AND s.occurred_at >= %s OFFSET 0) x
           ) x
         ) END"""  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
-    params = [p.full_signal_points, p.full_signal_points, plan.rules.surge_delta, *params]
-    params += [as_of, then, then - dt.timedelta(days=p.lookback_days), *rule_params]
+    params = [p.full_signal_points, p.full_signal_points, plan.rules.surge_delta, *params, *decayed_params]
+    params += [*rule_params, as_of, then, then - dt.timedelta(days=p.lookback_days)]
     return sql, params
 
 

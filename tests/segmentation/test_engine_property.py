@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from accounts.models import Account, Contact, Signal
 from segmentation.engine import Plan, Selection, _sql_rows
 from segmentation.models import ICP, AccountScore, ScoringModel
+from segmentation.scoring import SignalEvent, round1, signal_score_then
 from segmentation.tiers import Standing
 from tests.conftest import require_postgres
 
@@ -112,7 +113,7 @@ models = st.fixed_dictionaries(
         "exclusions": st.lists(criterion(with_points=False), max_size=2),
         "weights": st.sampled_from([(0.6, 0.3, 0.1), (1.0, 0.0, 0.0), (0.2, 0.5, 0.3), (0.35, 0.35, 0.3)]),
         "personas": st.lists(st.sampled_from(PERSONAS), unique=True, max_size=3),
-        "half_life": st.sampled_from([0.5, 7.0, 30.0]),
+        "half_life": st.sampled_from([0.5, 7.0, 30.0, 400.0]),  # 400: a year-old signal still counts
         "cap": st.sampled_from([5.0, 40.0]),
         "full": st.sampled_from([10.0, 100.0]),
         "thresholds": st.sampled_from(
@@ -210,3 +211,26 @@ def test_decimal_revenue_ranges_compare_like_the_pure_module():
     found = {r.account_id: r.fit for r in _sql_rows(Plan.of(model), Selection(), AS_OF)}
     assert sorted(found.values()) == [0.0, 0.0, 100.0, 100.0]
     assert found == {k: v[0] for k, v in pure_scores(model, AS_OF).items()}
+
+
+def test_signal_then_counts_a_signal_past_todays_lookback_but_within_thens():
+    """signal(now - window) reads the lookback back from then, not from now: a signal 368 days old is past a 365-day
+    lookback today but 361 days old as of a week ago, where it still counts (10 * 0.5 ** (361 / 400) = 5.35)."""
+    require_postgres()
+    icp = ICP.objects.create(name="p", criteria=[], exclusions=[])
+    rule = {"kind": "meeting", "points": 10, "half_life_days": 400, "max_points": 100}
+    model = ScoringModel.objects.create(
+        name="p", version=1, icp=icp, signal_rules=[rule], full_signal_points=10, surge_window_days=7, surge_delta=5
+    )
+    account = Account.objects.create(name="A")
+    for age in (368, 0):
+        Signal.objects.create(account=account, kind="meeting", occurred_at=AS_OF - dt.timedelta(days=age))
+
+    plan = Plan.of(model)
+    (row,) = _sql_rows(plan, Selection(), AS_OF)
+    expected = round1(100 * 10 * 0.5 ** (361 / 400) / 10)
+    events = [SignalEvent("meeting", s.occurred_at) for s in Signal.objects.all()]
+    pure = signal_score_then(plan.params.signal_rules, events, AS_OF, 7, 365, 10)
+    assert expected == round1(pure) == 53.5
+    assert (row.signal, row.signal_then) == (100.0, expected)
+    assert row.placement.surge_started
