@@ -343,3 +343,59 @@ def test_scores_missing_everywhere_give_empty_figures_not_errors(db, admin_user)
         assert result.total.n == 0
     AccountFactory()
     assert kpi_compute(key="engagement", user=admin_user, segment="industry").rows == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("key", ["conversion", "mqa_rate"])
+def test_a_set_of_accounts_is_hashed_once_however_small_the_servers_memory(db, admin_user, key):
+    """Counting the accounts found in a set (won deals, MQAs) must hash that set once. With the server's memory too
+    small for the hash, PostgreSQL rescans the set for every account instead: at a million accounts an all-time
+    dashboard would never finish. The server here is given the least memory it allows; the KPI still hashes."""
+    from django.db import connection
+
+    from segmentation.models import MQA
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    model = ScoringModelFactory(status="active")
+    accounts = Account.objects.bulk_create(Account(name=f"H{n}") for n in range(6000))
+    AccountScore.objects.bulk_create(
+        AccountScore(
+            account=a, model=model, fit=50, signal=50, coverage=0, unified=n % 100, tier="tier_3",
+            tier_since=timezone.now(), as_of=timezone.now(), computed_at=timezone.now(),
+        )
+        for n, a in enumerate(accounts)
+    )  # fmt: skip
+    Opportunity.objects.bulk_create(
+        Opportunity(account=a, stage="Won", is_closed=True, is_won=True, closed_on=MARCH) for a in accounts
+    )
+    MQA.objects.bulk_create(
+        MQA(
+            account=a,
+            model=model,
+            qualified_at=timezone.now(),
+            tier="tier_3",
+            fit=50,
+            signal=50,
+            coverage=0,
+            unified=50,
+        )
+        for a in accounts
+    )
+    plans = []
+
+    def explain(execute, sql, params, many, context):
+        if " IN (SELECT DISTINCT " in sql and not sql.startswith("EXPLAIN"):
+            with connection.cursor() as cursor:  # the same transaction, so the same settings
+                cursor.execute("EXPLAIN VERBOSE " + sql, params)  # VERBOSE shows the aggregate's FILTER
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_opportunity, segmentation_mqa, segmentation_accountscore")
+        cursor.execute("SET LOCAL work_mem = '64kB'")
+    with connection.execute_wrapper(explain):
+        result = kpi_compute(key=key, user=admin_user)
+
+    assert result.total.n == 6000 and result.total.extra["successes"] == 6000
+    assert plans and all("hashed SubPlan" in plan for plan in plans), plans
