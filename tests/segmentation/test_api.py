@@ -152,3 +152,36 @@ def test_the_account_api_carries_the_score_and_its_explanation(world, django_cap
     # Reading models is for every role; changing them is not.
     assert client.get("/api/v1/scoring-models/").status_code == 200
     assert client.post("/api/v1/icps/", {"name": "x"}, format="json").status_code == 403
+
+
+def test_a_key_found_in_accounts_attributes_is_a_known_attribute_everywhere(admin_api, client, world):
+    """The API, the editor page and publishing accept a criterion on a key some account's `attributes` holds, and all
+    three refuse it once no account holds it."""
+    from django.core.exceptions import ValidationError
+    from django.urls import reverse
+
+    from segmentation.services import model_publish
+
+    from .test_pages import icp_post
+
+    holder = AccountFactory(attributes={"funding_stage": "series_b"})
+    criterion = {"group": "Funding", "attribute": "funding_stage", "operator": "eq", "value": "series_b", "points": 10}
+    response = admin_api.post("/api/v1/icps/", {"name": "Funded", "criteria": [criterion]}, format="json")
+    assert response.status_code == 201, response.json()
+    icp = ICP.objects.get(name="Funded")
+    client.force_login(world.admin)
+    row = {"attribute": "funding_stage", "operator": "eq", "value": "series_b", "points": "10"}
+    assert client.post(reverse("icp-edit", args=[icp.pk]), icp_post([row], name=icp.name)).status_code == 302
+
+    Account.objects.filter(pk=holder.pk).update(attributes={})
+    response = admin_api.post("/api/v1/icps/", {"name": "Gone", "criteria": [criterion]}, format="json")
+    assert response.status_code == 400
+    assert "Unknown attribute 'funding_stage'" in response.json()["criteria"]["0"]["attribute"]
+    # The page posts its shown row as an initial form, so it is checked again even though it did not change.
+    edit = {**icp_post([row], name=icp.name), "criteria-INITIAL_FORMS": "1"}
+    page = client.post(reverse("icp-edit", args=[icp.pk]), edit)
+    assert page.status_code == 200 and "Unknown attribute" in page.content.decode()
+    icp.refresh_from_db()
+    assert icp.criteria[0]["attribute"] == "funding_stage"  # nothing saved
+    with pytest.raises(ValidationError, match="Unknown attribute 'funding_stage'"):
+        model_publish(model=ScoringModelFactory(icp=icp), user=world.admin)
