@@ -5,9 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
-from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -16,15 +14,23 @@ from rest_framework.views import APIView
 
 from core.apis import MAX_ID, IdFilter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
-from segmentation.explain import explain
-from segmentation.models import AccountScore, Tier
-from segmentation.selectors import account_tier_changes, capacity_held_q, surging_q
-from territories.tasks import route_accounts_task
+from core.tiers import Tier
 
 from .imports import ImportReport, import_records
 from .imports import fields as import_fields
 from .models import Account, Contact, Opportunity, Signal
 from .selectors import account_list, account_visibility_q, contact_list, opportunity_list, signal_list
+from .services import (
+    account_create,
+    account_delete,
+    account_update,
+    contact_create,
+    contact_delete,
+    contact_update,
+    opportunity_create,
+    opportunity_delete,
+    opportunity_update,
+)
 
 MAX_BATCH = 1000
 TIER_HISTORY_ROWS = 50
@@ -110,37 +116,14 @@ class AccountCountsSerializer(serializers.Serializer):
     open_opportunities = serializers.IntegerField()
 
 
-class TierHistorySerializer(serializers.Serializer):
-    from_tier = serializers.CharField()
-    to_tier = serializers.CharField()
-    reason = serializers.CharField()
-    at = serializers.DateTimeField()
-    fit = serializers.FloatField()
-    signal = serializers.FloatField()
-    unified = serializers.FloatField()
-
-
 class AccountDetailSerializer(AccountSerializer):
-    """One account, with how much hangs off it (everything on a visible account is visible with it), and its score
-    explained: fit groups, signal kinds, coverage, weights, the tier's reason, in numbers and in sentences; and its
-    latest tier moves, newest first."""
+    """One account, with how much hangs off it (everything on a visible account is visible with it). The account
+    endpoint as served adds its score explained and its tier history (segmentation/apis.py)."""
 
     counts = serializers.SerializerMethodField()
-    score = serializers.SerializerMethodField()
-    tier_history = serializers.SerializerMethodField()
 
     class Meta(AccountSerializer.Meta):
-        fields = [*AccountSerializer.Meta.fields, "counts", "score", "tier_history"]
-
-    @extend_schema_field(TierHistorySerializer(many=True))
-    def get_tier_history(self, obj) -> list[dict]:
-        changes, _ = account_tier_changes(account=obj, limit=TIER_HISTORY_ROWS)
-        return TierHistorySerializer(changes, many=True).data
-
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_score(self, obj) -> dict | None:
-        score = AccountScore.objects.select_related("model__icp").filter(account=obj).first()
-        return explain(score) if score else None
+        fields = [*AccountSerializer.Meta.fields, "counts"]
 
     @extend_schema_field(AccountCountsSerializer)
     def get_counts(self, obj) -> dict[str, int]:
@@ -159,24 +142,10 @@ class AccountFilter(django_filters.FilterSet):
     industry = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(lookup_expr="iexact")
     tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices)
-    surging = django_filters.ChoiceFilter(
-        choices=TRUE_FALSE, method="by_surging", help_text="true: surging now (surge_until is later than now)."
-    )
-    capacity = django_filters.ChoiceFilter(
-        choices=TRUE_FALSE, method="by_capacity", help_text="true: held at Tier 2 by the territory's Tier 1 capacity."
-    )
 
     class Meta:
         model = Account
-        fields = ["territory", "owner", "industry", "country", "tier", "surging", "capacity"]
-
-    def by_surging(self, queryset, name, value):
-        q = surging_q(now=timezone.now())
-        return queryset.filter(q) if value == "true" else queryset.exclude(q)
-
-    def by_capacity(self, queryset, name, value):
-        q = capacity_held_q()
-        return queryset.filter(q) if value == "true" else queryset.exclude(q)
+        fields = ["territory", "owner", "industry", "country", "tier"]
 
 
 class NullsLastOrderingFilter(OrderingFilter):
@@ -229,16 +198,13 @@ class AccountViewSet(viewsets.ModelViewSet):
         return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
 
     def perform_create(self, serializer):
-        self._save_and_route(serializer)
+        serializer.instance = account_create(values=serializer.validated_data)
 
     def perform_update(self, serializer):
-        self._save_and_route(serializer)
+        serializer.instance = account_update(account=serializer.instance, values=serializer.validated_data)
 
-    def _save_and_route(self, serializer):
-        """A new or changed account is routed once committed, unless the request places it in a territory."""
-        account = serializer.save()
-        if "territory" not in serializer.validated_data:
-            transaction.on_commit(lambda: route_accounts_task.delay([account.pk]))
+    def perform_destroy(self, instance):
+        account_delete(account=instance)
 
 
 def _visible_account(serializer: serializers.Serializer, account: Account) -> Account:
@@ -298,6 +264,15 @@ class ContactViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return contact_list(user=self.request.user)
 
+    def perform_create(self, serializer):
+        serializer.instance = contact_create(values=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = contact_update(contact=serializer.instance, values=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        contact_delete(contact=instance)
+
 
 class OpportunitySerializer(serializers.ModelSerializer):
     class Meta:
@@ -343,6 +318,15 @@ class OpportunityViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return opportunity_list(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = opportunity_create(values=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = opportunity_update(opportunity=serializer.instance, values=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        opportunity_delete(opportunity=instance)
 
 
 class SignalSerializer(serializers.ModelSerializer):

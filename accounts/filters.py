@@ -2,10 +2,17 @@ import django_filters
 from django.contrib.auth.models import User
 from django.db.models import Q
 
-from segmentation.models import Tier
-from territories.selectors import territory_list
+from core.access import covered_territory_ids
+from core.roles import is_admin
+from core.tiers import Tier
 
-from .models import Account
+from .models import Account, territory_model
+
+
+def visible_territories(*, user):
+    """The territories a user may filter by: all for admins, those they cover for the others."""
+    territories = territory_model()._default_manager.all()
+    return territories if is_admin(user) else territories.filter(pk__in=sorted(covered_territory_ids(user)))
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -25,7 +32,7 @@ class AccountFilter(django_filters.FilterSet):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.filters["territory"].queryset = territory_list(user=user)
+        self.filters["territory"].queryset = visible_territories(user=user)
 
     def owner_choices(self) -> list[tuple[str, str]]:
         """`Me`, `Unassigned`, then the active members of the territories the user may see.

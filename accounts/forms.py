@@ -1,14 +1,17 @@
 from django import forms
 from django.conf import settings
 
-from .imports import KINDS, ImportFileError, final_mapping, kind_fields
+from .imports import ImportFileError, final_mapping, import_kinds, kind_fields
 
-KIND_CHOICES = [(k, k.capitalize()) for k in KINDS]
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(k, k.capitalize()) for k in import_kinds()]
+
 IGNORE = ""
 
 
 class ImportUploadForm(forms.Form):
-    kind = forms.ChoiceField(choices=KIND_CHOICES)
+    kind = forms.ChoiceField(choices=kind_choices)
     file = forms.FileField(help_text="A CSV file in UTF-8 with a header row.")
     dry_run = forms.BooleanField(required=False, help_text="Check and count everything, write nothing.")
 

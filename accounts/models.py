@@ -61,6 +61,13 @@ class Account(models.Model):
         return self.name
 
 
+def territory_model() -> type[models.Model]:
+    """The model behind `Account.territory` (the territories app's), for the few look-ups by territory this app
+    makes itself (a territory named in an import, the territory filter of the account list) without importing the
+    app above it."""
+    return Account._meta.get_field("territory").related_model
+
+
 class Contact(models.Model):
     class Persona(models.TextChoices):
         ECONOMIC_BUYER = "economic_buyer", "Economic buyer"
@@ -171,3 +178,40 @@ class Opportunity(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.external_id or f"Opportunity {self.pk}"
+
+
+class PendingRescore(models.Model):
+    """The rescore queue: accounts whose data changed since they were scored (filled by `changes.py`, drained by
+    segmentation); a burst of changes to one account leaves one row."""
+
+    # A plain id, not a foreign key: an entry for an account deleted meanwhile just scores nothing.
+    account_id = models.BigIntegerField(primary_key=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "segmentation_pendingrescore"  # its table from when segmentation kept it
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}"
+
+
+class PendingRoute(models.Model):
+    """The routing queue: new or changed accounts that must be routed to a territory and an owner (filled by
+    `changes.py`, drained by territories)."""
+
+    account_id = models.BigIntegerField(primary_key=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}"
+
+
+class PendingOwnerChange(models.Model):
+    """The owner-change queue: accounts whose owner changed, whose pending handoffs must follow them to the new owner
+    (filled by `changes.py`, drained by handoffs)."""
+
+    account_id = models.BigIntegerField(primary_key=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}"

@@ -6,16 +6,21 @@ through these selectors, so a rule is decided once:
 - manager: accounts in territories they manage, and the territories below;
 - rep: accounts they own, or in a territory they are an active member of;
 - no role, inactive or anonymous: nothing.
+Which territories a user manages or belongs to is the territories app's answer (core/access.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from core.roles import is_admin, is_manager, is_rep
-from territories.selectors import territory_ids_managed_by, territory_ids_member_of
+from core.access import covered_territory_ids
+from core.roles import is_admin, is_rep
 
+from .criteria import ACCOUNT_FIELDS, attributes_named, criteria_errors
 from .models import Account, Contact, Opportunity, Signal
 
 
@@ -26,17 +31,11 @@ def account_visibility_q(*, user, prefix: str = "") -> Q | None:
     """
     if is_admin(user):
         return None
-    territory_ids: set[int] = set()
-    owned = False
-    if is_manager(user):
-        territory_ids |= territory_ids_managed_by(user=user)
-    if is_rep(user):
-        territory_ids |= territory_ids_member_of(user=user)
-        owned = True
+    territory_ids = covered_territory_ids(user)
     q = Q(pk__in=[])
     if territory_ids:
         q |= Q(**{f"{prefix}territory_id__in": sorted(territory_ids)})
-    if owned:
+    if is_rep(user):
         q |= Q(**{f"{prefix}owner_id": user.pk})
     return q
 
@@ -68,3 +67,37 @@ def access_account(*, user, account_id: int) -> Account:
         return account_list(user=user).select_related("owner", "territory", "parent").get(pk=account_id)
     except (Account.DoesNotExist, ValueError, TypeError):
         raise Http404("No such account.") from None
+
+
+# --- What criteria may read ------------------------------------------------------------------------------------
+
+
+def attribute_keys(names: Iterable[str] | None = None) -> set[str]:
+    """The keys found in accounts' `attributes`: names criteria may use besides the account's fields. With `names`,
+    only which of those are found (one look-up each, which stops at the first account that has it, rather than a
+    scan of every account's keys)."""
+    table = Account._meta.db_table
+    with connection.cursor() as cursor:
+        if names is not None and connection.vendor == "postgresql":
+            found = set()
+            for name in sorted(set(names)):
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE attributes ? %s)", [name])  # noqa: S608  # nosec B608  # the table name is the model's; the key is a parameter
+                if cursor.fetchone()[0]:
+                    found.add(name)
+            return found
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT DISTINCT jsonb_object_keys(attributes) FROM {table} WHERE attributes <> '{{}}'")  # noqa: S608  # nosec B608  # the table name is the model's; no input in the SQL
+        else:
+            cursor.execute(f"SELECT DISTINCT j.key FROM {table}, json_each({table}.attributes) j")  # noqa: S608  # nosec B608  # the table name is the model's; no input in the SQL
+        keys = {row[0] for row in cursor.fetchall()}
+    return keys if names is None else keys & set(names)
+
+
+def known_attributes() -> list[str]:
+    """Every name a criterion may use: the account fields and the keys accounts hold."""
+    return sorted(set(ACCOUNT_FIELDS) | attribute_keys())
+
+
+def criteria_problems(items, *, with_points: bool = True) -> dict[int, dict]:
+    """`criteria_errors` of items, with the attribute keys they name looked up among the accounts."""
+    return criteria_errors(items, keys=attribute_keys(attributes_named(items)), with_points=with_points)

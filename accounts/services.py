@@ -1,4 +1,9 @@
-"""Writes about accounts and their data: imports run as jobs."""
+"""Writes about accounts and what hangs off them (contacts, opportunities), and imports run as jobs.
+
+Each write takes the object its caller already checked access to, locks the row, writes only the fields that
+changed, and tells `changes.py` what the change means (rescore the account; route it when no territory was given).
+Signals arrive in batches through the importer (imports/), which tells `changes.py` the same.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,83 @@ from django.db import transaction
 from core.jobs import job_create, job_fail, job_progress, job_start, job_succeed
 from core.models import Job
 
+from .changes import accounts_changed, owners_changed
 from .imports import ImportFileError, import_file
+from .models import Account, Contact, Opportunity
+
+
+def _update(model, obj, values: dict) -> tuple:
+    """Lock the row, set what changed, save only that; returns (the locked row, the fields changed)."""
+    locked = model.objects.select_for_update().get(pk=obj.pk)
+    changed = [name for name, value in values.items() if getattr(locked, name) != value]
+    for name in changed:
+        setattr(locked, name, values[name])
+    if changed:
+        stamp = ["updated_at"] if any(f.name == "updated_at" for f in model._meta.fields) else []
+        locked.save(update_fields=[*changed, *stamp])
+    return locked, changed
+
+
+@transaction.atomic
+def account_create(*, values: dict) -> Account:
+    """A new account, rescored and routed once committed (unless `values` places it in a territory)."""
+    account = Account.objects.create(**values)
+    accounts_changed([account.pk], route="territory" not in values)
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, values: dict) -> Account:
+    """Change an account's fields; a change is rescored, and routed again unless it sets the territory itself."""
+    account, changed = _update(Account, account, values)
+    if changed:
+        accounts_changed([account.pk], route="territory" not in values)
+    if "owner" in changed:
+        owners_changed([account.pk])  # its pending handoffs follow it
+    return account
+
+
+@transaction.atomic
+def account_delete(*, account: Account) -> None:
+    account.delete()  # its scores, contacts and signals go with it
+
+
+@transaction.atomic
+def contact_create(*, values: dict) -> Contact:
+    contact = Contact.objects.create(**values)
+    accounts_changed([contact.account_id])  # its persona may engage the buying group
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, values: dict) -> Contact:
+    before = contact.account_id
+    contact, changed = _update(Contact, contact, values)
+    if changed:
+        accounts_changed({before, contact.account_id})
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact) -> None:
+    account_id = contact.account_id
+    contact.delete()
+    accounts_changed([account_id])
+
+
+@transaction.atomic
+def opportunity_create(*, values: dict) -> Opportunity:
+    return Opportunity.objects.create(**values)
+
+
+@transaction.atomic
+def opportunity_update(*, opportunity: Opportunity, values: dict) -> Opportunity:
+    return _update(Opportunity, opportunity, values)[0]
+
+
+@transaction.atomic
+def opportunity_delete(*, opportunity: Opportunity) -> None:
+    opportunity.delete()
 
 
 def _imports_dir() -> Path:

@@ -1,9 +1,25 @@
-import django_tables2 as tables
+"""The account list's table. Its score and spend-potential columns read what segmentation and insights store about
+each account through the account's relations (`score`, `potential`), so this app never imports them."""
 
-from segmentation.tables import ExpectedValueColumn
-from segmentation.tiers import LABELS as TIER_LABELS
+import django_tables2 as tables
+from django.db.models import F
+
+from core.tiers import LABELS as TIER_LABELS
 
 from .models import Account
+
+
+class ExpectedValueColumn:
+    """The spend-potential column of an account list: sorted with accounts without one last, shown in whole USD."""
+
+    def order_expected_value(self, queryset, is_descending):
+        # Accounts without a spend potential last, whichever way (PostgreSQL would put them first when descending).
+        value = F("potential__expected_value")
+        order = value.desc(nulls_last=True) if is_descending else value.asc(nulls_last=True)
+        return queryset.order_by(order, "pk"), True
+
+    def render_expected_value(self, value):
+        return f"{value:,.0f}"
 
 
 class AccountTable(ExpectedValueColumn, tables.Table):

@@ -21,9 +21,8 @@ def main() -> None:
 
     from accounts.generate import COUNTRIES, generate_data
     from accounts.models import Account
-    from core.services import user_create
     from territories.models import Membership, Territory
-    from territories.services import assignment_apply, assignment_plan_all
+    from territories.services import assignment_apply, assignment_plan_all, user_create
 
     n_accounts = max(1000, int(100_000 * scale()))
     generate_data(accounts=n_accounts, signals=0, contacts=0, seed=11)

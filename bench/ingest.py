@@ -32,7 +32,7 @@ def main() -> None:
     from rest_framework.authtoken.models import Token
 
     from accounts.generate import generate_data
-    from core.services import user_create
+    from territories.services import user_create
 
     batches = max(4, int(200 * scale()))
     generate_data(accounts=10_000, signals=0, contacts=0, seed=7)

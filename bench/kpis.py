@@ -32,12 +32,12 @@ def main() -> None:
     from django.db import connection
 
     from accounts.generate import generate_data
-    from core.services import user_create
-    from segmentation.kpi_snapshots import kpi_snapshot_take
-    from segmentation.kpis import KPIS, Period, kpi_compute, kpi_overview
+    from insights.kpis import KPIS, Period, kpi_compute, kpi_overview
+    from insights.potential import potential_refresh
+    from insights.snapshots import kpi_snapshot_take
     from segmentation.models import ICP, ScoringModel
-    from segmentation.potential import potential_refresh
     from territories.models import Membership, Quota, Territory
+    from territories.services import user_create
 
     n = max(2000, int(1_000_000 * scale()))
     deals = n

@@ -112,10 +112,11 @@ def main() -> None:
     from django.db import connection
 
     from accounts.generate import generate_data
-    from accounts.models import Account, Signal
+    from accounts.imports import import_records
+    from accounts.models import Account, PendingRescore
     from core.models import Job
     from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
-    from segmentation.models import ICP, MQA, AccountScore, PendingRescore, TierChange
+    from segmentation.models import ICP, MQA, AccountScore, TierChange
     from segmentation.services import model_draft_create, model_publish, rescore_job_start
 
     redis.Redis.from_url(redis_url).flushdb()
@@ -213,7 +214,11 @@ def main() -> None:
         for account_id in ids:
             before = AccountScore.objects.get(account_id=account_id).computed_at
             begin = time.monotonic()
-            Signal.objects.create(account_id=account_id, kind="meeting", occurred_at=dt.datetime.now(dt.UTC))
+            # Through the importer, as the API's signal endpoint writes them (it queues the account for rescoring).
+            import_records(
+                kind="signals",
+                records=[{"account": account_id, "kind": "meeting", "occurred_at": dt.datetime.now(dt.UTC)}],
+            )
             while AccountScore.objects.get(account_id=account_id).computed_at == before:
                 if time.monotonic() - begin > 20:
                     pending = PendingRescore.objects.filter(account_id=account_id).exists()

@@ -25,10 +25,11 @@ def main() -> None:
     from django.db import connection
 
     from accounts.generate import generate_data
-    from core.services import user_create
+    from handoffs.models import Handoff, SlaPolicy
+    from handoffs.services import sla_sweep
     from segmentation.models import ICP, ScoringModel
-    from territories.handoffs import sla_sweep
-    from territories.models import Handoff, Membership, SlaPolicy, Territory
+    from territories.models import Membership, Territory
+    from territories.services import user_create
 
     n = max(1000, int(100_000 * scale()))
     now = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

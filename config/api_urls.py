@@ -1,20 +1,21 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from accounts.apis import AccountBulkView, AccountViewSet, ContactViewSet, OpportunityViewSet, SignalViewSet
-from core.apis import JobViewSet, UserViewSet
+from accounts.apis import AccountBulkView, ContactViewSet, OpportunityViewSet, SignalViewSet
+from core.apis import JobViewSet
 from core.auth_apis import TokenView
+from handoffs.apis import HandoffViewSet, SlaPolicyViewSet
+from insights.apis import KpiViewSet
+from segmentation.account_apis import AccountViewSet  # accounts' endpoint, with what scoring adds
 from segmentation.apis import ICPViewSet, ScoringModelViewSet
-from segmentation.kpi_apis import KpiViewSet
 from territories.apis import (
     AssignmentApplyView,
     AssignmentPreviewView,
     MembershipViewSet,
     ReassignView,
-    SlaPolicyViewSet,
     TerritoryViewSet,
+    UserViewSet,
 )
-from territories.handoff_apis import HandoffViewSet
 
 # Namespaced ("api:account-detail") so API route names never clash with the web pages' names.
 app_name = "api"

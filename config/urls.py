@@ -3,13 +3,16 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 urlpatterns = [
+    path("", include("insights.home_urls")),
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
     path("territories/", include("territories.urls")),
-    path("", include("territories.handoff_urls")),  # /queue/ and /handoffs/
+    path("territories/", include("handoffs.sla_urls")),  # the SLA policies, edited beside the territories
+    path("", include("handoffs.urls")),  # /queue/ and /handoffs/
     path("scoring/", include("segmentation.urls")),
+    path("scoring/", include("insights.recalibration_urls")),
     path("tiers/", include("segmentation.tier_urls")),
-    path("kpis/", include("segmentation.kpi_urls")),
+    path("kpis/", include("insights.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.contrib.auth.models import User
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from territories.models import Territory
-
 from .models import Job
-from .permissions import IsRevOpsAdmin
-from .roles import ADMIN, ROLES
 from .selectors import job_list
-from .services import user_create
 
 
 def exception_handler(exc, context):
@@ -95,57 +88,3 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return job_list(user=self.request.user)
-
-
-class UserSerializer(serializers.ModelSerializer):
-    """A user with one role; reps and managers may be placed in territories as they are created."""
-
-    role = serializers.ChoiceField(choices=ROLES, write_only=True)
-    roles = serializers.SerializerMethodField()
-    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
-    territories = serializers.PrimaryKeyRelatedField(
-        queryset=Territory.objects.all(), many=True, required=False, write_only=True
-    )
-    memberships = serializers.SerializerMethodField()
-
-    class Meta:
-        model = User
-        fields = [
-            "id", "username", "first_name", "last_name", "email", "is_active", "role", "roles", "password",
-            "territories", "memberships",
-        ]  # fmt: skip
-        read_only_fields = ["is_active"]
-
-    def get_roles(self, obj) -> list[str]:
-        return sorted(g.name for g in obj.groups.all() if g.name in ROLES)
-
-    def get_memberships(self, obj) -> list[dict]:
-        return [{"territory": m.territory_id, "role": m.role, "is_active": m.is_active} for m in obj.memberships.all()]
-
-    def validate(self, attrs):
-        if attrs.get("password"):
-            candidate = User(**{f: attrs.get(f, "") for f in ("username", "email", "first_name", "last_name")})
-            try:
-                validate_password(attrs["password"], user=candidate)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError({"password": list(exc.messages)}) from None
-        if attrs.get("territories") and attrs.get("role") == ADMIN:
-            raise serializers.ValidationError(
-                {"territories": "Admins see every territory; they are not members of one."}
-            )
-        return attrs
-
-    def create(self, validated_data):
-        return user_create(**validated_data)
-
-
-class UserViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Users and their roles (RevOps admins only)."""
-
-    serializer_class = UserSerializer
-    permission_classes = [IsRevOpsAdmin]
-    search_fields = ["username", "first_name", "last_name", "email"]
-    ordering = ["username"]
-
-    def get_queryset(self):
-        return User.objects.prefetch_related("groups", "memberships").order_by("username")

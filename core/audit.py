@@ -1,5 +1,7 @@
-"""The audit trail: every change to ICPs, scoring models, plays, territories, memberships and SLA policies (who,
-when, what changed), read from their history tables (django-simple-history) for the admins' audit page."""
+"""The audit trail: every change to the models that keep a history (ICPs, scoring models, plays, territories,
+memberships, quotas, SLA policies: who, when, what changed), read from their history tables (django-simple-history)
+for the admins' audit page. An app audits a model by giving it `history = HistoricalRecords()`; nothing here names
+the apps."""
 
 from __future__ import annotations
 
@@ -7,18 +9,19 @@ import heapq
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.utils.text import capfirst
 
-# (label, "app.Model") of every audited model; each has `history = HistoricalRecords()`.
-AUDITED = [
-    ("ICP", "segmentation.ICP"),
-    ("Scoring model", "segmentation.ScoringModel"),
-    ("Play", "segmentation.Play"),
-    ("Territory", "territories.Territory"),
-    ("Membership", "territories.Membership"),
-    ("SLA policy", "territories.SlaPolicy"),
-]
 KINDS = {"+": "Created", "~": "Changed", "-": "Deleted"}
 HIDDEN_FIELDS = {"updated_at", "created_at"}
+
+
+def audited() -> list[tuple[str, type]]:
+    """(label, model) of every model with a history, in the order of the apps and their models."""
+    return [
+        (capfirst(model._meta.verbose_name), model)
+        for model in apps.get_models()
+        if getattr(model._meta, "simple_history_manager_attribute", None)
+    ]
 
 
 @dataclass
@@ -52,10 +55,10 @@ def _changes(record) -> list[str]:
 def audit_entries(*, label: str = "", limit: int = 50, offset: int = 0) -> tuple[list[Entry], bool]:
     """The latest changes, newest first, across the audited models (or the one with `label`); and whether there
     are more. Each model's history is read newest first and the streams are merged."""
-    wanted = [(name, path) for name, path in AUDITED if not label or name == label]
+    wanted = [(name, model) for name, model in audited() if not label or name == label]
     streams = []
-    for name, path in wanted:
-        history = apps.get_model(path).history.select_related("history_user").order_by("-history_date", "-history_id")
+    for name, model in wanted:
+        history = model.history.select_related("history_user").order_by("-history_date", "-history_id")
         streams.append((-r.history_date.timestamp(), name, r) for r in history[: offset + limit + 1])
     merged = heapq.merge(*streams, key=lambda item: item[0])
     rows = [item for _, item in zip(range(offset + limit + 1), merged, strict=False)]

@@ -1,41 +1,12 @@
-from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from accounts.selectors import account_list, opportunity_list
-from territories.selectors import territory_list
-
-from .audit import AUDITED, audit_entries
+from .audit import audit_entries, audited
 from .csvexport import safe_cell
 from .decorators import admin_only, role_required
-from .roles import ADMIN, MANAGER, primary_role
 from .selectors import access_job, job_list
 
 AUDIT_PAGE = 50
-
-
-@role_required()
-def home(request):
-    """One home page per role, showing what that role works on."""
-    user = request.user
-    role = primary_role(user)
-    accounts = account_list(user=user)
-    context = {
-        "role": role,
-        "account_count": accounts.count(),
-        "owned_count": accounts.filter(owner=user).count(),
-        "open_opportunities": opportunity_list(user=user).filter(is_closed=False).count(),
-        "recent_jobs": job_list(user=user)[:5],
-    }
-    if role in (MANAGER, ADMIN):
-        context["territories"] = territory_list(user=user).annotate(
-            account_total=Count("accounts", distinct=True),
-            unassigned=Count("accounts", filter=Q(accounts__owner__isnull=True), distinct=True),
-            member_total=Count("memberships", filter=Q(memberships__is_active=True), distinct=True),
-        )
-    if role == ADMIN:
-        context["unrouted_count"] = accounts.filter(territory__isnull=True).count()
-    return render(request, f"core/home_{role}.html", context)
 
 
 @role_required()
@@ -70,7 +41,8 @@ def job_errors_csv(request, job_id: int):
 def audit_trail(request):
     """Who changed which ICP, scoring model, play, territory, membership or SLA policy, when, and what changed."""
     label = request.GET.get("kind", "")
-    if label and label not in {name for name, _ in AUDITED}:
+    kinds = [name for name, _ in audited()]
+    if label and label not in kinds:
         label = ""
     try:
         page = max(1, min(int(request.GET.get("page", "1")), 1000))
@@ -79,7 +51,7 @@ def audit_trail(request):
     entries, more = audit_entries(label=label, limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE)
     context = {
         "entries": entries,
-        "kinds": [name for name, _ in AUDITED],
+        "kinds": kinds,
         "kind": label,
         "page": page,
         "previous_page": page - 1 if page > 1 else None,

@@ -1,9 +1,9 @@
 from django.contrib import admin
 
+from accounts.selectors import criteria_problems
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
-from .definition import criteria_errors
-from .models import ICP, MQA, AccountPotential, AccountScore, KpiSnapshot, Play, ScoringModel, TierChange
+from .models import ICP, MQA, AccountScore, Play, ScoringModel, TierChange
 from .plays import play_save
 
 
@@ -24,7 +24,7 @@ class ICPAdmin(RoleAdmin):
             def clean(self):
                 data = super().clean()
                 for name, with_points in (("criteria", True), ("exclusions", False)):
-                    for index, errors in criteria_errors(data.get(name) or [], with_points=with_points).items():
+                    for index, errors in criteria_problems(data.get(name) or [], with_points=with_points).items():
                         for field, message in errors.items():
                             self.add_error(name, f"{name.capitalize()} {index + 1} ({field}): {message}")
                 return data
@@ -92,18 +92,3 @@ class MQAAdmin(ReadOnlyAdmin):
     search_fields = ["account__name"]
     list_select_related = ["account", "model"]
     raw_id_fields = ["account"]
-
-
-@admin.register(AccountPotential)
-class AccountPotentialAdmin(ReadOnlyAdmin):
-    list_display = ["account", "expected_value", "win_probability", "deal_size", "band", "computed_at"]
-    search_fields = ["account__name"]
-    list_select_related = ["account"]
-    raw_id_fields = ["account"]
-
-
-@admin.register(KpiSnapshot)
-class KpiSnapshotAdmin(ReadOnlyAdmin):
-    list_display = ["on", "kpi", "scope", "scope_id", "numerator", "denominator"]
-    list_filter = ["kpi", "scope"]
-    date_hierarchy = "on"

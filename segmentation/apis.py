@@ -9,13 +9,25 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.selectors import criteria_problems
 from core.apis import conflict
 from core.models import Job
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 
-from .definition import criteria_errors, model_errors, signal_rule_errors
+from .definition import model_errors, signal_rule_errors
 from .models import ICP, ScoringModel
-from .services import latest_preview, model_draft_create, model_publish, model_restore, preview_job_start
+from .services import (
+    NotADraft,
+    icp_create,
+    icp_update,
+    latest_preview,
+    model_draft_create,
+    model_draft_delete,
+    model_draft_update,
+    model_publish,
+    model_restore,
+    preview_job_start,
+)
 
 JOB_ACCEPTED = inline_serializer(
     "JobAccepted", fields={"job": serializers.IntegerField(), "status_url": serializers.CharField()}
@@ -45,13 +57,13 @@ class ICPSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at", "updated_by"]
 
     def validate_criteria(self, value):
-        errors = criteria_errors(value, with_points=True)
+        errors = criteria_problems(value, with_points=True)
         if errors:
             raise serializers.ValidationError(_indexed(errors))
         return value
 
     def validate_exclusions(self, value):
-        errors = criteria_errors(value, with_points=False)
+        errors = criteria_problems(value, with_points=False)
         if errors:
             raise serializers.ValidationError(_indexed(errors))
         return value
@@ -67,10 +79,12 @@ class ICPViewSet(viewsets.ModelViewSet):
     ordering = ["name"]
 
     def perform_create(self, serializer):
-        serializer.save(updated_by=self.request.user)
+        serializer.instance = icp_create(user=self.request.user, values=serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.save(updated_by=self.request.user)
+        serializer.instance = icp_update(
+            icp=serializer.instance, user=self.request.user, values=serializer.validated_data
+        )
 
     def destroy(self, request, *args, **kwargs):
         try:
@@ -140,16 +154,21 @@ class ScoringModelViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         if not self.get_object().is_draft:
             return conflict("Only a draft can be changed: create a new draft from this version instead.")
-        return super().update(request, *args, **kwargs)
+        try:
+            return super().update(request, *args, **kwargs)
+        except NotADraft:  # published while this request was on its way: the publish stands
+            return conflict("Only a draft can be changed: create a new draft from this version instead.")
 
     def perform_update(self, serializer):
-        serializer.validated_data.pop("based_on", None)
-        serializer.save(updated_by=self.request.user)
+        values = {k: v for k, v in serializer.validated_data.items() if k != "based_on"}
+        serializer.instance = model_draft_update(model=serializer.instance, user=self.request.user, values=values)
 
     def destroy(self, request, *args, **kwargs):
-        if not self.get_object().is_draft:
+        try:
+            model_draft_delete(model=self.get_object())
+        except NotADraft:
             return conflict("Only a draft can be deleted; published versions are kept as history.")
-        return super().destroy(request, *args, **kwargs)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         request=None,

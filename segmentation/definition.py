@@ -5,141 +5,18 @@ values (`ScoringParams`, tier thresholds) the scoring and tier modules take. For
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
+from accounts.criteria import as_number, criterion_from_dict
+from accounts.models import Contact
+from core.tiers import Tier
 
-from accounts.models import Account, Contact
-
-from .models import ScoringModel, Tier
-from .scoring import OPERATORS, Criterion, ScoringParams, SignalRule, _number, criterion_problem
+from .models import ScoringModel
+from .scoring import ScoringParams, SignalRule
 from .tiers import TierRules, TierThreshold
 
-TEXT, NUMBER, LIST, BOOLEAN, ANY = "text", "number", "list", "boolean", "any"
-# Account fields criteria may read, with their type; any other name is a key of the account's `attributes`.
-FIELD_TYPES = {
-    "name": TEXT,
-    "domain": TEXT,
-    "external_id": TEXT,
-    "industry": TEXT,
-    "country": TEXT,
-    "region": TEXT,
-    "city": TEXT,
-    "employee_count": NUMBER,
-    "annual_revenue": NUMBER,
-    "year_founded": NUMBER,
-    "technologies": LIST,
-    "is_customer": BOOLEAN,
-}
-OPERATORS_BY_TYPE = {
-    TEXT: ("eq", "neq", "in", "not_in", "contains", "exists"),
-    NUMBER: ("eq", "neq", "in", "not_in", "gte", "lte", "between", "exists"),
-    LIST: ("eq", "neq", "in", "not_in", "contains", "exists"),
-    BOOLEAN: ("eq", "neq", "exists"),
-    ANY: OPERATORS,
-}
 PERSONAS = [choice.value for choice in Contact.Persona]
 WEIGHT_TOLERANCE = 1e-6
-
-
-def attribute_keys(names: Iterable[str] | None = None) -> set[str]:
-    """The keys found in accounts' `attributes`: names criteria may use besides the account's fields. With `names`,
-    only which of those are found (one look-up each, which stops at the first account that has it, rather than a
-    scan of every account's keys)."""
-    table = Account._meta.db_table
-    with connection.cursor() as cursor:
-        if names is not None and connection.vendor == "postgresql":
-            found = set()
-            for name in sorted(set(names)):
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE attributes ? %s)", [name])  # noqa: S608  # nosec B608  # the table name is the model's; the key is a parameter
-                if cursor.fetchone()[0]:
-                    found.add(name)
-            return found
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT DISTINCT jsonb_object_keys(attributes) FROM {table} WHERE attributes <> '{{}}'")  # noqa: S608  # nosec B608  # the table name is the model's; no input in the SQL
-        else:
-            cursor.execute(f"SELECT DISTINCT j.key FROM {table}, json_each({table}.attributes) j")  # noqa: S608  # nosec B608  # the table name is the model's; no input in the SQL
-        keys = {row[0] for row in cursor.fetchall()}
-    return keys if names is None else keys & set(names)
-
-
-def attribute_type(name: str) -> str:
-    return FIELD_TYPES.get(name, ANY)
-
-
-def known_attributes() -> list[str]:
-    return sorted(set(FIELD_TYPES) | attribute_keys())
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in ("true", "false"))
-
-
-def criterion_errors(data: Any, *, keys: set[str], with_points: bool) -> dict[str, str]:
-    """Field -> message for one criterion given as a dict; empty when it is valid."""
-    if not isinstance(data, dict):
-        return {"attribute": "A criterion is an object with attribute, operator and value."}
-    errors: dict[str, str] = {}
-    attribute = str(data.get("attribute") or "").strip()
-    operator = data.get("operator")
-    value = data.get("value")
-    if not attribute:
-        errors["attribute"] = "Choose an attribute."
-    elif attribute not in FIELD_TYPES and attribute not in keys:
-        errors["attribute"] = (
-            f"Unknown attribute {attribute!r}: use an account field ({', '.join(FIELD_TYPES)}) "
-            "or a key found in accounts' attributes."
-        )
-    if operator not in OPERATORS:
-        errors["operator"] = f"Unknown operator {operator!r}: use one of {', '.join(OPERATORS)}."
-    elif "attribute" not in errors:
-        kind = attribute_type(attribute)
-        if operator not in OPERATORS_BY_TYPE[kind]:
-            errors["operator"] = (
-                f"`{operator}` does not apply to {attribute} ({kind}); use one of {', '.join(OPERATORS_BY_TYPE[kind])}."
-            )
-        else:
-            problem = criterion_problem(operator, value)
-            values = value if isinstance(value, list) else [value]
-            if problem:
-                errors["value"] = problem
-            elif (
-                kind == NUMBER and operator in ("eq", "neq", "in", "not_in") and any(_number(v) is None for v in values)
-            ):
-                errors["value"] = f"{attribute} is a number: compare it with numbers."
-            elif kind == BOOLEAN and operator in ("eq", "neq") and not _is_bool(value):
-                errors["value"] = f"{attribute} is true or false."
-            elif operator == "between" and float(value[0]) > float(value[1]):
-                errors["value"] = "`between` needs the low value first."
-    if with_points:
-        points = data.get("points")
-        number = _number(points)
-        if number is None or not math.isfinite(number):
-            errors["points"] = "Points must be a number (negative for a penalty)."
-        elif abs(number) > 10_000:
-            errors["points"] = "Points must lie between -10,000 and 10,000."
-    group = data.get("group")
-    if group is not None and not isinstance(group, str):
-        errors["group"] = "A group is a name."
-    elif group and len(group) > 120:
-        errors["group"] = "A group name has at most 120 characters."
-    return errors
-
-
-def criteria_errors(items: Any, *, keys: set[str] | None = None, with_points: bool = True) -> dict[int, dict]:
-    """Index -> {field: message} for a list of criteria; {-1: {...}} when it is not a list at all."""
-    if not isinstance(items, list):
-        return {-1: {"criteria": "Criteria are a list."}}
-    if keys is None:
-        names = {str(item.get("attribute") or "").strip() for item in items if isinstance(item, dict)}
-        keys = attribute_keys(name for name in names if name and name not in FIELD_TYPES)
-    found = {}
-    for index, item in enumerate(items):
-        errors = criterion_errors(item, keys=keys, with_points=with_points)
-        if errors:
-            found[index] = errors
-    return found
 
 
 def signal_rule_errors(rules: Any) -> dict[int, dict]:
@@ -163,7 +40,7 @@ def signal_rule_errors(rules: Any) -> dict[int, dict]:
             ("half_life_days", 0, "The half-life must be more than 0 days."),
             ("max_points", 0, "The cap must be a number above 0."),
         ):
-            number = _number(rule.get(name))
+            number = as_number(rule.get(name))
             if number is None or not math.isfinite(number) or number <= low:
                 errors[name] = message
         if errors:
@@ -221,16 +98,6 @@ def model_errors(values: dict) -> dict[str, str]:
     if tiers is not None and (not isinstance(tiers, list) or any(t not in Tier.values for t in tiers)):
         errors["mqa_tiers"] = "MQA tiers are among tier_1, tier_2, tier_3."
     return errors
-
-
-def criterion_from_dict(data: dict) -> Criterion:
-    return Criterion(
-        attribute=str(data["attribute"]).strip(),
-        operator=data["operator"],
-        value=data.get("value"),
-        points=float(data.get("points") or 0),
-        group=(data.get("group") or "").strip(),
-    )
 
 
 def scoring_params(model: ScoringModel) -> ScoringParams:

@@ -28,36 +28,30 @@ from dataclasses import dataclass
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from accounts.criteria import (
+    ACCOUNT_FIELDS,
+    NUMBER,
+    NUMERIC_OPERATORS,
+    VALUE_COLUMNS,
+    Criterion,
+    account_values,
+    criterion_matches,
+)
 from accounts.models import Account, Contact, Signal
-from territories.services import VALUE_FIELDS, account_values
+from core.tiers import RANKED, TIERS
 
-from .definition import FIELD_TYPES, NUMBER, scoring_params, tier_rules
+from .definition import scoring_params, tier_rules
 from .models import AccountScore, ScoringModel, TierChange
 from .scoring import (
-    NUMERIC_OPERATORS,
-    Criterion,
     ScoringParams,
     SignalEvent,
     compact_explanation,
-    criterion_matches,
     round1,
     score_account,
     signal_score_then,
     then_factor,
 )
-from .tiers import (
-    CAPACITY,
-    HYSTERESIS,
-    MIN_DAYS,
-    RANKED,
-    SURGE,
-    TIERS,
-    Placement,
-    Standing,
-    TierRules,
-    move_reason,
-    place,
-)
+from .tiers import CAPACITY, HYSTERESIS, MIN_DAYS, SURGE, Placement, Standing, TierRules, move_reason, place
 
 EXPLANATION_FIELDS = ("matched", "excluded", "personas")
 SCORE_FIELDS = ("fit", "signal", "coverage", "unified", "tier", "surge_until", "flags", *EXPLANATION_FIELDS)
@@ -240,7 +234,7 @@ def standing_of(score: AccountScore | None, model: ScoringModel) -> Standing:
 def _python_rows(plan: Plan, selection: Selection, as_of: dt.datetime) -> Iterator[Row]:
     events = _events(plan, selection, as_of)
     p = plan.params
-    accounts = selection.filter(Account.objects.all()).order_by("pk").values(*VALUE_FIELDS)
+    accounts = selection.filter(Account.objects.all()).order_by("pk").values(*VALUE_COLUMNS)
     for batch in _batches(accounts.iterator(chunk_size=2000), 2000):
         stored = {s.account_id: s for s in AccountScore.objects.filter(account_id__in=[v["id"] for v in batch])}
         for values in batch:
@@ -365,14 +359,14 @@ COLUMN_TYPES = {
 
 def _attribute_sql(attribute: str) -> tuple[str, list, str]:
     """(SQL expression, its parameters, its SQL type) for an attribute as criteria read it."""
-    if attribute in FIELD_TYPES:
+    if attribute in ACCOUNT_FIELDS:
         return f"a.{attribute}", [], COLUMN_TYPES.get(attribute, "text")
     return "(a.attributes -> %s)", [attribute], "jsonb"
 
 
 def _direct(criterion: Criterion) -> bool:
     """Numeric ranges on numeric columns compare in SQL; everything else goes through the distinct values."""
-    return criterion.operator in NUMERIC_OPERATORS and FIELD_TYPES.get(criterion.attribute) == NUMBER
+    return criterion.operator in NUMERIC_OPERATORS and ACCOUNT_FIELDS.get(criterion.attribute) == NUMBER
 
 
 def _distinct_values(criteria: list[Criterion], where: str, where_params: list) -> dict[str, list]:

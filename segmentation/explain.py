@@ -6,11 +6,12 @@ import datetime as dt
 from collections.abc import Iterable
 
 from accounts.models import Signal
+from core.tiers import LABELS
 
 from .definition import scoring_params, tier_thresholds
 from .models import AccountScore
 from .scoring import SignalEvent, decayed_points, signal_score
-from .tiers import LABELS, tier_reason
+from .tiers import tier_reason
 
 OPERATOR_WORDS = {
     "eq": "is",

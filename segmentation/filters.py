@@ -11,8 +11,8 @@ from django.utils.http import urlencode
 
 from accounts.filters import AccountFilter
 from core.filtersets import PartialFilterMixin
+from core.tiers import Tier
 
-from .models import Tier
 from .selectors import capacity_held_q, surging_q
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -98,59 +98,3 @@ class TierMoveForm(PeriodForm):
 
     from_tier = forms.ChoiceField(label="From tier", choices=[("", "Any tier"), *Tier.choices], required=False)
     to_tier = forms.ChoiceField(label="To tier", choices=[("", "Any tier"), *Tier.choices], required=False)
-
-
-class KpiFilterForm(forms.Form):
-    """The KPI pages' period (a preset or chosen days, both included) and segment."""
-
-    PRESETS = [("all", "All time"), ("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days")]
-
-    period = forms.ChoiceField(choices=[*PRESETS, ("custom", "Chosen days")], required=False, initial="all")
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    segment = forms.ChoiceField(label="By", required=False)
-
-    def __init__(self, *args, segments: tuple[str, ...] = (), **kwargs):
-        from .kpis import SEGMENTS
-
-        super().__init__(*args, **kwargs)
-        self.fields["segment"].choices = [("", "No split"), *[(s, SEGMENTS[s]) for s in segments]]
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        for name in ("start", "end"):
-            value = cleaned.get(name)
-            if value and not FIRST_YEAR <= value.year <= LAST_YEAR:
-                self.add_error(name, f"Enter a date between {FIRST_YEAR} and {LAST_YEAR}.")
-        start, end = cleaned.get("start"), cleaned.get("end")
-        preset = cleaned.get("period") or ("custom" if start or end else "all")
-        if preset == "custom" and start and end and start > end:
-            raise forms.ValidationError(
-                f"The start date ({start:%Y-%m-%d}) must be on or before the end date ({end:%Y-%m-%d})."
-            )
-        if preset not in ("custom", "all"):
-            end = timezone.localdate()
-            start = end - dt.timedelta(days=int(preset) - 1)
-        elif preset == "all":
-            start = end = None
-        cleaned.update(period=preset, start=start, end=end)
-        return cleaned
-
-    def kpi_period(self):
-        from .kpis import Period
-
-        return Period(start=self.cleaned_data["start"], end=self.cleaned_data["end"])
-
-    def query(self, **changes: str) -> str:
-        params = {
-            "period": self.cleaned_data.get("period") or "",
-            "start": f"{self.cleaned_data['start']:%Y-%m-%d}" if self.cleaned_data.get("start") else "",
-            "end": f"{self.cleaned_data['end']:%Y-%m-%d}" if self.cleaned_data.get("end") else "",
-            "segment": self.cleaned_data.get("segment") or "",
-            **changes,
-        }
-        if params["period"] not in ("custom", ""):
-            params["start"] = params["end"] = ""
-        return urlencode({k: v for k, v in params.items() if v})

@@ -7,19 +7,12 @@ import json
 from django import forms
 from django.forms import formset_factory
 
+from accounts.criteria import BOOLEAN, NUMBER, OPERATORS, attribute_type, criterion_errors
 from accounts.models import Signal
+from core.tiers import Tier
 
-from .definition import (
-    BOOLEAN,
-    NUMBER,
-    PERSONAS,
-    attribute_type,
-    criterion_errors,
-    model_errors,
-    signal_rule_errors,
-)
-from .models import ICP, Play, ScoringModel, Tier
-from .scoring import OPERATORS
+from .definition import PERSONAS, model_errors, signal_rule_errors
+from .models import ICP, Play, ScoringModel
 
 OPERATOR_CHOICES = [(op, op) for op in OPERATORS]
 

@@ -6,14 +6,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from core.fields import ListField
-
-
-class Tier(models.TextChoices):
-    TIER_1 = "tier_1", "Tier 1"
-    TIER_2 = "tier_2", "Tier 2"
-    TIER_3 = "tier_3", "Tier 3"
-    RECYCLE = "recycle", "Recycle"
-    SUPPRESS = "suppress", "Suppress"
+from core.tiers import Tier
 
 
 def default_mqa_tiers() -> list[str]:
@@ -195,17 +188,6 @@ class RescoreChunk(models.Model):
         return f"job {self.job_id} step {self.number}"
 
 
-class PendingRescore(models.Model):
-    """Accounts waiting for an incremental rescore; a burst of changes to one account leaves one row."""
-
-    # A plain id, not a foreign key: an entry for an account deleted meanwhile just scores nothing.
-    account_id = models.BigIntegerField(primary_key=True)
-    requested_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"account {self.account_id}"
-
-
 class TierChange(models.Model):
     """One move of an account from one tier to another, with its reason in words and the scores behind it."""
 
@@ -295,56 +277,3 @@ class Play(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_tier_display()}: {self.name}"
-
-
-class AccountPotential(models.Model):
-    """Spend potential: what an account is expected to be worth, win probability x expected deal size.
-
-    The win probability is the smoothed win rate of closed deals of accounts in the same score band; the deal size is
-    the mean won deal of accounts in the same industry (all won deals when the industry has too few). See
-    `segmentation/potential.py`.
-    """
-
-    account = models.OneToOneField(
-        "accounts.Account", primary_key=True, on_delete=models.CASCADE, related_name="potential"
-    )
-    win_probability = models.FloatField()
-    deal_size = models.FloatField(help_text="USD")
-    expected_value = models.FloatField(help_text="USD")
-    band = models.CharField(max_length=20, help_text="The score band the win probability comes from.")
-    computed_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["-expected_value"], name="potential_value_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.account_id}: {self.expected_value:.0f}"
-
-
-class KpiSnapshot(models.Model):
-    """One KPI on one day for one scope (everyone, a territory or an owner), kept so trends can be charted.
-
-    Stored as numerator and denominator, so the snapshots of several territories add up exactly to theirs together.
-    """
-
-    class Scope(models.TextChoices):
-        ALL = "all", "Everyone"
-        TERRITORY = "territory", "Territory"
-        OWNER = "owner", "Owner"
-
-    on = models.DateField()
-    kpi = models.CharField(max_length=40)
-    scope = models.CharField(max_length=10, choices=Scope.choices)
-    scope_id = models.BigIntegerField(default=0, help_text="The territory or owner id; 0 for everyone.")
-    numerator = models.FloatField()
-    denominator = models.FloatField()
-
-    class Meta:
-        ordering = ["on", "kpi"]
-        constraints = [
-            models.UniqueConstraint(fields=["on", "kpi", "scope", "scope_id"], name="kpi_snapshot_unique"),
-        ]
-        indexes = [models.Index(fields=["scope", "scope_id", "kpi", "on"], name="kpi_snapshot_scope_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.on} {self.kpi} {self.scope}:{self.scope_id}"

@@ -5,8 +5,9 @@ Read and written here, so the editor, the account page and the Django admin agre
 
 from __future__ import annotations
 
+from core.tiers import ORDER, SUPPRESS
+
 from .models import Play
-from .tiers import ORDER, SUPPRESS
 
 # The tiers that have a play, best first; suppressed accounts are worked by no one.
 PLAY_TIERS: tuple[str, ...] = tuple(tier for tier in sorted(ORDER, key=ORDER.__getitem__) if tier != SUPPRESS)

@@ -2,10 +2,7 @@
 
 Times are UTC; `now` is the moment of scoring; age_days = (now - occurred_at) in days, fractional.
 
-Criterion {group, attribute, operator, value, points}. Operators: eq, neq, in, not_in, gte, lte,
-between (inclusive), contains (an element of a list attribute, or a substring of a text one), exists.
-Text comparison ignores case and surrounding spaces. A missing value (None, blank text, empty list)
-matches nothing but `neq` and `not_in`.
+Criteria are matched by the criterion language (accounts/criteria.py).
 
 Fit (0-100): a group scores the highest points among its matched criteria (0 if none matched);
     fit_raw = sum of group scores
@@ -36,42 +33,11 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-OPERATORS = ("eq", "neq", "in", "not_in", "gte", "lte", "between", "contains", "exists")
-NUMERIC_OPERATORS = ("gte", "lte", "between")
+from accounts.criteria import Criterion, criterion_matches
+
 SECONDS_PER_DAY = 86400.0
-
-
-def criterion_problem(operator: str, value: Any) -> str | None:
-    """Why a criterion's value does not suit its operator, in words; None when it does."""
-    if operator not in OPERATORS:
-        return f"Unknown operator {operator!r}: use one of {', '.join(OPERATORS)}."
-    if operator in ("in", "not_in") and not isinstance(value, list):
-        return f"`{operator}` needs a list of values."
-    if operator == "between" and not (
-        isinstance(value, list) and len(value) == 2 and all(_number(v) is not None for v in value)
-    ):
-        return "`between` needs [low, high] numbers."
-    if operator in ("gte", "lte") and _number(value) is None:
-        return f"`{operator}` needs a number."
-    if operator != "exists" and value is None:
-        return "This operator needs a value."
-    return None
-
-
-@dataclass(frozen=True)
-class Criterion:
-    attribute: str
-    operator: str
-    value: Any = None
-    points: float = 0.0
-    group: str = ""
-
-    @property
-    def group_name(self) -> str:
-        return self.group or self.attribute
 
 
 @dataclass(frozen=True)
@@ -128,97 +94,6 @@ def round1(value: float) -> float:
     """
     tenths = math.floor(abs(value) * 10.0 + 0.5 + HALF_TOLERANCE)
     return math.copysign(tenths / 10.0, value) if tenths else 0.0
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip() == ""
-    if isinstance(value, list | tuple | set):
-        return len(value) == 0
-    return False
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip().lower()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float | Decimal):
-        return float(value)
-    return value
-
-
-NUMBER_START = frozenset("0123456789+-.")
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | Decimal):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text or text[0] not in NUMBER_START:  # cheap test first: most text is not a number
-            return None
-        try:
-            return float(text)
-        except ValueError:
-            return None
-    return None
-
-
-def _equal(actual: Any, expected: Any) -> bool:
-    """Equality as a person means it: numbers by value, text ignoring case and spaces, lists by any element."""
-    if isinstance(actual, list | tuple | set):
-        return any(_equal(item, expected) for item in actual)
-    if isinstance(actual, str) and isinstance(expected, str):
-        a, e = actual.strip().lower(), expected.strip().lower()
-        if a == e:
-            return True
-        number_a, number_e = _number(a), _number(e)
-        return number_a is not None and number_e is not None and number_a == number_e
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return str(actual).strip().lower() == str(expected).strip().lower()
-    a, e = _number(actual), _number(expected)
-    if a is not None and e is not None:
-        return a == e
-    return _norm(actual) == _norm(expected)
-
-
-def criterion_matches(criterion: Criterion, values: Mapping[str, Any]) -> bool:
-    """Whether an account (its attribute values) matches one criterion."""
-    actual = values.get(criterion.attribute)
-    op = criterion.operator
-    if _is_missing(actual):
-        return op in ("neq", "not_in")
-    expected = criterion.value
-    if op == "exists":
-        return True
-    if op == "eq":
-        return _equal(actual, expected)
-    if op == "neq":
-        return not _equal(actual, expected)
-    if op == "in":
-        return any(_equal(actual, option) for option in expected or ())
-    if op == "not_in":
-        return not any(_equal(actual, option) for option in expected or ())
-    if op == "contains":
-        if isinstance(actual, list | tuple | set):
-            return any(_norm(item) == _norm(expected) for item in actual)
-        return isinstance(actual, str) and str(expected).strip().lower() in actual.lower()
-    number = _number(actual)
-    if number is None:
-        return False
-    if op == "gte":
-        return number >= float(expected)
-    if op == "lte":
-        return number <= float(expected)
-    if op == "between":
-        low, high = expected
-        return float(low) <= number <= float(high)
-    raise ValueError(f"Unknown operator {op!r}")
 
 
 def fit_score(criteria: Iterable[Criterion], values: Mapping[str, Any]) -> tuple[float, dict]:

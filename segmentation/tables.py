@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import django_tables2 as tables
-from django.db.models import F
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from .tiers import LABELS as TIER_LABELS
+from accounts.tables import ExpectedValueColumn
+from core.tiers import LABELS as TIER_LABELS
 
 FLAG_LABELS = {"surge": "Surge", "hysteresis": "Hysteresis", "min_days": "Min. days", "capacity": "Capacity held"}
 FLAG_STYLES = {
@@ -35,19 +35,6 @@ def flag_badges(flags: list[str]):
         '<span class="badge {}" title="{}">{}</span>',
         ((FLAG_STYLES.get(f, "text-bg-light"), FLAG_TITLES.get(f, ""), FLAG_LABELS.get(f, f)) for f in flags or []),
     )
-
-
-class ExpectedValueColumn:
-    """The spend-potential column of an account list: sorted with accounts without one last, shown in whole USD."""
-
-    def order_expected_value(self, queryset, is_descending):
-        # Accounts without a spend potential last, whichever way (PostgreSQL would put them first when descending).
-        value = F("potential__expected_value")
-        order = value.desc(nulls_last=True) if is_descending else value.asc(nulls_last=True)
-        return queryset.order_by(order, "pk"), True
-
-    def render_expected_value(self, value):
-        return f"{value:,.0f}"
 
 
 class _Scores:

@@ -9,11 +9,11 @@ from django_tables2 import RequestConfig
 from core.csvexport import table_csv
 from core.decorators import role_required
 from core.roles import ADMIN, MANAGER
+from core.tiers import LABELS, ORDER, SUPPRESS
 
 from .filters import PeriodForm, TierListFilter, TierMoveForm
 from .selectors import scored_account_list, tier_counts, tier_movement_matrix, tier_moves
 from .tables import TierMoveTable, TierTable
-from .tiers import LABELS, ORDER, SUPPRESS
 
 PAGE_SIZE = 50
 ACCOUNT_COLUMNS = [

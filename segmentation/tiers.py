@@ -30,11 +30,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-TIERS = ("tier_1", "tier_2", "tier_3")
-RECYCLE, SUPPRESS = "recycle", "suppress"
-RANKED = (*TIERS, RECYCLE)
-LABELS = {"tier_1": "Tier 1", "tier_2": "Tier 2", "tier_3": "Tier 3", RECYCLE: "Recycle", SUPPRESS: "Suppress"}
-ORDER = {tier: rank for rank, tier in enumerate((*TIERS, RECYCLE, SUPPRESS))}
+from core.tiers import LABELS, ORDER, RANKED, RECYCLE, SUPPRESS, TIERS
+
 SURGE, HYSTERESIS, MIN_DAYS, CAPACITY = "surge", "hysteresis", "min_days", "capacity"
 FLAG_WORDS = {
     SURGE: "surging",

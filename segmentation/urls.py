@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import recalibration_views, views
+from . import views
 
 urlpatterns = [
     path("", views.scoring_index, name="scoring-index"),
@@ -14,17 +14,4 @@ urlpatterns = [
     path("models/<int:model_id>/restore/", views.model_restore_confirm, name="model-restore"),
     path("plays/", views.play_index, name="play-list"),
     path("plays/<slug:tier>/edit/", views.play_edit, name="play-edit"),
-    path("recalibration/", recalibration_views.recalibration_index, name="recalibration"),
-    path("recalibration/run/", recalibration_views.recalibration_start, name="recalibration-run"),
-    path(
-        "recalibration/ranking.csv",
-        recalibration_views.recalibration_ranking_export,
-        name="recalibration-ranking-export",
-    ),
-    path("recalibration/lift.csv", recalibration_views.recalibration_lift_export, name="recalibration-lift-export"),
-    path(
-        "recalibration/score-bands.csv",
-        recalibration_views.recalibration_score_band_export,
-        name="recalibration-score-band-export",
-    ),
 ]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.selectors import known_attributes
 from core.decorators import admin_only
+from core.tiers import LABELS
 
-from .definition import known_attributes
 from .forms import (
     SIGNAL_KINDS,
     CriterionFormSet,
@@ -28,16 +28,19 @@ from .forms import (
 from .history import version_changes
 from .models import ICP, Play, ScoringModel
 from .plays import PLAY_TIERS, play_list, play_save
+from .selectors import active_model
 from .services import (
-    active_model,
+    NotADraft,
+    icp_create,
+    icp_update,
     latest_preview,
     model_draft_create,
+    model_draft_update,
     model_problems,
     model_publish,
     model_restore,
     preview_job_start,
 )
-from .tiers import LABELS
 
 
 @admin_only
@@ -69,11 +72,15 @@ def icp_edit(request, icp_id: int | None = None):
     form = ICPForm(request.POST or None, instance=icp)
     criteria, exclusions, attributes = _icp_formsets(request, icp)
     if request.method == "POST" and form.is_valid() and criteria.is_valid() and exclusions.is_valid():
-        icp = form.save(commit=False)
-        icp.criteria = formset_items(criteria)
-        icp.exclusions = formset_items(exclusions)
-        icp.updated_by = request.user
-        icp.save()
+        values = {
+            **{name: form.cleaned_data[name] for name in form.Meta.fields},
+            "criteria": formset_items(criteria),
+            "exclusions": formset_items(exclusions),
+        }
+        if icp is None:
+            icp = icp_create(user=request.user, values=values)
+        else:
+            icp = icp_update(icp=icp, user=request.user, values=values)
         messages.success(
             request,
             f"Saved {icp.name}. Drafts that use it read the new criteria at once; "
@@ -137,11 +144,12 @@ def model_edit(request, model_id: int):
     form = ScoringModelForm(request.POST or None, instance=model)
     rules = SignalRuleFormSet(request.POST or None, prefix="rules", initial=model.signal_rules)
     if request.method == "POST" and form.is_valid() and rules.is_valid():
-        with transaction.atomic():
-            model = form.save(commit=False)
-            model.signal_rules = rules_from(rules)
-            model.updated_by = request.user
-            model.save()
+        values = {**{name: form.cleaned_data[name] for name in form.Meta.fields}, "signal_rules": rules_from(rules)}
+        try:
+            model = model_draft_update(model=model, user=request.user, values=values)
+        except NotADraft as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("model-detail", model_id=model.pk)
         messages.success(request, f"Draft v{model.version} saved. Preview its impact before publishing.")
         return redirect("model-detail", model_id=model.pk)
     return render(

@@ -2,8 +2,8 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
-from .models import Handoff, Membership, OwnershipChange, Quota, SlaPolicy, Territory
-from .selectors import handoff_list, membership_list, territory_list
+from .models import Membership, OwnershipChange, Quota, Territory
+from .selectors import membership_list, territory_list
 
 
 class MembershipInline(admin.TabularInline):
@@ -41,25 +41,6 @@ class MembershipAdmin(RoleAdmin):
 
     def get_queryset(self, request):
         return membership_list(user=request.user)
-
-
-@admin.register(SlaPolicy)
-class SlaPolicyAdmin(ReadOnlyAdmin):
-    """Read here; admins change policies on the SLA policies page, which checks the clock."""
-
-    list_display = ["tier", "accept_within_hours", "calendar", "time_zone", "breach_action", "updated_at"]
-
-
-@admin.register(Handoff)
-class HandoffAdmin(ReadOnlyAdmin):
-    """Read-only: decisions and reassignments go through the queue, the manager view and the API."""
-
-    list_display = ["account", "owner", "tier", "status", "accept_due_at", "breached_at", "decided_at"]
-    list_filter = ["status", "tier", "territory"]
-    search_fields = ["account__name"]
-
-    def get_queryset(self, request):
-        return handoff_list(user=request.user).select_related("account", "owner")
 
 
 @admin.register(Quota)

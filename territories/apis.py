@@ -2,26 +2,25 @@
 
 import django_filters
 from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.criteria import OPERATORS, criterion_problem
 from accounts.selectors import account_list
 from core.apis import IdFilter
-from core.permissions import ReadScopedWriteAdmin
-from core.roles import ADMIN, MANAGER, REP, is_admin, user_roles
-from segmentation.scoring import OPERATORS, criterion_problem
+from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
+from core.roles import ADMIN, MANAGER, REP, ROLES, is_admin, user_roles
 
-from .models import Membership, SlaPolicy, Territory
+from .models import Membership, Territory
 from .selectors import membership_list, territory_ids_assignable_by, territory_list
-from .services import account_reassign, assignment_job_start, assignment_plan
-from .sla import clock_of, clock_problems, describe
-from .sla_policies import CLOCK_FIELDS, TIER_LABELS, sla_policy_save
+from .services import account_reassign, assignment_job_start, assignment_plan, user_create
 
 PREVIEW_MOVES = 500
 
@@ -266,80 +265,58 @@ class ReassignView(APIView):
         return Response({"changed": changed})
 
 
-class ManagersReadAdminsWrite(BasePermission):
-    """Managers and RevOps admins read; only RevOps admins write."""
-
-    def has_permission(self, request, view) -> bool:
-        roles = user_roles(request.user)
-        if request.method in SAFE_METHODS:
-            self.message = "Only managers and RevOps admins may see SLA policies."
-            return bool(roles & {MANAGER, ADMIN})
-        self.message = "Only RevOps admins may change SLA policies."
-        return ADMIN in roles
+# --- Users: people, their role and the territories they work in (admins) -----------------------------
 
 
-class SlaPolicySerializer(serializers.ModelSerializer):
-    # Plain integers and a plain list: the ranges and their messages are clock_problems's, as on the page.
-    accept_within_hours = serializers.IntegerField()
-    working_days = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=7)
-    start_hour = serializers.IntegerField(required=False)
-    end_hour = serializers.IntegerField(required=False)
-    clock = serializers.SerializerMethodField(help_text="The clock in words.")
+class UserSerializer(serializers.ModelSerializer):
+    """A user with one role; reps and managers may be placed in territories as they are created."""
+
+    role = serializers.ChoiceField(choices=ROLES, write_only=True)
+    roles = serializers.SerializerMethodField()
+    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
+    territories = serializers.PrimaryKeyRelatedField(
+        queryset=Territory.objects.all(), many=True, required=False, write_only=True
+    )
+    memberships = serializers.SerializerMethodField()
 
     class Meta:
-        model = SlaPolicy
+        model = User
         fields = [
-            "id", "tier", "accept_within_hours", "calendar", "time_zone", "working_days", "start_hour", "end_hour",
-            "breach_action", "clock", "updated_at", "updated_by",
+            "id", "username", "first_name", "last_name", "email", "is_active", "role", "roles", "password",
+            "territories", "memberships",
         ]  # fmt: skip
-        read_only_fields = ["updated_at", "updated_by"]
-        extra_kwargs = {"tier": {"validators": []}}  # a second policy for a tier is refused in validate_tier
+        read_only_fields = ["is_active"]
 
-    def get_clock(self, policy) -> str:
-        return describe(clock_of(policy))
+    def get_roles(self, obj) -> list[str]:
+        return sorted(g.name for g in obj.groups.all() if g.name in ROLES)
 
-    def validate_tier(self, tier):
-        if self.instance is not None:
-            if tier != self.instance.tier:
-                raise serializers.ValidationError("A policy's tier cannot change; edit the other tier's policy.")
-        elif SlaPolicy.objects.filter(tier=tier).exists():
-            raise serializers.ValidationError(f"{TIER_LABELS[tier]} already has an SLA policy; change that one.")
-        return tier
+    def get_memberships(self, obj) -> list[dict]:
+        return [{"territory": m.territory_id, "role": m.role, "is_active": m.is_active} for m in obj.memberships.all()]
 
     def validate(self, attrs):
-        values = {field: SlaPolicy._meta.get_field(field).get_default() for field in CLOCK_FIELDS}
-        if self.instance is not None:
-            values.update({field: getattr(self.instance, field) for field in CLOCK_FIELDS})
-        values.update({field: attrs[field] for field in CLOCK_FIELDS if field in attrs})
-        problems = clock_problems(values)
-        if problems:
-            raise serializers.ValidationError(problems)
+        if attrs.get("password"):
+            candidate = User(**{f: attrs.get(f, "") for f in ("username", "email", "first_name", "last_name")})
+            try:
+                validate_password(attrs["password"], user=candidate)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        if attrs.get("territories") and attrs.get("role") == ADMIN:
+            raise serializers.ValidationError(
+                {"territories": "Admins see every territory; they are not members of one."}
+            )
         return attrs
 
+    def create(self, validated_data):
+        return user_create(**validated_data)
 
-class SlaPolicyViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """The SLA policy of each tier: managers and RevOps admins read them; RevOps admins create and change them.
 
-    Policies are not deleted: a tier without one gives its handoffs no due time.
-    """
+class UserViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Users and their roles (RevOps admins only)."""
 
-    queryset = SlaPolicy.objects.select_related("updated_by")
-    serializer_class = SlaPolicySerializer
-    permission_classes = [ManagersReadAdminsWrite]
-    ordering = ["tier"]
+    serializer_class = UserSerializer
+    permission_classes = [IsRevOpsAdmin]
+    search_fields = ["username", "first_name", "last_name", "email"]
+    ordering = ["username"]
 
-    def perform_create(self, serializer):
-        policy = SlaPolicy(**serializer.validated_data)
-        serializer.instance = sla_policy_save(policy=policy, user=self.request.user)
-
-    def perform_update(self, serializer):
-        policy = serializer.instance
-        for field, value in serializer.validated_data.items():
-            setattr(policy, field, value)
-        serializer.instance = sla_policy_save(policy=policy, user=self.request.user)
+    def get_queryset(self):
+        return User.objects.prefetch_related("groups", "memberships").order_by("username")

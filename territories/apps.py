@@ -6,4 +6,13 @@ class TerritoriesConfig(AppConfig):
     verbose_name = "Territories"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the MQA -> handoff hook)
+        from accounts.imports import importer_register
+        from core.access import coverage_rule_set
+
+        from .imports import UserImporter
+        from .selectors import territory_ids_covered_by
+
+        # The access rule of accounts asks which territories a user covers; the answer is ours (core/access.py).
+        coverage_rule_set(territory_ids_covered_by)
+        # Importing people places them in territories: the importer runs our kind beside its own.
+        importer_register(UserImporter)

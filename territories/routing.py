@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from segmentation.scoring import Criterion, criterion_matches
+from accounts.criteria import Criterion, all_groups_match
 
 ROUND_ROBIN = "round_robin"
 LOAD_BALANCED = "load_balanced"
@@ -69,15 +69,6 @@ class Member:
     def is_eligible(self, today: dt.date) -> bool:
         under_capacity = self.max_accounts is None or self.owned < self.max_accounts
         return self.is_active and self.is_rep and not self.is_away(today) and under_capacity
-
-
-def criteria_match(criteria: Iterable[Criterion], values: Mapping[str, Any]) -> bool:
-    """Every group has at least one matching criterion; no criteria at all matches nothing."""
-    groups: dict[str, bool] = {}
-    for criterion in criteria:
-        name = criterion.group_name
-        groups[name] = groups.get(name, False) or criterion_matches(criterion, values)
-    return bool(groups) and all(groups.values())
 
 
 def depths(territories: Iterable[TerritoryRule]) -> dict[int, int]:
@@ -178,7 +169,7 @@ class Matcher:
         for territory in self._candidates(values):  # best-ranked first: the first match wins
             if self._cannot_match(territory.id, values):
                 continue
-            if criteria_match(territory.criteria, values):
+            if all_groups_match(territory.criteria, values):
                 return territory, f"matches the rules of {territory.name}"
         return None, "no territory matches"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import quota_views, sla_views, views
+from . import quota_views, views
 
 urlpatterns = [
     path("", views.territory_index, name="territory-list"),
@@ -9,8 +9,6 @@ urlpatterns = [
     path("reassign/", views.reassign, name="account-reassign"),
     path("assignment/", views.assignment_preview, name="assignment-preview"),
     path("assignment/apply/", views.assignment_apply, name="assignment-apply"),
-    path("sla-policies/", sla_views.sla_policy_index, name="sla-policy-list"),
-    path("sla-policies/<slug:tier>/edit/", sla_views.sla_policy_edit, name="sla-policy-edit"),
     path("quotas/", quota_views.quota_index, name="quota-list"),
     path("quotas/new/", quota_views.quota_edit, name="quota-new"),
     path("quotas/<int:quota_id>/edit/", quota_views.quota_edit, name="quota-edit"),

@@ -5,9 +5,10 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, Signal
+from handoffs.models import SlaPolicy
 from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
 from segmentation.models import ICP, ScoringModel
-from territories.models import Membership, SlaPolicy, Territory
+from territories.models import Membership, Territory
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -187,7 +188,7 @@ class HandoffFactory(factory.django.DjangoModelFactory):
     """A pending handoff of its account's MQA to the account's owner, due in four hours unless told otherwise."""
 
     class Meta:
-        model = "territories.Handoff"
+        model = "handoffs.Handoff"
 
     account = factory.SubFactory(AccountFactory)
     mqa = factory.SubFactory(

@@ -234,7 +234,7 @@ def _quota(world):
 
 def _handoff(world):
     """A pending handoff of a North account, owned by north_rep."""
-    from territories.models import Handoff
+    from handoffs.models import Handoff
 
     mqa = MQAFactory(account=world.north_account, tier="tier_1")
     return Handoff.objects.create(

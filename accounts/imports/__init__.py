@@ -15,12 +15,14 @@ from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
 
+from ..changes import accounts_changed
 from .fields import FieldError, is_blank
-from .kinds import IMPORTERS, KINDS, Counts, KindImporter, Row
+from .kinds import IMPORTERS, Counts, KindImporter, Row, import_kinds, importer_register
 from .reader import ImportFileError, check_file, header_of, read_rows
 
 __all__ = [
-    "KINDS",
+    "import_kinds",
+    "importer_register",
     "ImportFileError",
     "ImportReport",
     "RowError",
@@ -88,7 +90,7 @@ def kind_fields(kind: str) -> dict:
 
 def _check_kind(kind: str) -> str:
     if kind not in IMPORTERS:
-        raise ImportFileError(f"Unknown kind {kind!r}: use one of {', '.join(KINDS)}.")
+        raise ImportFileError(f"Unknown kind {kind!r}: use one of {', '.join(import_kinds())}.")
     return kind
 
 
@@ -246,11 +248,9 @@ class _Run:
         self.report.errors.extend(RowError(line, reason) for line, reason in self.importer.deferred_errors)
         self.report.errors.sort(key=lambda e: e.line)
         to_route = getattr(self.importer, "route_ids", None)
-        if to_route:
+        if to_route and not self.dry_run:
             # New and changed accounts are routed to their territory and owner as soon as they are committed.
-            from territories.tasks import route_accounts_task
-
-            transaction.on_commit(lambda: route_accounts_task.delay(to_route))
+            accounts_changed(to_route, route=True)
         self.report.notes.extend(self.importer.notes)
         if self.dry_run:
             self.report.notes.insert(0, "Dry run: nothing was written.")

@@ -5,13 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from django.contrib.auth.models import User
-from django.db import transaction
-
-from core.roles import MANAGER, REP, ROLES
-from core.services import membership_ensure, user_set_role, username_from_name
-from territories.models import Membership, Territory
-
+from ..changes import accounts_changed, owners_changed
 from ..models import Account, Contact, Opportunity, Signal
 from . import fields as f
 from .fields import Field
@@ -81,11 +75,8 @@ class Changes:
                 stamp = {"updated_at"} if any(f.name == "updated_at" for f in self.model._meta.fields) else set()
                 self.model.objects.bulk_update(self.updated, sorted(self.fields | stamp), batch_size=1000)
             if self.model in (Account, Contact, Signal):
-                # Bulk writes send no model signals: queue the accounts they touch for rescoring here.
-                from segmentation.services import scores_refresh_later
-
                 attribute = "pk" if self.model is Account else "account_id"
-                scores_refresh_later(getattr(obj, attribute) for obj in self.created + self.updated)
+                accounts_changed(getattr(obj, attribute) for obj in self.created + self.updated)
         return self.counts
 
 
@@ -132,7 +123,7 @@ def _account_ref(raw: Any) -> int | str | None:
     return f.reference(raw)
 
 
-def _split_name(name: str) -> tuple[str, str]:
+def split_name(name: str) -> tuple[str, str]:
     first, _, last = name.strip().partition(" ")
     return first[:150], last.strip()[:150]
 
@@ -167,6 +158,7 @@ class AccountImporter(KindImporter):
         self.parents: list[tuple[int, int, str]] = []  # (line, account id, parent reference)
         # Accounts to route once committed: new or changed ones whose territory the file does not set.
         self.route_ids: list[int] = []
+        self.owner_changed_ids: list[int] = []
 
     def keys(self, row: Row) -> list[tuple]:
         keys = []
@@ -236,12 +228,17 @@ class AccountImporter(KindImporter):
                 if dom:
                     by_domain[dom] = account
                 continue
-            if changes.update(account, values) and "territory" not in row.values:
+            changed = changes.update(account, values)
+            if changed and "territory" not in row.values:
                 self.route_ids.append(account.pk)
+            if "owner_id" in changed:
+                self.owner_changed_ids.append(account.pk)
             if row.values.get("parent"):
                 self.parents.append((row.line, account.pk, row.values["parent"]))
         counts = changes.save(dry_run=dry_run)
         if not dry_run:
+            owners_changed(self.owner_changed_ids)  # their pending handoffs follow them
+            self.owner_changed_ids = []
             self.route_ids.extend(a.pk for row, a in new_rows if "territory" not in row.values)
         for row, account in new_rows:
             if row.values.get("parent"):
@@ -480,118 +477,19 @@ class OpportunityImporter(KindImporter):
         return changes.save(dry_run=dry_run)
 
 
-class UserImporter(KindImporter):
-    """People and their place: a sales agent under a manager in a regional territory.
-
-    Each row is one user (by username, or the username derived from their full name) with a role;
-    a `territory` makes them a member (created if missing), a `manager` makes that person a manager
-    of the same territory (created with the manager role if missing).
-    """
-
-    kind = "users"
-    fields = {
-        x.name: x
-        for x in [
-            Field("name", f.text(300), help="full name"),
-            Field("username", f.text(150)),
-            Field("email", f.email),
-            Field("role", f.choice(ROLES), help="rep, manager or admin (rep when empty)"),
-            Field("manager", f.text(300), help="the manager's full name or username"),
-            Field("territory", f.text(120), help="territory name; created when missing"),
-        ]
-    }
-
-    def keys(self, row: Row) -> list[tuple]:
-        username = row.values.get("username") or username_from_name(row.values.get("name") or "")
-        if not username:
-            raise f.FieldError("needs a username or a name")
-        row.values["username"] = username
-        return [("username", username)]
-
-    def write(self, rows: list[Row], *, dry_run: bool) -> Counts:
-        counts = Counts()
-        self.created_people: set[str] = getattr(self, "created_people", set())
-        self.created_territories: set[str] = getattr(self, "created_territories", set())
-        for row in rows:
-            if dry_run:
-                exists = User.objects.filter(username=row.values["username"]).exists()
-                counts.unchanged += exists
-                counts.created += not exists
-                continue
-            with transaction.atomic():
-                counts.add(self._write_one(row))
-        return counts
-
-    def _person(self, username: str, full_name: str, role: str) -> tuple[User, bool]:
-        first, last = _split_name(full_name) if full_name else ("", "")
-        user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
-        if created:
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-            user_set_role(user=user, role=role)
-        return user, created
-
-    def _territory(self, name: str) -> Territory:
-        territory = Territory.objects.filter(name__iexact=name).first()
-        if territory is None:
-            territory = Territory.objects.create(name=name)
-            self.created_territories.add(name)
-        return territory
-
-    def _write_one(self, row: Row) -> Counts:
-        v = row.values
-        role = v.get("role") or REP
-        user, created = self._person(v["username"], v.get("name") or "", role)
-        changed = False
-        if not created:
-            wanted = {}
-            if v.get("name"):
-                wanted["first_name"], wanted["last_name"] = _split_name(v["name"])
-            if v.get("email"):
-                wanted["email"] = v["email"]
-            fields_changed = apply_values(user, wanted)
-            if fields_changed:
-                user.save(update_fields=fields_changed)
-                changed = True
-            if v.get("role") and not user.groups.filter(name=role).exists():
-                user_set_role(user=user, role=role)
-                changed = True
-        elif v.get("email"):
-            user.email = v["email"]
-            user.save(update_fields=["email"])
-        if v.get("territory") and role in (REP, MANAGER):
-            territory = self._territory(v["territory"])
-            membership_role = Membership.Role.MANAGER if role == MANAGER else Membership.Role.REP
-            changed |= self._ensure_member(user, territory, membership_role) and not created
-            if v.get("manager"):
-                manager_name = v["manager"]
-                manager_username = username_from_name(manager_name) if " " in manager_name else manager_name
-                manager, manager_created = self._person(manager_username, manager_name, MANAGER)
-                if manager_created:
-                    self.created_people.add(manager_username)
-                self._ensure_member(manager, territory, Membership.Role.MANAGER)
-        if created:
-            return Counts(created=1)
-        return Counts(updated=1) if changed else Counts(unchanged=1)
-
-    @staticmethod
-    def _ensure_member(user: User, territory: Territory, role: str) -> bool:
-        current = Membership.objects.filter(user=user, territory=territory).first()
-        if current and current.role == role and current.is_active:
-            return False
-        membership_ensure(user=user, territory=territory, role=role)
-        return True
-
-    def finish(self, *, dry_run: bool) -> None:
-        people = getattr(self, "created_people", set())
-        territories = getattr(self, "created_territories", set())
-        if people:
-            self.notes.append(f"{len(people)} managers created: {', '.join(sorted(people))}.")
-        if territories:
-            self.notes.append(f"{len(territories)} territories created: {', '.join(sorted(territories))}.")
+IMPORTERS: dict[str, type[KindImporter]] = {}
 
 
-IMPORTERS: dict[str, type[KindImporter]] = {
-    cls.kind: cls for cls in (AccountImporter, ContactImporter, SignalImporter, OpportunityImporter, UserImporter)
-}
-KINDS = tuple(IMPORTERS)
+def importer_register(importer: type[KindImporter]) -> type[KindImporter]:
+    """Make a kind of import available to the command, the upload page and the API batches. This app registers
+    accounts, contacts, signals and opportunities; territories registers users (people and their territories)."""
+    IMPORTERS[importer.kind] = importer
+    return importer
+
+
+def import_kinds() -> tuple[str, ...]:
+    return tuple(IMPORTERS)
+
+
+for _importer in (AccountImporter, ContactImporter, SignalImporter, OpportunityImporter):
+    importer_register(_importer)

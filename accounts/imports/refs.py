@@ -10,9 +10,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from core.services import username_from_name
-from territories.models import Territory
 
-from ..models import Account, Contact
+from ..models import Account, Contact, territory_model
 from .fields import DOMAIN_RE, normalise_domain
 
 
@@ -97,9 +96,11 @@ def resolve_users(refs: Iterable[str]) -> dict[str, int | Unresolved]:
 
 
 def resolve_territories(refs: Iterable[str]) -> dict[str, int | Unresolved]:
+    """A territory is referred to by its name, in any case."""
     refs = set(refs)
+    territories = territory_model()._default_manager
     existing = dict(
-        Territory.objects.annotate(lname=Lower("name"))
+        territories.annotate(lname=Lower("name"))
         .filter(lname__in={r.lower() for r in refs})
         .values_list("lname", "pk")
     )

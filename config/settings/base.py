@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "accounts",
     "territories",
     "segmentation",
+    "handoffs",
+    "insights",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -128,11 +131,11 @@ RESCORE_SLICES = env_int("RESCORE_SLICES", 8, minimum=1)
 CELERY_BEAT_SCHEDULE: dict = {
     # Signals decay: everyone is rescored once a day.
     "rescore-daily": {"task": "segmentation.tasks.rescore_daily_task", "schedule": crontab(hour=2, minute=0)},
-    "sla-sweep": {"task": "territories.tasks.sla_sweep_task", "schedule": crontab(minute="*")},
+    "sla-sweep": {"task": "handoffs.tasks.sla_sweep_task", "schedule": crontab(minute="*")},
     # The KPIs of the day, once scores are fresh, so the dashboard can chart trends.
-    "kpi-snapshot": {"task": "segmentation.tasks.kpi_snapshot_task", "schedule": crontab(hour=4, minute=15)},
+    "kpi-snapshot": {"task": "insights.tasks.kpi_snapshot_task", "schedule": crontab(hour=4, minute=15)},
     # Spend potential reads the scores: after the daily rescore (it waits for one still running).
-    "potential-daily": {"task": "segmentation.tasks.potential_refresh_task", "schedule": crontab(hour=3, minute=30)},
+    "potential-daily": {"task": "insights.tasks.potential_refresh_task", "schedule": crontab(hour=3, minute=30)},
 }
 
 REST_FRAMEWORK = {

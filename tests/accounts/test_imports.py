@@ -309,3 +309,26 @@ def test_user_role_must_be_known(tmp_path):
     report = import_file(kind="users", path=write(tmp_path, "username,role\nexisting,admin\nnew.person,wizard\n"))
     assert [(e.line, e.reason) for e in report.errors] == [(3, "role: 'wizard' is not one of: rep, manager, admin")]
     assert list(User.objects.get(username="existing").groups.values_list("name", flat=True)) == ["admin"]
+
+
+def test_a_chunk_the_database_refuses_is_retried_row_by_row(tmp_path, monkeypatch):
+    """The database refuses a row the importer's own checks let through (here: a conflict with a write made by
+    someone else meanwhile). Its chunk is tried again one row at a time: every other row goes in, and the refused
+    one is reported on its line."""
+    from django.db import IntegrityError
+
+    from accounts.imports import kinds
+
+    save = kinds.Changes.save
+
+    def refuse_one(changes, *, dry_run):
+        if any(getattr(obj, "name", "") == "Taken meanwhile" for obj in changes.created):
+            raise IntegrityError('duplicate key value violates unique constraint "account_domain_unique"')
+        return save(changes, dry_run=dry_run)
+
+    monkeypatch.setattr(kinds.Changes, "save", refuse_one)
+    body = ACCOUNTS + "A1,First,first.example,10,,x\nA2,Taken meanwhile,taken.example,10,,x\nA3,Third,third.example,,,\n"
+    report = import_file(kind="accounts", path=write(tmp_path, body))
+    assert sorted(Account.objects.values_list("external_id", flat=True)) == ["A1", "A3"]
+    assert [(e.line, e.reason) for e in report.errors] == [(3, "conflicts with data already in the database")]
+    assert (report.created, report.rows) == (2, 3)

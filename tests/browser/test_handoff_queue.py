@@ -7,7 +7,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from territories.models import Handoff
+from handoffs.models import Handoff
 
 from ..factories import AccountFactory, HandoffFactory
 

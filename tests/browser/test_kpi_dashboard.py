@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from segmentation.kpi_snapshots import kpi_snapshot_take
+from insights.snapshots import kpi_snapshot_take
 
 from ..factories import AccountScoreFactory, OpportunityFactory, ScoringModelFactory
 from .test_csp import log_in, watch_for_problems

@@ -3,9 +3,10 @@
 import pytest
 from django.urls import reverse
 
+from handoffs.models import SlaPolicy
 from segmentation import services
 from segmentation.models import ICP, Play
-from territories.models import Membership, SlaPolicy
+from territories.models import Membership
 from tests.factories import ScoringModelFactory
 
 pytestmark = pytest.mark.django_db

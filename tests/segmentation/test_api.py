@@ -1,6 +1,7 @@
 """icps/ and scoring-models/ (with preview, publish, restore) and the score on accounts/{id}/."""
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Account
@@ -185,3 +186,37 @@ def test_a_key_found_in_accounts_attributes_is_a_known_attribute_everywhere(admi
     assert icp.criteria[0]["attribute"] == "funding_stage"  # nothing saved
     with pytest.raises(ValidationError, match="Unknown attribute 'funding_stage'"):
         model_publish(model=ScoringModelFactory(icp=icp), user=world.admin)
+
+
+def test_a_publish_that_commits_while_a_draft_is_patched_stands(admin_api, monkeypatch):
+    from segmentation.apis import ScoringModelSerializer
+
+    draft = ScoringModelFactory()
+    validate = ScoringModelSerializer.validate
+
+    def published_meanwhile(serializer, attrs):
+        ScoringModel.objects.filter(pk=draft.pk).update(status="active", published_at=timezone.now())
+        return validate(serializer, attrs)
+
+    monkeypatch.setattr(ScoringModelSerializer, "validate", published_meanwhile)
+    response = admin_api.patch(f"/api/v1/scoring-models/{draft.pk}/", {"notes": "a late edit"}, format="json")
+    assert response.status_code == 409, response.content
+    draft.refresh_from_db()
+    assert (draft.status, draft.notes) == ("active", "")
+
+
+def test_an_icp_patch_writes_only_what_it_changes(admin_api, monkeypatch):
+    from segmentation.apis import ICPSerializer
+
+    icp = ICP.objects.create(name="Enterprise", description="old")
+    validate = ICPSerializer.validate
+
+    def renamed_meanwhile(serializer, attrs):
+        ICP.objects.filter(pk=icp.pk).update(name="Enterprise EMEA")
+        return validate(serializer, attrs)
+
+    monkeypatch.setattr(ICPSerializer, "validate", renamed_meanwhile)
+    response = admin_api.patch(f"/api/v1/icps/{icp.pk}/", {"description": "new"}, format="json")
+    assert response.status_code == 200, response.content
+    icp.refresh_from_db()
+    assert (icp.name, icp.description) == ("Enterprise EMEA", "new")  # the concurrent rename is kept

@@ -4,15 +4,18 @@ import datetime as dt
 
 import pytest
 
-from accounts.models import Account, Signal
+from accounts.criteria import VALUE_COLUMNS as VALUE_FIELDS
+from accounts.criteria import account_values
+from accounts.imports import import_records
+from accounts.models import Account, PendingRescore, Signal
 from core.models import Job
 from segmentation import services
 from segmentation.definition import scoring_params, tier_rules
 from segmentation.engine import EXPLANATION_FIELDS, Plan, Selection, score_and_store, score_rows
-from segmentation.models import AccountScore, PendingRescore, RescoreChunk, ScoringModel
+from segmentation.models import AccountScore, RescoreChunk, ScoringModel
 from segmentation.scoring import SignalEvent, compact_explanation, round1, score_account, signal_score_then
+from segmentation.services import incremental, rescore
 from segmentation.tiers import Standing, place
-from territories.services import VALUE_FIELDS, account_values
 from tests.factories import AccountFactory, ContactFactory, ScoringModelFactory, SignalFactory
 
 pytestmark = pytest.mark.django_db
@@ -165,8 +168,8 @@ def test_rerunning_a_finished_job_changes_nothing(django_capture_on_commit_callb
 def test_an_interrupted_job_completes_on_resume_with_every_account_on_the_new_version(
     django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr(services, "CHUNK_ACCOUNTS", 2)
-    monkeypatch.setattr(services, "_slices", lambda: [(0, ids[2]), (ids[2], ids[4]), (ids[4], None)])
+    monkeypatch.setattr(rescore, "CHUNK_ACCOUNTS", 2)
+    monkeypatch.setattr(rescore, "rescore_slices", lambda: [(0, ids[2]), (ids[2], ids[4]), (ids[4], None)])
     accounts = small_world()
     ids = sorted(a.pk for a in accounts)
     first = ScoringModelFactory()
@@ -193,7 +196,7 @@ def test_an_interrupted_job_completes_on_resume_with_every_account_on_the_new_ve
 
 
 def test_a_superseded_job_stops_and_never_writes_the_old_version(django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_ACCOUNTS", 2)
+    monkeypatch.setattr(rescore, "CHUNK_ACCOUNTS", 2)
     small_world()
     first = ScoringModelFactory()
     job = services.model_publish(model=first, user=None, as_of=AS_OF)  # queued, never run
@@ -211,7 +214,9 @@ def test_a_new_signal_rescores_its_account_after_commit(django_capture_on_commit
     publish(model, as_of=dt.datetime.now(dt.UTC), django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
     assert AccountScore.objects.get(account=account).signal == 0
     with django_capture_on_commit_callbacks(execute=True):
-        SignalFactory(account=account, kind="meeting", occurred_at=dt.datetime.now(dt.UTC))
+        import_records(
+            kind="signals", records=[{"account": account.pk, "kind": "meeting", "occurred_at": dt.datetime.now(dt.UTC)}]
+        )
     score = AccountScore.objects.get(account=account)
     assert score.signal == 15.0  # one fresh meeting: 15 points of 100
     assert not PendingRescore.objects.exists()
@@ -221,15 +226,20 @@ def test_a_burst_of_signals_for_one_account_is_rescored_once(django_capture_on_c
     account = AccountFactory()
     publish(ScoringModelFactory(), django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
     scored = []
-    real = services.score_and_store
+    real = incremental.score_and_store
     monkeypatch.setattr(
-        services,
+        incremental,
         "score_and_store",
         lambda plan, sel, as_of, **kw: scored.append(sel.ids) or real(plan, sel, as_of, **kw),
     )
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         for minute in range(20):
-            SignalFactory(account=account, occurred_at=AS_OF - dt.timedelta(minutes=minute))
+            import_records(
+                kind="signals",
+                records=[
+                    {"account": account.pk, "kind": "web_visit", "occurred_at": AS_OF - dt.timedelta(minutes=minute)}
+                ],
+            )
         assert PendingRescore.objects.filter(account_id=account.pk).count() == 1
     assert len(callbacks) >= 1
     assert scored == [(account.pk,)]
@@ -281,3 +291,15 @@ def test_jobs_that_rewrite_most_rows_build_the_score_indexes_once_at_the_end(dja
         services.rescore_job_resume(newer)
     assert wanted <= indexes()
     assert set(AccountScore.objects.values_list("model", flat=True)) == {newer.params["model_id"]}
+
+
+def test_a_future_dated_persona_signal_engages_no_one(django_capture_on_commit_callbacks):
+    """Coverage counts personas with a signal in the window before the score's moment, not after it (both engines)."""
+    account = AccountFactory()
+    champion = ContactFactory(account=account, persona="champion")
+    buyer = ContactFactory(account=account, persona="economic_buyer")
+    SignalFactory(account=account, contact=champion, kind="meeting", occurred_at=AS_OF - dt.timedelta(days=2))
+    SignalFactory(account=account, contact=buyer, kind="meeting", occurred_at=AS_OF + dt.timedelta(hours=2))
+    model = ScoringModelFactory(required_personas=["champion", "economic_buyer"])
+    publish(model, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert AccountScore.objects.get(account=account).coverage == 0.5

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.db import connection, transaction
 
+from accounts.criteria import Criterion
 from segmentation.engine import Plan, Selection, _distinct_values, _select_sql, _statement_settings
-from segmentation.scoring import Criterion
 from tests.conftest import require_postgres
 from tests.factories import AccountFactory, ContactFactory, ScoringModelFactory, SignalFactory
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from segmentation.explain import explain
@@ -230,3 +231,22 @@ def test_the_account_list_shows_and_filters_by_tier_and_sorts_by_score(
     page = client.get(reverse("account-list"), {"tier": top.tier}).content.decode()
     for s in AccountScore.objects.select_related("account"):
         assert (escape(s.account.name) in page) == (s.tier == top.tier)
+
+
+def _published_meanwhile(model: ScoringModel):
+    """What a publish committing in another request does to the row, while this request is between its checks."""
+    ScoringModel.objects.filter(pk=model.pk).update(status="active", published_at=timezone.now())
+
+
+def test_a_publish_that_commits_while_the_draft_editor_saves_stands(client, world, monkeypatch):
+    from segmentation.forms import ScoringModelForm
+
+    draft = ScoringModelFactory()
+    clean = ScoringModelForm.clean
+    monkeypatch.setattr(ScoringModelForm, "clean", lambda form: (_published_meanwhile(draft), clean(form))[1])
+    client.force_login(world.admin)
+    response = client.post(reverse("model-edit", args=[draft.pk]), model_post(draft, notes="a late edit"))
+    assert response.status_code == 302 and response["Location"] == reverse("model-detail", args=[draft.pk])
+    draft.refresh_from_db()
+    assert (draft.status, draft.notes) == ("active", "")  # the publish stands; the late edit changed nothing
+    assert "not a draft" in client.get(response["Location"]).content.decode()

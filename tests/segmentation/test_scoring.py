@@ -148,6 +148,7 @@ def test_coverage_counts_personas_engaged_in_the_window():
         SignalEvent("email_click", NOW - dt.timedelta(days=10), persona="champion"),
         SignalEvent("meeting", NOW - dt.timedelta(days=91), persona="economic_buyer"),  # outside 90 days
         SignalEvent("web_visit", NOW - dt.timedelta(days=1)),  # no contact
+        SignalEvent("meeting", NOW + dt.timedelta(hours=1), persona="technical_evaluator"),  # in the future
     ]
     coverage, detail = coverage_score(["economic_buyer", "champion", "technical_evaluator"], events, NOW, 90)
     assert coverage == pytest.approx(1 / 3)
@@ -178,3 +179,19 @@ def test_unified_uses_weights_on_unrounded_parts():
 )
 def test_rounding_is_half_away_from_zero(value, rounded):
     assert round1(value) == rounded
+
+
+def test_unified_is_weighed_from_the_unrounded_parts_not_the_rounded_ones():
+    """Numbers that tell the two readings apart: fit 50 and signal 100/7 = 14.2857.. (shown as 14.3), half each.
+    From the unrounded parts, unified = 25 + 7.142857.. = 32.142857.. -> 32.1; from the rounded ones it would be
+    25 + 7.15 = 32.15 -> 32.2."""
+    params = ScoringParams(
+        criteria=(Criterion("industry", "eq", "software", 1, "i"), Criterion("country", "eq", "France", 1, "c")),
+        signal_rules=(SignalRule("web_visit", 1, 10_000, 100),),
+        w_fit=0.5,
+        w_signal=0.5,
+        w_coverage=0.0,
+        full_signal_points=7,
+    )
+    score = score_account(params, ACCOUNT, [SignalEvent("web_visit", NOW)], NOW)
+    assert (score.fit, score.signal, score.unified) == (50.0, 14.3, 32.1)

@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 
 from accounts.models import Account
+from handoffs.models import Handoff
 from segmentation import services
 from segmentation.explain import explain
 from segmentation.models import MQA, AccountScore, TierChange
-from segmentation.qualify import mqas_raised
+from territories.services import membership_update
 from tests.factories import AccountFactory, ICPFactory, MembershipFactory, ScoringModelFactory, SignalFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,18 +149,16 @@ def test_tier_1_capacity_holds_the_lowest_overflow_at_tier_2_and_releases_it(dja
     assert score(third).tier == "tier_2"
 
     # A place appears (a rep's capacity grows): released once the membership change commits, no rescore needed.
-    first.max_tier1_accounts = 2
     with django_capture_on_commit_callbacks(execute=True):
-        first.save()
+        membership_update(membership=first, values={"max_tier1_accounts": 2})
     assert (score(third).tier, score(third).flags) == ("tier_1", [])
     release = TierChange.objects.get(account=third)
     assert (release.from_tier, release.to_tier) == ("tier_2", "tier_1")
     assert "place freed up" in release.reason
 
     # Back to 2 places (the third is held again at once) and a better newcomer: the two best keep Tier 1.
-    first.max_tier1_accounts = 1
     with django_capture_on_commit_callbacks(execute=True):
-        first.save()
+        membership_update(membership=first, values={"max_tier1_accounts": 1})
     assert (score(third).tier, score(third).flags) == ("tier_2", ["capacity"])
     newcomer = AccountFactory(employee_count=99, territory=territory)
     services.account_rescore(newcomer, as_of=T0 + dt.timedelta(days=3))
@@ -183,49 +182,40 @@ def test_an_mqa_is_raised_once_on_entering_an_mqa_tier_and_not_during_its_cooldo
     quiet = AccountFactory(employee_count=90)  # Tier 1 but no signal: no MQA
     for _ in range(3):
         SignalFactory(account=account, kind="meeting", occurred_at=T0 - dt.timedelta(days=1))
-    announced = []
+    publish(fit_model(mqa_signal_min=25), django_capture_on_commit_callbacks)
+    assert score(account).tier == "recycle" and not MQA.objects.exists()
 
-    def receiver(sender, mqa_ids, **kwargs):
-        announced.append(list(mqa_ids))
+    set_fit(account, 60)  # enters Tier 2 with signal 29.3 >= 25
+    with django_capture_on_commit_callbacks(execute=True):
+        services.account_rescore(account, as_of=T0 + dt.timedelta(hours=1))
+    mqa = MQA.objects.get()
+    assert (mqa.account_id, mqa.tier, mqa.status, mqa.unified) == (account.pk, "tier_2", "open", 60.0)
+    assert mqa.qualified_at == T0 + dt.timedelta(hours=1)
+    assert list(Handoff.objects.values_list("mqa_id", flat=True)) == [mqa.pk]  # handed over once committed
 
-    mqas_raised.connect(receiver)
-    try:
-        publish(fit_model(mqa_signal_min=25), django_capture_on_commit_callbacks)
-        assert score(account).tier == "recycle" and not MQA.objects.exists()
+    set_fit(account, 90)  # Tier 2 -> Tier 1: already qualified, no second MQA
+    services.account_rescore(account, as_of=T0 + dt.timedelta(hours=2))
+    assert MQA.objects.count() == 1
+    services.account_rescore(quiet, as_of=T0 + dt.timedelta(hours=2))
+    assert not MQA.objects.filter(account=quiet).exists()
 
-        set_fit(account, 60)  # enters Tier 2 with signal 29.3 >= 25
-        with django_capture_on_commit_callbacks(execute=True):
-            services.account_rescore(account, as_of=T0 + dt.timedelta(hours=1))
-        mqa = MQA.objects.get()
-        assert (mqa.account_id, mqa.tier, mqa.status, mqa.unified) == (account.pk, "tier_2", "open", 60.0)
-        assert mqa.qualified_at == T0 + dt.timedelta(hours=1)
-        assert announced == [[mqa.pk]]
-
-        set_fit(account, 90)  # Tier 2 -> Tier 1: already qualified, no second MQA
-        services.account_rescore(account, as_of=T0 + dt.timedelta(hours=2))
-        assert MQA.objects.count() == 1
-        services.account_rescore(quiet, as_of=T0 + dt.timedelta(hours=2))
-        assert not MQA.objects.filter(account=quiet).exists()
-
-        # Sales rejects it; the account leaves and re-enters within the cooldown: no MQA.
-        MQA.objects.filter(pk=mqa.pk).update(status="rejected", decided_at=T0 + dt.timedelta(days=1))
-        set_fit(account, 30)
-        services.account_rescore(account, as_of=T0 + dt.timedelta(days=20))  # held 14 days, now it may fall
-        assert score(account).tier == "recycle"
-        SignalFactory(account=account, kind="meeting", occurred_at=T0 + dt.timedelta(days=20))
-        set_fit(account, 60)
-        services.account_rescore(account, as_of=T0 + dt.timedelta(days=21))
-        assert score(account).tier == "tier_2" and MQA.objects.count() == 1
-        # Out of the cooldown (30 days after the rejection), a new entry qualifies again.
-        set_fit(account, 30)
-        services.account_rescore(account, as_of=T0 + dt.timedelta(days=40))
-        set_fit(account, 60)
-        services.account_rescore(account, as_of=T0 + dt.timedelta(days=41, hours=1))
-        assert score(account).signal >= 25
-        assert MQA.objects.filter(account=account, status="open").count() == 1
-        assert MQA.objects.count() == 2
-    finally:
-        mqas_raised.disconnect(receiver)
+    # Sales rejects it; the account leaves and re-enters within the cooldown: no MQA.
+    MQA.objects.filter(pk=mqa.pk).update(status="rejected", decided_at=T0 + dt.timedelta(days=1))
+    set_fit(account, 30)
+    services.account_rescore(account, as_of=T0 + dt.timedelta(days=20))  # held 14 days, now it may fall
+    assert score(account).tier == "recycle"
+    SignalFactory(account=account, kind="meeting", occurred_at=T0 + dt.timedelta(days=20))
+    set_fit(account, 60)
+    services.account_rescore(account, as_of=T0 + dt.timedelta(days=21))
+    assert score(account).tier == "tier_2" and MQA.objects.count() == 1
+    # Out of the cooldown (30 days after the rejection), a new entry qualifies again.
+    set_fit(account, 30)
+    services.account_rescore(account, as_of=T0 + dt.timedelta(days=40))
+    set_fit(account, 60)
+    services.account_rescore(account, as_of=T0 + dt.timedelta(days=41, hours=1))
+    assert score(account).signal >= 25
+    assert MQA.objects.filter(account=account, status="open").count() == 1
+    assert MQA.objects.count() == 2
 
 
 def test_bulk_rescore_and_single_account_path_place_identically(django_capture_on_commit_callbacks):

@@ -3,13 +3,13 @@
 import datetime as dt
 import random
 
-from segmentation.scoring import Criterion
+from accounts.criteria import Criterion
+from accounts.criteria import all_groups_match as criteria_match
 from territories.routing import (
     Matcher,
     Member,
     Router,
     TerritoryRule,
-    criteria_match,
     pick_load_balanced,
     pick_round_robin,
 )

@@ -2,9 +2,10 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.generate import GenerateError, generate_data
 from core.jobs import job_create, job_fail, job_progress, job_start, job_succeed
 from core.models import Job
+
+from ...generate import GenerateError, generate_data
 
 
 class Command(BaseCommand):

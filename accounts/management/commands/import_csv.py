@@ -2,10 +2,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.imports import KINDS, ImportFileError, parse_mapping
-from accounts.services import import_job_create, import_job_run
 from core.csvexport import safe_cell
 from core.models import Job
+
+from ...imports import ImportFileError, import_kinds, parse_mapping
+from ...services import import_job_create, import_job_run
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--kind", required=True, choices=KINDS)
+        parser.add_argument("--kind", required=True, choices=import_kinds())
         parser.add_argument("file", type=Path)
         parser.add_argument(
             "--map",

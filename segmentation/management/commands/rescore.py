@@ -2,7 +2,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core.models import Job
-from segmentation.services import rescore_job_resume, rescore_job_run_here, rescore_job_start
+
+from ...services import rescore_job_resume, rescore_job_run_here, rescore_job_start
 
 
 class Command(BaseCommand):
@@ -28,7 +29,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"Job #{job.pk}: {steps} steps queued again.")
                     return
             else:
-                job = rescore_job_start(title="rescore command")
+                # --sync runs every slice here: none is queued for the workers, who would score them at the same time.
+                job = rescore_job_start(title="rescore command", enqueue=not options["sync"])
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         if not options["sync"]:

@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand
 
 from core.jobs import job_create, job_run
 from core.models import Job
-from territories.services import assignment_apply, assignment_plan_all
+
+from ...services import assignment_apply, assignment_plan_all
 
 
 class Command(BaseCommand):

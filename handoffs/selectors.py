@@ -1,0 +1,238 @@
+"""Reads about handoffs: who may see which, the rep's queue, SLA compliance and rejection feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from core.roles import is_admin, is_manager, is_rep
+from core.stats import wilson_interval
+from territories.selectors import territory_ids_managed_by
+
+
+def handoff_list(*, user) -> QuerySet:
+    """Handoffs a user may see: a rep their own, a manager those of the territories they manage (and below), an
+    admin all; nobody else any."""
+    from .models import Handoff
+
+    if not user.is_authenticated:
+        return Handoff.objects.none()
+    if is_admin(user):
+        return Handoff.objects.all()
+    q = Q(pk__in=[])
+    if is_rep(user):
+        q |= Q(owner=user)
+    if is_manager(user):
+        q |= Q(territory_id__in=territory_ids_managed_by(user=user))
+    return Handoff.objects.filter(q)
+
+
+def access_handoff(*, user, handoff_id: int):
+    """The handoff if the user may see it (see `handoff_list`); 404 otherwise, so its existence is not revealed."""
+    from django.http import Http404
+
+    from .models import Handoff
+
+    try:
+        return handoff_list(user=user).select_related("account").get(pk=handoff_id)
+    except (Handoff.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such handoff.") from None
+
+
+def handoff_queue(*, user) -> QuerySet:
+    """The user's own pending handoffs, soonest due first (those without a deadline last), with what the queue shows."""
+    from django.db.models import F
+
+    from .models import Handoff
+
+    return (
+        handoff_list(user=user)
+        .filter(owner_id=user.pk, status=Handoff.Status.PENDING)
+        .select_related("account__score__model__icp", "mqa", "territory")
+        .order_by(F("accept_due_at").asc(nulls_last=True), "pk")
+    )
+
+
+
+
+@dataclass(frozen=True)
+class SlaRow:
+    """SLA compliance of a group of handoffs.
+
+    `measured` (the sample) counts the handoffs whose SLA outcome is settled: those with a deadline that were decided,
+    were marked breached, or are past due. `on_time` are those decided (accepted or rejected) by their deadline;
+    compliance = on_time / measured. Pending handoffs still inside their window and handoffs without a deadline are
+    not measured.
+    """
+
+    key: str
+    label: str
+    handoffs: int
+    decided: int
+    on_time: int
+    breached: int
+    measured: int
+
+    @property
+    def compliance(self) -> float | None:
+        return 100 * self.on_time / self.measured if self.measured else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return wilson_interval(self.on_time, self.measured)
+
+
+@dataclass(frozen=True)
+class SlaCompliance:
+    by_owner: list[SlaRow]
+    by_tier: list[SlaRow]
+    total: SlaRow
+
+
+SLA_COUNTS = ("handoffs", "decided", "on_time", "breached", "measured")
+
+
+def _sla_aggregates(now) -> dict:
+    from django.db.models import Count, F
+
+    from .models import Handoff
+
+    decided = Q(status__in=[Handoff.Status.ACCEPTED, Handoff.Status.REJECTED], decided_at__isnull=False)
+    has_deadline = Q(accept_due_at__isnull=False)
+    return {
+        "handoffs": Count("pk"),
+        "decided": Count("pk", filter=decided),
+        "on_time": Count("pk", filter=decided & has_deadline & Q(decided_at__lte=F("accept_due_at"))),
+        "breached": Count("pk", filter=Q(breached_at__isnull=False)),
+        "measured": Count(
+            "pk", filter=has_deadline & (decided | Q(breached_at__isnull=False) | Q(accept_due_at__lt=now))
+        ),
+    }
+
+
+def sla_compliance(*, handoffs: QuerySet, now=None) -> SlaCompliance:
+    """SLA compliance of `handoffs` (already scoped to the user) by owner and by tier: two aggregate queries."""
+    from django.utils import timezone
+
+    from core.tiers import LABELS, ORDER
+
+    now = now or timezone.now()
+    aggregates = _sla_aggregates(now)
+    base = handoffs.order_by()
+    by_owner = []
+    owner_rows = base.values("owner_id", "owner__username", "owner__first_name", "owner__last_name").annotate(
+        **aggregates
+    )
+    for row in owner_rows:
+        if row["owner_id"] is None:
+            key, label = "", "Unassigned"
+        else:
+            full = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+            key, label = str(row["owner_id"]), full or row["owner__username"]
+        by_owner.append(SlaRow(key=key, label=label, **{name: row[name] for name in SLA_COUNTS}))
+    by_owner.sort(key=lambda r: (r.key == "", r.label.lower(), r.key))
+    by_tier = [
+        SlaRow(key=row["tier"], label=LABELS.get(row["tier"], row["tier"]), **{n: row[n] for n in SLA_COUNTS})
+        for row in base.values("tier").annotate(**aggregates)
+    ]
+    by_tier.sort(key=lambda r: (ORDER.get(r.key, len(ORDER)), r.key))
+    total = SlaRow(key="", label="All", **{name: sum(getattr(r, name) for r in by_tier) for name in SLA_COUNTS})
+    return SlaCompliance(by_owner=by_owner, by_tier=by_tier, total=total)
+
+
+@dataclass
+class FeedbackRow:
+    """Rejections of one reason or one matched criterion, by tier."""
+
+    label: str
+    by_tier: dict[str, int]
+    rejected: int = 0
+    decided: int = 0  # criterion rows: decided handoffs whose score matched it (the rejection rate's sample)
+
+    @property
+    def rejection_rate(self) -> float | None:
+        return 100 * self.rejected / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
+class RejectionFeedback:
+    tiers: list[str]
+    by_reason: list[FeedbackRow]
+    by_criterion: list[FeedbackRow]
+    rejected: int
+    without_criterion: int  # rejections whose account has no score or whose score matched no criterion
+
+
+def _criterion_labels(model_ids: set[int]) -> dict[int, list[str]]:
+    """Each model version's fit criteria in words ("Group: attribute is value"), by their index."""
+    from segmentation.explain import criterion_words
+    from segmentation.models import ScoringModel
+
+    labels: dict[int, list[str]] = {}
+    for model in ScoringModel.objects.filter(pk__in=sorted(model_ids)).select_related("icp"):
+        criteria, _ = model.current_criteria()
+        labels[model.pk] = [
+            f"{c.get('group') or c.get('attribute')}: "
+            f"{criterion_words(c.get('attribute', ''), c.get('operator', ''), c.get('value'))}"
+            for c in criteria
+        ]
+    return labels
+
+
+def rejection_feedback(*, handoffs: QuerySet) -> RejectionFeedback:
+    """Rejections of `handoffs` (already scoped) by reason and tier, and by matched fit criterion and tier.
+
+    A rejection counts for every criterion its account's current score matched (`AccountScore.matched`, indexes into
+    the criteria of the score's own model version); criteria read the same in words count together across versions.
+    Criterion rows also count the decided handoffs (accepted or rejected) that matched the criterion, so the share
+    rejected reads as the criterion's false-positive rate. Three queries.
+    """
+    from django.db.models import Count
+
+    from core.tiers import ORDER
+
+    from .models import Handoff
+
+    rejected_status = Handoff.Status.REJECTED
+    reason_labels = dict(Handoff.Reason.choices)
+    base = handoffs.order_by()
+    tiers: set[str] = set()
+    reasons: dict[str, FeedbackRow] = {}
+    for reason, tier, n in (
+        base.filter(status=rejected_status).values_list("reason", "tier").annotate(n=Count("pk")).order_by()
+    ):
+        label = reason_labels.get(reason, reason or "No reason")
+        row = reasons.setdefault(reason, FeedbackRow(label=label, by_tier={}))
+        row.by_tier[tier] = row.by_tier.get(tier, 0) + n
+        row.rejected += n
+        tiers.add(tier)
+
+    decided = base.filter(status__in=[Handoff.Status.ACCEPTED, rejected_status]).values_list(
+        "status", "tier", "account__score__model_id", "account__score__matched"
+    )
+    rows = list(decided)
+    labels = _criterion_labels({model_id for _, _, model_id, _ in rows if model_id})
+    criteria: dict[str, FeedbackRow] = {}
+    without = 0
+    for status, tier, model_id, matched in rows:
+        names = labels.get(model_id, [])
+        words = sorted({names[i] for i in matched or [] if 0 <= i < len(names)})
+        if status == rejected_status and not words:
+            without += 1
+        for label in words:
+            row = criteria.setdefault(label, FeedbackRow(label=label, by_tier={}))
+            row.decided += 1
+            if status == rejected_status:
+                row.by_tier[tier] = row.by_tier.get(tier, 0) + 1
+                row.rejected += 1
+                tiers.add(tier)
+    by_reason = sorted(reasons.values(), key=lambda r: (-r.rejected, r.label))
+    by_criterion = sorted((r for r in criteria.values() if r.rejected), key=lambda r: (-r.rejected, r.label))
+    return RejectionFeedback(
+        tiers=sorted(tiers, key=lambda t: (ORDER.get(t, len(ORDER)), t)),
+        by_reason=by_reason,
+        by_criterion=by_criterion,
+        rejected=sum(r.rejected for r in by_reason),
+        without_criterion=without,
+    )

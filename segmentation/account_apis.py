@@ -1,0 +1,79 @@
+"""The account endpoint as served (`/api/v1/accounts/`): accounts' own endpoint, with what the scoring rules add to
+it: the surging and capacity filters, and on one account its score explained and its tier history."""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts import apis as account_apis
+
+from .explain import explain
+from .models import AccountScore
+from .selectors import account_tier_changes, capacity_held_q, surging_q
+
+TIER_HISTORY_ROWS = 50
+TRUE_FALSE = [("true", "true"), ("false", "false")]
+
+
+class TierHistorySerializer(serializers.Serializer):
+    from_tier = serializers.CharField()
+    to_tier = serializers.CharField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+    fit = serializers.FloatField()
+    signal = serializers.FloatField()
+    unified = serializers.FloatField()
+
+
+class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
+    """One account with its score explained (fit groups, signal kinds, coverage, weights, the tier's reason, in
+    numbers and in sentences) and its latest tier moves, newest first."""
+
+    score = serializers.SerializerMethodField()
+    tier_history = serializers.SerializerMethodField()
+
+    class Meta(account_apis.AccountDetailSerializer.Meta):
+        fields = [*account_apis.AccountDetailSerializer.Meta.fields, "score", "tier_history"]
+
+    @extend_schema_field(TierHistorySerializer(many=True))
+    def get_tier_history(self, obj) -> list[dict]:
+        changes, _ = account_tier_changes(account=obj, limit=TIER_HISTORY_ROWS)
+        return TierHistorySerializer(changes, many=True).data
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_score(self, obj) -> dict | None:
+        score = AccountScore.objects.select_related("model__icp").filter(account=obj).first()
+        return explain(score) if score else None
+
+
+class ScoredAccountFilter(account_apis.AccountFilter):
+    surging = django_filters.ChoiceFilter(
+        choices=TRUE_FALSE, method="by_surging", help_text="true: surging now (surge_until is later than now)."
+    )
+    capacity = django_filters.ChoiceFilter(
+        choices=TRUE_FALSE, method="by_capacity", help_text="true: held at Tier 2 by the territory's Tier 1 capacity."
+    )
+
+    class Meta(account_apis.AccountFilter.Meta):
+        fields = [*account_apis.AccountFilter.Meta.fields, "surging", "capacity"]
+
+    def by_surging(self, queryset, name, value):
+        q = surging_q(now=timezone.now())
+        return queryset.filter(q) if value == "true" else queryset.exclude(q)
+
+    def by_capacity(self, queryset, name, value):
+        q = capacity_held_q()
+        return queryset.filter(q) if value == "true" else queryset.exclude(q)
+
+
+class AccountViewSet(account_apis.AccountViewSet):
+    """Accounts the user may see, with their scores; admins create, change and delete them."""
+
+    filterset_class = ScoredAccountFilter
+
+    def get_serializer_class(self):
+        return ScoredAccountDetailSerializer if self.action == "retrieve" else account_apis.AccountSerializer

@@ -1,0 +1,183 @@
+"""Scoring model versions and ICPs: drafts edited, published, restored; the ICP edited."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.selectors import criteria_problems
+from core.models import Job
+
+from ..definition import model_errors, signal_rule_errors
+from ..models import ICP, ScoringModel
+from ..selectors import active_model
+from .rescore import rescore_job_start
+
+COPIED_FIELDS = [
+    "icp", "signal_rules", "required_personas", "w_fit", "w_signal", "w_coverage", "full_signal_points",
+    "lookback_days", "engagement_window_days", "tier1_enter", "tier1_exit", "tier1_min_fit", "tier2_enter",
+    "tier2_exit", "tier2_min_fit", "tier3_enter", "tier3_exit", "tier3_min_fit", "min_days_in_tier",
+    "surge_window_days", "surge_delta", "surge_hold_days", "mqa_tiers", "mqa_signal_min", "rejection_cooldown_days",
+]  # fmt: skip
+
+
+def model_problems(model: ScoringModel) -> list[str]:
+    """Everything that stops a version from being published, in words (empty when it can be)."""
+    criteria, exclusions = model.current_criteria()
+    problems = []
+    for label, items, with_points in (("Criterion", criteria, True), ("Exclusion", exclusions, False)):
+        for index, errors in criteria_problems(items, with_points=with_points).items():
+            problems += [f"{label} {index + 1} ({field}): {message}" for field, message in errors.items()]
+    for index, errors in signal_rule_errors(model.signal_rules).items():
+        problems += [f"Signal rule {index + 1} ({field}): {message}" for field, message in errors.items()]
+    values = {f.attname: getattr(model, f.attname) for f in ScoringModel._meta.concrete_fields}
+    problems += [f"{field}: {message}" for field, message in model_errors(values).items()]
+    if not criteria:
+        problems.append("The ICP has no fit criteria: every account would score 0 on fit.")
+    return problems
+
+
+def _next_version() -> int:
+    return (ScoringModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+def model_draft_create(*, user, based_on: ScoringModel | None = None, icp: ICP | None = None, **values) -> ScoringModel:
+    """A new draft: a copy of `based_on` (the active version by default), or the defaults with `icp`."""
+    source = based_on or active_model()
+    data = {name: copy.deepcopy(getattr(source, name)) for name in COPIED_FIELDS} if source else {}
+    if icp is not None:
+        data["icp"] = icp
+    data.update(values)
+    if "icp" not in data:
+        raise ValidationError({"icp": "Choose the ICP this model scores fit against."})
+    data.setdefault("name", source.name if source else data["icp"].name)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return ScoringModel.objects.create(
+                    **data, version=_next_version(), based_on=source, created_by=user, updated_by=user
+                )
+        except IntegrityError:  # another draft took the number meanwhile
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class NotADraft(ValidationError):
+    """The version is no longer a draft (published or archived meanwhile): nothing was changed."""
+
+
+def _draft_locked(model: ScoringModel) -> ScoringModel:
+    """The version's row, locked until the caller's transaction ends, if it is still a draft."""
+    locked = ScoringModel.objects.select_for_update().get(pk=model.pk)
+    if not locked.is_draft:
+        raise NotADraft(
+            f"Version {locked.version} is {locked.get_status_display().lower()}, not a draft: create a new draft "
+            "from it to make changes."
+        )
+    return locked
+
+
+def _changed(obj, values: dict) -> list[str]:
+    """Set the values that differ on `obj`; returns their names."""
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, values[name])
+    return changed
+
+
+@transaction.atomic
+def model_draft_update(*, model: ScoringModel, user, values: dict) -> ScoringModel:
+    """Change a draft (the caller checked that the user may). The row is locked and must still be a draft, so a
+    publish that committed meanwhile stands: this refuses (NotADraft) rather than writing the version back to a
+    draft. Only the fields that change are written."""
+    locked = _draft_locked(model)
+    changed = _changed(locked, values)
+    if changed:
+        locked.updated_by = user
+        locked.save(update_fields=[*changed, "updated_by", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def model_draft_delete(*, model: ScoringModel) -> None:
+    """Delete a draft; a version published meanwhile is kept (NotADraft)."""
+    _draft_locked(model).delete()
+
+
+@transaction.atomic
+def icp_create(*, user, values: dict) -> ICP:
+    return ICP.objects.create(**values, updated_by=user)
+
+
+@transaction.atomic
+def icp_update(*, icp: ICP, user, values: dict) -> ICP:
+    """Change an ICP (its name, description, criteria, exclusions) on its locked row, writing only what changes, so
+    a concurrent change to another field is kept. Drafts read their ICP live; published versions keep their copy."""
+    locked = ICP.objects.select_for_update().get(pk=icp.pk)
+    changed = _changed(locked, values)
+    if changed:
+        locked.updated_by = user
+        locked.save(update_fields=[*changed, "updated_by", "updated_at"])
+    return locked
+
+
+def _locked_models() -> dict[int, ScoringModel]:
+    return {m.pk: m for m in ScoringModel.objects.select_for_update().order_by("pk")}
+
+
+def model_publish(*, model: ScoringModel, user, as_of: dt.datetime | None = None) -> Job:
+    """Make a draft the active version (the active one is archived) and start the full rescore."""
+    with transaction.atomic():
+        locked = _locked_models()
+        model = locked[model.pk]
+        if not model.is_draft:
+            raise ValidationError(f"Version {model.version} is {model.get_status_display().lower()}, not a draft.")
+        problems = model_problems(model)
+        if problems:
+            raise ValidationError(problems)
+        now = timezone.now()
+        _archive_active(locked, now)
+        model.criteria, model.exclusions = model.current_criteria()
+        model.status = ScoringModel.Status.ACTIVE
+        model.published_at, model.published_by = now, user
+        model.save()
+        return rescore_job_start(model=model, user=user, as_of=as_of, title=f"publish v{model.version}")
+
+
+def _archive_active(locked: dict[int, ScoringModel], now) -> None:
+    """Archive the active version (saved one by one, so the audit trail records it)."""
+    for other in locked.values():
+        if other.status == ScoringModel.Status.ACTIVE:
+            other.status, other.archived_at = ScoringModel.Status.ARCHIVED, now
+            other.save(update_fields=["status", "archived_at", "updated_at"])
+
+
+def model_restore(*, model: ScoringModel, user, as_of: dt.datetime | None = None) -> Job:
+    """Bring an archived version back as the active one, with its own frozen criteria, and rescore."""
+    with transaction.atomic():
+        locked = _locked_models()
+        model = locked[model.pk]
+        if model.status != ScoringModel.Status.ARCHIVED:
+            raise ValidationError(f"Only an archived version can be restored; v{model.version} is {model.status}.")
+        now = timezone.now()
+        _archive_active(locked, now)
+        model.status = ScoringModel.Status.ACTIVE
+        model.published_at, model.published_by, model.archived_at = now, user, None
+        model.save()
+        return rescore_job_start(model=model, user=user, as_of=as_of, title=f"restore v{model.version}")
+
+
+def previous_version(model: ScoringModel) -> ScoringModel | None:
+    """The version that was active before this one (the one `restore` brings back)."""
+    return (
+        ScoringModel.objects.filter(status=ScoringModel.Status.ARCHIVED, archived_at__isnull=False)
+        .exclude(pk=model.pk)
+        .order_by("-archived_at", "-version")
+        .first()
+    )

@@ -1,0 +1,48 @@
+"""Writes about territories and who works them, named <entity>_<action>:
+- assignment.py: routing accounts to a territory and an owner (plan, apply as a job, the routing queue, manual
+  reassignment);
+- memberships.py: members, their capacities and away dates (each change queues a Tier 1 capacity check);
+- people.py: users created with a role and placed in territories.
+"""
+
+from .assignment import (
+    ApplyResult,
+    Move,
+    Plan,
+    account_reassign,
+    assignment_apply,
+    assignment_job_start,
+    assignment_plan,
+    assignment_plan_all,
+    route_new_accounts,
+    route_queued,
+)
+from .memberships import (
+    CAPACITY_TASK,
+    capacity_changed,
+    membership_create,
+    membership_delete,
+    membership_ensure,
+    membership_update,
+)
+from .people import user_create
+
+__all__ = [
+    "CAPACITY_TASK",
+    "ApplyResult",
+    "Move",
+    "Plan",
+    "account_reassign",
+    "assignment_apply",
+    "assignment_job_start",
+    "assignment_plan",
+    "assignment_plan_all",
+    "capacity_changed",
+    "membership_create",
+    "membership_delete",
+    "membership_ensure",
+    "membership_update",
+    "route_new_accounts",
+    "route_queued",
+    "user_create",
+]
