@@ -243,7 +243,11 @@ def criterion_errors(data: Any, *, keys: set[str], with_points: bool) -> dict[st
             values = value if isinstance(value, list) else [value]
             if problem:
                 errors["value"] = problem
-            elif kind == NUMBER and operator in ("eq", "neq", "in", "not_in") and any(as_number(v) is None for v in values):
+            elif (
+                kind == NUMBER
+                and operator in ("eq", "neq", "in", "not_in")
+                and any(as_number(v) is None for v in values)
+            ):
                 errors["value"] = f"{attribute} is a number: compare it with numbers."
             elif kind == BOOLEAN and operator in ("eq", "neq") and not _is_bool(value):
                 errors["value"] = f"{attribute} is true or false."

@@ -7,6 +7,7 @@ from .imports import ImportFileError, final_mapping, import_kinds, kind_fields
 def kind_choices() -> list[tuple[str, str]]:
     return [(k, k.capitalize()) for k in import_kinds()]
 
+
 IGNORE = ""
 
 

@@ -71,7 +71,9 @@ class Handoff(models.Model):
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="handoffs")
     mqa = models.OneToOneField("segmentation.MQA", on_delete=models.CASCADE, related_name="handoff")
-    territory = models.ForeignKey("territories.Territory", null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs")
+    territory = models.ForeignKey(
+        "territories.Territory", null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs"
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs"
     )

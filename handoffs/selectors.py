@@ -54,8 +54,6 @@ def handoff_queue(*, user) -> QuerySet:
     )
 
 
-
-
 @dataclass(frozen=True)
 class SlaRow:
     """SLA compliance of a group of handoffs.

@@ -8,10 +8,11 @@ that catches breaches.
   clicks or retries exactly one succeeds and the others get AlreadyDecided (409 on the API). A rejection needs a
   reason (`other` also a note); the MQA is closed as rejected, which starts the MQA rule's cooldown.
 - A pending handoff follows its account to a new owner (a routing run, a manual reassignment).
-- The sweep (every minute) first hands over open MQAs still without a handoff and moves handoffs left with an
-  account's old owner (both are normally done at once, when woken; this heals lost wake-ups), then claims each overdue pending handoff exactly once (a conditional update sets breached_at), runs its
-  policy's breach action (notify the territory's managers, reassign to the next eligible member, or recycle), and
-  emails through Django's email backend; each email is claimed the same way, so none is sent twice.
+- The sweep (every minute) first heals what lost wake-ups left: it hands over open MQAs still without a handoff
+  and drains the owner-change queue (both are normally done at once, when woken). Then it claims each overdue
+  pending handoff exactly once (a conditional update sets breached_at), runs its policy's breach action (notify the
+  territory's managers, reassign to the next eligible member, or recycle), and emails through Django's email
+  backend; each email is claimed the same way, so none is sent twice.
 """
 
 from __future__ import annotations

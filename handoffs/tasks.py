@@ -15,9 +15,7 @@ def handoffs_create_task(mqa_ids: list[int]) -> None:
     handoffs_create(mqa_ids)
 
 
-@shared_task(
-    name=OWNERS_TASK, acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True
-)
+@shared_task(name=OWNERS_TASK, acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
 def handoffs_follow_queued_task() -> None:
     """Give the pending handoffs of accounts on the owner-change queue to their new owners (woken once an owner
     change is committed; the minute sweep drains the queue too)."""

@@ -124,5 +124,3 @@ class UserImporter(KindImporter):
             self.notes.append(f"{len(people)} managers created: {', '.join(sorted(people))}.")
         if territories:
             self.notes.append(f"{len(territories)} territories created: {', '.join(sorted(territories))}.")
-
-

@@ -100,8 +100,6 @@ def resolve_territories(refs: Iterable[str]) -> dict[str, int | Unresolved]:
     refs = set(refs)
     territories = territory_model()._default_manager
     existing = dict(
-        territories.annotate(lname=Lower("name"))
-        .filter(lname__in={r.lower() for r in refs})
-        .values_list("lname", "pk")
+        territories.annotate(lname=Lower("name")).filter(lname__in={r.lower() for r in refs}).values_list("lname", "pk")
     )
     return {r: existing.get(r.lower()) or Unresolved(f"territory {r!r} not found") for r in refs}

@@ -327,7 +327,9 @@ def test_a_chunk_the_database_refuses_is_retried_row_by_row(tmp_path, monkeypatc
         return save(changes, dry_run=dry_run)
 
     monkeypatch.setattr(kinds.Changes, "save", refuse_one)
-    body = ACCOUNTS + "A1,First,first.example,10,,x\nA2,Taken meanwhile,taken.example,10,,x\nA3,Third,third.example,,,\n"
+    body = (
+        ACCOUNTS + "A1,First,first.example,10,,x\nA2,Taken meanwhile,taken.example,10,,x\nA3,Third,third.example,,,\n"
+    )
     report = import_file(kind="accounts", path=write(tmp_path, body))
     assert sorted(Account.objects.values_list("external_id", flat=True)) == ["A1", "A3"]
     assert [(e.line, e.reason) for e in report.errors] == [(3, "conflicts with data already in the database")]
