@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+TEST_PROCESSES ?= auto
 
 .PHONY: demo test bench install lint format clean
 
@@ -20,12 +21,14 @@ demo: install
 	$(PY) manage.py load_demo
 	bash scripts/serve.sh
 
+# In parallel (pytest-xdist): tests that start workers, benchmarks or a browser run one group at a time beside the rest.
 test: install
-	$(VENV)/bin/pytest --ds=config.settings.test
+	$(VENV)/bin/pytest --ds=config.settings.test -n $(TEST_PROCESSES) --dist loadgroup
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 # bandit warns "nosec encountered ... but no failed test" for every node around a justified `# nosec`;
 # its log is shown only when it finds something.
 	$(VENV)/bin/bandit -q -c pyproject.toml -r . 2>$(VENV)/bandit.log || { cat $(VENV)/bandit.log; exit 1; }

@@ -2,12 +2,44 @@ from django.contrib import admin
 
 from core.admin import RoleAdmin
 
+from .changes import accounts_changed, owners_changed
 from .models import Account, Contact, Opportunity, Signal
 from .selectors import account_list, contact_list, opportunity_list, signal_list
 
 
+class ChangesAdmin(RoleAdmin):
+    """An edit here means what it means anywhere else (changes.py): the account it touches is rescored."""
+
+    def _accounts(self, objs) -> list[int]:
+        return [obj.pk if isinstance(obj, Account) else obj.account_id for obj in objs]
+
+    def save_model(self, request, obj, form, change):
+        before = (
+            self.model.objects.filter(pk=obj.pk).values_list("account_id", flat=True).first()
+            if change and not isinstance(obj, Account)
+            else None
+        )
+        super().save_model(request, obj, form, change)
+        if isinstance(obj, Account):
+            accounts_changed([obj.pk], route=not change or "territory" not in form.changed_data)
+            if change and "owner" in form.changed_data:
+                owners_changed([obj.pk])
+        else:
+            accounts_changed({obj.account_id, before} - {None})
+
+    def delete_model(self, request, obj):
+        ids = self._accounts([obj])
+        super().delete_model(request, obj)
+        accounts_changed(ids)
+
+    def delete_queryset(self, request, queryset):
+        ids = self._accounts(queryset)
+        super().delete_queryset(request, queryset)
+        accounts_changed(ids)
+
+
 @admin.register(Account)
-class AccountAdmin(RoleAdmin):
+class AccountAdmin(ChangesAdmin):
     list_display = ["name", "domain", "external_id", "industry", "country", "employee_count", "owner", "territory"]
     list_filter = ["territory", "is_customer", "industry"]
     search_fields = ["name", "domain", "external_id"]
@@ -19,7 +51,7 @@ class AccountAdmin(RoleAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(RoleAdmin):
+class ContactAdmin(ChangesAdmin):
     list_display = ["name", "email", "title", "persona", "account"]
     list_filter = ["persona"]
     search_fields = ["name", "email", "account__name"]
@@ -31,7 +63,7 @@ class ContactAdmin(RoleAdmin):
 
 
 @admin.register(Signal)
-class SignalAdmin(RoleAdmin):
+class SignalAdmin(ChangesAdmin):
     list_display = ["kind", "topic", "occurred_at", "account", "contact", "source", "external_id"]
     list_filter = ["kind"]
     search_fields = ["external_id", "account__name"]

@@ -17,8 +17,11 @@ from accounts.models import Account, Contact, Opportunity, Signal
 from accounts.services import import_job_create, import_job_run
 from core.roles import ADMIN, MANAGER, REP
 from core.services import user_set_role
+from insights.snapshots import kpi_snapshot_take
 from territories.models import Membership, Territory
-from territories.services import membership_ensure, user_create
+from territories.services import assignment_apply, membership_ensure, user_create
+
+from .scoring import demo_scoring
 
 DATASET = Path(settings.BASE_DIR) / "data" / "maven-crm"
 
@@ -97,7 +100,6 @@ def place_demo_accounts() -> int:
     given by the product's own routing (round robin among the region's reps), so a second load, or any
     assignment run, keeps everything in place. Returns the number of accounts that moved.
     """
-    from territories.services import assignment_apply
 
     deals: dict[int, Counter] = defaultdict(Counter)
     for account_id, owner_id in Opportunity.objects.filter(owner__isnull=False).values_list("account_id", "owner_id"):
@@ -235,10 +237,7 @@ def load_demo(*, password: str = DEMO_PASSWORD_DEFAULT, out=print) -> dict:
     for report in (contacts, signals):
         if report.errors:
             raise RuntimeError(f"Generated {report.kind} were refused: {report.errors[:3]}")
-    from .scoring import demo_scoring
-
     demo_scoring(out=out)
-    from insights.snapshots import kpi_snapshot_take
 
     out(f"KPI snapshot of today: {kpi_snapshot_take()} figures (the dashboard's trends start here).")
     return {"users": users, "password": password, "signals": Signal.objects.count()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.models import Job
+from insights.tasks import potential_refresh_task
 from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
 from segmentation.models import ICP
 from segmentation.selectors import active_model
@@ -59,8 +61,6 @@ def _publish_demo_model(*, out) -> None:
 def _refresh_potential(*, out) -> None:
     """Spend potential from the demo's closed deals: at once when tasks run in this process (the rescore has just
     finished), else queued for the worker, which waits for the rescore."""
-    from core.models import Job
-    from insights.tasks import potential_refresh_task
 
     jobs = Job.objects.filter(kind=Job.Kind.POTENTIAL).order_by("-pk")
     before = jobs.values_list("pk", flat=True).first() or 0

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
 
 from core.roles import is_admin, is_manager, is_rep
 from core.stats import wilson_interval
+from core.tiers import LABELS, ORDER
+from segmentation.explain import criterion_words
+from segmentation.models import ScoringModel
 from territories.selectors import territory_ids_managed_by
+
+from .models import Handoff
 
 
 def handoff_list(*, user) -> QuerySet:
     """Handoffs a user may see: a rep their own, a manager those of the territories they manage (and below), an
     admin all; nobody else any."""
-    from .models import Handoff
 
     if not user.is_authenticated:
         return Handoff.objects.none()
@@ -30,9 +36,6 @@ def handoff_list(*, user) -> QuerySet:
 
 def access_handoff(*, user, handoff_id: int):
     """The handoff if the user may see it (see `handoff_list`); 404 otherwise, so its existence is not revealed."""
-    from django.http import Http404
-
-    from .models import Handoff
 
     try:
         return handoff_list(user=user).select_related("account").get(pk=handoff_id)
@@ -42,9 +45,6 @@ def access_handoff(*, user, handoff_id: int):
 
 def handoff_queue(*, user) -> QuerySet:
     """The user's own pending handoffs, soonest due first (those without a deadline last), with what the queue shows."""
-    from django.db.models import F
-
-    from .models import Handoff
 
     return (
         handoff_list(user=user)
@@ -92,9 +92,6 @@ SLA_COUNTS = ("handoffs", "decided", "on_time", "breached", "measured")
 
 
 def _sla_aggregates(now) -> dict:
-    from django.db.models import Count, F
-
-    from .models import Handoff
 
     decided = Q(status__in=[Handoff.Status.ACCEPTED, Handoff.Status.REJECTED], decided_at__isnull=False)
     has_deadline = Q(accept_due_at__isnull=False)
@@ -111,9 +108,6 @@ def _sla_aggregates(now) -> dict:
 
 def sla_compliance(*, handoffs: QuerySet, now=None) -> SlaCompliance:
     """SLA compliance of `handoffs` (already scoped to the user) by owner and by tier: two aggregate queries."""
-    from django.utils import timezone
-
-    from core.tiers import LABELS, ORDER
 
     now = now or timezone.now()
     aggregates = _sla_aggregates(now)
@@ -164,8 +158,6 @@ class RejectionFeedback:
 
 def _criterion_labels(model_ids: set[int]) -> dict[int, list[str]]:
     """Each model version's fit criteria in words ("Group: attribute is value"), by their index."""
-    from segmentation.explain import criterion_words
-    from segmentation.models import ScoringModel
 
     labels: dict[int, list[str]] = {}
     for model in ScoringModel.objects.filter(pk__in=sorted(model_ids)).select_related("icp"):
@@ -186,11 +178,6 @@ def rejection_feedback(*, handoffs: QuerySet) -> RejectionFeedback:
     Criterion rows also count the decided handoffs (accepted or rejected) that matched the criterion, so the share
     rejected reads as the criterion's false-positive rate. Three queries.
     """
-    from django.db.models import Count
-
-    from core.tiers import ORDER
-
-    from .models import Handoff
 
     rejected_status = Handoff.Status.REJECTED
     reason_labels = dict(Handoff.Reason.choices)

@@ -31,6 +31,7 @@ from accounts.models import PendingOwnerChange
 from core.queues import queue_add, queue_claim
 from core.roles import ADMIN, is_admin
 from segmentation.models import MQA
+from segmentation.services import mqas_decide
 from territories.models import Membership
 from territories.selectors import can_assign_in
 
@@ -199,7 +200,7 @@ def _decide(*, user, handoff_id: int, status: str, reason: str = "", note: str =
         ):
             raise AlreadyDecided
         mqa_status = MQA.Status.ACCEPTED if status == Handoff.Status.ACCEPTED else MQA.Status.REJECTED
-        MQA.objects.filter(pk=handoff.mqa_id).update(status=mqa_status, decided_at=now)
+        mqas_decide(mqa_ids=[handoff.mqa_id], status=mqa_status, at=now)
     handoff.refresh_from_db()
     return handoff
 
@@ -293,7 +294,7 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         if recycle:
             Handoff.objects.filter(pk__in=recycle, status=PENDING).update(status=Handoff.Status.EXPIRED, decided_at=now)
             mqa_ids = Handoff.objects.filter(pk__in=recycle).values_list("mqa_id", flat=True)
-            MQA.objects.filter(pk__in=mqa_ids).update(status=MQA.Status.CLOSED, decided_at=now)
+            mqas_decide(mqa_ids=mqa_ids, status=MQA.Status.CLOSED, at=now)
             result.recycled = recycle
         result.reassigned = _reassign_to_next(actions.get(SlaPolicy.BreachAction.REASSIGN, []), now, policies)
         result.notified = [pk for pk, _ in claimed]  # the managers hear of every breach, whatever the action

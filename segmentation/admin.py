@@ -5,6 +5,7 @@ from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .models import ICP, MQA, AccountScore, Play, ScoringModel, TierChange
 from .plays import play_save
+from .services import icp_create, icp_update
 
 
 @admin.register(ICP)
@@ -14,8 +15,11 @@ class ICPAdmin(RoleAdmin):
     readonly_fields = ["updated_by"]
 
     def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        values = {name: form.cleaned_data[name] for name in form.changed_data}
+        if change:
+            icp_update(icp=obj, user=request.user, values=values)
+        else:
+            obj.pk = icp_create(user=request.user, values={n: form.cleaned_data[n] for n in form.cleaned_data}).pk
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

@@ -37,6 +37,8 @@ from typing import Any
 
 from accounts.criteria import Criterion, criterion_matches
 
+from .tiers import Placement, Standing, TierRules, place
+
 SECONDS_PER_DAY = 86400.0
 
 
@@ -264,3 +266,43 @@ def compact_explanation(score: Score) -> dict:
         "excluded": [e["index"] for e in detail["excluded_by"]],
         "personas": sorted(detail["coverage"]["engaged"]),
     }
+
+
+@dataclass(frozen=True)
+class ScoredPlacement:
+    score: Score
+    signal_then: float  # the signal score as of now - surge_window_days, rounded as stored scores are
+    placement: Placement
+
+
+def score_and_place(
+    params: ScoringParams,
+    rules: TierRules,
+    values: Mapping[str, Any],
+    signals: Iterable[SignalEvent],
+    standing: Standing,
+    now: dt.datetime,
+) -> ScoredPlacement:
+    """One account, the whole rule (SPEC sections 3 and 4): its fit, signal, coverage and unified scores from its
+    values and signals; its signal score as of now - surge_window_days (for surges); and its tier, placed from those
+    rounded numbers and what is stored for it now (`standing`), before the Tier 1 capacity pass that looks across a
+    territory. The Python engine runs this account by account, the tests use it as the reference, and the SQL
+    engine computes the same (tested equal field for field)."""
+    signals = list(signals)
+    score = score_account(params, values, signals, now)
+    signal_then = round1(
+        signal_score_then(
+            params.signal_rules, signals, now, rules.surge_window_days, params.lookback_days, params.full_signal_points
+        )
+    )
+    placement = place(
+        rules,
+        standing,
+        fit=score.fit,
+        signal=score.signal,
+        signal_then=signal_then,
+        unified=score.unified,
+        excluded=score.excluded,
+        now=now,
+    )
+    return ScoredPlacement(score=score, signal_then=signal_then, placement=placement)

@@ -4,6 +4,24 @@ from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .models import Membership, OwnershipChange, Quota, Territory
 from .selectors import membership_list, territory_list
+from .services import capacity_changed
+
+
+class CapacityAdmin(RoleAdmin):
+    """Who works a territory is its Tier 1 capacity: an edit here queues the check, as the services do."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        capacity_changed([obj.territory_id])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        capacity_changed([obj.territory_id])
+
+    def delete_queryset(self, request, queryset):
+        territory_ids = set(queryset.values_list("territory_id", flat=True))
+        super().delete_queryset(request, queryset)
+        capacity_changed(territory_ids)
 
 
 class MembershipInline(admin.TabularInline):
@@ -23,9 +41,14 @@ class TerritoryAdmin(RoleAdmin):
     def get_queryset(self, request):
         return territory_list(user=request.user)
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Membership:
+            capacity_changed([form.instance.pk])
+
 
 @admin.register(Membership)
-class MembershipAdmin(RoleAdmin):
+class MembershipAdmin(CapacityAdmin):
     list_display = [
         "user",
         "territory",

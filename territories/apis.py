@@ -20,7 +20,17 @@ from core.roles import ADMIN, MANAGER, REP, ROLES, is_admin, user_roles
 
 from .models import Membership, Territory
 from .selectors import membership_list, territory_ids_assignable_by, territory_list
-from .services import account_reassign, assignment_job_start, assignment_plan, user_create
+from .services import (
+    account_reassign,
+    assignment_job_start,
+    assignment_plan,
+    membership_create,
+    membership_delete,
+    membership_update,
+    territory_create,
+    territory_update,
+    user_create,
+)
 
 PREVIEW_MOVES = 500
 
@@ -84,6 +94,14 @@ class TerritoryViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return territory_list(user=self.request.user).prefetch_related("named_accounts")
+
+    def perform_create(self, serializer):
+        serializer.instance = territory_create(user=self.request.user, values=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = territory_update(
+            territory=serializer.instance, user=self.request.user, values=serializer.validated_data
+        )
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -150,11 +168,17 @@ class MembershipViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return membership_list(user=self.request.user)
 
+    def perform_create(self, serializer):
+        serializer.instance = membership_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = membership_update(membership=serializer.instance, values=serializer.validated_data)
+
     def perform_destroy(self, instance):
         allowed = territory_ids_assignable_by(user=self.request.user)
         if allowed is not None and instance.territory_id not in allowed:
             raise PermissionDenied("You may only change the members of your territories.")
-        instance.delete()
+        membership_delete(membership=instance)
 
 
 class AssignmentRequestSerializer(serializers.Serializer):

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from accounts.criteria import criterion_problem
+
 
 class Territory(models.Model):
     class Strategy(models.TextChoices):
@@ -35,7 +37,6 @@ class Territory(models.Model):
 
     def clean(self) -> None:
         """The same rules as the API's, for the admin forms."""
-        from accounts.criteria import criterion_problem
 
         if not isinstance(self.criteria, list):
             raise ValidationError({"criteria": "Criteria are a list of {group, attribute, operator, value}."})

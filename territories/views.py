@@ -19,7 +19,7 @@ from .selectors import (
     territory_member_choices,
     unassigned_accounts,
 )
-from .services import account_reassign, assignment_job_start, assignment_plan
+from .services import account_reassign, assignment_job_start, assignment_plan, membership_update
 
 QUEUE_ROWS = 200
 PREVIEW_ROWS = 500
@@ -84,7 +84,7 @@ def membership_edit(request, membership_id: int):
         raise Http404("No such member.")
     form = MembershipForm(request.POST or None, instance=membership)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        membership_update(membership=membership, values=form.cleaned_data)
         messages.success(request, f"Saved {membership.user.username} in {membership.territory.name}.")
         return redirect("territory-detail", territory_id=membership.territory_id)
     return render(request, "territories/membership_form.html", {"form": form, "membership": membership})

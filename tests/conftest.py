@@ -19,6 +19,32 @@ from .factories import AccountFactory, MembershipFactory, TerritoryFactory, User
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+# Tests that start real processes (Celery workers, the benchmarks' workers) or a browser run one group at a time, on
+# one test process, while the rest of the suite runs beside them (`make test` uses pytest-xdist --dist loadgroup):
+# two workers' benchmarks at once would only measure each other.
+SERIAL_GROUPS = {"worker": "processes", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for marker, group in SERIAL_GROUPS.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.xdist_group(name=group))
+                break
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Name every test that was skipped for want of a service (PostgreSQL, Redis, Chromium): on a newcomer's
+    machine these promises were not checked here (CI checks them all, and fails on any skip)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if getattr(r, "when", "") in ("setup", "call")]
+    if not skipped:
+        return
+    terminalreporter.section(f"{len(skipped)} promise tests skipped: their service is missing here")
+    for report in sorted(skipped, key=lambda r: r.nodeid):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        terminalreporter.write_line(f"{report.nodeid}: {reason.removeprefix('Skipped: ')}")
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip a test whose service is missing on a newcomer's machine; in CI a missing service is a failure."""
     if condition:

@@ -11,6 +11,8 @@ import pytest
 from .conftest import require, require_redis
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each benchmark loads its own database and times itself: one at a time, beside the worker tests (conftest.py).
+pytestmark = pytest.mark.xdist_group(name="processes")
 
 
 def run_bench(script: str, scale: str) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 
 from ..changes import accounts_changed
+from .account_kind import AccountImporter
+from .activity_kinds import ContactImporter, OpportunityImporter, SignalImporter
 from .fields import FieldError, is_blank
 from .kinds import IMPORTERS, Counts, KindImporter, Row, import_kinds, importer_register
 from .reader import ImportFileError, check_file, header_of, read_rows
@@ -300,3 +302,7 @@ def import_file(
     if chunk:
         run.add(chunk)
     return run.finish()
+
+
+for _kind in (AccountImporter, ContactImporter, SignalImporter, OpportunityImporter):
+    importer_register(_kind)

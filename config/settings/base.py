@@ -131,7 +131,13 @@ RESCORE_SLICES = env_int("RESCORE_SLICES", 8, minimum=1)
 CELERY_BEAT_SCHEDULE: dict = {
     # Signals decay: everyone is rescored once a day.
     "rescore-daily": {"task": "segmentation.tasks.rescore_daily_task", "schedule": crontab(hour=2, minute=0)},
+    # Every minute: overdue handoffs are breached; open MQAs without a handoff and the owner-change queue are healed.
     "sla-sweep": {"task": "handoffs.tasks.sla_sweep_task", "schedule": crontab(minute="*")},
+    # The queues of accounts/changes.py and of territories' capacity are drained as soon as a change commits; every
+    # minute as well, so a wake-up lost with a worker or the broker only delays the work (core/queues.py).
+    "rescore-queue": {"task": "accounts.changes.rescore_queued", "schedule": crontab(minute="*")},
+    "route-queue": {"task": "accounts.changes.route_queued", "schedule": crontab(minute="*")},
+    "capacity-queue": {"task": "territories.capacity_queued", "schedule": crontab(minute="*")},
     # The KPIs of the day, once scores are fresh, so the dashboard can chart trends.
     "kpi-snapshot": {"task": "insights.tasks.kpi_snapshot_task", "schedule": crontab(hour=4, minute=15)},
     # Spend potential reads the scores: after the daily rescore (it waits for one still running).

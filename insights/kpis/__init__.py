@@ -11,7 +11,8 @@ accounts they own.
 """
 
 from .definitions import BANDS, COUNT, KPIS, PERCENT, RATIO, SCORE, SEGMENTS, USD, Kpi, R
-from .measures import COMPUTE, band_expr, icp_match_min_fit, icp_match_q, kpi_compute, kpi_overview
+from .measures import COMPUTE, kpi_compute, kpi_overview
+from .score_measures import band_expr, icp_match_min_fit, icp_match_q
 from .shapes import KpiResult, Period, Row, deal_territory, kpi_scope_q
 
 __all__ = [

@@ -8,7 +8,7 @@
 
 from .incremental import account_rescore, capacity_queued, capacity_refresh, rescore_pending
 from .preview import latest_preview, preview_compute, preview_job_start
-from .qualify import after_scoring
+from .qualify import after_scoring, mqas_decide
 from .rescore import (
     rescore_chunk_run,
     rescore_job_enqueue,
@@ -36,6 +36,7 @@ __all__ = [
     "icp_create",
     "icp_update",
     "model_draft_delete",
+    "mqas_decide",
     "model_draft_update",
     "account_rescore",
     "after_scoring",

@@ -167,3 +167,11 @@ def mqa_pass(model: ScoringModel, as_of: dt.datetime, *, account_ids: list[int] 
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def mqas_decide(*, mqa_ids: Iterable[int], status: str, at: dt.datetime) -> int:
+    """Record what sales did with MQAs: accepted, rejected (the MQA rule's cooldown starts `at`), or closed (recycled
+    unworked after a breach). Returns how many changed."""
+    if status not in (MQA.Status.ACCEPTED, MQA.Status.REJECTED, MQA.Status.CLOSED):
+        raise ValueError(f"An MQA is decided as accepted, rejected or closed, not {status!r}.")
+    return MQA.objects.filter(pk__in=list(mqa_ids)).update(status=status, decided_at=at)

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Signal
 from core.jobs import job_create
 from core.models import Job
 from core.tiers import Tier
@@ -59,7 +59,6 @@ def rescore_slices() -> list[tuple[int, int | None]]:
     """
     if connection.vendor != "postgresql":
         return [(lo, hi) for lo, hi, _ in _chunk_bounds(CHUNK_ACCOUNTS)]
-    from accounts.models import Signal
 
     parts = max(1, int(getattr(settings, "RESCORE_SLICES", 8)))
     signal_table, account_table = Signal._meta.db_table, Account._meta.db_table

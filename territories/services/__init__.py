@@ -2,6 +2,7 @@
 - assignment.py: routing accounts to a territory and an owner (plan, apply as a job, the routing queue, manual
   reassignment);
 - memberships.py: members, their capacities and away dates (each change queues a Tier 1 capacity check);
+- carving.py: territories themselves (rules, named accounts, hierarchy, strategy);
 - people.py: users created with a role and placed in territories.
 """
 
@@ -17,6 +18,7 @@ from .assignment import (
     route_new_accounts,
     route_queued,
 )
+from .carving import territory_create, territory_update
 from .memberships import (
     CAPACITY_TASK,
     capacity_changed,
@@ -44,5 +46,7 @@ __all__ = [
     "membership_update",
     "route_new_accounts",
     "route_queued",
+    "territory_create",
+    "territory_update",
     "user_create",
 ]

@@ -13,9 +13,9 @@ from segmentation import services
 from segmentation.definition import scoring_params, tier_rules
 from segmentation.engine import EXPLANATION_FIELDS, Plan, Selection, score_and_store, score_rows
 from segmentation.models import AccountScore, RescoreChunk, ScoringModel
-from segmentation.scoring import SignalEvent, compact_explanation, round1, score_account, signal_score_then
+from segmentation.scoring import SignalEvent, compact_explanation, score_and_place
 from segmentation.services import incremental, rescore
-from segmentation.tiers import Standing, place
+from segmentation.tiers import Standing
 from tests.factories import AccountFactory, ContactFactory, ScoringModelFactory, SignalFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,28 +38,9 @@ def pure_scores(
         events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
     result = {}
     for values in Account.objects.values(*VALUE_FIELDS):
-        account_events = events.get(values["id"], [])
-        score = score_account(params, account_values(values), account_events, as_of)
-        signal_then = round1(
-            signal_score_then(
-                params.signal_rules,
-                account_events,
-                as_of,
-                rules.surge_window_days,
-                params.lookback_days,
-                params.full_signal_points,
-            )
-        )
-        placement = place(
-            rules,
-            (standings or {}).get(values["id"], Standing()),
-            fit=score.fit,
-            signal=score.signal,
-            signal_then=signal_then,
-            unified=score.unified,
-            excluded=score.excluded,
-            now=as_of,
-        )
+        standing = (standings or {}).get(values["id"], Standing())
+        scored = score_and_place(params, rules, account_values(values), events.get(values["id"], []), standing, as_of)
+        score, placement = scored.score, scored.placement
         if placements is not None:
             placements[values["id"]] = placement
         result[values["id"]] = (

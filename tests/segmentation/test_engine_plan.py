@@ -8,7 +8,9 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.criteria import Criterion
-from segmentation.engine import Plan, Selection, _distinct_values, _select_sql, _statement_settings
+from segmentation.engine import Plan, Selection
+from segmentation.engine.sql import _select_sql, _statement_settings
+from segmentation.engine.sql_criteria import distinct_values as _distinct_values
 from tests.conftest import require_postgres
 from tests.factories import AccountFactory, ContactFactory, ScoringModelFactory, SignalFactory
 

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Account, Contact, Signal
-from segmentation.engine import Plan, Selection, _sql_rows
+from segmentation.engine import Plan, Selection
+from segmentation.engine.sql import sql_rows as _sql_rows
 from segmentation.models import ICP, AccountScore, ScoringModel
 from segmentation.scoring import SignalEvent, round1, signal_score_then
 from segmentation.tiers import Standing

@@ -1,0 +1,196 @@
+"""`accounts/`: the accounts the user may see (segmentation adds the score's filters and explanation: see
+segmentation/account_apis.py)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.filters import OrderingFilter, SearchFilter
+
+from core.apis import IdFilter
+from core.permissions import ReadScopedWriteAdmin
+from core.tiers import Tier
+
+from ..imports import fields as import_fields
+from ..models import Account
+from ..selectors import account_list, account_visibility_q
+from ..services import (
+    account_create,
+    account_delete,
+    account_update,
+)
+
+MAX_BATCH = 1000
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class TerritoryRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    owner_detail = UserRefSerializer(source="owner", read_only=True, allow_null=True)
+    territory_detail = TerritoryRefSerializer(source="territory", read_only=True, allow_null=True)
+    technologies = serializers.ListField(child=serializers.CharField(max_length=120), required=False)
+    # Explicit bounds (the importer's): SQLite would not enforce the column sizes that PostgreSQL does.
+    employee_count = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, allow_null=True)
+    year_founded = serializers.IntegerField(min_value=1000, max_value=2100, required=False, allow_null=True)
+    attributes = serializers.DictField(required=False)
+    tier = serializers.CharField(source="score.tier", read_only=True, allow_null=True, default=None)
+    unified = serializers.FloatField(source="score.unified", read_only=True, allow_null=True, default=None)
+    tier_since = serializers.DateTimeField(source="score.tier_since", read_only=True, allow_null=True, default=None)
+    surge_until = serializers.DateTimeField(source="score.surge_until", read_only=True, allow_null=True, default=None)
+    flags = serializers.ListField(
+        child=serializers.CharField(), source="score.flags", read_only=True, allow_null=True, default=None,
+        help_text="Which rule holds the tier: surge, hysteresis, min_days, capacity.",
+    )  # fmt: skip
+    expected_value = serializers.FloatField(
+        source="potential.expected_value", read_only=True, allow_null=True, default=None,
+        help_text="Spend potential (USD): win probability of its score band x mean won deal of its industry.",
+    )  # fmt: skip
+
+    class Meta:
+        model = Account
+        fields = [
+            "id", "name", "domain", "external_id", "industry", "employee_count", "annual_revenue", "country",
+            "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes",
+            "owner", "owner_detail", "territory", "territory_detail", "tier", "unified", "tier_since", "surge_until",
+            "flags", "expected_value", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"domain": {"validators": []}, "external_id": {"validators": []}}
+
+    def _unique(self, field_name: str, value):
+        others = Account.objects.filter(**{field_name: value})
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if value and others.exists():
+            raise serializers.ValidationError(f"Another account has this {field_name}.")
+        return value
+
+    def validate_domain(self, value):
+        try:
+            return self._unique("domain", import_fields.domain(value))
+        except import_fields.FieldError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_external_id(self, value):
+        return self._unique("external_id", (value or "").strip() or None)
+
+    def validate_parent(self, value):
+        if value is not None and self.instance is not None and value.pk == self.instance.pk:
+            raise serializers.ValidationError("An account cannot be its own parent.")
+        return value
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # A parent outside the reader's scope is not shown, not even its id (see AccountViewSet.get_queryset).
+        if getattr(instance, "parent_visible", True) is False:
+            data["parent"] = None
+        return data
+
+
+class AccountCountsSerializer(serializers.Serializer):
+    contacts = serializers.IntegerField()
+    signals = serializers.IntegerField()
+    opportunities = serializers.IntegerField()
+    open_opportunities = serializers.IntegerField()
+
+
+class AccountDetailSerializer(AccountSerializer):
+    """One account, with how much hangs off it (everything on a visible account is visible with it). The account
+    endpoint as served adds its score explained and its tier history (segmentation/apis.py)."""
+
+    counts = serializers.SerializerMethodField()
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "counts"]
+
+    @extend_schema_field(AccountCountsSerializer)
+    def get_counts(self, obj) -> dict[str, int]:
+        opportunities = obj.opportunities.aggregate(all=Count("id"), open=Count("id", filter=Q(is_closed=False)))
+        return {
+            "contacts": obj.contacts.count(),
+            "signals": obj.signals.count(),
+            "opportunities": opportunities["all"],
+            "open_opportunities": opportunities["open"],
+        }
+
+
+class AccountFilter(django_filters.FilterSet):
+    territory = IdFilter(field_name="territory_id")
+    owner = IdFilter(field_name="owner_id")
+    industry = django_filters.CharFilter(lookup_expr="iexact")
+    country = django_filters.CharFilter(lookup_expr="iexact")
+    tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices)
+
+    class Meta:
+        model = Account
+        fields = ["territory", "owner", "industry", "country", "tier"]
+
+
+class NullsLastOrderingFilter(OrderingFilter):
+    """Ordering where some names (the view's `nulls_last_orderings`: name -> field path) sort their empty values
+    last either way, as the web lists do (PostgreSQL would put them first when descending)."""
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        if not ordering:
+            return queryset
+        paths = getattr(view, "nulls_last_orderings", {})
+        terms = []
+        for term in ordering:
+            path = paths.get(term.lstrip("-")) if isinstance(term, str) else None
+            if path is None:
+                terms.append(term)
+            else:
+                terms.append(F(path).desc(nulls_last=True) if term.startswith("-") else F(path).asc(nulls_last=True))
+        if any(not isinstance(term, str) for term in terms):
+            terms.append("pk")  # ties (and every empty value) in a stable order across pages
+        return queryset.order_by(*terms)
+
+
+class AccountViewSet(viewsets.ModelViewSet):
+    """Accounts the user may see; admins create, change and delete them."""
+
+    serializer_class = AccountSerializer
+    permission_classes = [ReadScopedWriteAdmin]
+    filterset_class = AccountFilter
+    search_fields = ["name", "domain", "=external_id"]
+    filter_backends = [DjangoFilterBackend, SearchFilter, NullsLastOrderingFilter]
+    ordering_fields = [
+        "name", "created_at", "updated_at", "employee_count", "annual_revenue", "score__unified", "score__fit",
+        "score__signal", "expected_value",
+    ]  # fmt: skip
+    ordering = ["name", "id"]
+    nulls_last_orderings = {"expected_value": "potential__expected_value"}
+
+    def get_queryset(self):
+        user = self.request.user
+        accounts = account_list(user=user).select_related("owner", "territory", "score", "potential")
+        if account_visibility_q(user=user) is not None:
+            # One indexed subquery per row rather than a query per account: may the reader see the parent?
+            accounts = accounts.annotate(
+                parent_visible=Exists(account_list(user=user).filter(pk=OuterRef("parent_id")))
+            )
+        return accounts
+
+    def get_serializer_class(self):
+        return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = account_create(values=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = account_update(account=serializer.instance, values=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        account_delete(account=instance)

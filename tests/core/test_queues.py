@@ -1,0 +1,36 @@
+"""The durable queues between the apps (core/queues.py): what beat and the wake-ups name is what the apps register,
+and a queue keeps one row per thing to do."""
+
+import pytest
+from celery import current_app
+from django.conf import settings
+
+from accounts.changes import OWNERS_TASK, RESCORE_TASK, ROUTE_TASK
+from accounts.models import PendingRescore
+from core.queues import queue_add, queue_claim, wake
+from segmentation.services.qualify import MQAS_RAISED_TASK
+from territories.services import CAPACITY_TASK
+
+
+def test_every_task_that_beat_or_a_wake_up_names_is_registered():
+    current_app.loader.import_default_modules()
+    named = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    named |= {RESCORE_TASK, ROUTE_TASK, OWNERS_TASK, CAPACITY_TASK, MQAS_RAISED_TASK}
+    assert named - set(current_app.tasks) == set()
+    # Each queue is drained every minute, so a lost wake-up only delays its work.
+    assert {RESCORE_TASK, ROUTE_TASK, CAPACITY_TASK} <= named
+
+
+def test_waking_a_task_no_app_registers_is_a_no_op():
+    assert wake("no.such.task") is False
+
+
+@pytest.mark.django_db
+def test_a_queue_keeps_one_row_per_id_and_hands_each_out_once():
+    assert queue_add(PendingRescore, [5, 3, 5, 0, None]) == [3, 5]
+    queue_add(PendingRescore, [3, 8])
+    assert PendingRescore.objects.count() == 3
+    first = queue_claim(PendingRescore, 2)
+    second = queue_claim(PendingRescore, 2)
+    assert len(first) == 2 and len(second) == 1 and set(first) | set(second) == {3, 5, 8}
+    assert queue_claim(PendingRescore, 2) == []
