@@ -17,7 +17,7 @@ from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
 from segmentation.models import ICP, ScoringModel
 from segmentation.scoring import SignalRule
 from segmentation.selectors import active_model
-from segmentation.services import model_draft_create
+from segmentation.services import icp_create, model_draft_create
 
 from .data import (
     DealSet,
@@ -271,12 +271,14 @@ def recalibration_draft_create(
     )
     exclusions = model.current_criteria()[1] if model is not None else []
     with transaction.atomic():
-        icp = ICP.objects.create(
-            name=_unique_icp_name(f"Recalibrated {today}{source}"),
-            description=notes,
-            criteria=report["proposal"]["criteria"],
-            exclusions=exclusions,
-            updated_by=user,
+        icp = icp_create(
+            user=user,
+            values={
+                "name": _unique_icp_name(f"Recalibrated {today}{source}"),
+                "description": notes,
+                "criteria": report["proposal"]["criteria"],
+                "exclusions": exclusions,
+            },
         )
         defaults = (
             {}
