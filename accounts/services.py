@@ -17,22 +17,11 @@ from django.db import transaction
 
 from core.jobs import job_create, job_fail, job_progress, job_start, job_succeed
 from core.models import Job
+from core.services import row_update
 
 from .changes import accounts_changed, owners_changed
 from .imports import ImportFileError, import_file
 from .models import Account, Contact, Opportunity
-
-
-def _update(model, obj, values: dict) -> tuple:
-    """Lock the row, set what changed, save only that; returns (the locked row, the fields changed)."""
-    locked = model.objects.select_for_update().get(pk=obj.pk)
-    changed = [name for name, value in values.items() if getattr(locked, name) != value]
-    for name in changed:
-        setattr(locked, name, values[name])
-    if changed:
-        stamp = ["updated_at"] if any(f.name == "updated_at" for f in model._meta.fields) else []
-        locked.save(update_fields=[*changed, *stamp])
-    return locked, changed
 
 
 @transaction.atomic
@@ -46,7 +35,7 @@ def account_create(*, values: dict) -> Account:
 @transaction.atomic
 def account_update(*, account: Account, values: dict) -> Account:
     """Change an account's fields; a change is rescored, and routed again unless it sets the territory itself."""
-    account, changed = _update(Account, account, values)
+    account, changed = row_update(account, values)
     if changed:
         accounts_changed([account.pk], route="territory" not in values)
     if "owner" in changed:
@@ -69,7 +58,7 @@ def contact_create(*, values: dict) -> Contact:
 @transaction.atomic
 def contact_update(*, contact: Contact, values: dict) -> Contact:
     before = contact.account_id
-    contact, changed = _update(Contact, contact, values)
+    contact, changed = row_update(contact, values)
     if changed:
         accounts_changed({before, contact.account_id})
     return contact
@@ -89,7 +78,7 @@ def opportunity_create(*, values: dict) -> Opportunity:
 
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, values: dict) -> Opportunity:
-    return _update(Opportunity, opportunity, values)[0]
+    return row_update(opportunity, values)[0]
 
 
 @transaction.atomic

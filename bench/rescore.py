@@ -110,12 +110,14 @@ def main() -> None:
     django.setup()
     import redis
     from django.db import connection
+    from django.db.models import Exists, OuterRef
 
     from accounts.generate import generate_data
     from accounts.imports import import_records
-    from accounts.models import Account, PendingRescore
+    from accounts.models import Account, PendingRescore, Signal
     from core.models import Job
     from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
+    from segmentation.engine import Plan, Selection, score_rows
     from segmentation.models import ICP, MQA, AccountScore, TierChange
     from segmentation.services import model_draft_create, model_publish, rescore_job_start
 
@@ -210,7 +212,23 @@ def main() -> None:
 
         # New signal -> score: the signal is committed, a worker rescores its account.
         latencies = []
-        ids = list(Account.objects.order_by("?").values_list("pk", flat=True)[:60])
+        # Accounts a new meeting must move, since an unchanged score is not rewritten: none yet (a kind at its cap
+        # would add nothing), room below a signal score of 100, and a stored score (computed at the publish's moment)
+        # that the score now plus a fresh meeting does not happen to equal once older signals have decayed.
+        candidates = list(
+            AccountScore.objects.filter(signal__lte=85)
+            .exclude(Exists(Signal.objects.filter(account_id=OuterRef("account_id"), kind="meeting")))
+            .order_by("?")
+            .values_list("account_id", "signal")[:120]
+        )
+        meeting = next(r["points"] for r in model.signal_rules if r["kind"] == "meeting")
+        now_before = {
+            row.account_id: row.signal
+            for row in score_rows(
+                Plan.of(model), Selection(ids=tuple(a for a, _ in candidates)), dt.datetime.now(dt.UTC)
+            )
+        }
+        ids = [a for a, stored in candidates if abs(now_before[a] + meeting - stored) >= 0.5][:60]
         for account_id in ids:
             before = AccountScore.objects.get(account_id=account_id).computed_at
             begin = time.monotonic()

@@ -1,4 +1,4 @@
-"""Writes about users and their roles."""
+"""Writes about users and their roles, and the locked update every app's services make."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from django.contrib.auth.models import Group, User
+from django.db import models
 
 from .roles import ROLES
 
@@ -26,3 +27,22 @@ def user_set_role(*, user: User, role: str | None) -> None:
         # The migration creates the groups; get_or_create keeps working if one was removed by hand.
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     user.__dict__.pop("_revops_roles", None)
+
+
+def row_update(
+    obj: models.Model, values: dict, *, check=None, also: dict | None = None
+) -> tuple[models.Model, list[str]]:
+    """Change a row the caller already checked access to: lock it (until the caller's transaction ends), let
+    `check(locked)` refuse on its current state, set the values that differ, and save only those, with `also` (e.g.
+    who changed it) and `updated_at` when the model has one. Returns (the locked row, the fields that changed)."""
+    model = type(obj)
+    locked = model.objects.select_for_update().get(pk=obj.pk)
+    if check is not None:
+        check(locked)
+    changed = [name for name, value in values.items() if getattr(locked, name) != value]
+    for name, value in {**{name: values[name] for name in changed}, **((also or {}) if changed else {})}.items():
+        setattr(locked, name, value)
+    if changed:
+        stamp = ["updated_at"] if any(f.name == "updated_at" for f in model._meta.fields) else []
+        locked.save(update_fields=[*changed, *(also or {}), *stamp])
+    return locked, changed

@@ -4,7 +4,6 @@ it: the surging and capacity filters, and on one account its score explained and
 from __future__ import annotations
 
 import django_filters
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,8 +11,9 @@ from rest_framework import serializers
 from accounts import apis as account_apis
 
 from .explain import explain
+from .filters import HeldFilters
 from .models import AccountScore
-from .selectors import account_tier_changes, capacity_held_q, surging_q
+from .selectors import account_tier_changes
 
 TIER_HISTORY_ROWS = 50
 TRUE_FALSE = [("true", "true"), ("false", "false")]
@@ -50,7 +50,9 @@ class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
         return explain(score) if score else None
 
 
-class ScoredAccountFilter(account_apis.AccountFilter):
+class ScoredAccountFilter(HeldFilters, account_apis.AccountFilter):
+    YES = "true"
+
     surging = django_filters.ChoiceFilter(
         choices=TRUE_FALSE, method="by_surging", help_text="true: surging now (surge_until is later than now)."
     )
@@ -60,14 +62,6 @@ class ScoredAccountFilter(account_apis.AccountFilter):
 
     class Meta(account_apis.AccountFilter.Meta):
         fields = [*account_apis.AccountFilter.Meta.fields, "surging", "capacity"]
-
-    def by_surging(self, queryset, name, value):
-        q = surging_q(now=timezone.now())
-        return queryset.filter(q) if value == "true" else queryset.exclude(q)
-
-    def by_capacity(self, queryset, name, value):
-        q = capacity_held_q()
-        return queryset.filter(q) if value == "true" else queryset.exclude(q)
 
 
 class AccountViewSet(account_apis.AccountViewSet):

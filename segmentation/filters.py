@@ -21,7 +21,21 @@ DEFAULT_PERIOD_DAYS = 30
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
-class TierListFilter(PartialFilterMixin, AccountFilter):
+class HeldFilters:
+    """The surging and capacity filters' work (the tiers' rules 5 and 6), whatever word the choices use for yes."""
+
+    YES = "yes"
+
+    def by_surging(self, queryset, name, value):
+        q = surging_q(now=timezone.now())
+        return queryset.filter(q) if value == self.YES else queryset.exclude(q)
+
+    def by_capacity(self, queryset, name, value):
+        q = capacity_held_q()
+        return queryset.filter(q) if value == self.YES else queryset.exclude(q)
+
+
+class TierListFilter(HeldFilters, PartialFilterMixin, AccountFilter):
     """The account list's filters (search, territory, owner, industry, country, tier), plus surging and capacity."""
 
     surging = django_filters.ChoiceFilter(choices=YES_NO, method="by_surging", empty_label="Surging or not")
@@ -31,14 +45,6 @@ class TierListFilter(PartialFilterMixin, AccountFilter):
 
     class Meta(AccountFilter.Meta):
         fields = [*AccountFilter.Meta.fields, "surging", "capacity"]
-
-    def by_surging(self, queryset, name, value):
-        q = surging_q(now=timezone.now())
-        return queryset.filter(q) if value == "yes" else queryset.exclude(q)
-
-    def by_capacity(self, queryset, name, value):
-        q = capacity_held_q()
-        return queryset.filter(q) if value == "yes" else queryset.exclude(q)
 
 
 class PeriodForm(forms.Form):

@@ -1,7 +1,7 @@
 """The KPIs (SPEC section 6, seed 000): one definition each, computed in the database with aggregates.
 
 Every KPI is one of three shapes, each with a sample size, a 95% interval and, across segments, a test of whether the
-segments differ at all (segmentation/stats.py):
+segments differ at all (core/stats.py):
 - a proportion (successes of n): Wilson interval, χ² test of homogeneity;
 - a mean (n, Σx, Σx²): t interval, one-way ANOVA;
 - a correlation (the six sums of Pearson's r): Fisher-z interval, significant when it leaves out 0.

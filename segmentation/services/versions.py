@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.selectors import criteria_problems
 from core.models import Job
+from core.services import row_update
 
 from ..definition import model_errors, signal_rule_errors
 from ..models import ICP, ScoringModel
@@ -72,23 +73,12 @@ class NotADraft(ValidationError):
     """The version is no longer a draft (published or archived meanwhile): nothing was changed."""
 
 
-def _draft_locked(model: ScoringModel) -> ScoringModel:
-    """The version's row, locked until the caller's transaction ends, if it is still a draft."""
-    locked = ScoringModel.objects.select_for_update().get(pk=model.pk)
+def _still_a_draft(locked: ScoringModel) -> None:
     if not locked.is_draft:
         raise NotADraft(
             f"Version {locked.version} is {locked.get_status_display().lower()}, not a draft: create a new draft "
             "from it to make changes."
         )
-    return locked
-
-
-def _changed(obj, values: dict) -> list[str]:
-    """Set the values that differ on `obj`; returns their names."""
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
-    for name in changed:
-        setattr(obj, name, values[name])
-    return changed
 
 
 @transaction.atomic
@@ -96,18 +86,15 @@ def model_draft_update(*, model: ScoringModel, user, values: dict) -> ScoringMod
     """Change a draft (the caller checked that the user may). The row is locked and must still be a draft, so a
     publish that committed meanwhile stands: this refuses (NotADraft) rather than writing the version back to a
     draft. Only the fields that change are written."""
-    locked = _draft_locked(model)
-    changed = _changed(locked, values)
-    if changed:
-        locked.updated_by = user
-        locked.save(update_fields=[*changed, "updated_by", "updated_at"])
-    return locked
+    return row_update(model, values, check=_still_a_draft, also={"updated_by": user})[0]
 
 
 @transaction.atomic
 def model_draft_delete(*, model: ScoringModel) -> None:
     """Delete a draft; a version published meanwhile is kept (NotADraft)."""
-    _draft_locked(model).delete()
+    locked = ScoringModel.objects.select_for_update().get(pk=model.pk)
+    _still_a_draft(locked)
+    locked.delete()
 
 
 @transaction.atomic
@@ -119,12 +106,7 @@ def icp_create(*, user, values: dict) -> ICP:
 def icp_update(*, icp: ICP, user, values: dict) -> ICP:
     """Change an ICP (its name, description, criteria, exclusions) on its locked row, writing only what changes, so
     a concurrent change to another field is kept. Drafts read their ICP live; published versions keep their copy."""
-    locked = ICP.objects.select_for_update().get(pk=icp.pk)
-    changed = _changed(locked, values)
-    if changed:
-        locked.updated_by = user
-        locked.save(update_fields=[*changed, "updated_by", "updated_at"])
-    return locked
+    return row_update(icp, values, also={"updated_by": user})[0]
 
 
 def _locked_models() -> dict[int, ScoringModel]:

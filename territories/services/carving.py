@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core.services import row_update
+
 from ..models import Territory
 
 EDITABLE_FIELDS = ("name", "parent", "priority", "criteria", "strategy", "is_active")
@@ -24,12 +26,7 @@ def territory_create(*, user=None, values: dict) -> Territory:
 def territory_update(*, territory: Territory, user=None, values: dict) -> Territory:
     """Change a territory on its locked row, writing only what changes. Its accounts keep their territory until the
     next assignment run (its preview shows what the new rules would move)."""
-    locked = Territory.objects.select_for_update().get(pk=territory.pk)
-    changed = [name for name in EDITABLE_FIELDS if name in values and getattr(locked, name) != values[name]]
-    for name in changed:
-        setattr(locked, name, values[name])
-    if changed:
-        locked.save(update_fields=[*changed, "updated_at"])
+    locked, _ = row_update(territory, {name: values[name] for name in EDITABLE_FIELDS if name in values})
     if "named_accounts" in values:
         locked.named_accounts.set(values["named_accounts"])
     return locked

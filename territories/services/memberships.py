@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.queues import queue_add, wake_after_commit
+from core.services import row_update
 
 from ..models import Membership, PendingCapacity, Territory
 
@@ -38,12 +39,8 @@ def membership_create(*, user: User, territory: Territory, **values) -> Membersh
 def membership_update(*, membership: Membership, values: dict) -> Membership:
     """Change a member's role, capacities, away dates or activity (the caller checked it may); only what changed
     is written, on the row locked for the change."""
-    locked = Membership.objects.select_for_update().get(pk=membership.pk)
-    changed = [name for name in EDITABLE_FIELDS if name in values and getattr(locked, name) != values[name]]
-    for name in changed:
-        setattr(locked, name, values[name])
+    locked, changed = row_update(membership, {name: values[name] for name in EDITABLE_FIELDS if name in values})
     if changed:
-        locked.save(update_fields=[*changed, "updated_at"])
         capacity_changed([locked.territory_id])
     return locked
 
