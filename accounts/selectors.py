@@ -61,10 +61,18 @@ def opportunity_list(*, user) -> QuerySet[Opportunity]:
     return _scoped(Opportunity.objects.all(), user=user, prefix="account__")
 
 
+def visible_parent(*, user, account: Account) -> Account | None:
+    """The account's parent if the user may see it too; None otherwise, as if it had none (its existence is not
+    revealed)."""
+    if account.parent_id is None:
+        return None
+    return account_list(user=user).filter(pk=account.parent_id).only("pk", "name").first()
+
+
 def access_account(*, user, account_id: int) -> Account:
     """The account if the user may see it; 404 otherwise, so its existence is not revealed."""
     try:
-        return account_list(user=user).select_related("owner", "territory", "parent").get(pk=account_id)
+        return account_list(user=user).select_related("owner", "territory").get(pk=account_id)
     except (Account.DoesNotExist, ValueError, TypeError):
         raise Http404("No such account.") from None
 

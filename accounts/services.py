@@ -24,20 +24,27 @@ from .imports import ImportFileError, import_file
 from .models import Account, Contact, Opportunity
 
 
+def _to_route(account: Account, values: dict) -> bool:
+    """Routing places a changed account unless the change placed it itself: a territory given, with an owner."""
+    return "territory" not in values or account.owner_id is None
+
+
 @transaction.atomic
 def account_create(*, values: dict) -> Account:
-    """A new account, rescored and routed once committed (unless `values` places it in a territory)."""
+    """A new account, rescored and routed once committed (unless `values` places it in a territory, with an
+    owner)."""
     account = Account.objects.create(**values)
-    accounts_changed([account.pk], route="territory" not in values)
+    accounts_changed([account.pk], route=_to_route(account, values))
     return account
 
 
 @transaction.atomic
 def account_update(*, account: Account, values: dict) -> Account:
-    """Change an account's fields; a change is rescored, and routed again unless it sets the territory itself."""
+    """Change an account's fields; a change is rescored, and routed again unless it places the account itself (a
+    territory, with an owner); an owner change takes the account's pending handoffs with it."""
     account, changed = row_update(account, values)
     if changed:
-        accounts_changed([account.pk], route="territory" not in values)
+        accounts_changed([account.pk], route=_to_route(account, values))
     if "owner" in changed:
         owners_changed([account.pk])  # its pending handoffs follow it
     return account

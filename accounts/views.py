@@ -5,7 +5,7 @@ from core.csvexport import table_csv
 from core.decorators import role_required
 
 from .filters import AccountFilter
-from .selectors import access_account, account_list
+from .selectors import access_account, account_list, visible_parent
 from .tables import AccountTable
 
 PAGE_SIZE = 50
@@ -71,6 +71,7 @@ def account_detail(request, account_id: int):
     opportunities = account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id")
     context = {
         "account": account,
+        "parent": visible_parent(user=request.user, account=account),
         "subsidiaries": account_list(user=request.user).filter(parent=account).order_by("name"),
         "contacts": account.contacts.order_by("persona", "name"),
         "signals": list(signals[:DETAIL_ROWS]),

@@ -1,5 +1,6 @@
-"""The account endpoint as served (`/api/v1/accounts/`): accounts' own endpoint, with what the scoring rules add to
-it: the surging and capacity filters, and on one account its score explained and its tier history."""
+"""The account endpoint as served (`/api/v1/accounts/`): accounts' own endpoint, with the ownership rules
+territories adds, and what the scoring rules add: the surging and capacity filters, and on one account its score
+explained and its tier history."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import apis as account_apis
+from territories import apis as territory_apis
 
 from .explain import explain
 from .filters import HeldFilters
@@ -64,8 +66,9 @@ class ScoredAccountFilter(HeldFilters, account_apis.AccountFilter):
         fields = [*account_apis.AccountFilter.Meta.fields, "surging", "capacity"]
 
 
-class AccountViewSet(account_apis.AccountViewSet):
-    """Accounts the user may see, with their scores; admins create, change and delete them."""
+class AccountViewSet(territory_apis.AccountViewSet):
+    """Accounts the user may see, with their scores; admins create, change and delete them (under the ownership
+    rules of territories/apis.py)."""
 
     filterset_class = ScoredAccountFilter
 

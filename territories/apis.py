@@ -12,6 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import apis as account_apis
 from accounts.criteria import OPERATORS, criterion_problem
 from accounts.selectors import account_list
 from core.apis import IdFilter
@@ -19,7 +20,7 @@ from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 from core.roles import ADMIN, MANAGER, REP, ROLES, is_admin, user_roles
 
 from .models import Membership, Territory
-from .selectors import membership_list, territory_ids_assignable_by, territory_list
+from .selectors import membership_list, ownership_problems, territory_ids_assignable_by, territory_list
 from .services import (
     account_reassign,
     assignment_job_start,
@@ -55,6 +56,26 @@ class CriterionSerializer(serializers.Serializer):
         return attrs
 
 
+class AccountViewSet(account_apis.AccountViewSet):
+    """Accounts' endpoint with the rules of who works an account: a territory or owner set directly must be one that
+    routing keeps (the territory its rules or named accounts give, an owner who is an active member there), as in
+    a reassignment; otherwise the edit is refused with the reason. A pending handoff follows its account's owner."""
+
+    def perform_create(self, serializer):
+        self._ownership_stands(None, serializer.validated_data)
+        super().perform_create(serializer)
+
+    def perform_update(self, serializer):
+        self._ownership_stands(serializer.instance, serializer.validated_data)
+        super().perform_update(serializer)
+
+    @staticmethod
+    def _ownership_stands(account, values) -> None:
+        problems = ownership_problems(account=account, values=values)
+        if problems:
+            raise serializers.ValidationError({field: [message] for field, message in problems.items()})
+
+
 class TerritorySerializer(serializers.ModelSerializer):
     criteria = CriterionSerializer(many=True, required=False)
 
@@ -65,6 +86,18 @@ class TerritorySerializer(serializers.ModelSerializer):
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # A parent outside the reader's territories is not shown, not even its id.
+        request = self.context.get("request")
+        if request is not None and instance.parent_id is not None:
+            root = self.root
+            if not hasattr(root, "visible_territory_ids"):
+                root.visible_territory_ids = set(territory_list(user=request.user).values_list("pk", flat=True))
+            if instance.parent_id not in root.visible_territory_ids:
+                data["parent"] = None
+        return data
 
     def validate_parent(self, parent):
         node = parent

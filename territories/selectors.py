@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts.criteria import VALUE_COLUMNS, account_values, criterion_from_dict
+from accounts.models import Account
 from core.roles import is_admin, is_manager, is_rep
 
 from .models import Membership, Territory
+from .routing import Matcher, TerritoryRule
 
 
 def territory_descendant_ids(*, root_ids: set[int]) -> set[int]:
@@ -110,3 +113,61 @@ def territory_member_choices_by_territory(*, territory_ids) -> dict[int, list[tu
     for m in members:
         choices[m.territory_id].append((m.user_id, m.user.get_full_name() or m.user.username))
     return choices
+
+
+# --- Routing, as the assignment runs see it ------------------------------------------------------------------------
+
+
+def territory_rules(*, account_ids: list[int] | None = None) -> list[TerritoryRule]:
+    """Every territory as routing reads it: its rules, named accounts (only those of `account_ids` when given),
+    place in the hierarchy, priority and strategy."""
+    links = Territory.named_accounts.through.objects.values_list("territory_id", "account_id")
+    if account_ids is not None:
+        links = links.filter(account_id__in=account_ids)
+    named: dict[int, set[int]] = {}
+    for territory_id, account_id in links:
+        named.setdefault(territory_id, set()).add(account_id)
+    return [
+        TerritoryRule(
+            id=t.pk,
+            name=t.name,
+            parent_id=t.parent_id,
+            priority=t.priority,
+            criteria=tuple(criterion_from_dict(c) for c in t.criteria or []),
+            named_account_ids=frozenset(named.get(t.pk, ())),
+            is_active=t.is_active,
+            strategy=t.strategy,
+        )
+        for t in Territory.objects.all()
+    ]
+
+
+def ownership_problems(*, account: Account | None, values: dict) -> dict[str, str]:
+    """Field -> why an edit that sets an account's territory or owner directly would not stand: routing would move
+    the account out of the territory given (name it there to keep it), or the owner given is not an active member
+    of the account's territory. The same rules as routing runs and reassignment follow. Empty when it stands."""
+    if "territory" not in values and "owner" not in values:
+        return {}
+    territory = values.get("territory", account.territory if account is not None else None)
+    owner = values.get("owner", account.owner if account is not None else None)
+    problems: dict[str, str] = {}
+    if "territory" in values:
+        row = {name: getattr(account, name, None) if account is not None else None for name in VALUE_COLUMNS}
+        row.update({k: v for k, v in values.items() if k in VALUE_COLUMNS})
+        pk = account.pk if account is not None else 0
+        routed, why = Matcher(territory_rules(account_ids=[pk])).match(pk, account_values(row))
+        if (routed.id if routed else None) != (territory.pk if territory else None):
+            where = routed.name if routed else "no territory"
+            problems["territory"] = (
+                f"Routing places this account in {where} ({why}), and the next assignment run would move it back. "
+                + (f"Name it in {territory.name}'s named accounts to keep it there." if territory else "")
+            ).strip()
+    if owner is not None and "territory" not in problems:
+        if territory is None:
+            problems["owner"] = "An account in no territory has no owner: place it in a territory first."
+        elif not Membership.objects.filter(user=owner, territory=territory, is_active=True).exists():
+            problems["owner"] = (
+                f"{owner.username} is not an active member of {territory.name}: give the account to one of its "
+                "members, or to nobody (routing then picks one)."
+            )
+    return problems

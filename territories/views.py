@@ -42,8 +42,10 @@ def territory_index(request):
     members = {}
     for membership in membership_list(user=request.user).order_by("role", "user__username"):
         members.setdefault(membership.territory_id, []).append(membership)
+    visible = {t.pk for t in territories}
     for territory in territories:
         territory.member_list = members.get(territory.pk, [])
+        territory.visible_parent = territory.parent if territory.parent_id in visible else None
     return render(request, "territories/territory_list.html", {"territories": territories})
 
 
@@ -53,6 +55,8 @@ def territory_detail(request, territory_id: int):
     territory = _territories(request.user).filter(pk=territory_id).first()
     if territory is None:
         raise Http404("No such territory.")
+    # The territory above is named only to those who may see it.
+    territory.visible_parent = territory_list(user=request.user).filter(pk=territory.parent_id).first()
     members = membership_list(user=request.user).filter(territory=territory).order_by("role", "user__username")
     owned = dict(
         territory.accounts.filter(owner__isnull=False)

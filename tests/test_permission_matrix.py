@@ -273,3 +273,64 @@ def test_writes_answer_as_the_matrix_says(name, world, objects):
             client.force_login(getattr(world, user))
         answers[user] = client.post(url, body, format="json").status_code
     assert answers == expected, url
+
+
+# --- Related objects: what hangs off a visible object is shown only when the reader may see it too ---------------
+
+
+@pytest.mark.parametrize("user", ["north_rep", "manager", "other_rep", "other_manager", "admin"])
+def test_a_parent_outside_the_readers_scope_is_not_named(user, world, client):
+    """North's account has its parent in the South: the page and the API name it only to those who see the South
+    (and a subsidiary in the South only to them)."""
+    from accounts.models import Account
+
+    from .factories import AccountFactory
+
+    parent = AccountFactory(name="Southern Parent Corp", territory=world.south)
+    child = world.north_account
+    Account.objects.filter(pk=child.pk).update(parent=parent)
+    AccountFactory(name="Southern Sister Ltd", territory=world.south, parent=child)
+    reader = getattr(world, user)
+    sees_south = user in ("other_rep", "other_manager", "admin")
+
+    client.force_login(reader)
+    page = client.get(reverse("account-detail", args=[child.pk]))
+    if user in ("other_rep", "other_manager"):
+        assert page.status_code == 404  # the child itself is North's
+    else:
+        html = page.content.decode()
+        assert ("Southern Parent Corp" in html) is sees_south
+        assert ("Southern Sister Ltd" in html) is sees_south
+    api_client = APIClient()
+    api_client.force_authenticate(reader)
+    detail = api_client.get(f"/api/v1/accounts/{child.pk}/")
+    if detail.status_code == 200:
+        assert detail.json()["parent"] == (parent.pk if sees_south else None)
+
+
+@pytest.mark.parametrize(("user", "names_parent"), [("sub_rep", False), ("manager", True), ("admin", True)])
+def test_a_territory_names_its_parent_only_to_those_who_see_it(user, names_parent, world, client):
+    """North-East sits below North: its rep does not see North, so neither the API nor the board names it."""
+    reader = getattr(world, user)
+    api_client = APIClient()
+    api_client.force_authenticate(reader)
+    territory = api_client.get(f"/api/v1/territories/{world.north_east.pk}/").json()
+    assert territory["parent"] == (world.north.pk if names_parent else None)
+    if user != "sub_rep":  # reps have no territory board
+        client.force_login(reader)
+        board = client.get(reverse("territory-detail", args=[world.north_east.pk])).content.decode()
+        assert "In North ·" in board
+
+
+def test_the_board_of_a_territory_below_an_unseen_one_does_not_name_it(world, client):
+    from territories.models import Membership
+
+    from .factories import MembershipFactory, UserFactory
+
+    ne_manager = UserFactory(username="ne_manager", role="manager")
+    MembershipFactory(user=ne_manager, territory=world.north_east, role=Membership.Role.MANAGER)
+    client.force_login(ne_manager)
+    board = client.get(reverse("territory-detail", args=[world.north_east.pk])).content.decode()
+    listing = client.get(reverse("territory-list")).content.decode()
+    assert "North-East" in board and "In North" not in board
+    assert "North-East" in listing and "in North<" not in listing

@@ -7,8 +7,9 @@ after an incremental batch, and are idempotent: run twice at the same moment, th
   sets no limit). Among its accounts placed in Tier 1, or held at Tier 2 by capacity, the best by unified score
   (then the oldest account) keep or get the places; the rest are held at Tier 2, flagged "capacity".
 - MQA: an account becomes an MQA when it has just entered one of the model's MQA tiers (its tier changed at this
-  moment, from outside those tiers, or it was placed for the first time) with signal >= mqa_signal_min, has no
-  open MQA and no MQA rejected within rejection_cooldown_days. The open-MQA unique constraint makes it once.
+  moment into one of them, from another MQA tier too: Tier 2 -> Tier 1 with signal enough now, after entering Tier 2
+  with too little; or it was placed in one for the first time) with signal >= mqa_signal_min, and is not an MQA
+  already: no open MQA, none rejected within rejection_cooldown_days. The open-MQA unique constraint makes it once.
   Once committed, the handoffs app is woken to hand each new MQA to its account's owner (MQAS_RAISED_TASK); its
   minute sweep hands over any open MQA still without a handoff, so a lost wake-up only delays the handoff.
 """
@@ -141,9 +142,6 @@ def mqa_pass(model: ScoringModel, as_of: dt.datetime, *, account_ids: list[int] 
                     account_id=OuterRef("account_id"), status=MQA.Status.REJECTED, decided_at__gte=cooldown
                 )
             )
-        )
-        .exclude(  # moved between MQA tiers (Tier 1 <-> Tier 2): it entered them earlier
-            Exists(TierChange.objects.filter(account_id=OuterRef("account_id"), at=as_of, from_tier__in=tiers))
         )
     )
     select = scores.order_by().values_list(

@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.changes import owners_changed
-from accounts.criteria import VALUE_COLUMNS, account_values, criterion_from_dict
+from accounts.criteria import VALUE_COLUMNS, account_values
 from accounts.models import Account, PendingRoute
 from core.bulk import copy_rows
 from core.jobs import job_create, job_progress
@@ -22,8 +22,8 @@ from core.queues import queue_add, queue_claim
 from core.roles import is_admin, is_manager
 
 from ..models import Membership, OwnershipChange, Territory
-from ..routing import Matcher, Member, Router, TerritoryRule
-from ..selectors import territory_ids_managed_by
+from ..routing import Matcher, Member, Router
+from ..selectors import territory_ids_managed_by, territory_rules
 
 CHUNK = 2000
 # What routing reads of an account: what its rules may name, and its current owner and territory.
@@ -31,24 +31,8 @@ ROUTING_COLUMNS = (*VALUE_COLUMNS, "owner_id", "territory_id")
 
 
 def _router(*, today: dt.date, now: dt.datetime) -> Router:
-    named: dict[int, set[int]] = {}
-    for territory_id, account_id in Territory.named_accounts.through.objects.values_list("territory_id", "account_id"):
-        named.setdefault(territory_id, set()).add(account_id)
-    rules, rotation = [], {}
-    for t in Territory.objects.all():
-        rules.append(
-            TerritoryRule(
-                id=t.pk,
-                name=t.name,
-                parent_id=t.parent_id,
-                priority=t.priority,
-                criteria=tuple(criterion_from_dict(c) for c in t.criteria or []),
-                named_account_ids=frozenset(named.get(t.pk, ())),
-                is_active=t.is_active,
-                strategy=t.strategy,
-            )
-        )
-        rotation[t.pk] = t.rotation_last_user_id
+    rules = territory_rules()
+    rotation = dict(Territory.objects.values_list("pk", "rotation_last_user_id"))
     owned = Counter(
         {
             (row["territory_id"], row["owner_id"]): row["n"]

@@ -236,6 +236,8 @@ def test_only_admins_write(api, world, name):
 
 
 def test_admin_creates_updates_and_deletes(api, world):
+    world.south.criteria = [{"attribute": "technologies", "operator": "contains", "value": "Snowflake"}]
+    world.south.save()  # South's rules take this account: routing keeps it there
     api.force_authenticate(world.admin)
     created = api.post(
         URL,
@@ -454,3 +456,64 @@ def test_the_schema_documents_the_new_filters_and_fields(api, world):
     text = api.get("/api/schema/").content.decode()
     for name in ("surging", "capacity", "tier_history", "surge_until", "tier_since", "TierHistory"):
         assert name in text, name
+
+
+@pytest.fixture
+def south_by_rule(world):
+    """South takes the accounts whose country is Spain; the South account is one."""
+    world.south.criteria = [{"attribute": "country", "operator": "eq", "value": "Spain"}]
+    world.south.save()
+    Account.objects.filter(pk=world.south_account.pk).update(country="Spain")
+    return world.south
+
+
+def test_an_owner_set_directly_must_work_the_accounts_territory(api, world, south_by_rule):
+    """The rules of a reassignment: a rep of another territory is refused, with the reason; nothing changes."""
+    api.force_authenticate(world.admin)
+    url = f"{URL}{world.south_account.pk}/"
+    refused = api.patch(url, {"territory": world.south.pk, "owner": world.north_rep.pk}, format="json")
+    assert refused.status_code == 400
+    assert "north_rep is not an active member of South" in refused.json()["owner"][0]
+    refused = api.patch(url, {"owner": world.north_rep.pk}, format="json")
+    assert refused.status_code == 400 and "not an active member of South" in refused.json()["owner"][0]
+    world.south_account.refresh_from_db()
+    assert world.south_account.owner == world.other_rep
+
+
+def test_a_territory_routing_would_undo_is_refused_with_the_reason(api, world, south_by_rule):
+    api.force_authenticate(world.admin)
+    refused = api.patch(f"{URL}{world.south_account.pk}/", {"territory": world.north.pk, "owner": None}, format="json")
+    assert refused.status_code == 400
+    message = refused.json()["territory"][0]
+    assert "Routing places this account in South" in message and "named accounts" in message
+    world.south_account.refresh_from_db()
+    assert world.south_account.territory == world.south
+    # Named in North, it stays there: the edit stands.
+    world.north.named_accounts.add(world.south_account)
+    assert (
+        api.patch(
+            f"{URL}{world.south_account.pk}/", {"territory": world.north.pk, "owner": None}, format="json"
+        ).status_code
+        == 200
+    )
+
+
+def test_an_owner_changed_directly_stays_and_takes_the_pending_handoff(
+    api, world, south_by_rule, django_capture_on_commit_callbacks
+):
+    from handoffs.models import Handoff
+    from handoffs.services import handoffs_create
+    from tests.factories import MembershipFactory, MQAFactory, UserFactory
+
+    second = UserFactory(username="south_second", role="rep")
+    MembershipFactory(user=second, territory=world.south)
+    mqa = MQAFactory(account=world.south_account, tier="tier_1")
+    handoffs_create([mqa.pk])
+    assert Handoff.objects.get(mqa=mqa).owner == world.other_rep
+    api.force_authenticate(world.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.patch(f"{URL}{world.south_account.pk}/", {"owner": second.pk}, format="json")
+    assert response.status_code == 200 and response.json()["owner"] == second.pk
+    world.south_account.refresh_from_db()
+    assert world.south_account.owner == second  # routing after commit kept it
+    assert Handoff.objects.get(mqa=mqa).owner == second  # the handoff followed

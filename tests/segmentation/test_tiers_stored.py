@@ -258,3 +258,37 @@ def test_bulk_rescore_and_single_account_path_place_identically(django_capture_o
     ] == rule_moves
     assert sorted(MQA.objects.values_list("account_id", "tier")) == bulk_mqas
     assert len(bulk_moves) >= 4 and {t for t, *_ in bulk.values()} >= {"tier_1", "tier_2", "tier_3", "suppress"}
+
+
+def test_an_account_climbing_from_tier_2_to_tier_1_with_signal_enough_now_becomes_an_mqa(
+    world, django_capture_on_commit_callbacks
+):
+    """A perfect fit without signals enters Tier 2 at unified 60, too quiet to qualify; 21 strong signals lift it to
+    Tier 1 with signal 100: it enters an MQA tier with signal enough, so it is an MQA now, handed to its owner."""
+    from rest_framework.test import APIClient
+
+    from segmentation.models import ScoringModel
+    from tests.factories import ScoringModelFactory
+
+    account = world.north_account
+    icp = ICPFactory(criteria=[{"group": "all", "attribute": "name", "operator": "exists", "points": 10}])
+    model = ScoringModelFactory(icp=icp)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_publish(model=model, user=None)
+    assert (score(account).tier, score(account).unified, MQA.objects.count()) == ("tier_2", 60.0, 0)
+
+    now = dt.datetime.now(dt.UTC)
+    kinds = ["meeting"] * 2 + ["intent_surge"] * 2 + ["event_attended"] * 2 + ["content_download"] * 4
+    kinds += ["web_visit"] * 10 + ["funding_round"]
+    api = APIClient()
+    api.force_authenticate(world.admin)
+    body = [{"account": account.pk, "kind": kind, "occurred_at": (now - dt.timedelta(minutes=n)).isoformat()}
+            for n, kind in enumerate(kinds)]  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/api/v1/signals/", body, format="json").status_code == 201
+    assert (score(account).tier, score(account).signal) == ("tier_1", 100.0)
+    mqa = MQA.objects.get(account=account)
+    assert (mqa.tier, mqa.status) == ("tier_1", "open")
+    handoff = Handoff.objects.get(mqa=mqa)
+    assert (handoff.owner, handoff.status) == (world.north_rep, "pending")
+    assert ScoringModel.objects.get(status="active") == model
