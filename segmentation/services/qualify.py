@@ -134,14 +134,11 @@ def mqa_pass(model: ScoringModel, as_of: dt.datetime, *, account_ids: list[int] 
     if account_ids is not None:
         scores = scores.filter(account_id__in=account_ids)
     cooldown = as_of - dt.timedelta(days=model.rejection_cooldown_days)
-    scores = (
-        scores.exclude(Exists(MQA.objects.filter(account_id=OuterRef("account_id"), status=MQA.Status.OPEN)))
-        .exclude(
-            Exists(
-                MQA.objects.filter(
-                    account_id=OuterRef("account_id"), status=MQA.Status.REJECTED, decided_at__gte=cooldown
-                )
-            )
+    scores = scores.exclude(
+        Exists(MQA.objects.filter(account_id=OuterRef("account_id"), status=MQA.Status.OPEN))
+    ).exclude(
+        Exists(
+            MQA.objects.filter(account_id=OuterRef("account_id"), status=MQA.Status.REJECTED, decided_at__gte=cooldown)
         )
     )
     select = scores.order_by().values_list(
