@@ -23,3 +23,6 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

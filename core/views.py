@@ -1,5 +1,6 @@
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from .audit import audit_entries, audited
 from .csvexport import safe_cell
@@ -58,3 +59,17 @@ def audit_trail(request):
         "next_page": page + 1 if more else None,
     }
     return render(request, "core/audit.html", context)
+
+
+def not_found(request, exception=None):
+    """404: JSON under /api/ (every API answer is JSON, even for a path no route matches), the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: JSON under /api/, the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "A server error occurred."}, status=500)
+    return defaults.server_error(request)

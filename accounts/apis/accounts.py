@@ -22,6 +22,7 @@ from ..services import (
     account_delete,
     account_update,
 )
+from .numbers import AmountField, WholeNumberField
 
 MAX_BATCH = 1000
 
@@ -41,8 +42,9 @@ class AccountSerializer(serializers.ModelSerializer):
     territory_detail = TerritoryRefSerializer(source="territory", read_only=True, allow_null=True)
     technologies = serializers.ListField(child=serializers.CharField(max_length=120), required=False)
     # Explicit bounds (the importer's): SQLite would not enforce the column sizes that PostgreSQL does.
-    employee_count = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, allow_null=True)
-    year_founded = serializers.IntegerField(min_value=1000, max_value=2100, required=False, allow_null=True)
+    employee_count = WholeNumberField(required=False, allow_null=True)
+    year_founded = WholeNumberField(minimum=1000, maximum=2100, required=False, allow_null=True)
+    annual_revenue = AmountField(required=False, allow_null=True, help_text="USD")
     attributes = serializers.DictField(required=False)
     tier = serializers.CharField(source="score.tier", read_only=True, allow_null=True, default=None)
     unified = serializers.FloatField(source="score.unified", read_only=True, allow_null=True, default=None)

@@ -9,7 +9,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.apis import MAX_ID, IdFilter
+from core.apis import MAX_ID, IdFilter, UtcDateTimeFilter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 
 from ..imports import ImportReport, import_records
@@ -39,8 +39,8 @@ class SignalSerializer(serializers.ModelSerializer):
 class SignalFilter(django_filters.FilterSet):
     account = IdFilter(field_name="account_id")
     contact = IdFilter(field_name="contact_id")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Signal

@@ -18,6 +18,7 @@ from ..services import (
     opportunity_delete,
     opportunity_update,
 )
+from .numbers import AmountField
 
 
 def _visible_account(serializer: serializers.Serializer, account: Account) -> Account:
@@ -88,6 +89,8 @@ class ContactViewSet(viewsets.ModelViewSet):
 
 
 class OpportunitySerializer(serializers.ModelSerializer):
+    amount = AmountField(required=False, allow_null=True, help_text="USD")
+
     class Meta:
         model = Opportunity
         fields = [

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -40,29 +41,58 @@ def text(max_length: int) -> Callable[[Any], str | None]:
     return parse
 
 
+MAX_NUMBER_TEXT = 40  # characters: more is no number a CRM holds (and costly to parse)
+MAX_EXPONENT = 30
+# A number as people write it in a CSV: an optional sign, digits with commas between thousands (in groups of three
+# only), a dot for decimals, an optional exponent (1.5e6). README "Importing data" documents the formats.
+NUMBER_RE = re.compile(
+    r"^(?P<sign>[+-])?(?P<whole>\d{1,3}(?:,\d{3})+|\d*)(?:\.(?P<fraction>\d+))?(?:[eE](?P<exponent>[+-]?\d+))?$"
+)
+
+
+def parse_number(raw: Any, *, what: str = "a number", money: bool = False) -> Decimal:
+    """A number from a cell or a JSON value, refused (FieldError) unless it is plainly one: no infinities or NaNs,
+    no exponent beyond +-30, no text past 40 characters, a comma only between thousands (`1,200`; `1,5` is
+    ambiguous). Bounded before it is converted, so no input costs more than a few microseconds."""
+    if isinstance(raw, bool):
+        raise FieldError(f"{raw!r} is not {what}")
+    if isinstance(raw, int):
+        if abs(raw) >= 10**MAX_NUMBER_TEXT:
+            raise FieldError(f"is too large to be {what}")
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise FieldError(f"{raw!r} is not {what}")
+        return Decimal(repr(raw))
+    text = str(raw).strip()
+    shown = text if len(text) <= MAX_NUMBER_TEXT else text[:MAX_NUMBER_TEXT] + "..."
+    if len(text) > MAX_NUMBER_TEXT:
+        raise FieldError(f"{shown!r} is too long to be {what}")
+    if money and text.startswith("$"):
+        text = text[1:].lstrip()
+    match = NUMBER_RE.match(text)
+    if match is None or not (match["whole"] or match["fraction"]):
+        if "," in text and re.fullmatch(r"[+-]?[\d,]+(\.\d+)?", text):
+            raise FieldError(
+                f"{shown!r} is ambiguous: a comma separates thousands only in groups of three (1,200); "
+                "write a dot for decimals (1.5)"
+            )
+        raise FieldError(f"{shown!r} is not {what}")
+    if match["exponent"] is not None and abs(int(match["exponent"])) > MAX_EXPONENT:
+        raise FieldError(f"{shown!r} is out of range for {what}")
+    return Decimal(text.replace(",", ""))
+
+
 def whole_number(minimum: int = 0, maximum: int = 2**31 - 1) -> Callable[[Any], int | None]:
     def parse(raw: Any) -> int | None:
         if is_blank(raw):
             return None
-        if isinstance(raw, bool):
+        number = parse_number(raw, what="a whole number")
+        if number != number.to_integral_value():
             raise FieldError(f"{raw!r} is not a whole number")
-        if isinstance(raw, int):
-            value = raw
-        else:
-            cleaned = str(raw).strip().replace(",", "").replace("_", "")
-            try:
-                value = int(cleaned)
-            except ValueError:
-                try:
-                    number = Decimal(cleaned)
-                except InvalidOperation:
-                    raise FieldError(f"{raw!r} is not a whole number") from None
-                if number != number.to_integral_value():
-                    raise FieldError(f"{raw!r} is not a whole number") from None
-                value = int(number)
-        if not minimum <= value <= maximum:
-            raise FieldError(f"{value} is out of range ({minimum} to {maximum})")
-        return value
+        if not minimum <= number <= maximum:
+            raise FieldError(f"{number:f} is out of range ({minimum} to {maximum})".replace(".0 ", " "))
+        return int(number)
 
     return parse
 
@@ -73,15 +103,7 @@ def decimal_number(max_digits: int = 18, places: int = 2, scale: int = 1) -> Cal
     def parse(raw: Any) -> Decimal | None:
         if is_blank(raw):
             return None
-        if isinstance(raw, bool):
-            raise FieldError(f"{raw!r} is not a number")
-        cleaned = str(raw).strip().replace(",", "").lstrip("$")
-        try:
-            value = Decimal(cleaned) * scale
-        except InvalidOperation:
-            raise FieldError(f"{raw!r} is not a number") from None
-        if not value.is_finite():
-            raise FieldError(f"{raw!r} is not a number")
+        value = parse_number(raw, money=True) * scale
         if value < 0:
             raise FieldError(f"{raw!r} must not be negative")
         if abs(value) >= limit:
@@ -129,7 +151,10 @@ def datetime_value(raw: Any) -> dt.datetime | None:
             value = dt.datetime.combine(day, dt.time.min)
     if timezone.is_naive(value):
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise FieldError(f"{raw!r} is out of range once taken to UTC") from None
 
 
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}

@@ -85,6 +85,17 @@ def read_rows(path: Path, header: list[str]) -> Iterator[tuple[int, dict[str, st
                 seen_header = True
                 continue
             if len(record) != len(header):
+                if last_line > line and any("\n" in cell for cell in record):
+                    # A quoted cell ran on over the following lines: they were read as part of it.
+                    swallowed = last_line - line + 1
+                    yield (
+                        line,
+                        (
+                            f"a quote opened on line {line} is never closed: it swallowed lines {line} to {last_line} "
+                            f"({swallowed} lines), which were not imported; close the quote and import them again"
+                        ),
+                    )
+                    continue
                 yield line, f"has {len(record)} fields but the header has {len(header)}"
                 continue
             yield line, dict(zip(header, record, strict=True))

@@ -334,3 +334,66 @@ def test_a_chunk_the_database_refuses_is_retried_row_by_row(tmp_path, monkeypatc
     assert sorted(Account.objects.values_list("external_id", flat=True)) == ["A1", "A3"]
     assert [(e.line, e.reason) for e in report.errors] == [(3, "conflicts with data already in the database")]
     assert (report.created, report.rows) == (2, 3)
+
+
+# --- hostile numbers: every one reported on its line, quickly; nothing else lost ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ("inf", "'inf' is not a whole number"),
+        ("-Infinity", "'-Infinity' is not a whole number"),
+        ("sNaN", "'sNaN' is not a whole number"),
+        ("1e5000", "'1e5000' is out of range for a whole number"),
+        ("9" * 5000, "is too long to be a whole number"),
+        ("1e5000000", "'1e5000000' is out of range for a whole number"),
+        ("1,2", "'1,2' is ambiguous: a comma separates thousands only in groups of three"),
+        ("12.5", "'12.5' is not a whole number"),
+    ],
+)
+def test_a_hostile_number_is_reported_on_its_line_and_the_other_rows_go_in(tmp_path, cell, reason):
+    body = ACCOUNTS + f'A1,Good,good.example,10,,x\nA2,Bad,bad.example,"{cell}",,x\nA3,Also good,also.example,1,200,y\n'
+    started = time.perf_counter()
+    report = import_file(kind="accounts", path=write(tmp_path, body))
+    assert time.perf_counter() - started < 5  # no number costs the parser more than microseconds
+    assert [e.line for e in report.errors] == [3] and reason in report.errors[0].reason
+    assert sorted(Account.objects.values_list("external_id", flat=True)) == ["A1", "A3"]
+
+
+@pytest.mark.parametrize(("cell", "stored"), [("1,200", 1200), ("1,200,000", 1_200_000), ("1.2e3", 1200), ("+7", 7)])
+def test_numbers_as_people_write_them_are_read(tmp_path, cell, stored):
+    import_file(kind="accounts", path=write(tmp_path, ACCOUNTS + f'A1,Good,good.example,"{cell}",,x\n'))
+    assert Account.objects.get().employee_count == stored
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [("1,5", "ambiguous"), ("$1,5", "ambiguous"), ("NaN", "is not a number"), ("-Infinity", "is not a number")],
+)
+def test_a_hostile_amount_is_reported_not_read_as_another_number(tmp_path, cell, reason):
+    report = import_file(kind="accounts", path=write(tmp_path, ACCOUNTS + f'A1,Good,good.example,,"{cell}",x\n'))
+    assert [e.line for e in report.errors] == [2] and reason in report.errors[0].reason
+    assert not Account.objects.exists()
+
+
+def test_the_api_batches_read_numbers_by_the_same_rules(world):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(world.admin)
+    body = [{"external_id": "B1", "name": "B1", "annual_revenue": "1,5"}, {"external_id": "B2", "name": "B2"}]
+    response = api.post("/api/v1/accounts/bulk/", body, format="json")
+    assert response.status_code == 400 and "ambiguous" in str(response.json())
+    assert not Account.objects.filter(external_id__in=["B1", "B2"]).exists()  # a batch is all or nothing
+
+
+def test_an_unterminated_quote_is_reported_with_the_lines_it_swallows(tmp_path):
+    body = (
+        ACCOUNTS
+        + 'A1,Good,good.example,10,,x\nA2,"Opened,open.example,10,,x\nA3,Three,three.example,1,,y\nA4,Four,four.example,1,,y\n'
+    )
+    report = import_file(kind="accounts", path=write(tmp_path, body))
+    assert [e.line for e in report.errors] == [3]
+    assert "a quote opened on line 3 is never closed: it swallowed lines 3 to 5 (3 lines)" in report.errors[0].reason
+    assert list(Account.objects.values_list("external_id", flat=True)) == ["A1"]
