@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from accounts.apis import AccountBulkView, ContactViewSet, OpportunityViewSet, SignalViewSet
+from accounts.apis import AccountBulkView, ContactBulkView, ContactViewSet, OpportunityViewSet, SignalViewSet
 from core.apis import JobViewSet
 from core.auth_apis import TokenView
 from handoffs.apis import HandoffViewSet, SlaPolicyViewSet
@@ -39,6 +39,7 @@ router.register("users", UserViewSet, basename="user")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
     path("accounts/bulk/", AccountBulkView.as_view(), name="account-bulk"),
+    path("contacts/bulk/", ContactBulkView.as_view(), name="contact-bulk"),
     path("assignments/preview/", AssignmentPreviewView.as_view(), name="assignment-preview"),
     path("assignments/apply/", AssignmentApplyView.as_view(), name="assignment-apply"),
     path("assignments/reassign/", ReassignView.as_view(), name="assignment-reassign"),

@@ -14,7 +14,7 @@ from core.apis import conflict
 from core.models import Job
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 
-from .definition import model_errors, signal_rule_errors
+from .definition import model_errors, signal_rule_errors, signal_rules_normal
 from .models import ICP, ScoringModel
 from .services import (
     NotADraft,
@@ -120,7 +120,7 @@ class ScoringModelSerializer(serializers.ModelSerializer):
         errors = signal_rule_errors(value)
         if errors:
             raise serializers.ValidationError(_indexed(errors))
-        return value
+        return signal_rules_normal(value)
 
     def validate(self, attrs):
         values = (

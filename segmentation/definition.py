@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from accounts.criteria import as_number, criterion_from_dict
+from accounts.imports.fields import FieldError, signal_kind
 from accounts.models import Contact
 from core.tiers import Tier
 
@@ -19,7 +20,15 @@ PERSONAS = [choice.value for choice in Contact.Persona]
 WEIGHT_TOLERANCE = 1e-6
 
 
+def signal_rules_normal(rules: list[dict]) -> list[dict]:
+    """Valid rules with their kinds written as signals store them ("Web Visit " -> web_visit), so a rule can
+    match."""
+    return [{**rule, "kind": signal_kind(rule.get("kind"))} for rule in rules]
+
+
 def signal_rule_errors(rules: Any) -> dict[int, dict]:
+    """Index -> {field: message} for signal rules. A kind is read as the importer reads a signal's kind: case,
+    spaces and dashes normalised to lower_snake_case; two rules for one kind once normalised are refused."""
     if not isinstance(rules, list):
         return {-1: {"signal_rules": "Signal rules are a list."}}
     found: dict[int, dict] = {}
@@ -29,9 +38,12 @@ def signal_rule_errors(rules: Any) -> dict[int, dict]:
         if not isinstance(rule, dict):
             found[index] = {"kind": "A signal rule is an object with kind, points, half_life_days and max_points."}
             continue
-        kind = str(rule.get("kind") or "").strip()
-        if not kind:
-            errors["kind"] = "Name the signal kind."
+        try:
+            kind = signal_kind(rule.get("kind"))
+        except FieldError as exc:
+            kind, errors["kind"] = None, f"{exc}."
+        if kind is None:
+            errors.setdefault("kind", "Name the signal kind.")
         elif kind in seen:
             errors["kind"] = f"{kind} has two rules; keep one."
         seen.add(kind)

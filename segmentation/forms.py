@@ -11,7 +11,7 @@ from accounts.criteria import BOOLEAN, NUMBER, OPERATORS, attribute_type, criter
 from accounts.models import Signal
 from core.tiers import Tier
 
-from .definition import PERSONAS, model_errors, signal_rule_errors
+from .definition import PERSONAS, model_errors, signal_rule_errors, signal_rules_normal
 from .models import ICP, Play, ScoringModel
 
 OPERATOR_CHOICES = [(op, op) for op in OPERATORS]
@@ -161,9 +161,11 @@ class SignalRuleForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        data["kind"] = data["kind"].strip()
-        for field, message in signal_rule_errors([data]).get(0, {}).items():
+        errors = signal_rule_errors([data]).get(0, {})
+        for field, message in errors.items():
             self.add_error(field, message)
+        if not errors:
+            data["kind"] = signal_rules_normal([data])[0]["kind"]
         return data
 
 

@@ -118,6 +118,7 @@ MATRIX = {
     "api:account-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:account-detail": ("account", api(**NORTH_SCOPE)),
     "api:account-bulk": (None, api(**ADMIN_ONLY, admin=405), ([], api(**ADMIN_ONLY, admin=400))),
+    "api:contact-bulk": (None, api(**ADMIN_ONLY, admin=405), ([], api(**ADMIN_ONLY, admin=400))),
     "api:contact-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:contact-detail": ("contact", api(**NORTH_SCOPE)),
     "api:signal-list": (None, api(), ([], api(**ADMIN_ONLY, admin=400))),

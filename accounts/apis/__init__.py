@@ -7,7 +7,7 @@ from .accounts import (
     AccountViewSet,
     NullsLastOrderingFilter,
 )
-from .batches import AccountBulkView, SignalViewSet
+from .batches import AccountBulkView, ContactBulkView, SignalViewSet
 from .related import ContactViewSet, OpportunityViewSet
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "AccountFilter",
     "AccountSerializer",
     "AccountViewSet",
+    "ContactBulkView",
     "ContactViewSet",
     "NullsLastOrderingFilter",
     "OpportunityViewSet",

@@ -1,10 +1,17 @@
-"""`signals/` (one or a list of up to 1,000) and `accounts/bulk/`: batches written by the importer, all or nothing."""
+"""`signals/` (one or a list of up to 1,000), `accounts/bulk/` and `contacts/bulk/`: batches written by the importer,
+all or nothing.
+
+A refused batch always answers 400 with one shape: {"detail": "Nothing was saved.", "errors": [{"index", "field",
+"detail"}]}, `index` the item's 0-based place in the list (0 for a single object), `field` the field at fault (null
+when the item as a whole is)."""
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +21,7 @@ from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 
 from ..imports import ImportReport, import_records
 from ..imports import fields as import_fields
-from ..models import Signal
+from ..models import Contact, Signal
 from ..selectors import account_list, account_visibility_q, signal_list
 from .accounts import MAX_BATCH, AccountSerializer
 
@@ -25,15 +32,22 @@ class SignalSerializer(serializers.ModelSerializer):
     contact = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, required=False, allow_null=True, source="contact_id"
     )
-    kind = serializers.RegexField(
-        r"^[a-z][a-z0-9_]{0,59}$", error_messages={"invalid": "Use lower_snake_case, e.g. web_visit."}
-    )
+    kind = serializers.CharField(
+        max_length=60, help_text="A signal kind; read as the importer and the scoring model's rules read it: "
+        "case, spaces and dashes normalised to lower_snake_case (\"Web Visit\" is web_visit).",
+    )  # fmt: skip
 
     class Meta:
         model = Signal
         fields = ["id", "account", "contact", "kind", "topic", "occurred_at", "source", "external_id", "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"external_id": {"validators": []}}
+
+    def validate_kind(self, value):
+        try:
+            return import_fields.signal_kind(value)
+        except import_fields.FieldError as exc:
+            raise serializers.ValidationError(f"{exc}.") from None
 
 
 class SignalFilter(django_filters.FilterSet):
@@ -55,25 +69,80 @@ BATCH_RESULT = inline_serializer(
         "unchanged": serializers.IntegerField(),
     },
 )
+BATCH_REFUSED = inline_serializer(
+    "BatchRefused",
+    {
+        "detail": serializers.CharField(),
+        "errors": inline_serializer(
+            "BatchError",
+            {
+                "index": serializers.IntegerField(help_text="The item's 0-based place in the list."),
+                "field": serializers.CharField(allow_null=True, help_text="The field at fault, or null."),
+                "detail": serializers.CharField(),
+            },
+            many=True,
+            required=False,  # a body that cannot be parsed at all is refused with a detail alone
+        ),
+    },
+)
+BATCH_RESPONSES = {201: BATCH_RESULT, 200: BATCH_RESULT, 400: BATCH_REFUSED}
+REASON_PART = re.compile(r"^(?P<field>[a-z_]+)(?::\s*(?P<detail>.*)| (?P<rest>is required.*))$", re.S)
 
 
-def _batch(request) -> tuple[list[dict] | None, Response | None]:
-    """The posted object or list as a list; or the 400 that explains why it is not acceptable."""
-    items = request.data if isinstance(request.data, list) else [request.data]
-    if not items:
-        return None, Response({"detail": "Send one object or a non-empty list."}, status=status.HTTP_400_BAD_REQUEST)
-    if len(items) > MAX_BATCH:
-        return None, Response(
-            {"detail": f"Send at most {MAX_BATCH} items per request; this one has {len(items)}."},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    if not all(isinstance(item, dict) for item in items):
-        return None, Response({"detail": "Each item must be a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
-    return items, None
+def _refusal(detail: str, errors: list[dict] | None = None) -> Response:
+    return Response({"detail": detail, "errors": errors or []}, status=status.HTTP_400_BAD_REQUEST)
 
 
 def _refused(errors: list[dict]) -> Response:
-    return Response({"detail": "Nothing was saved.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+    return _refusal("Nothing was saved.", sorted(errors, key=lambda e: (e["index"], e["field"] or "")))
+
+
+def _batch(request, allowed: set[str]) -> tuple[list[dict] | None, Response | None]:
+    """(the items: a list posted, or the one object; or the 400 that says why they are not acceptable). Keys an
+    item does not know are refused by name, rather than dropped."""
+    items = request.data if isinstance(request.data, list) else [request.data]
+    if not items:
+        return None, _refusal("Send one object or a non-empty list.")
+    if len(items) > MAX_BATCH:
+        return None, _refusal(f"Send at most {MAX_BATCH} items per request; this one has {len(items)}.")
+    if not all(isinstance(item, dict) for item in items):
+        return None, _refusal("Each item must be a JSON object.")
+    unknown = [
+        {"index": index, "field": key, "detail": f"Unknown field {key!r}: use {', '.join(sorted(allowed))}."}
+        for index, item in enumerate(items)
+        for key in sorted(set(item) - allowed)
+    ]
+    return items, (_refused(unknown) if unknown else None)
+
+
+def _serializer_errors(errors) -> list[dict]:
+    """DRF's errors of a list ({field: [messages]} per item, as a list or by index) as the batch shape."""
+    found = []
+    per_item = errors.items() if isinstance(errors, dict) else enumerate(errors)
+    for index, item in per_item:
+        if not isinstance(item, dict):  # an error about the list as a whole
+            found.append({"index": 0, "field": None, "detail": str(item)})
+            continue
+        index = int(index)
+        for field, messages in (item or {}).items():
+            for message in messages if isinstance(messages, list) else [messages]:
+                found.append({"index": index, "field": None if field == "non_field_errors" else field,
+                              "detail": str(message)})  # fmt: skip
+    return found
+
+
+def _reason_errors(index: int, reason: str, fields: set[str]) -> list[dict]:
+    """An importer reason ("kind: ...; account: ...") as the batch shape, one entry per field it names."""
+    found = []
+    for part in reason.split("; "):
+        match = REASON_PART.match(part)
+        if match and match["field"] in fields:
+            detail = match["detail"] if match["detail"] is not None else f"{match['field']} {match['rest']}"
+            found.append({"index": index, "field": match["field"], "detail": detail})
+        else:
+            field = next((f for f in fields if part.startswith((f"duplicate {f} ", f"{f} "))), None)
+            found.append({"index": index, "field": field, "detail": part})
+    return found
 
 
 def _unseen_accounts(*, user, records: list[dict]) -> Response | None:
@@ -83,23 +152,33 @@ def _unseen_accounts(*, user, records: list[dict]) -> Response | None:
     wanted = {record["account"] for record in records}
     seen = set(account_list(user=user).filter(pk__in=wanted).values_list("pk", flat=True))
     errors = [
-        {"index": index, "detail": f"account: account {record['account']} does not exist"}
+        {"index": index, "field": "account", "detail": f"account {record['account']} does not exist"}
         for index, record in enumerate(records)
         if record["account"] not in seen
     ]
     return _refused(errors) if errors else None
 
 
-def _import_batch(*, kind: str, records: list[dict]) -> Response:
+def _import_batch(*, kind: str, records: list[dict], fields: set[str]) -> Response:
     """All or nothing: an item the importer refuses (unknown account, duplicate key...) writes nothing."""
     with transaction.atomic():
         report: ImportReport = import_records(kind=kind, records=records)
         if report.errors:
             transaction.set_rollback(True)
     if report.errors:
-        return _refused([{"index": e.line - 1, "detail": e.reason} for e in report.errors])
+        return _refused([entry for e in report.errors for entry in _reason_errors(e.line - 1, e.reason, fields)])
     body = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
     return Response(body, status=status.HTTP_201_CREATED if report.created else status.HTTP_200_OK)
+
+
+def _validated(serializer_class, items: list[dict]) -> tuple[list[dict] | None, Response | None]:
+    serializer = serializer_class(data=items, many=True)
+    if not serializer.is_valid():
+        return None, _refused(_serializer_errors(serializer.errors))
+    return [dict(item) for item in serializer.validated_data], None
+
+
+SIGNAL_FIELDS = {"account", "contact", "kind", "topic", "occurred_at", "source", "external_id"}
 
 
 class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -114,36 +193,26 @@ class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         return signal_list(user=self.request.user)
 
-    @extend_schema(
-        request=SignalSerializer(many=True), responses={201: BATCH_RESULT, 200: BATCH_RESULT, 400: OpenApiResponse()}
-    )
+    @extend_schema(request=SignalSerializer(many=True), responses=BATCH_RESPONSES)
     def create(self, request, *args, **kwargs):
-        items, refusal = _batch(request)
+        items, refusal = _batch(request, SIGNAL_FIELDS)
         if refusal:
             return refusal
-        many = isinstance(request.data, list)
-        serializer = SignalSerializer(data=items if many else items[0], many=many)
-        if not serializer.is_valid():
-            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
-        records = []
-        for item in serializer.validated_data if many else [serializer.validated_data]:
-            record = dict(item)
+        records, refusal = _validated(SignalSerializer, items)
+        if refusal:
+            return refusal
+        for record in records:
             record["account"] = record.pop("account_id")
             record["contact"] = record.pop("contact_id", None)
-            records.append(record)
         refusal = _unseen_accounts(user=request.user, records=records)
         if refusal:
             return refusal
-        return _import_batch(kind="signals", records=records)
+        return _import_batch(kind="signals", records=records, fields=SIGNAL_FIELDS)
 
 
 class AccountBulkItemSerializer(AccountSerializer):
     class Meta(AccountSerializer.Meta):
-        fields = [
-            f
-            for f in AccountSerializer.Meta.fields
-            if f not in ("owner_detail", "territory_detail", "parent", "attributes")
-        ]
+        fields = [f for f in AccountSerializer.Meta.fields if f not in ("owner_detail", "territory_detail", "parent")]
 
     def validate_domain(self, value):
         try:
@@ -160,24 +229,25 @@ class AccountBulkItemSerializer(AccountSerializer):
         return attrs
 
 
+ACCOUNT_BULK_FIELDS = {name for name, field in AccountBulkItemSerializer().fields.items() if not field.read_only}
+
+
 class AccountBulkView(APIView):
-    """Upsert up to 1,000 accounts by external_id or domain (admins). All or nothing."""
+    """Upsert up to 1,000 accounts by external_id or domain (admins). All or nothing. `attributes` are merged into
+    what the account holds already."""
 
     permission_classes = [IsRevOpsAdmin]
 
-    @extend_schema(
-        request=AccountBulkItemSerializer(many=True),
-        responses={201: BATCH_RESULT, 200: BATCH_RESULT, 400: OpenApiResponse()},
-    )
+    @extend_schema(request=AccountBulkItemSerializer(many=True), responses=BATCH_RESPONSES)
     def post(self, request):
-        items, refusal = _batch(request)
+        items, refusal = _batch(request, ACCOUNT_BULK_FIELDS)
         if refusal:
             return refusal
-        serializer = AccountBulkItemSerializer(data=items, many=True)
-        if not serializer.is_valid():
-            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
+        validated, refusal = _validated(AccountBulkItemSerializer, items)
+        if refusal:
+            return refusal
         records = []
-        for item in serializer.validated_data:
+        for item in validated:
             record = {k: v for k, v in item.items() if k not in ("owner", "territory")}
             # Relations arrive as objects; the importer takes their keys.
             if "owner" in item:
@@ -185,4 +255,44 @@ class AccountBulkView(APIView):
             if "territory" in item:
                 record["territory"] = item["territory"].name if item["territory"] else None
             records.append(record)
-        return _import_batch(kind="accounts", records=records)
+        return _import_batch(kind="accounts", records=records, fields=ACCOUNT_BULK_FIELDS)
+
+
+class ContactBulkItemSerializer(serializers.ModelSerializer):
+    account = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+    class Meta:
+        model = Contact
+        fields = ["account", "external_id", "name", "email", "title", "persona"]
+        extra_kwargs = {"external_id": {"validators": []}, "email": {"validators": []}}
+        validators = []  # an existing contact is updated (the upsert), not refused
+
+    def validate_email(self, value):
+        return (value or "").strip().lower() or None
+
+    def validate_external_id(self, value):
+        return (value or "").strip() or None
+
+    def validate(self, attrs):
+        if not attrs.get("external_id") and not attrs.get("email"):
+            raise serializers.ValidationError("Each contact needs an external_id or an email to be upserted.")
+        return attrs
+
+
+CONTACT_BULK_FIELDS = set(ContactBulkItemSerializer.Meta.fields)
+
+
+class ContactBulkView(APIView):
+    """Upsert up to 1,000 contacts (admins) by external_id, or by email within their account. All or nothing."""
+
+    permission_classes = [IsRevOpsAdmin]
+
+    @extend_schema(request=ContactBulkItemSerializer(many=True), responses=BATCH_RESPONSES)
+    def post(self, request):
+        items, refusal = _batch(request, CONTACT_BULK_FIELDS)
+        if refusal:
+            return refusal
+        records, refusal = _validated(ContactBulkItemSerializer, items)
+        if refusal:
+            return refusal
+        return _import_batch(kind="contacts", records=records, fields=CONTACT_BULK_FIELDS)

@@ -172,6 +172,11 @@ def _parse_row(importer: KindImporter, line: int, raw: dict[str, Any], mapping: 
     if mapping is not None and importer.keeps_extra_columns:
         mapped = set(mapping)
         extra = {c: v.strip() for c, v in raw.items() if c not in mapped and not is_blank(v)}
+    elif mapping is None and importer.keeps_extra_columns and raw.get("attributes"):
+        if isinstance(raw["attributes"], dict):
+            extra = dict(raw["attributes"])  # an API record's attributes, kept as JSON values
+        else:
+            problems.append("attributes: send an object of names and values")
     row = Row(line=line, values=values, extra=extra)
     if problems:
         row.error = "; ".join(problems)
@@ -201,7 +206,8 @@ class _Run:
                 for key in keys:
                     first = self.seen.get(key)
                     if first is not None and row.error is None:
-                        row.error = f"duplicate {key[0]} {key[-1]!r} in this {self.where} (first on line {first})"
+                        first_at = f"on line {first}" if self.where == "file" else f"at index {first - 1}"
+                        row.error = f"duplicate {key[0]} {key[-1]!r} in this {self.where} (first {first_at})"
                 for key in keys:
                     self.seen.setdefault(key, row.line)
             if row.error is None:

@@ -338,7 +338,9 @@ def test_bulk_is_all_or_nothing_with_clear_errors(api, world):
     api.force_authenticate(world.admin)
     bad = api.post(f"{URL}bulk/", [{"name": "Gamma", "external_id": "G1"}, {"name": "No key"}], format="json")
     assert bad.status_code == 400
-    assert bad.json()["1"]["non_field_errors"] == ["Each account needs an external_id or a domain to be upserted."]
+    assert bad.json()["errors"] == [
+        {"index": 1, "field": None, "detail": "Each account needs an external_id or a domain to be upserted."}
+    ]
     dup = api.post(
         f"{URL}bulk/", [{"name": "G", "external_id": "G1"}, {"name": "G2", "external_id": "G1"}], format="json"
     )
@@ -347,7 +349,8 @@ def test_bulk_is_all_or_nothing_with_clear_errors(api, world):
     fields = api.post(
         f"{URL}bulk/", [{"name": "G", "external_id": "G1", "employee_count": -1, "owner": 999999}], format="json"
     )
-    assert fields.status_code == 400 and set(fields.json()["0"]) == {"employee_count", "owner"}
+    assert fields.status_code == 400
+    assert {(e["index"], e["field"]) for e in fields.json()["errors"]} == {(0, "employee_count"), (0, "owner")}
     assert not Account.objects.filter(external_id="G1").exists()
     assert api.post(f"{URL}bulk/", [], format="json").status_code == 400
     assert api.post(f"{URL}bulk/", ["x"], format="json").status_code == 400
@@ -517,3 +520,44 @@ def test_an_owner_changed_directly_stays_and_takes_the_pending_handoff(
     world.south_account.refresh_from_db()
     assert world.south_account.owner == second  # routing after commit kept it
     assert Handoff.objects.get(mqa=mqa).owner == second  # the handoff followed
+
+
+def test_bulk_keeps_attributes_and_refuses_unknown_keys_by_name(api, world):
+    api.force_authenticate(world.admin)
+    url = f"{URL}bulk/"
+    body = [{"external_id": "AT1", "name": "Attr Co", "attributes": {"segment": "smb", "funding_stage": "seed"}}]
+    assert api.post(url, body, format="json").status_code == 201
+    assert Account.objects.get(external_id="AT1").attributes == {"segment": "smb", "funding_stage": "seed"}
+    again = [{"external_id": "AT1", "name": "Attr Co", "attributes": {"segment": "mid-market"}}]
+    assert api.post(url, again, format="json").status_code == 200
+    assert Account.objects.get(external_id="AT1").attributes == {"segment": "mid-market", "funding_stage": "seed"}
+    refused = api.post(url, [{"external_id": "AT2", "name": "Typo Co", "industy": "retail"}], format="json")
+    assert refused.status_code == 400
+    [error] = refused.json()["errors"]
+    assert (error["index"], error["field"]) == (0, "industy") and "Unknown field 'industy'" in error["detail"]
+    assert not Account.objects.filter(external_id="AT2").exists()
+
+
+def test_contacts_arrive_in_bulk_upserted_by_external_id_or_email(api, world):
+    from accounts.models import Contact
+
+    api.force_authenticate(world.admin)
+    url = "/api/v1/contacts/bulk/"
+    account = world.north_account.pk
+    body = [
+        {"account": account, "external_id": "C1", "name": "Ada", "persona": "champion"},
+        {"account": account, "email": " Bo@Example.com ", "name": "Bo", "persona": "economic_buyer"},
+    ]
+    first = api.post(url, body, format="json")
+    assert first.status_code == 201 and first.json() == {"created": 2, "updated": 0, "unchanged": 0}
+    changed = [{"account": account, "email": "bo@example.com", "name": "Bo Li", "persona": "economic_buyer"}]
+    assert api.post(url, changed, format="json").json() == {"created": 0, "updated": 1, "unchanged": 0}
+    assert sorted(Contact.objects.filter(account_id=account).values_list("name", flat=True)) == ["Ada", "Bo Li"]
+    refused = api.post(url, [{"account": account, "name": "Nobody"}], format="json")
+    assert refused.status_code == 400 and refused.json()["errors"] == [
+        {"index": 0, "field": None, "detail": "Each contact needs an external_id or an email to be upserted."}
+    ]
+    unknown = api.post(url, [body[0], {"account": 999999, "external_id": "C9", "name": "Cy"}], format="json")
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"] == [{"index": 1, "field": "account", "detail": "account 999999 does not exist"}]
+    assert Contact.objects.filter(account_id=account).count() == 2

@@ -84,12 +84,21 @@ def test_a_bad_item_gets_field_messages_and_saves_nothing(api, world):
     response = api.post(URL, batch, format="json")
     assert response.status_code == 400
     body = response.json()
-    assert body["1"] == {"kind": ["Use lower_snake_case, e.g. web_visit."], "occurred_at": body["1"]["occurred_at"]}
-    assert set(body["2"]) == {"account", "occurred_at"}
-    assert set(body["3"]) == {"account", "contact"}
-    assert "0" not in body
+    assert body["detail"] == "Nothing was saved."
+    fields = {(e["index"], e["field"]) for e in body["errors"]}
+    assert fields == {
+        (1, "kind"),
+        (1, "occurred_at"),
+        (2, "account"),
+        (2, "occurred_at"),
+        (3, "account"),
+        (3, "contact"),
+    }
+    kind = "'Web Visit!' is not a signal kind (lower_snake_case, e.g. web_visit)."
+    assert {"index": 1, "field": "kind", "detail": kind} in body["errors"]
     single = api.post(URL, one(world, kind="", topic="t" * 500), format="json")
-    assert single.status_code == 400 and set(single.json()) == {"kind", "topic"}
+    assert single.status_code == 400
+    assert {(e["index"], e["field"]) for e in single.json()["errors"]} == {(0, "kind"), (0, "topic")}
     assert not Signal.objects.exists()
 
 
@@ -98,26 +107,26 @@ def test_what_the_importer_refuses_saves_nothing(api, world):
     assert unknown.status_code == 400
     assert unknown.json() == {
         "detail": "Nothing was saved.",
-        "errors": [{"index": 1, "detail": "account: account 987654 does not exist"}],
+        "errors": [{"index": 1, "field": "account", "detail": "account 987654 does not exist"}],
     }
     other_contact = ContactFactory(account=world.south_account)
     wrong = api.post(URL, [one(world, contact=other_contact.pk)], format="json")
     assert wrong.status_code == 400 and "not found on this account" in wrong.json()["errors"][0]["detail"]
     twice = api.post(URL, [one(world), one(world, kind="meeting")], format="json")
     assert twice.status_code == 400 and twice.json()["errors"][0]["index"] == 1
-    assert "duplicate" in twice.json()["errors"][0]["detail"]
+    assert twice.json()["errors"][0]["detail"].endswith("in this batch (first at index 0)")
     assert not Signal.objects.exists()
 
 
 def test_batch_limits(api, world):
     empty = api.post(URL, [], format="json")
-    assert empty.status_code == 400 and empty.json() == {"detail": "Send one object or a non-empty list."}
+    assert empty.status_code == 400 and empty.json() == {"detail": "Send one object or a non-empty list.", "errors": []}
     over = [one(world, external_id=None)] * 1001
     response = api.post(URL, over, format="json")
     assert response.status_code == 400
-    assert response.json() == {"detail": "Send at most 1000 items per request; this one has 1001."}
+    assert response.json() == {"detail": "Send at most 1000 items per request; this one has 1001.", "errors": []}
     scalars = api.post(URL, [1, 2], format="json")
-    assert scalars.status_code == 400 and scalars.json() == {"detail": "Each item must be a JSON object."}
+    assert scalars.status_code == 400 and scalars.json() == {"detail": "Each item must be a JSON object.", "errors": []}
     assert api.post(URL, "{not json", content_type="application/json").status_code == 400
     assert not Signal.objects.exists()
 

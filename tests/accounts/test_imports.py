@@ -269,7 +269,7 @@ def test_records_from_the_api_use_the_same_rules():
     report = import_records(kind="signals", records=records)
     assert [(e.line, e.reason) for e in report.errors] == [
         (3, "account: account 999999 does not exist"),
-        (4, "duplicate external_id 'X1' in this batch (first on line 1)"),
+        (4, "duplicate external_id 'X1' in this batch (first at index 0)"),
     ]
     assert report.created == 2
     assert import_records(kind="signals", records=records[:2]).unchanged == 2

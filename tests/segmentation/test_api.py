@@ -220,3 +220,29 @@ def test_an_icp_patch_writes_only_what_it_changes(admin_api, monkeypatch):
     assert response.status_code == 200, response.content
     icp.refresh_from_db()
     assert (icp.name, icp.description) == ("Enterprise EMEA", "new")  # the concurrent rename is kept
+
+
+def test_signal_rule_kinds_are_read_as_signal_kinds_are(admin_api, world):
+    """ "Web Visit" in a rule means the web_visit signals, as it does in a signal; what is no kind is refused alike."""
+    from tests.factories import ICPFactory
+
+    rules = [{"kind": "Web Visit", "points": 2, "half_life_days": 14, "max_points": 20},
+             {"kind": "  meeting ", "points": 15, "half_life_days": 30, "max_points": 30}]  # fmt: skip
+    body = {"name": "Kinds", "icp": ICPFactory().pk, "signal_rules": rules}
+    created = admin_api.post("/api/v1/scoring-models/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert [r["kind"] for r in created.json()["signal_rules"]] == ["web_visit", "meeting"]
+    twice = [*rules, {"kind": "web-visit", "points": 1, "half_life_days": 1, "max_points": 1}]
+    refused = admin_api.patch(f"/api/v1/scoring-models/{created.json()['id']}/", {"signal_rules": twice}, format="json")
+    assert refused.status_code == 400 and "web_visit has two rules" in str(refused.json())
+    bad = [{"kind": "web/visit", "points": 2, "half_life_days": 14, "max_points": 20}]
+    refused = admin_api.patch(f"/api/v1/scoring-models/{created.json()['id']}/", {"signal_rules": bad}, format="json")
+    signal = admin_api.post("/api/v1/signals/", {"account": world.north_account.pk, "kind": "web/visit",
+                                                 "occurred_at": "2026-01-01T00:00:00Z"}, format="json")  # fmt: skip
+    message = "'web/visit' is not a signal kind (lower_snake_case, e.g. web_visit)."
+    assert refused.status_code == 400 and message in str(refused.json())
+    assert signal.status_code == 400 and signal.json()["errors"][0]["detail"] == message
+    normal = admin_api.post("/api/v1/signals/", {"account": world.north_account.pk, "kind": "Web Visit",
+                                                 "occurred_at": "2026-01-01T00:00:00Z"}, format="json")  # fmt: skip
+    assert normal.status_code == 201
+    assert world.north_account.signals.get().kind == "web_visit"
