@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_PROCESSES ?= auto
 
-.PHONY: demo test bench install lint format clean
+.PHONY: demo test bench fuzz install lint format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The API fuzzing of `make test`, big: FUZZ_EXAMPLES examples per operation and mode (positive and negative), and
+# longer stateful scenarios; on PostgreSQL when DATABASE_URL is set.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest --ds=config.settings.test -n $(TEST_PROCESSES) tests/test_api_fuzz.py
 
 bench: install
 	$(PY) bench/run.py

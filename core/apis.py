@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -31,6 +31,8 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         response.status_code = status.HTTP_401_UNAUTHORIZED
         response["WWW-Authenticate"] = "Token"
+    if isinstance(response.data, list):  # a bare list of messages (a filter refusing its input): an object too
+        response.data = {"detail": " ".join(str(message) for message in response.data)}
     return response
 
 
@@ -73,13 +75,19 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+CONFLICT = OpenApiResponse(
+    response=inline_serializer("Conflict", {"detail": serializers.CharField()}),
+    description="The object's state does not allow this (e.g. it is not a draft, or others still use it).",
+)
+
+
 def conflict(detail: str) -> Response:
     return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
 
 
 class JobSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(read_only=True)
-    created_by = serializers.StringRelatedField()
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Job

@@ -23,6 +23,8 @@ from .sla_policies import CLOCK_FIELDS, TIER_LABELS, sla_policy_save
 
 class HandoffSerializer(serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
+    # Empty until the handoff is rejected: documented as such ("" is one of the answers).
+    reason = serializers.ChoiceField(choices=Handoff.Reason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Handoff

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.selectors import criteria_problems
-from core.apis import conflict
+from core.apis import CONFLICT, conflict
 from core.models import Job
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 
@@ -69,6 +69,7 @@ class ICPSerializer(serializers.ModelSerializer):
         return value
 
 
+@extend_schema_view(destroy=extend_schema(responses={204: None, 409: CONFLICT}))
 class ICPViewSet(viewsets.ModelViewSet):
     """Ideal Customer Profiles. A draft model reads its ICP live; publishing freezes a copy into the version."""
 
@@ -137,6 +138,11 @@ class ScoringModelSerializer(serializers.ModelSerializer):
         return attrs
 
 
+@extend_schema_view(
+    update=extend_schema(responses={200: ScoringModelSerializer, 409: CONFLICT}),
+    partial_update=extend_schema(responses={200: ScoringModelSerializer, 409: CONFLICT}),
+    destroy=extend_schema(responses={204: None, 409: CONFLICT}),
+)
 class ScoringModelViewSet(viewsets.ModelViewSet):
     """Versions of the scoring model. Only drafts change; `publish` activates one, `restore` brings one back."""
 
@@ -185,7 +191,7 @@ class ScoringModelViewSet(viewsets.ModelViewSet):
             return Response({"detail": "No preview yet: POST to start one."}, status=status.HTTP_404_NOT_FOUND)
         return Response({"job": job.pk, "status": job.status, "result": job.result, "error": job.error})
 
-    @extend_schema(request=None, responses={202: JOB_ACCEPTED})
+    @extend_schema(request=None, responses={202: JOB_ACCEPTED, 409: CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=[IsRevOpsAdmin])
     def publish(self, request, pk=None):
         """Make this draft the active version and rescore every account (a job)."""
@@ -198,7 +204,7 @@ class ScoringModelViewSet(viewsets.ModelViewSet):
             return Response({"detail": "This version cannot be published.", "problems": exc.messages}, status=400)
         return _job_accepted(request, job)
 
-    @extend_schema(request=None, responses={202: JOB_ACCEPTED})
+    @extend_schema(request=None, responses={202: JOB_ACCEPTED, 409: CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=[IsRevOpsAdmin])
     def restore(self, request, pk=None):
         """Make this archived version active again and rescore every account (a job)."""

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts import apis as account_apis
 from accounts.criteria import OPERATORS, criterion_problem
 from accounts.selectors import account_list
-from core.apis import IdFilter
+from core.apis import MAX_ID, IdFilter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 from core.roles import ADMIN, MANAGER, REP, ROLES, is_admin, user_roles
 
@@ -215,7 +215,9 @@ class MembershipViewSet(viewsets.ModelViewSet):
 
 
 class AssignmentRequestSerializer(serializers.Serializer):
-    account_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=100_000)
+    account_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=100_000
+    )
 
 
 class MoveSerializer(serializers.Serializer):
@@ -287,7 +289,9 @@ class AssignmentApplyView(APIView):
 
 
 class ReassignSerializer(serializers.Serializer):
-    account_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+    account_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=1000
+    )
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True)
 
 

@@ -1,11 +1,15 @@
 """Schema-driven fuzzing of /api/v1/: every operation in /api/schema/, as an admin and as a rep.
 
 The schema is the one the app serves at /api/schema/ (a test checks they are equal); schemathesis generates
-valid requests from it, sends them through config.wsgi's application with a DRF token, and checks that no
-response is a 5xx and that each one is documented (status code, content type and body). Deterministic (derandomized Hypothesis) and small, so it runs in every `make test`.
+requests from it, valid (positive) and invalid (negative), sends them through config.wsgi's application with a DRF
+token, and checks that no response is a 5xx and that each one is documented (status code, content type and body).
+A stateful phase then chains operations along the links schemathesis infers (create, then read, change, delete
+what was created). Deterministic (derandomized Hypothesis) and small, so it runs in every `make test`;
+`make fuzz` runs it big (FUZZ_EXAMPLES examples per operation, default 10).
 """
 
 import json
+import os
 
 import pytest
 import schemathesis
@@ -42,7 +46,7 @@ def served_schema() -> dict:
 
 schema = schemathesis.openapi.from_dict(served_schema())
 schema.app = application
-schema.config.generation.update(modes=[GenerationMode.POSITIVE], deterministic=True)
+schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], deterministic=True)
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +74,31 @@ def test_the_fuzzed_schema_is_the_served_one(client, world):
     assert response.json() == served_schema()
 
 
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
+
+
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case, api_token):
     case.call_and_validate(headers={"Authorization": f"Token {api_token}"}, checks=CHECKS)
+
+
+def test_chained_operations_answer_as_documented(api_token):
+    """The stateful phase: scenarios of linked calls (an account created, then read, changed, deleted...)."""
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Token {api_token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=max(3, EXAMPLES // 2),
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -51,3 +51,38 @@ def test_an_imported_moment_that_falls_off_the_calendar_is_a_row_error(world):
     )
     assert [(e.line, "out of range" in e.reason) for e in report.errors] == [(1, True)]
     assert Signal.objects.get().occurred_at.isoformat() == "2024-05-19T11:34:52+00:00"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/accounts/", "/api/v1/contacts/", "/api/v1/icps/"])
+def test_a_search_the_database_cannot_take_is_refused_as_an_object(api, path):
+    response = api.get(path, {"search": "a\x00b"})
+    assert response.status_code == 400 and response.json() == {"detail": "Null characters are not allowed."}
+
+
+def test_a_pending_handoff_and_a_job_answer_as_their_schema_says(api, world):
+    from core.jobs import job_create
+    from handoffs.services import handoffs_create
+    from tests.factories import MQAFactory
+
+    handoffs_create([MQAFactory(account=world.north_account).pk])
+    handoff = api.get("/api/v1/handoffs/").json()["results"][0]
+    assert handoff["reason"] == ""
+    job = job_create(kind="rescore", title="by the system")  # no user started it
+    assert api.get(f"/api/v1/jobs/{job.pk}/").json()["created_by"] is None
+    schema = api.get("/api/schema/?format=json").json()["components"]["schemas"]
+    assert schema["Job"]["properties"]["created_by"].get("nullable") is True
+    reason = schema["Handoff"]["properties"]["reason"]
+    assert any(option.get("$ref", "").endswith("BlankEnum") for option in reason.get("oneOf", [])), reason
+
+
+def test_the_conflicts_the_api_answers_are_documented(api):
+    paths = api.get("/api/schema/?format=json").json()["paths"]
+    for path, method in [
+        ("/api/v1/icps/{id}/", "delete"),
+        ("/api/v1/scoring-models/{id}/", "put"),
+        ("/api/v1/scoring-models/{id}/", "patch"),
+        ("/api/v1/scoring-models/{id}/", "delete"),
+        ("/api/v1/scoring-models/{id}/publish/", "post"),
+        ("/api/v1/scoring-models/{id}/restore/", "post"),
+    ]:
+        assert "409" in paths[path][method]["responses"], (path, method)
