@@ -5,7 +5,6 @@ explained and its tier history."""
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -46,7 +45,9 @@ class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
         changes, _ = account_tier_changes(account=obj, limit=TIER_HISTORY_ROWS)
         return TierHistorySerializer(changes, many=True).data
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "additionalProperties": {}, "description": "null until it is scored"}
+    )
     def get_score(self, obj) -> dict | None:
         score = AccountScore.objects.select_related("model__icp").filter(account=obj).first()
         return explain(score) if score else None

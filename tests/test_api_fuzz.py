@@ -8,6 +8,7 @@ what was created). Deterministic (derandomized Hypothesis) and small, so it runs
 `make fuzz` runs it big (FUZZ_EXAMPLES examples per operation, default 10).
 """
 
+import contextlib
 import json
 import os
 
@@ -17,7 +18,8 @@ from django.core import signals
 from django.db import close_old_connections
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from drf_spectacular.settings import spectacular_settings
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
@@ -84,21 +86,34 @@ def test_every_operation_answers_as_documented(case, api_token):
 
 
 def test_chained_operations_answer_as_documented(api_token):
-    """The stateful phase: scenarios of linked calls (an account created, then read, changed, deleted...)."""
+    """The stateful phase: scenarios of linked calls (an account created, then read, changed, deleted...).
+
+    Each scenario changes the database the next starts from, so Hypothesis cannot always replay a scenario the
+    same way and may give up with `Flaky`, as schemathesis's own runner expects (it treats that as no finding):
+    every response is checked as it arrives and a failing check is kept, so nothing found is lost either way."""
+    failures = []
 
     class Workflow(schema.as_state_machine()):
         def get_call_kwargs(self, case):
             return {"headers": {"Authorization": f"Token {api_token}"}}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
-            case.validate_response(response, checks=CHECKS)
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except Exception as exc:
+                failures.append(f"{case.method} {case.formatted_path}: {exc}")
+                raise
 
-    Workflow.run(
-        settings=settings(
-            max_examples=max(3, EXAMPLES // 2),
-            stateful_step_count=6,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
+    with contextlib.suppress(Flaky):
+        Workflow.run(
+            settings=settings(
+                max_examples=max(3, EXAMPLES // 2),
+                stateful_step_count=6,
+                phases=[Phase.explicit, Phase.generate],
+                database=None,
+                deadline=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            )
         )
-    )
+    assert failures == []
