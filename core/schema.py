@@ -22,7 +22,7 @@ def document_errors(result, generator, request, public):
     (locked out) to each operation that can answer them and does not document them already."""
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
-            errors = {"400": "Invalid input."}
+            errors = {"400": "Invalid input.", "406": "The client accepts no JSON: every answer is JSON."}
             if operation.get("operationId") in PUBLIC_OPERATIONS:
                 errors["429"] = "Too many failed logins: locked out for now."
             else:

@@ -86,3 +86,11 @@ def test_the_conflicts_the_api_answers_are_documented(api):
         ("/api/v1/scoring-models/{id}/restore/", "post"),
     ]:
         assert "409" in paths[path][method]["responses"], (path, method)
+
+
+@pytest.mark.parametrize("headers", [{"HTTP_ACCEPT": "text/html"}, {"HTTP_ACCEPT": "*/*"}])
+def test_the_api_answers_json_whatever_is_asked(api, headers):
+    response = api.get("/api/v1/accounts/", **headers)
+    assert response.status_code in (200, 406)
+    assert response["Content-Type"].startswith("application/json")
+    assert api.get("/api/v1/accounts/", {"format": "api"})["Content-Type"].startswith("application/json")
