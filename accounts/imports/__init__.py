@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +184,30 @@ def _parse_row(importer: KindImporter, line: int, raw: dict[str, Any], mapping: 
     return row
 
 
+TRANSIENT = ("40001", "40P01")  # serialization failure, deadlock detected: worth trying again
+TRANSIENT_RETRIES = 4
+TRANSIENT_PAUSE = 0.05  # seconds, doubled at each retry
+
+
+def _transient(exc: DatabaseError) -> bool:
+    return getattr(getattr(exc, "__cause__", None), "sqlstate", None) in TRANSIENT
+
+
+def _reset(rows: list[Row]) -> None:
+    for row in rows:
+        row.error = None
+        row.refs.clear()
+
+
+def _database_reason(exc: DatabaseError) -> str:
+    """Why the database refused a row, in words: a real conflict, a value it cannot store, or it was too busy."""
+    if isinstance(exc, IntegrityError):
+        return "conflicts with data already in the database"
+    if _transient(exc):
+        return "the database was too busy with other writes to take it: import it again"
+    return "holds a value the database cannot store"
+
+
 class _Run:
     def __init__(self, kind: str, *, dry_run: bool, progress: Progress | None, total: int, where: str) -> None:
         self.importer = IMPORTERS[_check_kind(kind)]()
@@ -220,24 +245,31 @@ class _Run:
             self.progress(self.report.rows, self.total)
 
     def _write(self, rows: list[Row]) -> None:
-        try:
-            with transaction.atomic():
-                self.importer.resolve(rows, dry_run=self.dry_run)
-                ok = [r for r in rows if r.error is None]
-                counts = self.importer.write(ok, dry_run=self.dry_run)
-                if self.dry_run:
-                    transaction.set_rollback(True)
-        except (IntegrityError, DatabaseError):
-            if len(rows) == 1:
-                rows[0].error = rows[0].error or "conflicts with data already in the database"
-                self.report.errors.append(RowError(rows[0].line, rows[0].error))
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            try:
+                with transaction.atomic():
+                    self.importer.resolve(rows, dry_run=self.dry_run)
+                    ok = [r for r in rows if r.error is None]
+                    counts = self.importer.write(ok, dry_run=self.dry_run)
+                    if self.dry_run:
+                        transaction.set_rollback(True)
+                break
+            except DatabaseError as exc:
+                if _transient(exc) and attempt < TRANSIENT_RETRIES:
+                    # A deadlock or a serialization failure with a concurrent writer: nothing was written; the
+                    # same rows are tried again, after a short and growing pause.
+                    _reset(rows)
+                    time.sleep(TRANSIENT_PAUSE * 2**attempt)
+                    continue
+                if len(rows) == 1:
+                    rows[0].error = rows[0].error or _database_reason(exc)
+                    self.report.errors.append(RowError(rows[0].line, rows[0].error))
+                    return
+                # Find the rows the database refused, one at a time; the others still go in.
+                for row in rows:
+                    _reset([row])
+                    self._write([row])
                 return
-            # Find the rows the database refused, one at a time; the others still go in.
-            for row in rows:
-                row.error = None
-                row.refs.clear()
-                self._write([row])
-            return
         for row in rows:
             if row.error is not None:
                 self.report.errors.append(RowError(row.line, row.error))

@@ -397,3 +397,47 @@ def test_an_unterminated_quote_is_reported_with_the_lines_it_swallows(tmp_path):
     assert [e.line for e in report.errors] == [3]
     assert "a quote opened on line 3 is never closed: it swallowed lines 3 to 5 (3 lines)" in report.errors[0].reason
     assert list(Account.objects.values_list("external_id", flat=True)) == ["A1"]
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def _deadlock():
+    from django.db import OperationalError
+
+    error = OperationalError("deadlock detected")
+    error.__cause__ = _Deadlock()
+    return error
+
+
+def test_a_deadlock_with_another_writer_is_tried_again_not_reported_as_a_conflict(tmp_path, monkeypatch):
+    from accounts.imports import kinds
+
+    save, failures = kinds.Changes.save, []
+
+    def deadlock_once(changes, *, dry_run):
+        if not failures:
+            failures.append(1)
+            raise _deadlock()
+        return save(changes, dry_run=dry_run)
+
+    monkeypatch.setattr(kinds.Changes, "save", deadlock_once)
+    body = ACCOUNTS + "A1,One,one.example,10,,x\nA2,Two,two.example,20,,x\n"
+    report = import_file(kind="accounts", path=write(tmp_path, body))
+    assert report.errors == [] and report.created == 2 and failures == [1]
+
+
+def test_a_database_that_stays_deadlocked_is_reported_as_busy_never_as_a_conflict(tmp_path, monkeypatch):
+    from accounts.imports import kinds
+
+    monkeypatch.setattr("accounts.imports.TRANSIENT_PAUSE", 0)
+
+    def always(changes, *, dry_run):
+        raise _deadlock()
+
+    monkeypatch.setattr(kinds.Changes, "save", always)
+    report = import_file(kind="accounts", path=write(tmp_path, ACCOUNTS + "A1,One,one.example,10,,x\n"))
+    assert [e.reason for e in report.errors] == [
+        "the database was too busy with other writes to take it: import it again"
+    ]
