@@ -50,7 +50,12 @@ def account_index(request):
     return render(
         request,
         "accounts/account_list.html",
-        {"filter": account_filter, "table": table, "export_query": export_query},
+        {
+            "filter": account_filter,
+            "table": table,
+            "export_query": export_query,
+            "sorted_by_score": request.GET.get("sort", "").lstrip("-") == "unified",
+        },
     )
 
 

@@ -5,7 +5,9 @@ scores, <= 300 MB peak RSS per worker process; one new signal -> updated score p
 
 Prints: the load time, the baseline's times (three runs on the freshly loaded data; the best is the yardstick), the
 rescore's wall time, accounts/s and ratio to that best, each slice's time, each worker's peak RSS, a second run
-(nothing changes: nothing is written), a publish that rewrites every row, and the new-signal-to-score latency.
+(nothing changes: nothing is written), two publishes that rewrite every row (the score indexes dropped and rebuilt at
+the end, as the previous release did, then kept, as now) with the account list page's p95 during each, and the
+new-signal-to-score latency.
 Needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); BENCH_SCALE scales the data (1 = full size).
 """
 
@@ -17,6 +19,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
@@ -81,6 +84,44 @@ def baseline_sql() -> str:
     """  # noqa: S608
 
 
+SCORE_INDEXES = [("score_tier_unified_idx", "tier, unified DESC"), ("score_unified_idx", "unified DESC")]
+
+
+class ListPageProbe(threading.Thread):
+    """Requests the account list sorted by score, one page after another, as a logged-in admin; records each
+    page's time (the whole Django response, in this process, on its own database connection)."""
+
+    def __init__(self, user) -> None:
+        super().__init__(daemon=True)
+        self.user, self.times, self.running, self.error = user, [], True, None
+
+    def run(self) -> None:
+        from django.db import connection
+        from django.test import Client
+
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(self.user)
+        pages = ["/accounts/?sort=unified", "/accounts/?sort=unified&tier=tier_1", "/accounts/?sort=-unified&page=2"]
+        try:
+            while self.running:
+                for url in pages:
+                    begin = time.monotonic()
+                    response = client.get(url)
+                    if response.status_code != 200:
+                        self.error = f"{url} answered {response.status_code}"
+                        return
+                    self.times.append((begin, time.monotonic() - begin))
+        finally:
+            connection.close()
+
+    def stop(self, *, since: float, until: float) -> list[float]:
+        self.running = False
+        self.join(timeout=120)
+        if self.error:
+            sys.exit(f"the account list failed during the rescore: {self.error}")
+        return [seconds for at, seconds in self.times if since <= at <= until]
+
+
 def peak_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -118,8 +159,9 @@ def main() -> None:
     from core.models import Job
     from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
     from segmentation.engine import Plan, Selection, score_rows
-    from segmentation.models import ICP, MQA, AccountScore, TierChange
+    from segmentation.models import ICP, MQA, AccountScore, ScoringModel, TierChange
     from segmentation.services import model_draft_create, model_publish, rescore_job_start
+    from territories.services import user_create
 
     redis.Redis.from_url(redis_url).flushdb()
     n_accounts = max(1000, int(1_000_000 * scale()))
@@ -204,11 +246,48 @@ def main() -> None:
         assert job2.status == Job.Status.SUCCEEDED, job2.error
         print(f"second run at the same moment (writes nothing): {again:.1f} s")
         model.refresh_from_db()
-        second = model_draft_create(user=None, based_on=model, w_fit=0.5, w_signal=0.4, w_coverage=0.1)
-        republish, job3 = run(lambda: model_publish(model=second, user=None, as_of=now))
-        assert job3.status == Job.Status.SUCCEEDED, job3.error
-        print(f"publishing a new version (every row rewritten): {republish:.1f} s; "
-              f"{TierChange.objects.count():,} tier moves recorded, {MQA.objects.count():,} MQAs in all")  # fmt: skip
+
+        # Publishing a new version rewrites every score row while users sort lists by score. The previous release
+        # dropped the score indexes for such a job and built them at its end; now they stay. Both, on the same data:
+        # the job's wall time (with the rebuild, for the old way) and the account list sorted by score during it.
+        admin = user_create(username="bench-admin", role="admin")
+        weights = iter([(0.5, 0.4, 0.1), (0.45, 0.45, 0.1)])
+
+        def republish(*, drop_indexes: bool) -> tuple[float, list[float]]:
+            w_fit, w_signal, w_coverage = next(weights)
+            base = ScoringModel.objects.get(status=ScoringModel.Status.ACTIVE)
+            draft = model_draft_create(user=None, based_on=base, w_fit=w_fit, w_signal=w_signal, w_coverage=w_coverage)
+            lists = ListPageProbe(admin)
+            lists.start()
+            time.sleep(1)  # the probe runs before the job starts too: its first figures are the quiet page's
+            begin = time.monotonic()
+            if drop_indexes:
+                with connection.cursor() as cursor:
+                    for name, _ in SCORE_INDEXES:
+                        cursor.execute(f"DROP INDEX {name}")
+            seconds, job = run(lambda: model_publish(model=draft, user=None, as_of=now))
+            assert job.status == Job.Status.SUCCEEDED, job.error
+            if drop_indexes:
+                with connection.cursor() as cursor:
+                    for name, columns in SCORE_INDEXES:
+                        cursor.execute(f"CREATE INDEX {name} ON segmentation_accountscore ({columns})")
+                seconds = time.monotonic() - begin
+            during = lists.stop(since=begin, until=begin + seconds)
+            return seconds, during
+
+        def p95(times: list[float]) -> str:
+            ordered = sorted(times)
+            return f"{ordered[int(0.95 * (len(ordered) - 1))] * 1000:.0f} ms" if ordered else "n/a"
+
+        old_wall, old_lists = republish(drop_indexes=True)
+        new_wall, new_lists = republish(drop_indexes=False)
+        print(f"publishing a new version (every row rewritten), score indexes dropped and rebuilt at the end "
+              f"(the previous release): {old_wall:.1f} s; account list sorted by score during it: "
+              f"p95 {p95(old_lists)} over {len(old_lists)} pages")  # fmt: skip
+        print(f"publishing a new version (every row rewritten), score indexes kept: {new_wall:.1f} s "
+              f"({new_wall / old_wall:.2f}x); account list sorted by score during it: "
+              f"p95 {p95(new_lists)} over {len(new_lists)} pages")  # fmt: skip
+        print(f"{TierChange.objects.count():,} tier moves recorded, {MQA.objects.count():,} MQAs in all")
 
         # New signal -> score: the signal is committed, a worker rescores its account.
         latencies = []

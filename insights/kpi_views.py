@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.html import escape
 
 from core.csvexport import streamed_csv
 from core.decorators import role_required
@@ -13,7 +16,7 @@ from territories.selectors import territory_ids_managed_by
 
 from .forms import KpiFilterForm
 from .kpi_format import bar_chart, csv_rows, format_value
-from .kpis import KPIS, PERCENT, SEGMENTS, kpi_compute, kpi_overview
+from .kpis import KPIS, PERCENT, SEGMENTS, kpi_compute
 from .snapshots import TRENDS, kpi_trends
 
 TREND_DAYS = 90
@@ -61,23 +64,43 @@ def _trend_charts(user) -> list[dict]:
 
 @role_required()
 def kpi_dashboard(request):
+    """The dashboard paints at once: a card per KPI, each filled by the browser from `kpi_card` as it is computed
+    (at a million accounts some take seconds), so no figure waits for the slowest."""
     form = KpiFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "insights/kpis/dashboard.html", {"form": form}, status=400)
-    results = kpi_overview(user=request.user, period=form.kpi_period())
-    cards = []
-    for result in results:
-        chart = bar_chart(result) if result.kpi.breakdown else None
-        cards.append({"result": result, "chart": chart, "chart_id": f"chart-{result.kpi.key}"})
+    query = form.query(segment="")
+    suffix = f"?{query}" if query else ""
+    cards = [{"kpi": kpi, "src": reverse("kpi-card", args=[kpi.key]) + suffix} for kpi in KPIS.values()]
     context = {
         "form": form,
         "cards": cards,
+        "period": form.kpi_period(),
         "scope": scope_words(request.user),
-        "query": form.query(segment=""),
+        "query": query,
         "trends": _trend_charts(request.user),
         "trend_days": TREND_DAYS,
     }
     return render(request, "insights/kpis/dashboard.html", context)
+
+
+@role_required()
+def kpi_card(request, key: str):
+    """One dashboard card's figures (an HTML fragment the dashboard's script puts in place)."""
+    kpi, form, result = _computed(request, key)
+    if result is None:
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        return HttpResponseBadRequest(f'<p class="text-danger small mb-0">{escape(errors)}</p>')
+    context = {
+        "kpi": kpi,
+        "result": result,
+        "chart": bar_chart(result) if kpi.breakdown else None,
+        "chart_id": f"chart-{kpi.key}",
+        "query": form.query(segment=""),
+    }
+    response = render(request, "insights/kpis/_card.html", context)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 def _kpi(key: str):

@@ -15,12 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group(name="processes")
 
 
-def run_bench(script: str, scale: str) -> str:
-    """Run bench/<script> at BENCH_SCALE=`scale` on PostgreSQL and return what it printed."""
+def run_bench(script: str, scale: str, **extra_env: str) -> str:
+    """Run bench/<script> at BENCH_SCALE=`scale` (and `extra_env`) on PostgreSQL and return what it printed."""
     url = os.environ.get("DATABASE_URL", "")
     require(url.startswith(("postgres://", "postgresql://")), "needs PostgreSQL: set DATABASE_URL=postgres://...")
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env["BENCH_SCALE"] = scale
+    env.update(extra_env)
     run = subprocess.run(
         [sys.executable, f"bench/{script}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
@@ -35,6 +36,10 @@ def test_the_rescore_benchmark_runs_at_a_small_size():
     assert re.search(r"baseline .*: 2,000 rows; runs [\d.]+, [\d.]+, [\d.]+ s; best [\d.]+ s", out), out
     scored = re.search(r"full rescore: ([\d,]+) accounts in ([\d.]+) s .*; ratio to the baseline's best [\d.]+x", out)
     assert scored and scored.group(1) == "2,000", out
+    assert re.search(r"score indexes dropped and rebuilt at the end .*: [\d.]+ s; account list sorted by score during "
+                     r"it: p95 (\d+ ms|n/a) over \d+ pages", out), out  # fmt: skip
+    assert re.search(r"score indexes kept: [\d.]+ s \([\d.]+x\); account list sorted by score during it: p95 "
+                     r"(\d+ ms|n/a) over \d+ pages", out), out  # fmt: skip
     assert re.search(r"new signal -> updated score: p50 \d+ ms, p95 \d+ ms", out), out
     assert re.search(r"worker 1 peak RSS: \d+ MB", out), out
 
@@ -55,5 +60,39 @@ def test_the_kpi_benchmark_runs_at_a_small_size():
         assert re.search(rf"dashboard \(every KPI's total, all time\) for the {role}: [\d.]+ s", out), out
         assert re.search(rf"dashboard \(every KPI's total, last 365 days\) for the {role}: [\d.]+ s", out), out
     assert re.search(r"every KPI split by every segment for the admin: \d+ splits in [\d.]+ s", out), out
+    assert re.search(r"dashboard cards for the admin \(each fetched on its own .*\): slowest \w+ [\d.]+ s, median [\d.]+ s, "
+                     r"\d+ of \d+ within 1 s", out), out  # fmt: skip
     assert re.search(r"win rate by industry: page [\d.]+ s, baseline .* [\d.]+ s; ratio [\d.]+x", out), out
     assert re.search(r"daily snapshot: [\d,]+ snapshots in [\d.]+ s", out), out
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_pages_benchmark_runs_under_gunicorn_at_a_small_size():
+    require_redis()
+    out = run_bench("pages.py", "0.003", BENCH_SECONDS="0.5")
+    assert "gunicorn with the production settings" in out, out
+    for page in (
+        "account list, Tier 1 by score, admin", "account list, Tier 1 by score, manager",
+        "account list, Tier 1 by score, rep", "account page, manager", "API account list, Tier 1 by score, admin",
+        "KPI dashboard, first paint, admin",
+    ):  # fmt: skip
+        for clients in (1, 8):
+            line = rf"{page}, concurrency {clients}: p50 \d+ ms, p95 \d+ ms, [\d.]+ pages/s over [\d,]+ requests; "
+            assert re.search(line + r"target p95 <= 150 ms: (within|OVER); /healthz p95 \d+ ms", out), out
+    assert re.search(r"baseline \(hand-written SQL, one connection, p95\): the manager's Tier 1 page by score \d+ ms, "
+                     r"its count \d+ ms; the admin's Tier 1 count \d+ ms", out), out  # fmt: skip
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_ingest_benchmark_posts_over_http_and_loses_nothing():
+    require_redis()
+    out = run_bench("ingest.py", "0.01")
+    for model in ("no active model", r"an active model \(rescoring queued\)"):
+        for clients in (1, 8):
+            assert re.search(rf"new signals, {model}, concurrency {clients}: 4,000 signals in 8 batches: [\d.]+ s, "
+                             r"[\d,]+ signals/s \(target >= 5,000: (within|UNDER)\), p95 batch \d+ ms", out), out  # fmt: skip
+    assert re.search(r"the same batches again \(idempotent re-post\), concurrency 8: 21,000 signals", out), out
+    assert "stored: 21,000 signals, each once; 1,000 accounts queued for rescoring" in out, out
+    assert re.search(r"baseline \(plain INSERT per batch of 500, no validation\), 8 connections: [\d,]+ signals/s", out)

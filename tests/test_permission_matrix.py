@@ -11,6 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from core.jobs import job_create
+from core.models import SsoGroupRole
+from core.tokens import token_create
 
 from .factories import (
     ContactFactory,
@@ -47,6 +49,7 @@ REPS_REFUSED = {"north_rep": 403, "other_rep": 403}
 ADMIN_ONLY = {"north_rep": 403, "other_rep": 403, "manager": 403, "other_manager": 403}
 MANAGER_JOB = {"north_rep": 404, "other_rep": 404, "other_manager": 404}
 REPS_ONLY = {"manager": 403, "other_manager": 403, "admin": 403}
+NOT_MINE = {"other_rep": 404, "manager": 404, "other_manager": 404, "admin": 404}  # north_rep's own object
 
 # name -> (kwargs builder, GET expectations, optional (POST body, POST expectations))
 MATRIX = {
@@ -57,6 +60,14 @@ MATRIX = {
     "job-detail": ("job", web(MANAGER_JOB)),
     "job-errors": ("job", web(MANAGER_JOB)),
     "audit-trail": (None, web(ADMIN_ONLY)),
+    "sso-groups": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
+    "sso-group-delete": ("sso_mapping", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
+    # A user's own API tokens: an empty form is shown again with its errors; another user's token is not there.
+    "api-tokens": (None, web(), ({}, web())),
+    "api-token-revoke": ("api_token", web(NOT_MINE), ({}, web(NOT_MINE, north_rep=302))),  # revoked, back to the list
+    # Single sign-on is not configured here (tests/core/test_sso.py configures it).
+    "oidc_authentication_init": (None, by_user(404)),
+    "oidc_authentication_callback": (None, by_user(404)),
     "account-list": (None, web()),
     "account-export": (None, web()),
     "account-detail": ("account", web(NORTH_SCOPE)),
@@ -89,6 +100,7 @@ MATRIX = {
     "sla-policy-list": (None, web(ADMIN_ONLY)),
     "kpi-dashboard": (None, web()),
     "kpi-detail": ("kpi", web()),
+    "kpi-card": ("kpi", web()),
     "kpi-export": ("kpi", web()),
     "quota-list": (None, web(ADMIN_ONLY)),
     "quota-new": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
@@ -115,6 +127,8 @@ MATRIX = {
     "api-docs": (None, api()),
     "api:api-root": (None, api()),
     "api:token": (None, by_user(405)),
+    "api:api-token-list": (None, api()),
+    "api:api-token-detail": ("api_token", api(**NOT_MINE)),
     "api:account-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:account-detail": ("account", api(**NORTH_SCOPE)),
     "api:account-bulk": (None, api(**ADMIN_ONLY, admin=405), ([], api(**ADMIN_ONLY, admin=400))),
@@ -220,6 +234,8 @@ def objects(world):
         "sla_policy": {"pk": SlaPolicyFactory(tier="tier_1").pk},
         "handoff": {"pk": (handoff := _handoff(world)).pk},
         "handoff_page": {"handoff_id": handoff.pk},
+        "api_token": {"token_id": token_create(world.north_rep, name="CRM sync")[0].pk},
+        "sso_mapping": {"mapping_id": SsoGroupRole.objects.create(group="sales-east", role="rep").pk},
     }
 
 

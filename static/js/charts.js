@@ -2,12 +2,14 @@
 //   <canvas data-chart="<id>"> draws the Chart.js configuration held in the JSON of
 //   <script type="application/json" id="<id>"> (Django's json_script), e.g. {"type": "bar", "data": {...},
 //   "options": {...}}. A percent axis is asked for with "options": {"percentAxis": "y"}.
-// Loaded after static/vendor/chartjs/chart.umd.min.js on the pages that draw charts.
+// Loaded after static/vendor/chartjs/chart.umd.min.js on the pages that draw charts. Parts of a page filled later
+// (the KPI dashboard's cards) draw theirs with window.drawCharts(element).
 (function () {
   "use strict";
   if (!window.Chart) return;
 
-  document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+  window.drawCharts = (root) => root.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+    if (canvas.chart) return;
     const source = document.getElementById(canvas.dataset.chart);
     if (!source) return;
     const config = JSON.parse(source.textContent);
@@ -26,4 +28,5 @@
     config.options = options;
     canvas.chart = new window.Chart(canvas, config);
   });
+  window.drawCharts(document);
 })();

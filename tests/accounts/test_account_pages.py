@@ -339,3 +339,43 @@ def test_detail_query_count_does_not_grow_with_the_history(client, world, django
         page = detail_page(client, account)
     assert page.count("Tier 3 → Tier 2") == 30
     assert queries() == with_one
+
+
+def test_list_cells_read_as_the_columns_render_them(rf, world):
+    """The list's rows are made in one pass (AccountTable.page_cells); each cell reads exactly as django-tables2's
+    generic rendering of the same column would: tiers by label, money in whole dollars, owners by name, a dash when
+    there is nothing."""
+    from django_tables2 import RequestConfig
+
+    from accounts.selectors import account_list
+    from accounts.tables import AccountTable
+    from insights.models import AccountPotential
+
+    world.rep.first_name, world.rep.last_name = "Rita", "Rep"
+    world.rep.save()
+    world.owned_by_rep.annual_revenue, world.owned_by_rep.employee_count = 1_234_567.8, 12_500
+    world.owned_by_rep.industry = ""
+    world.owned_by_rep.save()
+    AccountScoreFactory(account=world.owned_by_rep, unified=72.5, tier="tier_2")
+    AccountScoreFactory(account=world.north_account, unified=90.0, tier="tier_1")
+    AccountPotential.objects.create(
+        account=world.north_account, win_probability=0.3, deal_size=10_000.0, expected_value=3_456.7, band="80-100",
+        computed_at=timezone.now(),
+    )  # fmt: skip
+    AccountFactory(name="Bare & <Sons>", industry="", country="", employee_count=None, annual_revenue=None)
+    for sort in ("name", "unified", "-expected_value"):
+        request = rf.get("/accounts/", {"sort": sort})
+        request.user = world.admin
+        rows = account_list(user=world.admin).select_related("owner", "territory", "score", "potential")
+        table = AccountTable(rows)
+        RequestConfig(request, paginate={"per_page": 50}).configure(table)
+        made = table.page_cells()
+        generic = [[cell for _, cell in row.items()] for row in table.paginated_rows]
+        assert len(made) == len(generic) > 0
+        for (url, cells), expected in zip(made, generic, strict=True):
+            texts = [str(text) for _, text in cells]
+            assert texts[1:] == [str(cell) for cell in expected[1:]]
+            assert f'<a href="{url}">{escape(texts[0])}</a>' == str(expected[0])  # the name, linked to its page
+    html = table.as_html(request)
+    assert "Rita Rep" in html and "1,234,568" in html and "3,457" in html and "Tier 2" in html
+    assert "Bare &amp; &lt;Sons&gt;" in html

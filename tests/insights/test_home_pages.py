@@ -29,9 +29,9 @@ def test_anonymous_home_goes_to_login(client, db):
 @pytest.mark.parametrize(
     ("name", "title", "shown", "hidden"),
     [
-        ("rep", "My work", ["Accounts", "Jobs"], ["Import", "Territories", ">Admin<"]),
-        ("manager", "My territories", ["Accounts", "Territories"], ["Import", ">Admin<"]),
-        ("admin", "RevOps overview", ["Accounts", "Territories", "Import", ">Admin<"], []),
+        ("rep", "My work", ["Accounts", "Jobs"], ["Import", "Territories", ">Django admin<"]),
+        ("manager", "My territories", ["Accounts", "Territories"], ["Import", ">Django admin<"]),
+        ("admin", "RevOps overview", ["Accounts", "Territories", "Import", ">Django admin<"], []),
     ],
 )
 def test_each_role_has_its_home_and_navigation(client, world, name, title, shown, hidden):

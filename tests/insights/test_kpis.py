@@ -13,6 +13,7 @@ from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from accounts.models import Account, Opportunity
+from insights import kpi_views
 from insights.kpis import KPIS, Period, kpi_compute, kpi_overview
 from segmentation.models import AccountScore
 from territories.models import Quota
@@ -248,23 +249,54 @@ def test_a_planted_effect_is_found_and_a_flat_one_is_not(db, admin_user):
 # --- pages, CSV and API ---------------------------------------------------------------------------------------------
 
 
-def test_dashboard_page_shows_every_kpi_with_its_sample(client, figures):
+def card(client, key: str, **params) -> str:
+    response = client.get(reverse("kpi-card", args=[key]), params)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    return response.content.decode()
+
+
+def test_dashboard_paints_every_card_without_computing_any(client, figures, monkeypatch, django_assert_max_num_queries):
+    """The dashboard computes no KPI: each card is fetched by the page from its own URL."""
+
+    def refused(**kwargs):
+        raise AssertionError("the dashboard computed a KPI")
+
+    monkeypatch.setattr(kpi_views, "kpi_compute", refused)
     client.force_login(figures.admin)
-    response = client.get(reverse("kpi-dashboard"))
+    with django_assert_max_num_queries(12):  # session, user, role, snapshots: none of them counts deals or accounts
+        response = client.get(reverse("kpi-dashboard"), {"period": "90"})
     assert response.status_code == 200
     body = response.content.decode()
     for kpi in KPIS.values():
         assert kpi.name in body
-    assert 'data-kpi="win_rate">66.7%' in body
-    assert "n = 6" in body
-    assert "chart.umd.min.js" in body
+        assert f'data-kpi-card="{reverse("kpi-card", args=[kpi.key])}?period=90"' in body
+    assert body.count("Computing…") == len(KPIS)
+    assert "kpi_cards.js" in body and "chart.umd.min.js" in body
 
 
-def test_rep_dashboard_counts_only_their_accounts(client, figures):
+def test_each_card_shows_its_kpi_with_its_sample(client, figures):
+    client.force_login(figures.admin)
+    assert 'data-kpi="win_rate">66.7%' in card(client, "win_rate")
+    assert "n = 6" in card(client, "win_rate")
+    with_chart = next(kpi for kpi in KPIS.values() if kpi.breakdown)
+    body = card(client, with_chart.key)
+    assert f'id="chart-{with_chart.key}"' in body and "data-chart" in body
+
+
+def test_rep_cards_count_only_their_accounts(client, figures):
     client.force_login(figures.rep)
-    body = client.get(reverse("kpi-dashboard")).content.decode()
-    assert 'data-kpi="win_rate">50.0%' in body  # their own account: one won, one lost
-    assert "the accounts you own" in body
+    assert 'data-kpi="win_rate">50.0%' in card(client, "win_rate")  # their own account: one won, one lost
+    assert "the accounts you own" in client.get(reverse("kpi-dashboard")).content.decode()
+
+
+def test_card_refuses_bad_input_and_unknown_kpis(client, figures):
+    client.force_login(figures.admin)
+    url = reverse("kpi-card", args=["win_rate"])
+    response = client.get(url, {"period": "custom", "start": "2026-05-01", "end": "2026-04-01"})
+    assert response.status_code == 400
+    assert "must be on or before the end date" in response.content.decode()
+    assert client.get(reverse("kpi-card", args=["no_such_kpi"])).status_code == 404
 
 
 def test_detail_page_definition_split_and_verdict(client, figures):
@@ -300,8 +332,10 @@ def test_kpi_csv_export(client, figures):
 def test_kpi_pages_refuse_users_without_a_role(client, figures):
     for name in ("kpi-dashboard",):
         assert client.get(reverse(name)).status_code == 302
+        assert client.get(reverse("kpi-card", args=["win_rate"])).status_code == 302
         client.force_login(figures.outsider)
         assert client.get(reverse(name)).status_code == 403
+        assert client.get(reverse("kpi-card", args=["win_rate"])).status_code == 403
         client.logout()
     client.force_login(figures.outsider)
     assert client.get(reverse("kpi-export", args=["win_rate"])).status_code == 403

@@ -1,0 +1,158 @@
+"""Benchmark: the pages people wait on, at 1,000,000 accounts, under the production server (target: p95 <= 150 ms).
+
+The scored world of bench/_world.py (1,000,000 accounts, 50 territories, 500 reps, a score each, 1,000,000 deals),
+served by gunicorn with the production settings (the Procfile's command line, gunicorn.conf.py's default of 2 x cores
++ 1 workers) on PostgreSQL and Redis. Clients over HTTP, logged in with a session (or a token for the API), ask for
+varied pages (page 1 to 20, any account) at concurrency 1 and 8 for BENCH_SECONDS each:
+- the account list filtered by tier and sorted by score, for an admin, a manager and a rep;
+- an account's page;
+- the API's account list, filtered by tier and ordered by score;
+- the KPI dashboard's first paint (its cards are filled afterwards, one request each: bench/kpis.py times them).
+Beside each: the same server's /healthz at the same concurrency (what any request costs) and the page's own rows
+and count as hand-written SQL on one connection (what the database must do). BENCH_SCALE=0.01 runs it at 1%.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+
+from _common import scale
+from _server import ProductionServer, django_for_production_server, fetch, load
+from _world import build_world
+
+TARGET_MS = 150
+CONCURRENCY = (1, 8)
+
+
+def session_cookie(user) -> str:
+    """A logged-in session for `user`, as the login page would make it (the server shares the secret key)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def hand_sql_ms(sql: str, params: list, runs: int = 20) -> float:
+    """The p95 of a hand-written statement on one connection."""
+    from django.db import connection
+
+    times = []
+    with connection.cursor() as cursor:
+        for _ in range(runs):
+            begin = time.monotonic()
+            cursor.execute(sql, params)
+            cursor.fetchall()
+            times.append((time.monotonic() - begin) * 1000)
+    times.sort()
+    return times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def main() -> None:
+    django_for_production_server("revops_bench_pages")
+    from django.contrib.auth.models import User
+
+    from accounts.models import Account
+    from core.tokens import token_create
+    from segmentation.models import AccountScore
+
+    seconds = float(os.environ.get("BENCH_SECONDS", "20" if scale() >= 0.1 else "2"))
+    world = build_world(max(2000, int(1_000_000 * scale())))
+    print(f"{world.n:,} scored accounts, {world.deals:,} deals, 50 territories, {len(world.reps)} reps")
+    manager = User.objects.get(username="manager0")
+    rep = User.objects.get(pk=world.reps[0][1])
+    users = {"admin": world.admin, "manager": manager, "rep": rep}
+    cookies = {label: session_cookie(user) for label, user in users.items()}
+    token = token_create(world.admin, name="pages benchmark", days=1)[1]
+    rng = random.Random(5)
+    manager_accounts = list(
+        Account.objects.filter(territory__memberships__user=manager).order_by("?").values_list("pk", flat=True)[:200]
+    )
+
+    server = ProductionServer()
+    base, https = server.base, server.https
+    try:
+        print(f"gunicorn with the production settings, {server.workers} workers; {seconds:.0f} s per measure")
+
+        # Pages 1 to 20, or as many as the admin's Tier 1 fills at a small BENCH_SCALE (the API answers 404 past the
+        # last page; the list pages show their last).
+        tier_1 = AccountScore.objects.filter(tier="tier_1").count()
+        pages = range(1, max(1, min(20, tier_1 // 50)) + 1)
+        scenarios = [
+            ("server floor: /healthz", [f"{base}/healthz"], https),
+            *(
+                (
+                    f"account list, Tier 1 by score, {label}",
+                    [f"{base}/accounts/?tier=tier_1&sort=unified&page={p}" for p in pages],
+                    {**https, "Cookie": cookies[label]},
+                )
+                for label in ("admin", "manager", "rep")
+            ),
+            (
+                "account page, manager",
+                [f"{base}/accounts/{pk}/" for pk in rng.sample(manager_accounts, min(100, len(manager_accounts)))],
+                {**https, "Cookie": cookies["manager"]},
+            ),
+            (
+                "API account list, Tier 1 by score, admin",
+                [f"{base}/api/v1/accounts/?tier=tier_1&ordering=-score__unified&page={p}" for p in pages],
+                {**https, "Authorization": f"Token {token}"},
+            ),
+            ("KPI dashboard, first paint, admin", [f"{base}/kpis/"], {**https, "Cookie": cookies["admin"]}),
+        ]
+        for urls, headers in ((s[1], s[2]) for s in scenarios):  # each page once before timing (workers warm)
+            for address in urls[:2]:
+                status, _, _ = fetch(address, headers)
+                assert status == 200, f"{address} answered {status}"
+        floor = {}
+        for label, urls, headers in scenarios:
+            for clients in CONCURRENCY:
+                figures = load(urls, headers, clients=clients, seconds=seconds)
+                bad = {s: c for s, c in figures["statuses"].items() if s != 200}
+                assert not bad, f"{label}: {bad}"
+                if label.startswith("server floor"):
+                    floor[clients] = figures["p95"]
+                    verdict = ""
+                else:
+                    ok = "within" if figures["p95"] <= TARGET_MS else "OVER"
+                    verdict = f"; target p95 <= {TARGET_MS} ms: {ok}; /healthz p95 {floor[clients]:.0f} ms"
+                print(
+                    f"{label}, concurrency {clients}: p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, "
+                    f"{figures['rps']:.1f} pages/s over {figures['n']:,} requests{verdict}"
+                )
+
+        # What the database must do for the list (manager, Tier 1 by score, page 1), by hand on one connection.
+        territory = world.reps[0][0]
+        rows_ms = hand_sql_ms(
+            "SELECT a.id, a.name, s.unified, s.tier FROM accounts_account a "
+            "JOIN segmentation_accountscore s ON s.account_id = a.id "
+            "WHERE a.territory_id = ANY(%s) AND s.tier = 'tier_1' ORDER BY s.unified DESC, a.id LIMIT 50",
+            [[territory]],
+        )
+        count_ms = hand_sql_ms(
+            "SELECT count(*) FROM accounts_account a JOIN segmentation_accountscore s ON s.account_id = a.id "
+            "WHERE a.territory_id = ANY(%s) AND s.tier = 'tier_1'",
+            [[territory]],
+        )
+        admin_count_ms = hand_sql_ms(
+            "SELECT count(*) FROM accounts_account a JOIN segmentation_accountscore s ON s.account_id = a.id "
+            "WHERE s.tier = 'tier_1'",
+            [],
+        )
+        print(
+            f"baseline (hand-written SQL, one connection, p95): the manager's Tier 1 page by score {rows_ms:.0f} ms, "
+            f"its count {count_ms:.0f} ms; the admin's Tier 1 count {admin_count_ms:.0f} ms"
+        )
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
