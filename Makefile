@@ -48,4 +48,4 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media .test-media staticfiles
+	rm -rf $(VENV) db.sqlite3 media .test-media staticfiles .bench-static

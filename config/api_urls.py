@@ -3,7 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.apis import AccountBulkView, ContactBulkView, ContactViewSet, OpportunityViewSet, SignalViewSet
 from core.apis import JobViewSet
-from core.auth_apis import TokenView
+from core.auth_apis import ApiTokenViewSet, TokenView
 from handoffs.apis import HandoffViewSet, SlaPolicyViewSet
 from insights.apis import KpiViewSet
 from segmentation.account_apis import AccountViewSet  # accounts' endpoint, with what scoring adds
@@ -34,6 +34,7 @@ router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("kpis", KpiViewSet, basename="kpi")
 router.register("jobs", JobViewSet, basename="job")
 router.register("users", UserViewSet, basename="user")
+router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 
 
 urlpatterns = [

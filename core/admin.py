@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
-from .models import Job
+from .models import ApiToken, Job, SsoGroupRole
 from .roles import is_admin
 from .selectors import job_list
 
@@ -32,6 +32,37 @@ class JobAdmin(RoleAdmin):
 
     def get_queryset(self, request):
         return job_list(user=request.user)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(RoleAdmin):
+    """Every user's tokens, for an admin to revoke one (a leaked key, a departed contractor); keys are never shown."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    fields = list_display
+    readonly_fields = list_display
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # tokens are made by their users, who see the key once
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} token(s).")
+
+
+@admin.register(SsoGroupRole)
+class SsoGroupRoleAdmin(RoleAdmin):
+    """IdP group -> role mappings (the "Single sign-on" page is where admins normally keep them)."""
+
+    list_display = ["group", "role"]
+    list_filter = ["role"]
+    search_fields = ["group"]
 
 
 admin.site.unregister(User)

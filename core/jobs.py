@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import traceback
 from collections.abc import Callable
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Job
@@ -22,7 +29,8 @@ def job_start(*, job: Job, total: int | None = None) -> None:
     job.finished_at = None
     job.error = ""
     job.done = 0
-    fields = ["status", "started_at", "finished_at", "error", "done"]
+    job.progressed_at = job.started_at
+    fields = ["status", "started_at", "finished_at", "error", "done", "progressed_at"]
     if total is not None:
         job.total = total
         fields.append("total")
@@ -31,7 +39,8 @@ def job_start(*, job: Job, total: int | None = None) -> None:
 
 def job_progress(*, job: Job, done: int, total: int | None = None) -> None:
     job.done = done
-    fields = ["done"]
+    job.progressed_at = timezone.now()
+    fields = ["done", "progressed_at"]
     if total is not None:
         job.total = total
         fields.append("total")
@@ -66,3 +75,61 @@ def job_run(*, job: Job, work: Callable[[Job], dict]) -> Job:
         return job
     job_succeed(job=job, result=result)
     return job
+
+
+# Jobs that heal. A worker killed mid-task (a deploy, the machine lost) leaves its job queued or running for ever; the
+# beat runs `jobs_heal` every few minutes. A job with no sign of life (progressed_at, else started_at, else
+# created_at) for settings.JOB_STUCK_MINUTES is resumed when its kind can resume (an app registers how, e.g. the
+# rescore: its undone slices are queued again), and failed with the reason otherwise, so its user can start it again.
+
+log = logging.getLogger(__name__)
+RESUMERS: dict[str, Callable[[Job], object]] = {}
+MAX_RESUMES = 3
+
+
+def job_resumer_register(kind: str, resume: Callable[[Job], object]) -> None:
+    """`resume(job)` runs a stopped job of this kind to its end (raising ValidationError when it cannot)."""
+    RESUMERS[kind] = resume
+
+
+def jobs_heal(*, now: dt.datetime | None = None) -> dict[str, list[int]]:
+    """Resume or fail the jobs stuck for settings.JOB_STUCK_MINUTES; returns their ids by what was done."""
+    now = now or timezone.now()
+    silent_since = now - dt.timedelta(minutes=settings.JOB_STUCK_MINUTES)
+    healed: dict[str, list[int]] = {"resumed": [], "failed": []}
+    stuck = (
+        Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+        .annotate(alive_at=Coalesce(F("progressed_at"), F("started_at"), F("created_at")))
+        .filter(alive_at__lt=silent_since)
+        .values_list("pk", flat=True)
+    )
+    for pk in list(stuck):
+        with transaction.atomic():
+            job = Job.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if job is None or job.is_finished:
+                continue
+            minutes = settings.JOB_STUCK_MINUTES
+            resumes = int(job.params.get("resumed", 0))
+            resume = RESUMERS.get(job.kind)
+            reason = f"Stopped: no progress for {minutes} minutes (the worker running it was lost)."
+            if resume is not None and resumes < MAX_RESUMES:
+                job.params = {**job.params, "resumed": resumes + 1}
+                job.progressed_at = now
+                job.save(update_fields=["params", "progressed_at"])
+                try:
+                    resume(job)
+                except ValidationError as exc:
+                    job_fail(job=job, error=f"{reason} It could not be resumed: {' '.join(exc.messages)}")
+                    healed["failed"].append(pk)
+                else:
+                    healed["resumed"].append(pk)
+                    log.warning("job %s (%s) had no progress for %s minutes: resumed", pk, job.kind, minutes)
+                continue
+            if resume is not None:
+                reason = f"{reason} Resumed {resumes} times without finishing: start it again."
+            else:
+                reason = f"{reason} Start it again."
+            job_fail(job=job, error=reason)
+            healed["failed"].append(pk)
+            log.warning("job %s (%s) had no progress for %s minutes: failed", pk, job.kind, minutes)
+    return healed

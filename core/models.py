@@ -35,6 +35,9 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of life of a queued or running job (started, a step done); the healer (core/jobs.py) takes a job
+    # silent for too long as stopped.
+    progressed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -55,3 +58,44 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class ApiToken(models.Model):
+    """A key for the API. Only its SHA-256 digest is kept: the key itself is shown once, when it is made.
+
+    A token stops working when it expires, when it is revoked, or when its user is deactivated.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The key's first characters, so a user can tell their tokens apart; too short to guess the rest from.
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="apitoken_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class SsoGroupRole(models.Model):
+    """Single sign-on: members of this identity-provider group (from the groups claim) get this role."""
+
+    group = models.CharField(max_length=200, help_text="The group's name exactly as the identity provider sends it.")
+    role = models.CharField(
+        max_length=20, choices=[("rep", "Sales rep"), ("manager", "Sales manager"), ("admin", "RevOps admin")]
+    )
+
+    class Meta:
+        ordering = ["group", "role"]
+        constraints = [models.UniqueConstraint(fields=["group", "role"], name="sso_group_role_unique")]
+        verbose_name = "single sign-on group mapping"
+
+    def __str__(self) -> str:
+        return f"{self.group} → {self.get_role_display()}"

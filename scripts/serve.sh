@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+# The demo runs the local settings (the web server, worker and beat would otherwise default to production).
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
 ADDR=${DEMO_ADDR:-127.0.0.1:8000}
 
 if [ -z "${REDIS_URL:-}" ]; then

@@ -1,5 +1,6 @@
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from accounts.changes import RESCORE_TASK
 from core.jobs import job_run
@@ -50,7 +51,7 @@ def preview_task(job_id: int) -> None:
             raise ValueError("This scoring model no longer exists.")
 
         def progress(done: int, total: int) -> None:
-            Job.objects.filter(pk=job.pk).update(done=done, total=total)
+            Job.objects.filter(pk=job.pk).update(done=done, total=total, progressed_at=timezone.now())
 
         return preview_compute(model=model, progress=progress)
 

@@ -9,12 +9,32 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIServer
 from django.db import connection
+from django.test.testcases import LiveServerThread
 
 from accounts.models import Account
 from territories.models import Membership, Territory
 
 from .factories import AccountFactory, MembershipFactory, TerritoryFactory, UserFactory
+
+
+class _OneRequestAtATime(WSGIServer):
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)  # serves in the live server's thread, which already holds the override
+
+
+def _live_server(*args, connections_override=None, **kwargs):
+    """The live server (browser journeys, the SSO provider's callbacks). The test database on SQLite lives in memory,
+    and the live server's threads would share its one connection: two requests at once (a page fetching several parts
+    together) would interleave their transactions. On SQLite it answers one request at a time, closing each
+    connection; on PostgreSQL (CI) each request has its own thread and connection."""
+    if connection.vendor == "sqlite":
+        return _OneRequestAtATime(*args, **kwargs)
+    return ThreadedWSGIServer(*args, connections_override=connections_override, **kwargs)
+
+
+LiveServerThread.server_class = staticmethod(_live_server)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -31,6 +51,13 @@ def pytest_collection_modifyitems(config, items):
             if item.get_closest_marker(marker):
                 item.add_marker(pytest.mark.xdist_group(name=group))
                 break
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI every test runs: a skip, whatever its reason, fails the run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if IN_CI and reporter is not None and reporter.stats.get("skipped") and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -139,3 +166,13 @@ def world(db) -> World:
         south_account=AccountFactory(name="South account", territory=south, owner=other_rep),
         unrouted_account=AccountFactory(name="Unrouted account"),
     )
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(live_server):
+    """A real OpenID provider (django-oidc-provider, tests/oidc_provider_site/) in its own process, knowing the
+    product's client with its redirect URI on the live server. Installed by requirements-dev.txt: never skipped."""
+    from .oidc_provider_site.process import start_provider
+
+    with start_provider(f"{live_server.url}/oidc/callback/") as provider:
+        yield provider

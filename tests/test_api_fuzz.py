@@ -20,7 +20,6 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from drf_spectacular.settings import spectacular_settings
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -30,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
+from core.tokens import token_create
 
 from .factories import ICPFactory, ScoringModelFactory
 
@@ -46,7 +46,9 @@ def served_schema() -> dict:
     return json.loads(OpenApiJsonRenderer().render(generator.get_schema(request=None, public=True)))
 
 
-schema = schemathesis.openapi.from_dict(served_schema())
+# Revoking API tokens is left out: a fuzzer guessing ids would revoke the very token it calls with, and every later
+# call would stop at 401 (tests/core/test_api_tokens.py covers it).
+schema = schemathesis.openapi.from_dict(served_schema()).exclude(method="DELETE", path_regex=r"^/api/v1/auth/tokens/")
 schema.app = application
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], deterministic=True)
 
@@ -66,7 +68,7 @@ def _keep_the_test_connection():
 def api_token(request, world) -> str:
     """A DRF token for the world's admin or rep (a rep with one account and no territory)."""
     ScoringModelFactory(icp=ICPFactory())
-    return Token.objects.create(user=getattr(world, request.param)).key
+    return token_create(getattr(world, request.param), name="fuzzing")[1]
 
 
 def test_the_fuzzed_schema_is_the_served_one(client, world):

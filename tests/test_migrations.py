@@ -8,6 +8,7 @@ on the rescore queue, dumped (`pg_dump --no-owner`, the SQLite file), gzipped.
 """
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.migrations.executor import MigrationExecutor
 from django.db import connection
 from accounts.models import PendingRescore
+from core.models import ApiToken
 from handoffs.models import Handoff, SlaPolicy
 from insights.models import AccountPotential, KpiSnapshot
 
@@ -47,6 +49,7 @@ print(json.dumps({
     "policy_history": SlaPolicy.history.count(),
     "potential": [AccountPotential.objects.count(), round(sum(p.expected_value for p in AccountPotential.objects.all()), 2)],
     "snapshots": KpiSnapshot.objects.count(),
+    "tokens": sorted([t.user_id, t.digest, t.prefix, t.expires_at is not None] for t in ApiToken.objects.all()),
     "queued": sorted(PendingRescore.objects.values_list("account_id", flat=True)),
     "content_types": sorted([c.app_label, c.model, c.pk] for c in ContentType.objects.filter(
         model__in=["handoff", "slapolicy", "historicalslapolicy", "accountpotential", "kpisnapshot", "pendingrescore"])),
@@ -67,11 +70,18 @@ def _check(before: dict, database_url: str, after_counts) -> None:
     found = json.loads(_manage(database_url, "-c", READ_BACK).strip().splitlines()[-1])
     assert found["unapplied"] == []
     after = after_counts()
-    # Every table the previous main had keeps its rows; only the new queue models add content types (and their four
-    # permissions each): the routing, capacity and owner-change queues.
-    grown = {"django_content_type": 3, "auth_permission": 12}
-    lost = {t: (n, after.get(t)) for t, n in before["counts"].items() if after.get(t) != n + grown.get(t, 0)}
+    # Every table the previous main had keeps its rows; only new models add content types (and their four
+    # permissions each): the routing, capacity and owner-change queues, API tokens and single sign-on groups.
+    grown = {"django_content_type": 5, "auth_permission": 20}
+    lost = {
+        t: (n, after.get(t))
+        for t, n in before["counts"].items()
+        if t != OLD_TOKENS and after.get(t) != n + grown.get(t, 0)
+    }
     assert lost == {}, lost
+    # The plain-text API keys are gone; each is now a digest of the same key, so clients keep working.
+    assert OLD_TOKENS not in after
+    assert found["tokens"] == [[user, hashlib.sha256(key.encode()).hexdigest(), key[:6], True] for key, user in TOKENS]
     assert found["handoffs"] == before["handoffs"] and len(found["handoffs"]) == 11
     assert found["policies"] == before["policies"] and len(found["policies"]) == 3
     assert found["policy_history"] == before["policy_history"] == 3
@@ -85,6 +95,16 @@ def _check(before: dict, database_url: str, after_counts) -> None:
                    "accountpotential": "insights", "kpisnapshot": "insights", "pendingrescore": "accounts"}[model]  # fmt: skip
         assert moved.get((new_app, model)) == pk, (old_app, model)
         assert (old_app, model) not in moved
+
+
+OLD_TOKENS = "authtoken_token"
+TOKENS = [("0f3c9a7d1e5b2c4a6d8e0f1a3b5c7d9e1f2a4b6c", 1), ("9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b", 2)]
+
+
+def _add_old_tokens(execute) -> None:
+    """Two users had API tokens, kept in plain text by the previous main."""
+    for key, user in TOKENS:
+        execute(f"INSERT INTO {OLD_TOKENS} (key, created, user_id) VALUES ('{key}', CURRENT_TIMESTAMP, {user})")
 
 
 def _before(query) -> dict:
@@ -126,6 +146,8 @@ def test_the_previous_mains_demo_database_migrates_with_nothing_lost_on_sqlite(t
         with sqlite3.connect(path) as db:
             return db.execute(sql).fetchall()
 
+    _add_old_tokens(query)
+
     def counts() -> dict[str, int]:
         tables = [
             r[0] for r in query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
@@ -160,12 +182,20 @@ def test_the_previous_mains_demo_database_migrates_with_nothing_lost_on_postgres
             tables = [r[0] for r in query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
             return {t: query(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables if t != "django_migrations"}
 
+        # A rescore of the previous main stopped while it had the score indexes dropped: the upgrade builds them.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP INDEX score_unified_idx, score_tier_unified_idx")
+            _add_old_tokens(conn.execute)
         before = {**_before(query), "counts": counts()}
         before["handoffs"] = [
             [pk, owner, status, tier, due.isoformat() if due else None]
             for pk, owner, status, tier, due in before["handoffs"]
         ]
         _check(before, url, counts)
+        indexes = {
+            r[0] for r in query("SELECT indexname FROM pg_indexes WHERE tablename = 'segmentation_accountscore'")
+        }
+        assert {"score_unified_idx", "score_tier_unified_idx"} <= indexes
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -178,3 +208,54 @@ def _iso(value: str | None) -> str | None:
     import datetime as dt
 
     return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).isoformat()
+
+
+# Indexes on these tables were added while the tables were new (empty on every install); any later one must be built
+# concurrently (core/migration_operations.py).
+INDEXES_ADDED_ON_NEW_TABLES = {("accounts", "0002_initial"), ("accounts", "0003_signal_covering_index"),
+                               ("segmentation", "0001_initial")}  # fmt: skip
+
+
+def test_a_new_index_on_a_large_table_is_built_concurrently():
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import AddIndex
+
+    from core.migration_operations import LARGE_TABLES, AddIndexConcurrently
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    plain = []
+    for (app, name), migration in loader.disk_migrations.items():
+        for operation in migration.operations:
+            concurrent = isinstance(operation, AddIndexConcurrently)
+            if isinstance(operation, AddIndex) and (app, operation.model_name.lower()) in LARGE_TABLES:
+                if concurrent:
+                    assert not migration.atomic, f"{app}.{name}: a concurrent index needs `atomic = False`"
+                elif (app, name) not in INDEXES_ADDED_ON_NEW_TABLES:
+                    plain.append(f"{app}.{name}: {operation.index.name}")
+    assert plain == [], f"use core.migration_operations.AddIndexConcurrently: {plain}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_concurrent_index_operation_builds_and_removes_its_index():
+    from django.apps import apps as global_apps
+    from django.db import models
+    from django.db.migrations.state import ProjectState
+
+    from core.migration_operations import AddIndexConcurrently
+
+    operation = AddIndexConcurrently("signal", models.Index(fields=["kind", "occurred_at"], name="signal_probe_idx"))
+    before = ProjectState.from_apps(global_apps)
+    after = before.clone()
+    operation.state_forwards("accounts", after)
+
+    def names() -> set[str]:
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, "accounts_signal")
+        return {name for name, c in constraints.items() if c["index"]}
+
+    with connection.schema_editor(atomic=False) as editor:
+        operation.database_forwards("accounts", editor, before, after)
+    assert "signal_probe_idx" in names()
+    with connection.schema_editor(atomic=False) as editor:
+        operation.database_backwards("accounts", editor, after, before)
+    assert "signal_probe_idx" not in names()

@@ -4,8 +4,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_database, env_int, env_list, env_redis, env_str
+from .env import env_bool, env_choice, env_database, env_float, env_int, env_list, env_redis, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -21,7 +22,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "django_tables2",
     "drf_spectacular",
@@ -38,7 +38,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.health.HealthCheckMiddleware",  # first: probes get /healthz and /readyz whatever the host or scheme
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, compressed and cached forever by their hashed names
+    "core.logs.RequestIdMiddleware",  # every log line of a request carries its id; one line per request
     "core.csp.ContentSecurityPolicyMiddleware",  # outermost but one: even error pages get the policy
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,7 +73,8 @@ TEMPLATES = [
     },
 ]
 
-# SQLite when nothing is configured; PostgreSQL (psycopg 3) through DATABASE_URL.
+# SQLite when nothing is configured; PostgreSQL (psycopg 3) through DATABASE_URL. A connection pool (DB_POOL), health
+# checks of kept connections, and PgBouncer's transaction mode are opt-in: see env_database and the README.
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -80,16 +84,59 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Login rate limiting (django-axes): the axes backend refuses a username+IP after too many failures.
+# Single sign-on (OpenID Connect, mozilla-django-oidc; core/sso.py), on when OIDC_RP_CLIENT_ID is set. The IdP's
+# endpoints are given one by one, or found once at start-up from OIDC_OP_ISSUER's discovery document. Users are
+# created at their first sign-in; their roles come from their IdP groups (the OIDC_GROUPS_CLAIM claim) as the admins
+# map them on the "Single sign-on" page. PASSWORD_LOGIN=false leaves single sign-on as the only way in.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_choice("OIDC_RP_SIGN_ALGO", "RS256", ["rs256", "es256", "hs256"]).upper()
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile groups")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)  # seconds for each call to the IdP
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+SSO_ENABLED = OIDC_RP_CLIENT_ID is not None
+if SSO_ENABLED:
+    from .sso import discover_endpoints
+
+    (OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT, OIDC_OP_JWKS_ENDPOINT) = (
+        discover_endpoints(
+            issuer=OIDC_OP_ISSUER,
+            secret=OIDC_RP_CLIENT_SECRET,
+            sign_algo=OIDC_RP_SIGN_ALGO,
+            authorization=OIDC_OP_AUTHORIZATION_ENDPOINT,
+            token=OIDC_OP_TOKEN_ENDPOINT,
+            userinfo=OIDC_OP_USER_ENDPOINT,
+            jwks=OIDC_OP_JWKS_ENDPOINT,
+            timeout=OIDC_TIMEOUT,
+        )
+    )
+PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", True)
+if not PASSWORD_LOGIN and not SSO_ENABLED:
+    raise ImproperlyConfigured("PASSWORD_LOGIN=false needs single sign-on: set OIDC_RP_CLIENT_ID and the IdP's.")
+
+# Login rate limiting (django-axes): the axes backend refuses a username+IP after too many failures; it stays first.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    *(["django.contrib.auth.backends.ModelBackend"] if PASSWORD_LOGIN else []),
+    *(["core.sso.SsoBackend"] if SSO_ENABLED else []),
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy every request comes from the proxy's address: the client's is read from X-Forwarded-For,
+# trusting as many proxies as TRUSTED_PROXY_COUNT says (0: no proxy, REMOTE_ADDR is the client). A client cannot then
+# lock everyone out by failing logins from behind the proxy, nor pick its address by forging the header. The API's
+# throttles read the same address (core/clientip.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "core.clientip.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -125,6 +172,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=1)
 CELERY_TIMEZONE = "UTC"
+# Redis hands an unacknowledged task (acks late) to another worker after the visibility timeout: it must outlast the
+# longest task, or a long rescore slice would run twice at once. Checked when the worker starts (config/celery_app.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 600, minimum=1)
+}
+# One beat runs the schedule however many are started: a lock in Redis, taken over when its holder is gone for this
+# many seconds (core/beat.py).
+CELERY_BEAT_SCHEDULER = "core.beat:SingleBeatScheduler"
+BEAT_LOCK_SECONDS = env_int("BEAT_LOCK_SECONDS", 60, minimum=3)
+# Logs go through Django's LOGGING (so LOG_FORMAT=json applies to workers too, with the task's id on every line).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A queued or running job silent this long is stopped: past the task time limit, no live worker can still be on it.
+JOB_STUCK_MINUTES = env_int("JOB_STUCK_MINUTES", CELERY_TASK_TIME_LIMIT // 60 + 10, minimum=1)
 # A full rescore on PostgreSQL runs in this many slices of accounts, which the workers take one at a time: a slice
 # reads only its own accounts' signals, so more slices than workers keep every worker busy to the end.
 RESCORE_SLICES = env_int("RESCORE_SLICES", 8, minimum=1)
@@ -140,14 +200,21 @@ CELERY_BEAT_SCHEDULE: dict = {
     "capacity-queue": {"task": "territories.capacity_queued", "schedule": crontab(minute="*")},
     # The KPIs of the day, once scores are fresh, so the dashboard can chart trends.
     "kpi-snapshot": {"task": "insights.tasks.kpi_snapshot_task", "schedule": crontab(hour=4, minute=15)},
+    # Jobs stopped with their worker are resumed (a rescore) or failed with the reason (core/jobs.py).
+    "jobs-heal": {"task": "core.jobs_heal", "schedule": crontab(minute="*/5")},
     # Spend potential reads the scores: after the daily rescore (it waits for one still running).
     "potential-daily": {"task": "insights.tasks.potential_refresh_task", "schedule": crontab(hour=3, minute=30)},
 }
 
+# API tokens: a login through POST /api/v1/auth/token/ makes one valid API_TOKEN_DAYS days; users make and revoke
+# their own on the "API tokens" page, at most API_TOKENS_PER_USER active at a time.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.TokenAuthentication",  # hashed keys that expire and can be revoked (core/tokens.py)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.HasRole"],
     # Every answer is JSON, as the schema says (no browsable HTML for an `Accept: text/html` or `?format=api`).
@@ -162,6 +229,22 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.apis.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per user (or token), and per client address for anonymous calls; counted in CACHES (Redis when REDIS_URL is
+    # set, so every web process shares the counts). Over the rate: 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.AnonThrottle", "core.throttles.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "60/minute"),
+        "user": env_str("API_THROTTLE_USER", "1200/minute"),
+    },
+}
+
+# The cache holds API throttle counts: Redis when REDIS_URL is set (shared by every web process), else this process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "revops"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 SPECTACULAR_SETTINGS = {
@@ -182,9 +265,35 @@ SPECTACULAR_SETTINGS = {
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 
+# LOG_FORMAT=json: one JSON object per line, with the request's id (X-Request-ID) or the Celery task's id and name.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ["text", "json"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "core.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(context)s%(message)s"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+if LOG_FORMAT == "json":
+    import logging
+
+    # Python's warnings (a missing STATIC_ROOT, a deprecation) go through the same handler, as JSON, not as raw
+    # lines on stderr that a log collector cannot parse.
+    logging.captureWarnings(True)
+
+# Error reporting: sentry-sdk with its Django and Celery integrations when SENTRY_DSN is set; not even imported
+# otherwise.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from core.errors import sentry_init
+
+    sentry_init(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        release=env_str("SENTRY_RELEASE"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0.0, maximum=1.0),
+    )

@@ -5,9 +5,30 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 
 from .base import *  # noqa: E402,F403
+from .env import env_str  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# The API's throttles count in CACHES: in Redis (CI) every test process (pytest-xdist) would share one count per user
+# and per 127.0.0.1, and the suite (the API fuzzing, the token logins) could answer 429 as it grows. Each test process
+# counts alone, under its own key prefix, at rates no test reaches unless it lowers them (tests/core/test_throttles.py
+# does, with override_settings: core/throttles.py reads the rates at request time).
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "100000/minute"),
+        "user": env_str("API_THROTTLE_USER", "100000/minute"),
+    },
+}
+CACHES = {
+    "default": {
+        **CACHES["default"],  # noqa: F405
+        "KEY_PREFIX": f"revops-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}",
+    }
+}
+# No collectstatic before tests: whitenoise looks files up per request instead of listing STATIC_ROOT at start-up.
+WHITENOISE_AUTOREFRESH = True

@@ -25,6 +25,9 @@ from .qualify import after_scoring
 CHUNK_ACCOUNTS = 20_000
 
 
+ANALYZE_AFTER = 10_000  # accounts: a rescore this big refreshes the score table's statistics at its end
+
+
 def _chunk_bounds(size: int) -> list[tuple[int, int | None, int]]:
     """[(lo, hi, accounts)] covering every account id; the last slice is open-ended for accounts added later."""
     table = Account._meta.db_table
@@ -117,32 +120,9 @@ def rescore_job_start(
     for number, step in enumerate(slices):
         step.job, step.number = job, number
     RescoreChunk.objects.bulk_create(slices)
-    if AccountScore.objects.filter(model=model).count() < job.total // 2:
-        # Most rows will be written (a first fill, or another version's scores being replaced): building the score
-        # indexes once at the end is much cheaper than maintaining them row by row. Until then, lists sorted by
-        # score read the table without them (slower, still correct).
-        _score_indexes(drop=True)
     if enqueue:
         rescore_job_enqueue(job)
     return job
-
-
-SCORE_INDEX_LOCK = 7_201_003
-
-
-def _score_indexes(*, drop: bool = False) -> None:
-    """Drop the score table's secondary indexes, or create those missing (a first fill drops them; every job's end
-    and every stopped job put them back). PostgreSQL only."""
-    if connection.vendor != "postgresql":
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCORE_INDEX_LOCK])  # one job at a time changes them
-        for index in AccountScore._meta.indexes:
-            if drop:
-                cursor.execute(f"DROP INDEX IF EXISTS {index.name}")
-            else:
-                columns = ", ".join(f"{f.lstrip('-')}{' DESC' if f.startswith('-') else ''}" for f in index.fields)
-                cursor.execute(f"CREATE INDEX IF NOT EXISTS {index.name} ON {AccountScore._meta.db_table} ({columns})")
 
 
 def rescore_job_enqueue(job: Job) -> None:
@@ -160,7 +140,9 @@ def rescore_job_resume(job: Job) -> int:
     undone = RescoreChunk.objects.filter(job=job, done_at__isnull=True).count()
     if job.status == Job.Status.SUCCEEDED:
         raise ValidationError("This rescore has already finished.")
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, error="", finished_at=None)
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING, error="", finished_at=None, progressed_at=timezone.now()
+    )
     if undone == 0:  # stopped after its last slice, before its capacity and MQA passes
         model = ScoringModel.objects.filter(pk=job.params["model_id"], status=ScoringModel.Status.ACTIVE).first()
         if model is None:
@@ -185,20 +167,20 @@ def rescore_chunk_run(job_id: int, number: int) -> bool:
             finished_at=timezone.now(),
             error="This version is no longer active: the rescore of the version published since replaces this one.",
         )
-        _score_indexes()
         return False
-    Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING, started_at=timezone.now())
+    Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now(), progressed_at=timezone.now()
+    )
     as_of = dt.datetime.fromisoformat(job.params["as_of"])
     score_and_store(Plan.of(model), Selection(lo=chunk.lo, hi=chunk.hi), as_of)
     if RescoreChunk.objects.filter(pk=chunk.pk, done_at__isnull=True).update(done_at=timezone.now()):
-        Job.objects.filter(pk=job_id).update(done=F("done") + chunk.accounts)
+        Job.objects.filter(pk=job_id).update(done=F("done") + chunk.accounts, progressed_at=timezone.now())
     if not RescoreChunk.objects.filter(job_id=job_id, done_at__isnull=True).exists():
         _rescore_finish(job_id, model)
     return True
 
 
 def _rescore_finish(job_id: int, model: ScoringModel) -> None:
-    _score_indexes()
     job = Job.objects.get(pk=job_id)
     # Capacity and MQAs look across slices (a territory's Tier 1, the accounts that entered a tier at `as_of`).
     after_scoring(model, dt.datetime.fromisoformat(job.params["as_of"]))
@@ -210,6 +192,11 @@ def _rescore_finish(job_id: int, model: ScoringModel) -> None:
             **{Tier(t).label: tiers.get(t, 0) for t in Tier.values},
         }
     }
+    if connection.vendor == "postgresql" and job.total >= ANALYZE_AFTER:
+        # Fresh statistics at once: the planner would otherwise read the lists' tier filters with those of the rows
+        # before (or none, after a first fill) until autovacuum gets round to the table.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE segmentation_accountscore")
     Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
         status=Job.Status.SUCCEEDED, finished_at=timezone.now(), done=F("total"), result=result
     )

@@ -2,11 +2,12 @@
 
 import pytest
 from django.urls import URLPattern, reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config import api_urls
 from core.jobs import job_create
+from core.models import ApiToken
+from core.tokens import token_create
 
 TOKEN_URL = "/api/v1/auth/token/"
 
@@ -18,18 +19,19 @@ def api():
 
 def test_a_token_for_a_good_password_works(api, world):
     response = api.post(TOKEN_URL, {"username": "north_rep", "password": "pw-for-tests"}, format="json")
-    assert response.status_code == 200 and set(response.json()) == {"token"}
+    assert response.status_code == 200 and set(response.json()) == {"token", "name", "expires_at"}
     token = response.json()["token"]
-    # Asking again gives the same token rather than piling up new ones.
+    # Only the key's digest is stored, so asking again makes a second token (the first cannot be shown again).
     again = api.post(TOKEN_URL, {"username": "north_rep", "password": "pw-for-tests"}, format="json")
-    assert again.json()["token"] == token and Token.objects.filter(user=world.north_rep).count() == 1
+    assert again.json()["token"] != token and ApiToken.objects.filter(user=world.north_rep).count() == 2
+    assert not ApiToken.objects.filter(digest=token).exists() and token not in str(list(ApiToken.objects.values()))
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     listed = api.get("/api/v1/accounts/")
     assert listed.status_code == 200
     assert {a["id"] for a in listed.json()["results"]} == world.accounts_visible_to("north_rep")
     # A form post works too.
     form = APIClient().post(TOKEN_URL, {"username": "north_rep", "password": "pw-for-tests"})
-    assert form.status_code == 200 and form.json()["token"] == token
+    assert form.status_code == 200 and form.json()["token"].startswith("rvo_")
 
 
 @pytest.mark.parametrize(
@@ -46,14 +48,14 @@ def test_bad_credentials_are_400_with_a_message(api, world, body, field):
     response = api.post(TOKEN_URL, body, format="json")
     assert response.status_code == 400 and response.json()[field]
     assert "token" not in response.json()
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_an_inactive_user_gets_no_token(api, world):
     world.rep.is_active = False
     world.rep.save(update_fields=["is_active"])
     response = api.post(TOKEN_URL, {"username": "rep", "password": "pw-for-tests"}, format="json")
-    assert response.status_code == 400 and not Token.objects.exists()
+    assert response.status_code == 400 and not ApiToken.objects.exists()
 
 
 def test_a_bad_or_revoked_token_is_401(api, world):
@@ -61,8 +63,8 @@ def test_a_bad_or_revoked_token_is_401(api, world):
     response = api.get("/api/v1/accounts/")
     assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
     assert response.json() == {"detail": "Invalid token."}
-    token = Token.objects.create(user=world.rep)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token, key = token_create(world.rep, name="tests")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/accounts/").status_code == 200
     token.delete()
     assert api.get("/api/v1/accounts/").status_code == 401

@@ -20,9 +20,10 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.models import ApiToken
+from core.tokens import token_create
 from tests.test_permission_matrix import MATRIX, objects, url_for  # noqa: F401 (objects is a fixture)
 
 PASSWORD = "pw-for-tests"  # UserFactory's
@@ -104,7 +105,7 @@ def test_token_endpoint_counts_failures_and_answers_a_lockout_in_json(world):
 
     response = token_login(api, "north_rep", PASSWORD)
     assert response.status_code == 429 and "token" not in response.json()
-    assert not Token.objects.filter(user=world.north_rep).exists()
+    assert not ApiToken.objects.filter(user=world.north_rep).exists()
     assert token_login(APIClient(), "manager", PASSWORD).status_code == 200
 
 
@@ -164,9 +165,9 @@ def test_a_deactivated_user_loses_the_api_with_a_session(world):
 
 
 def test_a_deactivated_users_token_stops_working(world):
-    token = Token.objects.create(user=world.north_rep)
+    _, key = token_create(world.north_rep, name="tests")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/accounts/").status_code == 200
     deactivate(world.north_rep)
     response = api.get("/api/v1/accounts/")

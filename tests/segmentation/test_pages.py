@@ -8,7 +8,7 @@ from django.utils.html import escape
 from segmentation.explain import explain
 from segmentation.models import ICP, AccountScore, ScoringModel
 from segmentation.services import model_publish
-from tests.factories import ICPFactory, ScoringModelFactory, SignalFactory
+from tests.factories import AccountFactory, ICPFactory, ScoringModelFactory, SignalFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -231,6 +231,25 @@ def test_the_account_list_shows_and_filters_by_tier_and_sorts_by_score(
     page = client.get(reverse("account-list"), {"tier": top.tier}).content.decode()
     for s in AccountScore.objects.select_related("account"):
         assert (escape(s.account.name) in page) == (s.tier == top.tier)
+
+
+def test_sorted_by_score_the_list_leaves_out_unscored_accounts_and_says_so(
+    client, world, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        model_publish(model=ScoringModelFactory(), user=None)
+    unscored = AccountFactory(name="Not Scored Yet Ltd")
+    client.force_login(world.admin)
+    scores = sorted(AccountScore.objects.select_related("account"), key=lambda s: (-s.unified, s.account_id))
+    for sort, expected in [("unified", scores), ("-unified", sorted(scores, key=lambda s: (s.unified, s.account_id)))]:
+        response = client.get(reverse("account-list"), {"sort": sort})
+        listed = [row.record.pk for row in response.context["table"].paginated_rows]
+        assert listed == [s.account_id for s in expected][: len(listed)]
+        assert unscored.pk not in listed
+        assert "accounts not scored yet are left out" in response.content.decode()
+    by_name = client.get(reverse("account-list"), {"sort": "name"})
+    assert "Not Scored Yet Ltd" in by_name.content.decode()
+    assert "accounts not scored yet are left out" not in by_name.content.decode()
 
 
 def _published_meanwhile(model: ScoringModel):
