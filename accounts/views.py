@@ -3,9 +3,10 @@ from django_tables2 import RequestConfig
 
 from core.csvexport import table_csv
 from core.decorators import role_required
+from core.pagination import CappedCountPaginator
 
 from .filters import AccountFilter
-from .selectors import access_account, account_list, visible_parent
+from .selectors import access_account, account_list, scored_account_list, visible_parent
 from .tables import AccountTable
 
 PAGE_SIZE = 50
@@ -29,8 +30,14 @@ EXPORT_COLUMNS = [
 ]
 
 
+def _reads_scores(request) -> bool:
+    """A list filtered by tier or sorted by score holds scored accounts only."""
+    return bool(request.GET.get("tier")) or request.GET.get("sort", "").lstrip("-") == "unified"
+
+
 def _filtered_accounts(request):
-    queryset = account_list(user=request.user).select_related("owner", "territory", "score", "potential")
+    scope = scored_account_list if _reads_scores(request) else account_list
+    queryset = scope(user=request.user).select_related("owner", "territory", "score", "potential")
     return AccountFilter(request.GET or None, queryset=queryset, user=request.user)
 
 
@@ -45,7 +52,7 @@ def _rows(account_filter):
 def account_index(request):
     account_filter = _filtered_accounts(request)
     table = AccountTable(_rows(account_filter))
-    RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    RequestConfig(request, paginate={"per_page": PAGE_SIZE, "paginator_class": CappedCountPaginator}).configure(table)
     export_query = request.GET.urlencode()
     return render(
         request,

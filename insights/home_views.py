@@ -1,13 +1,12 @@
 """Each role's home page: what they work on, and where to see how it goes."""
 
-from django.db.models import Count, Q
 from django.shortcuts import render
 
 from accounts.selectors import account_list, opportunity_list
 from core.decorators import role_required
 from core.roles import ADMIN, MANAGER, primary_role
 from core.selectors import job_list
-from territories.selectors import territory_list
+from territories.selectors import territories_counted, territory_list
 
 
 @role_required()
@@ -24,11 +23,7 @@ def home(request):
         "recent_jobs": job_list(user=user)[:5],
     }
     if role in (MANAGER, ADMIN):
-        context["territories"] = territory_list(user=user).annotate(
-            account_total=Count("accounts", distinct=True),
-            unassigned=Count("accounts", filter=Q(accounts__owner__isnull=True), distinct=True),
-            member_total=Count("memberships", filter=Q(memberships__is_active=True), distinct=True),
-        )
+        context["territories"] = territories_counted(territory_list(user=user))
     if role == ADMIN:
         context["unrouted_count"] = accounts.filter(territory__isnull=True).count()
     return render(request, f"insights/home_{role}.html", context)

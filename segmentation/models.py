@@ -6,7 +6,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from core.fields import ListField
-from core.tiers import Tier
+from core.tiers import Tier, tier_rank
 
 
 def default_mqa_tiers() -> list[str]:
@@ -159,11 +159,19 @@ class AccountScore(models.Model):
     personas = ListField(base="text")
     as_of = models.DateTimeField(help_text="The moment the score describes (signals decay up to it).")
     computed_at = models.DateTimeField()
+    # The account's territory and owner, copied by database triggers whenever either changes or a score is written
+    # (migration 0007), whatever writes them: so a list of one territory's or one rep's accounts filtered by tier and
+    # sorted by score is one range of an index of this table, not a join of every account of the scope.
+    account_territory_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    account_owner_id = models.IntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["tier", "-unified"], name="score_tier_unified_idx"),
             models.Index(fields=["-unified"], name="score_unified_idx"),
+            models.Index(fields=["account_territory_id", "tier", "-unified"], name="score_territory_tier_idx"),
+            models.Index(fields=["account_owner_id", "tier", "-unified"], name="score_owner_tier_idx"),
+            models.Index(tier_rank("tier"), models.F("unified").desc(), name="score_rank_unified_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,28 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Account
-from accounts.selectors import account_list, account_visibility_q
-from core.tiers import ORDER
+from accounts.selectors import account_visibility_q
+from accounts.selectors import scored_account_list as accounts_scored
+from core.tiers import ORDER, tier_rank
 
-from .models import MQA, ScoringModel, TierChange
+from .models import MQA, AccountScore, ScoringModel, TierChange
 from .tiers import CAPACITY
 
 
 def active_model() -> ScoringModel | None:
     """The version that scores accounts now (None before the first publish)."""
     return ScoringModel.objects.select_related("icp").filter(status=ScoringModel.Status.ACTIVE).first()
-
-
-def tier_rank(field: str = "score__tier") -> Case:
-    """The tier as its rank, best first (tier_1 = 0 ... suppress = 4), so lists sort by tier in SQL."""
-    return Case(
-        *[When(**{field: tier}, then=Value(rank)) for tier, rank in ORDER.items()],
-        default=Value(len(ORDER)),
-        output_field=IntegerField(),
-    )
 
 
 def surging_q(*, now: dt.datetime, prefix: str = "score__") -> Q:
@@ -40,10 +32,10 @@ def capacity_held_q(*, prefix: str = "score__") -> Q:
 
 
 def scored_account_list(*, user) -> QuerySet[Account]:
-    """Scored accounts the user may see, with score, owner and territory joined; best tier first, then by score."""
+    """Scored accounts the user may see, with score, owner and territory joined; best tier first, then by score (the
+    order of the score_rank_unified_idx index: a page reads a page of it)."""
     return (
-        account_list(user=user)
-        .filter(score__isnull=False)
+        accounts_scored(user=user)
         .select_related("score", "owner", "territory", "potential")
         .annotate(tier_rank=tier_rank())
         .order_by("tier_rank", "-score__unified", "name", "pk")
@@ -52,10 +44,23 @@ def scored_account_list(*, user) -> QuerySet[Account]:
 
 def tier_counts(*, accounts: QuerySet[Account], now: dt.datetime) -> dict[str, int]:
     """{tier: n for every tier, "surging": n, "total": n} over scored `accounts`, in one query."""
-    aggregates = {tier: Count("pk", filter=Q(score__tier=tier)) for tier in ORDER}
-    aggregates["surging"] = Count("pk", filter=surging_q(now=now))
+    return _tier_aggregate(accounts, now=now, prefix="score__")
+
+
+def scope_tier_counts(*, user, now: dt.datetime) -> dict[str, int]:
+    """`tier_counts` of every scored account the user may see, read from the scores alone: their copy of the
+    account's territory and owner scopes them, so no account is joined (an index range per territory or owner; for
+    an admin, one pass over the tier index instead of a join of a million accounts)."""
+    q = account_visibility_q(user=user, prefix="account_")
+    scores = AccountScore.objects.all() if q is None else AccountScore.objects.filter(q)
+    return _tier_aggregate(scores, now=now, prefix="")
+
+
+def _tier_aggregate(rows: QuerySet, *, now: dt.datetime, prefix: str) -> dict[str, int]:
+    aggregates = {tier: Count("pk", filter=Q(**{f"{prefix}tier": tier})) for tier in ORDER}
+    aggregates["surging"] = Count("pk", filter=surging_q(now=now, prefix=prefix))
     aggregates["total"] = Count("pk")
-    return accounts.order_by().aggregate(**aggregates)
+    return rows.order_by().aggregate(**aggregates)
 
 
 def tier_change_list(*, user) -> QuerySet[TierChange]:

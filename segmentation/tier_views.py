@@ -8,11 +8,12 @@ from django_tables2 import RequestConfig
 
 from core.csvexport import table_csv
 from core.decorators import role_required
+from core.pagination import CappedCountPaginator
 from core.roles import ADMIN, MANAGER
 from core.tiers import LABELS, ORDER, SUPPRESS
 
 from .filters import PeriodForm, TierListFilter, TierMoveForm
-from .selectors import scored_account_list, tier_counts, tier_movement_matrix, tier_moves
+from .selectors import scope_tier_counts, scored_account_list, tier_counts, tier_movement_matrix, tier_moves
 from .tables import TierMoveTable, TierTable
 
 PAGE_SIZE = 50
@@ -77,10 +78,17 @@ def _query(request, **changes: str | None) -> str:
 def tier_list(request):
     tier_filter = _tier_filter(request)
     table = TierTable(_rows(tier_filter))
-    RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
-    # The counts follow every filter but the tier, so each one says what its link will list.
-    counts = tier_counts(accounts=tier_filter.qs_except("tier"), now=timezone.now())
+    RequestConfig(request, paginate={"per_page": PAGE_SIZE, "paginator_class": CappedCountPaginator}).configure(table)
     chosen = tier_filter.form.cleaned_data if tier_filter.is_bound and tier_filter.is_valid() else {}
+    # The counts follow every filter but the tier, so each one says what its link will list. With no other filter
+    # (the page as opened, or a tile chosen) they are the scope's counts, read from the scores alone.
+    now = timezone.now()
+    if any(value not in (None, "") for name, value in chosen.items() if name != "tier") or (
+        tier_filter.is_bound and not tier_filter.is_valid()
+    ):
+        counts = tier_counts(accounts=tier_filter.qs_except("tier"), now=now)
+    else:
+        counts = scope_tier_counts(user=request.user, now=now)
     tiles = [
         {
             "tier": tier,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.criteria import VALUE_COLUMNS, account_values, criterion_from_dict
 from accounts.models import Account
@@ -66,6 +66,35 @@ def territory_list(*, user) -> QuerySet[Territory]:
     if is_admin(user):
         return qs
     return qs.filter(id__in=territory_ids_covered_by(user))
+
+
+def territories_counted(territories) -> list[Territory]:
+    """The territories, each with `account_total`, `unassigned` (accounts no one owns) and `member_total` (active
+    members): one GROUP BY per table over the territories' accounts and memberships. (Counting through a join of
+    territories, accounts and memberships multiplies the rows by the members and then counts them DISTINCT: seconds
+    at a million accounts.)"""
+    territories = list(territories)
+    ids = [t.pk for t in territories]
+    accounts = {
+        row["territory_id"]: row
+        for row in Account.objects.filter(territory_id__in=ids)
+        .order_by()
+        .values("territory_id")
+        .annotate(total=Count("id"), unassigned=Count("id", filter=Q(owner__isnull=True)))
+    }
+    members = dict(
+        Membership.objects.filter(territory_id__in=ids, is_active=True)
+        .order_by()
+        .values("territory_id")
+        .annotate(n=Count("id"))
+        .values_list("territory_id", "n")
+    )
+    for territory in territories:
+        row = accounts.get(territory.pk, {})
+        territory.account_total = row.get("total", 0)
+        territory.unassigned = row.get("unassigned", 0)
+        territory.member_total = members.get(territory.pk, 0)
+    return territories
 
 
 def membership_list(*, user) -> QuerySet[Membership]:

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +15,7 @@ from .forms import MembershipForm, ReassignForm
 from .selectors import (
     can_assign_in,
     membership_list,
+    territories_counted,
     territory_list,
     territory_member_choices,
     unassigned_accounts,
@@ -25,20 +26,9 @@ QUEUE_ROWS = 200
 PREVIEW_ROWS = 500
 
 
-def _territories(user):
-    return (
-        territory_list(user=user)
-        .select_related("parent")
-        .annotate(
-            account_total=Count("accounts", distinct=True),
-            unassigned=Count("accounts", filter=Q(accounts__owner__isnull=True), distinct=True),
-        )
-    )
-
-
 @role_required(MANAGER, ADMIN)
 def territory_index(request):
-    territories = list(_territories(request.user))
+    territories = territories_counted(territory_list(user=request.user).select_related("parent"))
     members = {}
     for membership in membership_list(user=request.user).order_by("role", "user__username"):
         members.setdefault(membership.territory_id, []).append(membership)
@@ -52,9 +42,10 @@ def territory_index(request):
 @role_required(MANAGER, ADMIN)
 def territory_detail(request, territory_id: int):
     """The territory board: members with their load, the unassigned queue, reassignment."""
-    territory = _territories(request.user).filter(pk=territory_id).first()
+    territory = territory_list(user=request.user).filter(pk=territory_id).first()
     if territory is None:
         raise Http404("No such territory.")
+    territories_counted([territory])
     # The territory above is named only to those who may see it.
     territory.visible_parent = territory_list(user=request.user).filter(pk=territory.parent_id).first()
     members = membership_list(user=request.user).filter(territory=territory).order_by("role", "user__username")

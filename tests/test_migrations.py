@@ -39,6 +39,7 @@ from accounts.models import PendingRescore
 from core.models import ApiToken
 from handoffs.models import Handoff, SlaPolicy
 from insights.models import AccountPotential, KpiSnapshot
+from segmentation.models import AccountScore
 
 executor = MigrationExecutor(connection)
 print(json.dumps({
@@ -51,6 +52,9 @@ print(json.dumps({
     "snapshots": KpiSnapshot.objects.count(),
     "tokens": sorted([t.user_id, t.digest, t.prefix, t.expires_at is not None] for t in ApiToken.objects.all()),
     "queued": sorted(PendingRescore.objects.values_list("account_id", flat=True)),
+    "score_copies": [AccountScore.objects.count(), sum(
+        (s.account_territory_id, s.account_owner_id) != (s.account.territory_id, s.account.owner_id)
+        for s in AccountScore.objects.select_related("account"))],
     "content_types": sorted([c.app_label, c.model, c.pk] for c in ContentType.objects.filter(
         model__in=["handoff", "slapolicy", "historicalslapolicy", "accountpotential", "kpisnapshot", "pendingrescore"])),
 }))
@@ -88,6 +92,9 @@ def _check(before: dict, database_url: str, after_counts) -> None:
     assert found["potential"] == before["potential"] and found["potential"][0] == 85
     assert found["snapshots"] == before["snapshots"] == 242
     assert found["queued"] == before["queued"] and len(found["queued"]) == 3
+    # Every score carries its account's territory and owner.
+    scores, wrong = found["score_copies"]
+    assert scores == 85 and wrong == 0, found["score_copies"]
     # Each moved model keeps its content type (its permissions and admin log entries), now under its new app.
     moved = {(app, model): pk for app, model, pk in found["content_types"]}
     for (old_app, model), pk in before["content_types"].items():

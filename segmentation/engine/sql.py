@@ -290,10 +290,11 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
             added AS (
               INSERT INTO {SCORE_TABLE}
                 (account_id, model_id, fit, signal, coverage, unified, tier, tier_since, surge_until, flags,
-                 matched, excluded, personas, as_of, computed_at)
+                 matched, excluded, personas, as_of, computed_at, account_territory_id, account_owner_id)
               SELECT n.account_id, %s, n.fit, n.signal, n.coverage, n.unified, n.tier, n.tier_since, n.surge_until,
-                     n.flags, n.matched, n.excluded, n.personas, %s, now()
-              FROM n WHERE NOT EXISTS (
+                     n.flags, n.matched, n.excluded, n.personas, %s, now(), a.territory_id, a.owner_id
+              FROM n JOIN {ACCOUNT_TABLE} a ON a.id = n.account_id
+              WHERE NOT EXISTS (
                 SELECT 1 FROM {SCORE_TABLE} o WHERE o.account_id = n.account_id AND {where_o}
               )
               ON CONFLICT (account_id) DO NOTHING
