@@ -23,7 +23,7 @@ def home(request):
         "recent_jobs": job_list(user=user)[:5],
     }
     if role in (MANAGER, ADMIN):
-        context["territories"] = territories_counted(territory_list(user=user))
+        context["territories"], context["counted_at"] = territories_counted(territory_list(user=user), shared=True)
     if role == ADMIN:
         context["unrouted_count"] = accounts.filter(territory__isnull=True).count()
     return render(request, f"insights/home_{role}.html", context)

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import Account
 from accounts.selectors import account_visibility_q
 from accounts.selectors import scored_account_list as accounts_scored
+from core.summaries import counted
 from core.tiers import ORDER, tier_rank
 
 from .models import MQA, AccountScore, ScoringModel, TierChange
@@ -47,13 +48,14 @@ def tier_counts(*, accounts: QuerySet[Account], now: dt.datetime) -> dict[str, i
     return _tier_aggregate(accounts, now=now, prefix="score__")
 
 
-def scope_tier_counts(*, user, now: dt.datetime) -> dict[str, int]:
-    """`tier_counts` of every scored account the user may see, read from the scores alone: their copy of the
-    account's territory and owner scopes them, so no account is joined (an index range per territory or owner; for
-    an admin, one pass over the tier index instead of a join of a million accounts)."""
+def scope_tier_counts(*, user, now: dt.datetime) -> tuple[dict[str, int], dt.datetime]:
+    """(`tier_counts` of every scored account the user may see, when they were counted). Read from the scores alone:
+    their copy of the account's territory and owner scopes them, so no account is joined (an index range per
+    territory or owner; for an admin, one pass over the tier index instead of a join of a million accounts). Shared
+    for COUNTS_CACHE_SECONDS by every reader of the same scope (core/summaries.py)."""
     q = account_visibility_q(user=user, prefix="account_")
     scores = AccountScore.objects.all() if q is None else AccountScore.objects.filter(q)
-    return _tier_aggregate(scores, now=now, prefix="")
+    return counted("tiers", q, lambda: _tier_aggregate(scores, now=now, prefix=""))
 
 
 def _tier_aggregate(rows: QuerySet, *, now: dt.datetime, prefix: str) -> dict[str, int]:

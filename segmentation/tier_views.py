@@ -86,9 +86,9 @@ def tier_list(request):
     if any(value not in (None, "") for name, value in chosen.items() if name != "tier") or (
         tier_filter.is_bound and not tier_filter.is_valid()
     ):
-        counts = tier_counts(accounts=tier_filter.qs_except("tier"), now=now)
+        counts, counted_at = tier_counts(accounts=tier_filter.qs_except("tier"), now=now), now
     else:
-        counts = scope_tier_counts(user=request.user, now=now)
+        counts, counted_at = scope_tier_counts(user=request.user, now=now)
     tiles = [
         {
             "tier": tier,
@@ -110,6 +110,7 @@ def tier_list(request):
             "active": chosen.get("surging") == "yes",
         },
         "export_query": request.GET.urlencode(),
+        "counted_at": counted_at,
     }
     return render(request, "segmentation/tiers/list.html", context)
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts.criteria import VALUE_COLUMNS, account_values, criterion_from_dict
 from accounts.models import Account
 from core.roles import is_admin, is_manager, is_rep
+from core.summaries import counted
 
 from .models import Membership, Territory
 from .routing import Matcher, TerritoryRule
@@ -68,33 +72,39 @@ def territory_list(*, user) -> QuerySet[Territory]:
     return qs.filter(id__in=territory_ids_covered_by(user))
 
 
-def territories_counted(territories) -> list[Territory]:
-    """The territories, each with `account_total`, `unassigned` (accounts no one owns) and `member_total` (active
-    members): one GROUP BY per table over the territories' accounts and memberships. (Counting through a join of
-    territories, accounts and memberships multiplies the rows by the members and then counts them DISTINCT: seconds
-    at a million accounts.)"""
+def territories_counted(territories, *, shared: bool = False) -> tuple[list[Territory], dt.datetime]:
+    """(the territories, each with `account_total`, `unassigned` (accounts no one owns) and `member_total` (active
+    members); when they were counted). One GROUP BY per table over the territories' accounts and memberships.
+    (Counting through a join of territories, accounts and memberships multiplies the rows by the members and then
+    counts them DISTINCT: seconds at a million accounts.) `shared`: the counts may be up to COUNTS_CACHE_SECONDS old,
+    shared by every page that shows the same territories (core/summaries.py)."""
     territories = list(territories)
-    ids = [t.pk for t in territories]
-    accounts = {
-        row["territory_id"]: row
-        for row in Account.objects.filter(territory_id__in=ids)
-        .order_by()
-        .values("territory_id")
-        .annotate(total=Count("id"), unassigned=Count("id", filter=Q(owner__isnull=True)))
-    }
-    members = dict(
-        Membership.objects.filter(territory_id__in=ids, is_active=True)
-        .order_by()
-        .values("territory_id")
-        .annotate(n=Count("id"))
-        .values_list("territory_id", "n")
-    )
+    ids = sorted(t.pk for t in territories)
+
+    def compute() -> dict[int, tuple[int, int, int]]:
+        accounts = {
+            row["territory_id"]: row
+            for row in Account.objects.filter(territory_id__in=ids)
+            .order_by()
+            .values("territory_id")
+            .annotate(total=Count("id"), unassigned=Count("id", filter=Q(owner__isnull=True)))
+        }
+        members = dict(
+            Membership.objects.filter(territory_id__in=ids, is_active=True)
+            .order_by()
+            .values("territory_id")
+            .annotate(n=Count("id"))
+            .values_list("territory_id", "n")
+        )
+        return {
+            pk: (accounts.get(pk, {}).get("total", 0), accounts.get(pk, {}).get("unassigned", 0), members.get(pk, 0))
+            for pk in ids
+        }
+
+    counts, as_of = counted("territories", ids, compute) if shared else (compute(), timezone.now())
     for territory in territories:
-        row = accounts.get(territory.pk, {})
-        territory.account_total = row.get("total", 0)
-        territory.unassigned = row.get("unassigned", 0)
-        territory.member_total = members.get(territory.pk, 0)
-    return territories
+        territory.account_total, territory.unassigned, territory.member_total = counts[territory.pk]
+    return territories, as_of
 
 
 def membership_list(*, user) -> QuerySet[Membership]:

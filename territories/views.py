@@ -28,7 +28,9 @@ PREVIEW_ROWS = 500
 
 @role_required(MANAGER, ADMIN)
 def territory_index(request):
-    territories = territories_counted(territory_list(user=request.user).select_related("parent"))
+    territories, counted_at = territories_counted(
+        territory_list(user=request.user).select_related("parent"), shared=True
+    )
     members = {}
     for membership in membership_list(user=request.user).order_by("role", "user__username"):
         members.setdefault(membership.territory_id, []).append(membership)
@@ -36,7 +38,7 @@ def territory_index(request):
     for territory in territories:
         territory.member_list = members.get(territory.pk, [])
         territory.visible_parent = territory.parent if territory.parent_id in visible else None
-    return render(request, "territories/territory_list.html", {"territories": territories})
+    return render(request, "territories/territory_list.html", {"territories": territories, "counted_at": counted_at})
 
 
 @role_required(MANAGER, ADMIN)

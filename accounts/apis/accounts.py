@@ -16,7 +16,7 @@ from core.tiers import Tier
 
 from ..imports import fields as import_fields
 from ..models import Account
-from ..selectors import account_list, account_visibility_q
+from ..selectors import account_list, account_visibility_q, scored_account_list, visible_parent
 from ..services import (
     account_create,
     account_delete,
@@ -94,10 +94,18 @@ class AccountSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        # A parent outside the reader's scope is not shown, not even its id (see AccountViewSet.get_queryset).
-        if getattr(instance, "parent_visible", True) is False:
+        # A parent outside the reader's scope is not shown, not even its id (see AccountViewSet.get_queryset and
+        # paginate_queryset, which answer it for a page at once; otherwise it is asked here).
+        if instance.parent_id is not None and not self._parent_visible(instance):
             data["parent"] = None
         return data
+
+    def _parent_visible(self, instance) -> bool:
+        known = getattr(instance, "parent_visible", None)
+        if known is not None:
+            return known
+        request = self.context.get("request")
+        return request is None or visible_parent(user=request.user, account=instance) is not None
 
 
 class AccountCountsSerializer(serializers.Serializer):
@@ -177,13 +185,26 @@ class AccountViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        accounts = account_list(user=user).select_related("owner", "territory", "score", "potential")
-        if account_visibility_q(user=user) is not None:
-            # One indexed subquery per row rather than a query per account: may the reader see the parent?
+        # Filtered by tier, only scored accounts can match: their scores' copy of territory and owner lets a scoped
+        # reader's list be one range of a score index (accounts.selectors.scored_account_list).
+        scope = scored_account_list if self.action == "list" and self.request.query_params.get("tier") else account_list
+        accounts = scope(user=user).select_related("owner", "territory", "score", "potential")
+        if self.action != "list" and account_visibility_q(user=user) is not None:
+            # May the reader see the parent? (A list answers it for its page at once: paginate_queryset.)
             accounts = accounts.annotate(
                 parent_visible=Exists(account_list(user=user).filter(pk=OuterRef("parent_id")))
             )
         return accounts
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None and account_visibility_q(user=self.request.user) is not None:
+            # One look-up for the page's parents, instead of a subquery planned over every account of the list.
+            parents = {a.parent_id for a in page if a.parent_id is not None}
+            visible = set(account_list(user=self.request.user).filter(pk__in=parents).values_list("pk", flat=True))
+            for account in page:
+                account.parent_visible = account.parent_id in visible
+        return page
 
     def get_serializer_class(self):
         return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "django_tables2",
@@ -246,6 +247,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# How long whole-scope counts (accounts per territory on the home and territories pages, the tier tiles) are shared
+# before they are counted again (core/summaries.py); 0 counts on every page load.
+COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 60, minimum=0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Account segmentation and scoring API",

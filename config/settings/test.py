@@ -30,5 +30,8 @@ CACHES = {
         "KEY_PREFIX": f"revops-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}",
     }
 }
+# Tests change data and read the pages at once: counts are made on every load (tests/core/test_summaries.py turns
+# the sharing on).
+COUNTS_CACHE_SECONDS = 0
 # No collectstatic before tests: whitenoise looks files up per request instead of listing STATIC_ROOT at start-up.
 WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,75 @@
+"""Whole-scope counts (accounts per territory on the home and territories pages, the tier tiles) are shared for
+COUNTS_CACHE_SECONDS and say when they were counted; each scope has its own; lists and queues stay live."""
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from django.urls import reverse
+
+from tests.factories import AccountFactory, AccountScoreFactory, ScoringModelFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shared_counts():
+    cache.clear()
+    with override_settings(COUNTS_CACHE_SECONDS=60):
+        yield
+    cache.clear()
+
+
+def territory_counts(client, user, name="home") -> dict[str, int]:
+    client.force_login(user)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert 'id="counted-at"' in response.content.decode()
+    return {t.name: t.account_total for t in response.context["territories"]}
+
+
+def tiles(client, user) -> dict[str, int]:
+    client.force_login(user)
+    response = client.get(reverse("tier-list"))
+    assert response.status_code == 200
+    return {t["tier"]: t["count"] for t in response.context["tiles"]}
+
+
+def test_territory_counts_are_shared_for_a_while_then_counted_again(client, world, shared_counts):
+    for name in ("home", "territory-list"):
+        cache.clear()
+        before = territory_counts(client, world.admin, name)["North"]
+        AccountFactory(territory=world.north)
+        assert territory_counts(client, world.admin, name)["North"] == before  # shared
+        # A manager's scope is counted for itself (North and below), already with the new account.
+        assert territory_counts(client, world.manager, name) == {"North": before + 1, "North-East": 1}
+        cache.clear()  # as when COUNTS_CACHE_SECONDS have passed
+        assert territory_counts(client, world.admin, name)["North"] == before + 1
+        # The territory's own page and the account list count live.
+        client.force_login(world.admin)
+        detail = client.get(reverse("territory-detail", args=[world.north.pk]))
+        AccountFactory(territory=world.north)
+        detail = client.get(reverse("territory-detail", args=[world.north.pk]))
+        assert detail.context["territory"].account_total == before + 2
+
+
+def test_tier_tiles_are_shared_per_scope(client, world, shared_counts):
+    model = ScoringModelFactory()
+    AccountScoreFactory(account=world.north_account, model=model, tier="tier_1")
+    assert tiles(client, world.admin)["tier_1"] == 1
+    assert tiles(client, world.other_manager)["tier_1"] == 0  # the South: its own scope, its own count
+    AccountScoreFactory(account=world.south_account, model=model, tier="tier_1")
+    assert tiles(client, world.admin)["tier_1"] == 1  # shared
+    assert tiles(client, world.other_manager)["tier_1"] == 0  # shared too
+    assert tiles(client, world.other_rep)["tier_1"] == 1  # a scope not counted yet
+    # Filtered, the tiles count the filtered accounts live.
+    client.force_login(world.admin)
+    response = client.get(reverse("tier-list"), {"q": "account"})
+    assert {t["tier"]: t["count"] for t in response.context["tiles"]}["tier_1"] == 2
+    cache.clear()
+    assert tiles(client, world.admin)["tier_1"] == 2
+
+
+def test_without_sharing_every_load_counts(client, world):
+    assert territory_counts(client, world.admin)["North"] == 2
+    AccountFactory(territory=world.north)
+    assert territory_counts(client, world.admin)["North"] == 3
