@@ -9,7 +9,14 @@ from territories.services import CAPACITY_TASK
 
 from .models import ScoringModel
 from .selectors import active_model
-from .services import capacity_queued, preview_compute, rescore_chunk_run, rescore_job_start, rescore_pending
+from .services import (
+    capacity_queued,
+    preview_compute,
+    rescore_chunk_run,
+    rescore_job_start,
+    rescore_pending,
+    score_scopes_repair,
+)
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
@@ -33,7 +40,9 @@ def capacity_queued_task() -> None:
 
 @shared_task(acks_late=True)
 def rescore_daily_task() -> None:
-    """Rescore everyone once a day so that signal decay shows in every score."""
+    """Rescore everyone once a day so that signal decay shows in every score; first, set right any score whose copy
+    of its account's territory and owner drifted (services/scopes.py)."""
+    score_scopes_repair()
     if active_model() is not None:
         rescore_job_start(title="daily rescore")
 

@@ -3,7 +3,8 @@
 - rescore.py: full rescores as jobs in slices;
 - incremental.py: the rescore and capacity queues drained (an account rescored soon after its data changed);
 - qualify.py: after scores are stored, Tier 1 capacity per territory and the MQA rule;
-- preview.py: what publishing a version would change.
+- preview.py: what publishing a version would change;
+- scopes.py: the scores' copy of their account's territory and owner repaired where it drifted.
 """
 
 from .incremental import account_rescore, capacity_queued, capacity_refresh, rescore_pending
@@ -16,6 +17,7 @@ from .rescore import (
     rescore_job_run_here,
     rescore_job_start,
 )
+from .scopes import score_scopes_repair
 from .versions import (
     COPIED_FIELDS,
     NotADraft,
@@ -31,6 +33,7 @@ from .versions import (
 )
 
 __all__ = [
+    "score_scopes_repair",
     "COPIED_FIELDS",
     "NotADraft",
     "icp_create",

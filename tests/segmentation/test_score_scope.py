@@ -9,7 +9,8 @@ from django.urls import reverse
 from accounts.models import Account
 from core.pagination import CappedCountPaginator
 from segmentation.models import AccountScore
-from segmentation.services import model_publish
+from segmentation.services import model_publish, score_scopes_repair
+from segmentation.tasks import rescore_daily_task
 from tests.conftest import require_postgres
 from tests.factories import AccountFactory, AccountScoreFactory, ScoringModelFactory, TerritoryFactory
 
@@ -159,3 +160,18 @@ def test_scoped_tier_lists_read_a_range_of_the_scope_indexes(world):
     # The tier list's own order (best tier first, then by score) is an index: a page reads a page of it.
     admin_page = tier_list_rows(user=world.admin)
     assert "score_rank_unified_idx" in plan(*admin_page[:50].query.sql_with_params())
+
+
+def test_the_daily_rescore_repairs_a_copy_that_drifted(world):
+    model = ScoringModelFactory()
+    for account in (world.north_account, world.south_account, world.unrouted_account):
+        AccountScoreFactory(account=account, model=model)
+    # As when a score is inserted while another transaction moves its account: the copy names the old scope.
+    AccountScore.objects.filter(account=world.north_account).update(
+        account_territory_id=world.south.pk, account_owner_id=world.other_rep.pk
+    )
+    AccountScore.objects.filter(account=world.unrouted_account).update(account_territory_id=world.north.pk)
+    assert copies() != truth()
+    rescore_daily_task()
+    assert copies() == truth()
+    assert score_scopes_repair() == 0  # nothing left to write
