@@ -1,23 +1,14 @@
 """A rep makes an API token for a script on the "API tokens" page, copies the key shown once, the script calls the
 API with it; the rep then revokes it after a confirm, and the script is refused."""
 
-from pathlib import Path
-
 import pytest
 import requests
 
 from core.models import ApiToken
 
+from .steps import SHOTS, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path(__file__).resolve().parent.parent.parent / ".test-media" / "journeys"
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-for-tests")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_a_rep_makes_uses_and_revokes_an_api_token(page, live_server, world):

@@ -10,16 +10,9 @@ from django.utils import timezone
 from handoffs.models import Handoff
 
 from ..factories import AccountFactory, HandoffFactory
+from .steps import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-for-tests")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_rep_rejects_one_handoff_and_accepts_the_other_and_the_manager_sees_both(page, live_server, world):

@@ -10,7 +10,8 @@ from insights.kpis import KPIS
 from insights.snapshots import kpi_snapshot_take
 
 from ..factories import AccountScoreFactory, OpportunityFactory, ScoringModelFactory
-from .test_csp import log_in, watch_for_problems
+from .steps import log_in
+from .test_csp import watch_for_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,23 +1,14 @@
 """A rep opens an account whose parent company is another territory's: the page says nothing of the parent (no name,
 no link), as the API does; a user who may see the parent finds it there."""
 
-from pathlib import Path
-
 import pytest
 
 from accounts.models import Account
 from tests.factories import AccountFactory
 
+from .steps import SHOTS, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path(__file__).resolve().parent.parent.parent / ".test-media" / "journeys"
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-for-tests")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_an_account_page_names_its_parent_only_to_those_who_see_it(page, live_server, world):

@@ -2,16 +2,15 @@
 group clicks "Sign in with single sign-on", signs in at the identity provider (a real one, in its own process) and
 lands in the product as a rep."""
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import User
 
 from core.models import SsoGroupRole
 from tests.oidc_provider_site.process import PASSWORD
 
+from .steps import SHOTS
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path(__file__).resolve().parent.parent.parent / ".test-media" / "journeys"
 
 
 def test_an_admin_maps_a_group_and_its_member_signs_in_as_a_rep(page, live_server, world, oidc_provider, settings):

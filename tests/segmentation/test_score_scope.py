@@ -114,6 +114,7 @@ def test_a_long_list_counts_up_to_a_cap_and_says_so(client, world, monkeypatch):
     assert '<small class="text-muted" id="account-count">(3+)</small>' in response.content.decode()
     response = client.get(reverse("tier-list"))
     assert '<small class="text-muted" id="tier-list-count">(3+)</small>' in response.content.decode()
+    assert "More than 3 match: the pages go up to the first 3." in response.content.decode()
     # Below the cap, the exact count, formatted.
     monkeypatch.setattr(CappedCountPaginator, "cap", 10_000)
     response = client.get(reverse("account-list"))
