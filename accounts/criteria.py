@@ -285,3 +285,103 @@ def criteria_errors(items: Any, *, keys: set[str], with_points: bool = True) -> 
         if errors:
             found[index] = errors
     return found
+
+
+# --- In words --------------------------------------------------------------------------------------------------
+
+FIELD_LABELS = {
+    "name": "Name",
+    "domain": "Domain",
+    "external_id": "Account ID",
+    "industry": "Industry",
+    "country": "Country",
+    "region": "Region",
+    "city": "City",
+    "employee_count": "Employees",
+    "annual_revenue": "Annual revenue",
+    "year_founded": "Year founded",
+    "technologies": "Technologies",
+    "is_customer": "Customer",
+}
+# Text fields whose values are proper names: a value typed in lower case reads capitalised ("united states").
+PROPER_NAME_FIELDS = frozenset({"industry", "country", "region", "city"})
+MONEY_FIELDS = frozenset({"annual_revenue"})
+PLAIN_NUMBER_FIELDS = frozenset({"year_founded"})  # a year reads 2010, not 2,010
+
+
+def attribute_label(attribute: str) -> str:
+    """A field's label ("Employees"); an attributes key as words ("Lead source" for lead_source)."""
+    name = str(attribute or "").strip()
+    return FIELD_LABELS.get(name) or name.replace("_", " ").strip().capitalize() or "(no attribute)"
+
+
+def _number_text(number: float) -> str:
+    if number == int(number):
+        return f"{int(number):,}"
+    return f"{number:,.2f}".rstrip("0").rstrip(".")
+
+
+def money(number: float) -> str:
+    """$1B, $250M, $1.5M, $900K, $950: amounts as a revenue team says them."""
+    size = abs(number)
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if size >= scale:
+            short = f"{size / scale:.1f}".rstrip("0").rstrip(".")
+            return f"{'-' if number < 0 else ''}${short}{suffix}"
+    return f"{'-' if number < 0 else ''}${_number_text(size)}"
+
+
+def value_text(attribute: str, value: Any) -> str:
+    """One value of an attribute as a person reads it: numbers with separators, money in dollars, names capitalised,
+    yes/no for booleans."""
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in ("true", "false")):
+        return "yes" if str(value).strip().lower() == "true" else "no"
+    number = as_number(value)
+    if number is not None and math.isfinite(number):
+        if attribute in MONEY_FIELDS:
+            return money(number)
+        if attribute in PLAIN_NUMBER_FIELDS:
+            return f"{int(number)}" if number == int(number) else str(number)
+        return _number_text(number)
+    text = str(value).strip() if value is not None else ""
+    if attribute in PROPER_NAME_FIELDS and text == text.lower():
+        return " ".join(word[:1].upper() + word[1:] for word in text.split(" "))
+    return text
+
+
+def _values_text(attribute: str, values: Any) -> str:
+    items = values if isinstance(values, list | tuple) else [values]
+    return ", ".join(value_text(attribute, v) for v in items)
+
+
+def criterion_sentence(attribute: str, operator: str, value: Any) -> str:
+    """A criterion as a sentence with the field's label: "Employees between 1,000 and 10,000", "Annual revenue ≥ $1B",
+    "Industry is one of Software, Technology", "Is a customer"."""
+    attribute = str(attribute or "").strip()
+    label = attribute_label(attribute)
+    kind = attribute_type(attribute)
+    if operator == "exists":
+        return f"{label} is known"
+    if kind == BOOLEAN or (operator in ("eq", "neq") and _is_bool(value)):
+        truth = str(value).strip().lower() == "true"
+        if operator == "neq":
+            truth = not truth
+        if attribute == "is_customer":
+            return "Is a customer" if truth else "Is not a customer"
+        return f"{label} is {'yes' if truth else 'no'}"
+    if operator == "between" and isinstance(value, list | tuple) and len(value) == 2:
+        return f"{label} between {value_text(attribute, value[0])} and {value_text(attribute, value[1])}"
+    if operator == "gte":
+        return f"{label} ≥ {value_text(attribute, value)}"
+    if operator == "lte":
+        return f"{label} ≤ {value_text(attribute, value)}"
+    if operator == "contains":
+        verb = "include" if kind == LIST else "contains"
+        return f"{label} {verb} {value_text(attribute, value)}"
+    words = {"eq": "is", "neq": "is not", "in": "is one of", "not_in": "is none of"}.get(operator, operator)
+    return f"{label} {words} {_values_text(attribute, value)}"
+
+
+def criteria_sentences(items: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Each stored criterion ({attribute, operator, value}) as a sentence."""
+    return [criterion_sentence(i.get("attribute", ""), i.get("operator", ""), i.get("value")) for i in items]

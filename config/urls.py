@@ -1,6 +1,19 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+
+class FaviconView(RedirectView):
+    """Browsers ask for /favicon.ico on pages that name no icon (the API docs, files): the one icon answers. Its
+    address is read per request, so a hashed name from collectstatic is found once the manifest exists."""
+
+    permanent = False
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("img/favicon.svg")
+
 
 urlpatterns = [
     path("", include("insights.home_urls")),
@@ -13,6 +26,7 @@ urlpatterns = [
     path("scoring/", include("insights.recalibration_urls")),
     path("tiers/", include("segmentation.tier_urls")),
     path("kpis/", include("insights.urls")),
+    path("favicon.ico", FaviconView.as_view()),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -8,10 +8,10 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.criteria import criterion_sentence
 from core.roles import is_admin, is_manager, is_rep
 from core.stats import wilson_interval
 from core.tiers import LABELS, ORDER
-from segmentation.explain import criterion_words
 from segmentation.models import ScoringModel
 from territories.selectors import territory_ids_managed_by
 
@@ -164,7 +164,7 @@ def _criterion_labels(model_ids: set[int]) -> dict[int, list[str]]:
         criteria, _ = model.current_criteria()
         labels[model.pk] = [
             f"{c.get('group') or c.get('attribute')}: "
-            f"{criterion_words(c.get('attribute', ''), c.get('operator', ''), c.get('value'))}"
+            f"{criterion_sentence(c.get('attribute', ''), c.get('operator', ''), c.get('value'))}"
             for c in criteria
         ]
     return labels

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from accounts.criteria import criterion_sentence
 from accounts.models import Signal
 from core.tiers import LABELS
 
@@ -13,31 +14,9 @@ from .models import AccountScore
 from .scoring import SignalEvent, decayed_points, signal_score
 from .tiers import tier_reason
 
-OPERATOR_WORDS = {
-    "eq": "is",
-    "neq": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "gte": ">=",
-    "lte": "<=",
-    "between": "is between",
-    "contains": "contains",
-    "exists": "is known",
-}
-
 
 def _g(value: float) -> str:
     return f"{value:,.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
-
-
-def criterion_words(attribute: str, operator: str, value) -> str:
-    if operator == "exists":
-        return f"{attribute} is known"
-    if operator == "between":
-        return f"{attribute} is between {value[0]} and {value[1]}"
-    if isinstance(value, list):
-        value = ", ".join(str(v) for v in value)
-    return f"{attribute} {OPERATOR_WORDS.get(operator, operator)} {value}"
 
 
 def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] | None = None) -> dict:
@@ -63,7 +42,7 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
         group_rows.append(
             {
                 "group": name,
-                "matched": criterion_words(criteria[best].attribute, criteria[best].operator, criteria[best].value)
+                "matched": criterion_sentence(criteria[best].attribute, criteria[best].operator, criteria[best].value)
                 if best is not None
                 else None,
                 "points": points,
@@ -91,7 +70,7 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
     engaged = list(score.personas or [])
     thresholds = tier_thresholds(model)
     excluded = [
-        criterion_words(params.exclusions[i].attribute, params.exclusions[i].operator, params.exclusions[i].value)
+        criterion_sentence(params.exclusions[i].attribute, params.exclusions[i].operator, params.exclusions[i].value)
         for i in score.excluded or []
         if i < len(params.exclusions)
     ]

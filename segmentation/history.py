@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .explain import criterion_words
+from accounts.criteria import criterion_sentence
+
 from .models import ScoringModel
 
 NUMBERS = [
@@ -14,7 +15,7 @@ NUMBERS = [
 
 
 def _criterion(item: dict, with_points: bool) -> str:
-    words = criterion_words(item.get("attribute"), item.get("operator"), item.get("value"))
+    words = criterion_sentence(item.get("attribute"), item.get("operator"), item.get("value"))
     if with_points:
         group = item.get("group") or item.get("attribute")
         return f"{group}: {words} ({float(item.get('points') or 0):+g})"

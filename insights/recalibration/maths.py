@@ -16,6 +16,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from accounts.criteria import attribute_label, criterion_sentence
+
 MAX_DEALS = 200_000
 MIN_DEALS, MIN_WINS, MIN_LOSSES = 200, 40, 40
 MIN_SUPPORT = 30  # deals a candidate criterion must match to be tried
@@ -30,13 +32,6 @@ SCORE_BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))
 EQ_ATTRIBUTES = ("industry", "country")
 BAND_ATTRIBUTES = ("employee_count", "annual_revenue", "year_founded")
 READABLE_STEP = {"year_founded": 5}  # years read best in fives; other numbers to two significant digits
-ATTRIBUTE_LABELS = {
-    "industry": "Industry",
-    "country": "Country",
-    "employee_count": "Employee count",
-    "annual_revenue": "Annual revenue",
-    "year_founded": "Year founded",
-}
 QUERY_CHUNK = 5_000  # ids per query: SQLite's bound on parameters, and bounded rows per round trip
 STEPS = 4  # the job's progress: deals read, features built, model fitted, report written
 
@@ -239,20 +234,9 @@ def proposal_points(ranking: Sequence[dict]) -> list[dict]:
     return proposed
 
 
-def attribute_label(attribute: str) -> str:
-    return ATTRIBUTE_LABELS.get(attribute) or attribute.replace("_", " ").strip().capitalize()
-
-
 def criterion_text(criterion: dict) -> str:
-    """A criterion as the model page lists it: `industry eq software`, `employee_count between 200 and 999`."""
-    attribute, operator, value = criterion["attribute"], criterion["operator"], criterion.get("value")
-    if value is None:
-        return f"{attribute} {operator}"
-    if operator == "between" and isinstance(value, list) and len(value) == 2:
-        return f"{attribute} between {value[0]} and {value[1]}"
-    if isinstance(value, list):
-        value = ", ".join(str(v) for v in value)
-    return f"{attribute} {operator} {value}"
+    """A criterion as the model page lists it: "Industry is Software", "Employees between 200 and 999"."""
+    return criterion_sentence(criterion["attribute"], criterion["operator"], criterion.get("value"))
 
 
 def _canonical(value: Any) -> Any:

@@ -33,9 +33,9 @@ from ..factories import (
 
 pytestmark = pytest.mark.django_db
 USERS = ["admin", "manager", "other_manager", "rep", "north_rep", "sub_rep", "other_rep", "outsider"]
-INDUSTRY = "Industry: industry is one of software, fintech"
-SIZE = "Size: employee_count is between 200 and 2000"
-GEO = "Geo: country is United States"
+INDUSTRY = "Industry: Industry is one of Software, Fintech"
+SIZE = "Size: Employees between 200 and 2,000"
+GEO = "Geo: Country is United States"
 
 
 def fresh(user: User) -> User:
@@ -241,7 +241,7 @@ def test_the_queue_lists_the_reps_pending_handoffs_soonest_due_first(client, wor
     assert "Unified <strong>71</strong>" in html
     assert [s.split(":")[0] for s in soon["sentences"]] == ["Fit 80", "Signal 55"]
     assert "meeting x1" in soon["sentences"][1]
-    assert "Industry: industry is one of software, fintech (+30)" in html
+    assert "Industry: Industry is one of Software, Fintech (+30)" in html
     assert soon["play"].name == Play.objects.get(tier="tier_1").name and soon["play"].name in html
     # Reasons to pick from, the note for `other`.
     for value, label in Handoff.Reason.choices:

@@ -218,7 +218,7 @@ def test_bands_are_readable_and_cover_every_value():
         ("between", [2500, 3699]),
         ("gte", 3700),
     ]
-    assert {b["group"] for b in bands} == {"Employee count"}
+    assert {b["group"] for b in bands} == {"Employees"}
     assert readable(251_410_000.0) == 250_000_000 and readable(1987.0, step=5) == 1985
     assert band_criteria("year_founded", [2000] * 50) == []
 
@@ -268,13 +268,13 @@ def test_the_admin_runs_it_and_reads_the_report(client, world, active, django_ca
     assert "New points proposed" in page and f"AUC {job.result['auc']:.3f}" in page
     assert reverse("model-detail", args=[draft.pk]) in page and reverse("model-preview", args=[draft.pk]) in page
     assert 'data-chart="calibration-chart"' in page and 'id="calibration-chart"' in page
-    assert "<code>industry eq logistics</code>" in page and "80-100" in page
+    assert "<td>Industry is Logistics</td>" in page and "80-100" in page
     assert "style=" not in page and "<script>" not in page  # the CSP: no inline style or script
     assert reverse("recalibration") in client.get(reverse("scoring-index")).content.decode()
 
     ranking = _read_csv(client.get(reverse("recalibration-ranking-export")))
     assert ranking[0][:3] == ["rank", "feature", "kind"] and ranking[0][-1] == "proposed"
-    assert ranking[1][:2] == ["1", "industry eq logistics"] and len(ranking) - 1 == len(job.result["ranking"])
+    assert ranking[1][:2] == ["1", "Industry is Logistics"] and len(ranking) - 1 == len(job.result["ranking"])
     lift = _read_csv(client.get(reverse("recalibration-lift-export")))
     assert lift[0] == ["band", "label", "deals", "wins", "win_rate_pct", "mean_predicted_pct", "lift"]
     assert [row[1] for row in lift[1:]] == ["Top 20%", "20-40%", "40-60%", "60-80%", "Bottom 20%"]

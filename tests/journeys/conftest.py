@@ -1,11 +1,13 @@
 """Headless Chromium (Debian's package) driven by Playwright against the live test server."""
 
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
 
 from ..conftest import require
+from .steps import SHOTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -34,10 +36,36 @@ def browser():
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test, so the page fixture knows whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A fresh browser tab. The journey fails on any uncaught script error, console error or failed request (a
+    download the test awaits is not one), and a failed journey leaves a screenshot of its last page beside the
+    report: .test-media/journeys/FAILED-<test>.png."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
+    page.on(
+        "requestfailed",
+        lambda r: (r.failure or "") != "net::ERR_ABORTED" and problems.append(f"failed: {r.url} {r.failure}"),
+    )
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"answered {r.status}: {r.url}"))
+    page.problems = problems  # a journey that opens a refused page on purpose reads and clears it
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):  # a closed page has nothing to show; the failure itself is reported
+            page.screenshot(path=str(SHOTS / f"FAILED-{request.node.name}.png"), full_page=True)
     context.close()
+    assert not problems, "the browser reported: " + "; ".join(problems)

@@ -88,3 +88,4 @@ def test_dashboard_paints_before_its_cards_are_computed(page, live_server, score
     assert page.locator("[data-kpi=win_rate]").inner_text() == "66.7%"  # two of the three deals won
     page.screenshot(path="/tmp/kpi-dashboard-filled.png", full_page=True)
     assert not [p for p in problems if "500" not in p], problems
+    page.problems[:] = [p for p in page.problems if "500" not in p]  # the card's failure was made on purpose
