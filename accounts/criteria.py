@@ -382,6 +382,13 @@ def criterion_sentence(attribute: str, operator: str, value: Any) -> str:
     return f"{label} {words} {_values_text(attribute, value)}"
 
 
+def with_group(group: str | None, words: str) -> str:
+    """A criterion's sentence under its group's name, unless the sentence already starts with it ("Industry is
+    Software", not "Industry: Industry is Software"; "Size: Employees ≥ 500")."""
+    group = (group or "").strip()
+    return words if not group or words.lower().startswith(group.lower()) else f"{group}: {words}"
+
+
 def criteria_sentences(items: Iterable[Mapping[str, Any]]) -> list[str]:
     """Each stored criterion ({attribute, operator, value}) as a sentence."""
     return [criterion_sentence(i.get("attribute", ""), i.get("operator", ""), i.get("value")) for i in items]

@@ -1,28 +1,40 @@
 import django_filters
 from django.contrib.auth.models import User
 from django.db.models import Q
+from django.utils.functional import cached_property
 
-from core.access import covered_territory_ids
-from core.roles import is_admin
+from core.roles import is_admin, is_rep
 from core.tiers import Tier
 
 from .models import Account, territory_model
+from .selectors import account_values_present, covered_ids
+
+NO_TERRITORY = "No territory"
+
+
+def may_see_accounts_without_territory(user) -> bool:
+    """Admins see every account; a rep sees those they own, wherever they are. A manager sees only the accounts of
+    their territories, so never one without a territory."""
+    return is_admin(user) or is_rep(user)
 
 
 def visible_territories(*, user):
     """The territories a user may filter by: all for admins, those they cover for the others."""
     territories = territory_model()._default_manager.all()
-    return territories if is_admin(user) else territories.filter(pk__in=sorted(covered_territory_ids(user)))
+    return territories if is_admin(user) else territories.filter(pk__in=sorted(covered_ids(user)))
 
 
 class AccountFilter(django_filters.FilterSet):
     """Filters of the account list; every choice offered comes from what the user may see."""
 
     q = django_filters.CharFilter(method="search", label="Search")
-    territory = django_filters.ModelChoiceFilter(queryset=None, empty_label="Any territory")
+    territory = django_filters.ModelChoiceFilter(
+        queryset=None, empty_label="Any territory", null_label=NO_TERRITORY, null_value="none"
+    )
     owner = django_filters.CharFilter(method="by_owner", label="Owner")
-    industry = django_filters.CharFilter(lookup_expr="iexact")
-    country = django_filters.CharFilter(lookup_expr="iexact")
+    # Picked from the values present (account_values_present); matched exactly, so the industry index serves it.
+    industry = django_filters.CharFilter(method="by_value", label="Industry")
+    country = django_filters.CharFilter(method="by_value", label="Country")
     tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices, empty_label="Any tier")
 
     class Meta:
@@ -33,6 +45,45 @@ class AccountFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.user = user
         self.filters["territory"].queryset = visible_territories(user=user)
+        if not may_see_accounts_without_territory(user):
+            # A manager sees only their territories' accounts: "No territory" would always be empty.
+            self.filters["territory"].extra["null_label"] = None
+
+    @cached_property
+    def territory_choices(self) -> list[tuple[str, str]]:
+        """The territory filter's choices ("Any territory", "No territory" where it applies, then each territory)."""
+        return [(str(value), str(label)) for value, label in self.form.fields["territory"].choices]
+
+    @cached_property
+    def industry_choices(self) -> list[str]:
+        return self.pick_list("industry")
+
+    @cached_property
+    def country_choices(self) -> list[str]:
+        return self.pick_list("country")
+
+    def pick_list(self, field: str) -> list[str]:
+        """The values offered for `field` (industry, country): those present in the user's accounts, one per spelling
+        that differs only in case ("Software" for "software" too), plus the one asked for if it is not among them (a
+        link from elsewhere, a value imported since the list was made)."""
+        offered = {}
+        for value in account_values_present(user=self.user, field=field):
+            key = value.casefold()
+            if key not in offered or (offered[key].islower() and not value.islower()):
+                offered[key] = value  # a capitalised spelling reads better
+        chosen = (self.form[field].value() or "").strip()
+        if chosen:
+            offered[chosen.casefold()] = chosen  # as asked, so that the list shows it chosen
+        return sorted(offered.values(), key=lambda v: (v.casefold(), v))
+
+    def by_value(self, queryset, name, value):
+        """The accounts whose `name` is `value`, in any case: every spelling present in the user's accounts is looked
+        up exactly (an IN over the column's index), rather than comparing upper-cased text row by row."""
+        value = value.strip()
+        if not value:
+            return queryset
+        spellings = {v for v in account_values_present(user=self.user, field=name) if v.casefold() == value.casefold()}
+        return queryset.filter(**{f"{name}__in": sorted(spellings | {value})})
 
     def owner_choices(self) -> list[tuple[str, str]]:
         """`Me`, `Unassigned`, then the active members of the territories the user may see.

@@ -19,6 +19,7 @@ from django.http import Http404
 
 from core.access import covered_territory_ids
 from core.roles import is_admin, is_rep
+from core.summaries import counted
 
 from .criteria import ACCOUNT_FIELDS, attributes_named, criteria_errors
 from .models import Account, Contact, Opportunity, Signal
@@ -33,11 +34,24 @@ def account_visibility_q(*, user, prefix: str = "") -> Q | None:
     return _visibility_qs(user=user, prefixes=[prefix])[0]
 
 
+def coverage_remember(user) -> None:
+    """Look up the territories `user` covers once for the rest of this request: a page that reads several lists of
+    the same scope (the account list: its rows, its filters' choices) asks once. Only for the request's own user
+    object, which lives as long as the request."""
+    user._account_coverage = frozenset(covered_territory_ids(user))
+
+
+def covered_ids(user) -> set[int]:
+    """The territories whose accounts `user` covers (core.access), as remembered for this request if it was."""
+    remembered = getattr(user, "_account_coverage", None)
+    return set(remembered) if remembered is not None else covered_territory_ids(user)
+
+
 def _visibility_qs(*, user, prefixes: list[str]) -> list[Q | None]:
     """`account_visibility_q` for each prefix, with the user's territories looked up once."""
     if is_admin(user):
         return [None for _ in prefixes]
-    territory_ids = sorted(covered_territory_ids(user))
+    territory_ids = sorted(covered_ids(user))
     rep = is_rep(user)
     qs = []
     for prefix in prefixes:
@@ -59,6 +73,14 @@ def account_list(*, user) -> QuerySet[Account]:
     return _scoped(Account.objects.all(), user=user, prefix="")
 
 
+def scored_subset(accounts: QuerySet[Account], *, user) -> QuerySet[Account]:
+    """The scored accounts among `accounts` (already read through `account_list(user=user)`), with the scope also
+    read from the score's copy of the account's territory and owner, as `scored_account_list` does."""
+    accounts = accounts.filter(score__isnull=False)
+    q = account_visibility_q(user=user, prefix="score__account_")
+    return accounts if q is None else accounts.filter(q)
+
+
 def scored_account_list(*, user) -> QuerySet[Account]:
     """The scored accounts `user` may see: the scope is read from both the account and its score's copy of the
     account's territory and owner (segmentation keeps the copy by triggers). The same accounts as `account_list`
@@ -69,6 +91,35 @@ def scored_account_list(*, user) -> QuerySet[Account]:
     for q in _visibility_qs(user=user, prefixes=["", "score__account_"]):
         accounts = accounts if q is None else accounts.filter(q)
     return accounts
+
+
+PICK_LIST_FIELDS = ("industry", "country")
+PICK_LIST_LIMIT = 500  # values offered at most: a pick list longer than this is no help
+
+
+def account_values_present(*, user, field: str) -> list[str]:
+    """The distinct non-blank values of `field` (industry or country) among the accounts `user` may see, sorted, for
+    the account list's pick lists. A DISTINCT over every account in a scope is a pass over the rows (a million for an
+    admin), so each answer is shared for COUNTS_CACHE_SECONDS (core.summaries), keyed by the scope."""
+    if field not in PICK_LIST_FIELDS:
+        raise ValueError(f"No pick list for {field!r}.")
+    accounts = Account.objects.all()
+    if is_admin(user):
+        scope: object = "all"
+    else:
+        territory_ids, rep = sorted(covered_ids(user)), is_rep(user)
+        scope = (territory_ids, user.pk if rep else None)
+        # The same rule as account_visibility_q, from the ids read once for the cache key.
+        q = Q(territory_id__in=territory_ids) | (Q(owner_id=user.pk) if rep else Q(pk__in=[]))
+        accounts = accounts.filter(q)
+
+    def compute() -> list[str]:
+        values = (
+            accounts.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()[:PICK_LIST_LIMIT]
+        )
+        return sorted(set(values), key=lambda v: (v.casefold(), v))
+
+    return counted(f"account-{field}-values", scope, compute)[0]
 
 
 def contact_list(*, user) -> QuerySet[Contact]:

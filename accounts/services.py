@@ -7,6 +7,7 @@ Signals arrive in batches through the importer (imports/), which tells `changes.
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -20,7 +21,7 @@ from core.models import Job
 from core.services import row_update
 
 from .changes import accounts_changed, owners_changed
-from .imports import ImportFileError, import_file
+from .imports import ImportFileError, file_header, import_file, reason_in_words, rejected_rows_write
 from .models import Account, Contact, Opportunity
 
 
@@ -131,16 +132,42 @@ def import_job_create(
     dry_run: bool = False,
     created_by=None,
     stored: Path | None = None,
+    complete: bool = False,
 ) -> Job:
-    """Record an import as a queued job; `stored` is a file kept by import_file_store, else `source` is copied."""
+    """Record an import as a queued job; `stored` is a file kept by import_file_store, else `source` is copied.
+    `complete`: `mapping` is the whole mapping, as the upload page's person chose it (imports.final_mapping)."""
     stored = stored or import_file_store(source=source)
-    title = f"{kind} from {Path(filename).name}" + (" (dry run)" if dry_run else "")
-    return job_create(
-        kind=Job.Kind.IMPORT,
-        created_by=created_by,
-        title=title[:200],
-        params={"kind": kind, "path": str(stored), "filename": filename, "mapping": mapping or {}, "dry_run": dry_run},
-    )
+    title = f"{kind.capitalize()} from {Path(filename).name}" + (" (dry run)" if dry_run else "")
+    params = {"kind": kind, "path": str(stored), "filename": filename, "mapping": mapping or {}, "dry_run": dry_run}
+    if complete:
+        params["complete"] = True
+    return job_create(kind=Job.Kind.IMPORT, created_by=created_by, title=title[:200], params=params)
+
+
+REJECTS_KEY = "rejected_rows_file"  # in an import job's result: the file of its rejected rows, in the imports folder
+
+
+def import_rejects_path(*, job: Job) -> Path | None:
+    """The file where an import job keeps its rejected rows as uploaded (imports.rejected_rows_write), if it has
+    one."""
+    name = job.result.get(REJECTS_KEY) if isinstance(job.result, dict) else None
+    if not isinstance(name, str) or not re.fullmatch(r"rejected-\d+-[0-9a-f]{32}\.csv", name):
+        return None
+    path = _imports_dir() / name
+    return path if path.is_file() else None
+
+
+def _rejects_keep(*, job: Job, report) -> str:
+    """Keep the rejected rows of the job's file, as uploaded, with their line and reason in words, before the file
+    goes: the job page offers them for download. Returns the name of the file kept."""
+    kind, path = job.params["kind"], Path(job.params["path"])
+    reasons: dict[int, str] = {}
+    for error in report.errors:
+        reason = reason_in_words(kind, error.reason)
+        reasons[error.line] = f"{reasons[error.line]}; {reason}" if error.line in reasons else reason
+    name = f"rejected-{job.pk}-{uuid.uuid4().hex}.csv"
+    rejected_rows_write(source=path, header=file_header(path), reasons=reasons, target=_imports_dir() / name)
+    return name
 
 
 def import_job_run(*, job: Job) -> Job:
@@ -161,6 +188,7 @@ def import_job_run(*, job: Job) -> Job:
             mapping=params.get("mapping") or None,
             dry_run=bool(params.get("dry_run")),
             progress=progress,
+            complete=bool(params.get("complete")),
         )
     except ImportFileError as exc:
         job_fail(job=job, error=str(exc))
@@ -168,7 +196,13 @@ def import_job_run(*, job: Job) -> Job:
     except Exception as exc:
         job_fail(job=job, error=f"The import stopped: {type(exc).__name__}: {exc}")
         raise
-    job_succeed(job=job, result=report.as_dict())
+    result = report.as_dict()
+    if report.errors:
+        try:
+            result[REJECTS_KEY] = _rejects_keep(job=job, report=report)
+        except OSError as exc:  # the rows were imported: the job succeeds, its page lists the reasons
+            result["notes"].append(f"The rejected rows could not be kept for download ({exc.strerror or exc}).")
+    job_succeed(job=job, result=result)
     if not report.dry_run:
         # The copy has served its purpose; a dry run keeps it so the same file can then be imported for real.
         Path(params["path"]).unlink(missing_ok=True)

@@ -6,6 +6,8 @@ urlpatterns = [
     path("", views.account_index, name="account-list"),
     path("export.csv", views.account_export, name="account-export"),
     path("<int:account_id>/", views.account_detail, name="account-detail"),
+    path("<int:account_id>/opportunities/", views.account_opportunities, name="account-opportunities"),
     path("imports/new/", import_views.import_new, name="import-new"),
     path("imports/map/", import_views.import_map, name="import-map"),
+    path("imports/<int:job_id>/rejected.csv", import_views.import_rejects, name="import-rejects"),
 ]

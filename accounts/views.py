@@ -1,44 +1,72 @@
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import render
-from django_tables2 import RequestConfig
 
-from core.csvexport import table_csv
+from core.csvexport import streamed_csv
 from core.decorators import role_required
 from core.pagination import CappedCountPaginator
+from core.tiers import LABELS as TIER_LABELS
 
 from .filters import AccountFilter
-from .selectors import access_account, account_list, scored_account_list, visible_parent
-from .tables import AccountTable
+from .selectors import access_account, account_list, coverage_remember, scored_subset, visible_parent
+from .tables import AccountTable, ScoredFirstPaginator, score_ordered
 
 PAGE_SIZE = 50
 DETAIL_ROWS = 100
+DETAIL_OPPORTUNITIES = 10  # on the account page; the rest on its opportunities page
+OPPORTUNITY_PAGE_SIZE = 50
+
+
+def _number(value):
+    """A number as a spreadsheet reads it: no thousands separators, whole when it is whole."""
+    if value is None:
+        return ""
+    return f"{value:.0f}" if float(value) == int(value) else f"{value}"
+
+
+def _score(value):
+    return "" if value is None else f"{value:.1f}"
+
+
+def _whole(value):
+    return "" if value is None else f"{value:.0f}"
+
+
+def _percent(value):
+    return "" if value is None else f"{100 * value:.0f}%"
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _full_name(first, last, username):
+    return f"{first or ''} {last or ''}".strip() or username or ""
+
+
+# The CSV export: the page's columns first, in the page's order and under the same headers, then what else is known.
+# Each entry: (header, the fields it reads, how it is written). Amounts are whole USD and numbers carry no separators,
+# so a spreadsheet reads them as numbers.
 EXPORT_COLUMNS = [
-    ("id", "id"),
-    ("external_id", "external_id"),
-    ("name", "name"),
-    ("domain", "domain"),
-    ("industry", "industry"),
-    ("employee_count", "employee_count"),
-    ("annual_revenue", "annual_revenue"),
-    ("country", "country"),
-    ("region", "region"),
-    ("city", "city"),
-    ("owner", "owner__username"),
-    ("territory", "territory__name"),
-    ("win_probability", "potential__win_probability"),
-    ("deal_size", "potential__deal_size"),
-    ("expected_value", "potential__expected_value"),
+    ("Name", ("name",), _text),
+    ("Tier", ("score__tier",), lambda tier: TIER_LABELS.get(tier, tier) if tier else ""),
+    ("Score", ("score__unified",), _score),
+    ("Expected value (USD)", ("potential__expected_value",), _whole),
+    ("Industry", ("industry",), _text),
+    ("Country", ("country",), _text),
+    ("Employees", ("employee_count",), _number),
+    ("Annual revenue (USD)", ("annual_revenue",), _whole),
+    ("Owner", ("owner__first_name", "owner__last_name", "owner__username"), _full_name),
+    ("Territory", ("territory__name",), _text),
+    ("Fit", ("score__fit",), _score),
+    ("Signal", ("score__signal",), _score),
+    ("Domain", ("domain",), _text),
+    ("Account ID", ("external_id",), _text),
+    ("Region", ("region",), _text),
+    ("City", ("city",), _text),
+    ("Win probability", ("potential__win_probability",), _percent),
+    ("Deal size (USD)", ("potential__deal_size",), _whole),
+    ("ID", ("id",), _text),
 ]
-
-
-def _reads_scores(request) -> bool:
-    """A list filtered by tier or sorted by score holds scored accounts only."""
-    return bool(request.GET.get("tier")) or request.GET.get("sort", "").lstrip("-") == "unified"
-
-
-def _filtered_accounts(request):
-    scope = scored_account_list if _reads_scores(request) else account_list
-    queryset = scope(user=request.user).select_related("owner", "territory", "score", "potential")
-    return AccountFilter(request.GET or None, queryset=queryset, user=request.user)
 
 
 def _rows(account_filter):
@@ -48,30 +76,97 @@ def _rows(account_filter):
     return account_filter.qs
 
 
+class Listing:
+    """The account list as the request asks: its filter, its order (`?sort=`, else the score, best first) and the
+    rows in that order. In a score order the rows are two parts, each read from its own index: the scored accounts in
+    that order, then those not scored yet, by name (none when a tier is asked for)."""
+
+    def __init__(self, request) -> None:
+        user = request.user
+        self.order, self.requested = AccountTable.sort_of(request.GET.get("sort"))
+        accounts = account_list(user=user).select_related("owner", "territory", "score", "potential")
+        self.filter = AccountFilter(request.GET or None, queryset=accounts, user=user)
+        rows = _rows(self.filter)
+        by_tier = bool(request.GET.get("tier")) and self.filter.is_valid()
+        if by_tier:
+            rows = scored_subset(rows, user=user)  # the scope read from the scores' indexes too
+        self.every = rows
+        if AccountTable.reads_scores(self.order):
+            self.scored = score_ordered(scored_subset(rows, user=user), self.order)
+            self.unscored = None if by_tier else rows.filter(score__isnull=True).order_by("name", "pk")
+            self.table = AccountTable(self.scored, order_by=self.order, sort_requested=self.requested)
+        else:
+            self.scored = self.unscored = None
+            self.table = AccountTable(rows, order_by=self.order, sort_requested=self.requested)
+
+    def paginate(self, request) -> None:
+        table = self.table
+        table.request = request
+        try:
+            number = int(request.GET.get("page", 1))
+        except ValueError:
+            number = 1
+        if self.scored is not None:
+            table.paginator = ScoredFirstPaginator(
+                self.scored, unscored=self.unscored, every=self.every, per_page=PAGE_SIZE
+            )
+        else:
+            table.paginator = CappedCountPaginator(table.rows, PAGE_SIZE)
+        try:
+            table.page = table.paginator.page(number)
+        except PageNotAnInteger:
+            table.page = table.paginator.page(1)
+        except EmptyPage:
+            table.page = table.paginator.page(table.paginator.num_pages)
+
+    def querysets(self) -> list:
+        """The rows in the list's order, as the querysets that read them one after the other."""
+        if self.scored is None:
+            return [self.table.data.data]
+        return [self.scored] if self.unscored is None else [self.scored, self.unscored]
+
+
 @role_required()
 def account_index(request):
-    account_filter = _filtered_accounts(request)
-    table = AccountTable(_rows(account_filter))
-    RequestConfig(request, paginate={"per_page": PAGE_SIZE, "paginator_class": CappedCountPaginator}).configure(table)
-    export_query = request.GET.urlencode()
+    coverage_remember(request.user)
+    listing = Listing(request)
+    listing.paginate(request)
+    order = listing.table.order_by[0]
     return render(
         request,
         "accounts/account_list.html",
         {
-            "filter": account_filter,
-            "table": table,
-            "export_query": export_query,
-            "sorted_by_score": request.GET.get("sort", "").lstrip("-") == "unified",
+            "filter": listing.filter,
+            "table": listing.table,
+            "export_query": request.GET.urlencode(),
+            "sorted_by_score": AccountTable.reads_scores(listing.order),
+            "order": order,
+            "unscored_follow": listing.unscored is not None,
         },
     )
 
 
 @role_required()
 def account_export(request):
-    """The filtered list as CSV in the page's order (by name unless sorted), streamed so a large export does not sit
-    in memory."""
-    rows = _rows(_filtered_accounts(request)).order_by("name", "id")
-    return table_csv(request, AccountTable(rows), columns=EXPORT_COLUMNS, filename="accounts.csv")
+    """The list as CSV: the page's filters and order, every matching row, streamed so a large export does not sit in
+    memory."""
+    coverage_remember(request.user)
+    listing = Listing(request)
+    fields = [field for _, names, _ in EXPORT_COLUMNS for field in names]
+
+    def formatted(row):
+        cells, at = [], 0
+        for _, names, write in EXPORT_COLUMNS:
+            cells.append(write(*row[at : at + len(names)]))
+            at += len(names)
+        return cells
+
+    def rows():
+        for queryset in listing.querysets():
+            for row in queryset.values_list(*fields).iterator(chunk_size=2000):
+                yield formatted(row)
+
+    return streamed_csv(filename="accounts.csv", header=[header for header, _, _ in EXPORT_COLUMNS], rows=rows())
 
 
 @role_required()
@@ -88,8 +183,18 @@ def account_detail(request, account_id: int):
         "contacts": account.contacts.order_by("persona", "name"),
         "signals": list(signals[:DETAIL_ROWS]),
         "signal_count": signals.count(),
-        "opportunities": opportunities[:DETAIL_ROWS],
+        "opportunities": opportunities[:DETAIL_OPPORTUNITIES],
         "opportunity_count": opportunities.count(),
         "detail_rows": DETAIL_ROWS,
+        "detail_opportunities": DETAIL_OPPORTUNITIES,
     }
     return render(request, "accounts/account_detail.html", context)
+
+
+@role_required()
+def account_opportunities(request, account_id: int):
+    """Every opportunity of an account (its page shows the latest few), newest first, a page at a time."""
+    account = access_account(user=request.user, account_id=account_id)
+    opportunities = account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id")
+    page = Paginator(opportunities, OPPORTUNITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/account_opportunities.html", {"account": account, "page": page})

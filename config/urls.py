@@ -26,7 +26,7 @@ urlpatterns = [
     path("scoring/", include("insights.recalibration_urls")),
     path("tiers/", include("segmentation.tier_urls")),
     path("kpis/", include("insights.urls")),
-    path("favicon.ico", FaviconView.as_view()),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

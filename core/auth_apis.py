@@ -105,6 +105,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     serializer_class = ApiTokenSerializer
     queryset = ApiToken.objects.none()  # names the model for the schema; get_queryset gives the user's own
+    permission_subject = "API tokens"  # what a refused caller is told they may not read (core/permissions.py)
 
     def get_queryset(self):
         tokens = ApiToken.objects.filter(user=self.request.user)

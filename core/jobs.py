@@ -133,3 +133,63 @@ def jobs_heal(*, now: dt.datetime | None = None) -> dict[str, list[int]]:
             healed["failed"].append(pk)
             log.warning("job %s (%s) had no progress for %s minutes: failed", pk, job.kind, minutes)
     return healed
+
+
+# What a job's result says, in words, for its page. A job's `result` keeps figures under short keys for programs (the
+# API, the command line); its page shows labels and formatted values. The app that runs a kind of job may describe
+# its results itself (an import: its reasons in words, its rejected rows to download): it registers how, as resumers
+# are registered, since core imports no app.
+
+RESULT_LABELS = {
+    "kind": "What",
+    "dry_run": "Dry run",
+    "rows": "Rows read",
+    "created": "Created",
+    "updated": "Updated",
+    "unchanged": "Unchanged",
+    "failed": "Not imported",
+    "version": "Model version",
+}
+ERRORS_SHOWN = 200
+RESULT_DESCRIBERS: dict[str, Callable[[Job], dict]] = {}
+
+
+def job_result_describer_register(kind: str, describe: Callable[[Job], dict]) -> None:
+    """`describe(job)` -> the parts of `job_result_view` it words itself (any of: summary, notes, errors,
+    error_count, download_url)."""
+    RESULT_DESCRIBERS[kind] = describe
+
+
+def result_value_text(value) -> str:
+    """A result's value as a page shows it: yes/no, whole numbers with thousands separators."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def result_label(key: str) -> str:
+    label = RESULT_LABELS.get(key) or str(key).replace("_", " ").strip()
+    return label[:1].upper() + label[1:]
+
+
+def job_result_view(job: Job) -> dict:
+    """The job's result for its page: {summary: [(label, text)], notes, errors: [(line, reason)] (the first
+    ERRORS_SHOWN), error_count, download_url (None: the generic list of lines and reasons)}."""
+    result = job.result if isinstance(job.result, dict) else {}
+    summary = result.get("summary") if isinstance(result.get("summary"), dict) else {}
+    errors = result.get("errors") if isinstance(result.get("errors"), list) else []
+    view = {
+        "summary": [(result_label(key), result_value_text(value)) for key, value in summary.items()],
+        "notes": [str(note) for note in result.get("notes") or []],
+        "errors": [tuple(error) for error in errors[:ERRORS_SHOWN]],
+        "error_count": len(errors),
+        "download_url": None,
+    }
+    describe = RESULT_DESCRIBERS.get(job.kind)
+    if describe is not None:
+        view.update(describe(job))
+    return view

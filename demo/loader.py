@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import logging
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.imports import ImportReport, import_records
+from accounts.changes import RESCORE_TASK, ROUTE_TASK
+from accounts.imports import ImportReport, import_file, import_records
 from accounts.models import Account, Contact, Opportunity, Signal
 from accounts.services import import_job_create, import_job_run
+from core.models import Job
+from core.queues import wake
 from core.roles import ADMIN, MANAGER, REP
 from core.services import user_set_role
 from insights.snapshots import kpi_snapshot_take
 from territories.models import Membership, Territory
 from territories.services import assignment_apply, membership_ensure, user_create
 
+from .history import backfill_snapshots
 from .scoring import demo_scoring
 
 DATASET = Path(settings.BASE_DIR) / "data" / "maven-crm"
@@ -80,17 +90,55 @@ TOPICS = ["pricing", "integrations", "security", "analytics", "onboarding", "roi
 DEMO_PASSWORD_DEFAULT = "revops-demo-2026"  # nosec B105  # the local demo's printed login; DEMO_PASSWORD overrides it
 
 
-def load_maven(*, stdout=None) -> list[ImportReport | str]:
-    """Users, accounts and opportunities through the importer, each as a job."""
+DEMO_EMAIL_DOMAIN = "maven-demo.example"  # a reserved name: the demo's notifications reach nobody
+
+
+def _imported_before(filename: str) -> bool:
+    return Job.objects.filter(
+        kind=Job.Kind.IMPORT, status=Job.Status.SUCCEEDED, params__filename=filename, params__dry_run=False
+    ).exists()
+
+
+def load_maven() -> list[tuple[str, Job | None, dict]]:
+    """Users, accounts and opportunities through the importer: the first time each as a job (the jobs page shows it,
+    with its row errors by line), then straight through the importer, which puts back anything missing and leaves
+    the rest as it is, so loading again adds no job. Returns (filename, job or None, summary) per file."""
     results = []
     for kind, filename, mapping in MAVEN_IMPORTS:
+        if _imported_before(filename):
+            report = import_file(kind=kind, path=DATASET / filename, mapping=mapping)
+            results.append((filename, None, report.as_dict()["summary"]))
+            continue
         job = import_job_create(kind=kind, source=DATASET / filename, filename=filename, mapping=mapping)
         import_job_run(job=job)
         job.refresh_from_db()
         if job.status != job.Status.SUCCEEDED:
             raise RuntimeError(f"Import of {filename} failed: {job.error}")
-        results.append((filename, job))
+        results.append((filename, job, job.result["summary"]))
     return results
+
+
+def dataset_accounts() -> list[str]:
+    """The external ids of the export's accounts (their names): the accounts the demo generates contacts and signals
+    for. Accounts added since (an import, the API) get none, so they change nothing of what the demo generates."""
+    with (DATASET / "accounts.csv").open(newline="", encoding="utf-8") as f:
+        names = sorted({row["account"].strip() for row in csv.DictReader(f) if row["account"].strip()})
+    return list(
+        Account.objects.filter(external_id__in=names).order_by("external_id").values_list("external_id", flat=True)
+    )
+
+
+def _rng(seed: int, key: str) -> random.Random:
+    """One generator per account: what the demo makes for an account never depends on the other accounts."""
+    return random.Random(f"{seed}:{key}")  # nosec B311  # seeded on purpose: the same demo data every run
+
+
+def _missing(model, records: list[dict]) -> list[dict]:
+    """The generated records not loaded yet: those already there stay as they are (dated the day they were made)."""
+    have = set(
+        model.objects.filter(external_id__in=[r["external_id"] for r in records]).values_list("external_id", flat=True)
+    )
+    return [r for r in records if r["external_id"] not in have]
 
 
 def place_demo_accounts() -> int:
@@ -123,12 +171,13 @@ def place_demo_accounts() -> int:
 
 
 def demo_contacts(*, seed: int = 7) -> list[dict]:
-    """Two to six contacts per account with personas; the same every time for the same accounts and seed."""
-    rng = random.Random(seed)  # nosec B311  # seeded on purpose: the same demo data every run, not security
+    """Two to six contacts per account of the export, with personas; the same every time for the same seed."""
     personas = list(PERSONA_TITLES)
+    names = dict(Account.objects.filter(external_id__in=dataset_accounts()).values_list("external_id", "name"))
     records = []
-    for external_id, name in Account.objects.order_by("external_id").values_list("external_id", "name"):
-        slug = "".join(ch for ch in name.lower() if ch.isalnum())
+    for external_id in sorted(names):
+        rng = _rng(seed, external_id)
+        slug = "".join(ch for ch in names[external_id].lower() if ch.isalnum())
         for n in range(rng.randint(2, 6)):
             persona = personas[n] if n < 3 else rng.choice(personas)
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -145,35 +194,33 @@ def demo_contacts(*, seed: int = 7) -> list[dict]:
     return records
 
 
+LINKED_KINDS = {"web_visit", "content_download", "email_click", "meeting", "event_attended"}
+
+
 def demo_signals(*, seed: int = 11, today: dt.date | None = None) -> list[dict]:
     """Engagement and intent over the last 180 days, dated from `today` (UTC), so scores are fresh in the demo."""
-    rng = random.Random(seed)  # nosec B311  # seeded on purpose: the same demo data every run, not security
     today = today or timezone.now().date()
     anchor = dt.datetime.combine(today, dt.time.min, tzinfo=dt.UTC)
     kinds = [k for k, _ in SIGNAL_KINDS]
     weights = [w for _, w in SIGNAL_KINDS]
+    accounts = dataset_accounts()
     contacts = defaultdict(list)
-    for account_ext, contact_ext in Contact.objects.filter(external_id__startswith="demo-contact-").values_list(
-        "account__external_id", "external_id"
-    ):
+    for account_ext, contact_ext in Contact.objects.filter(
+        external_id__startswith="demo-contact-", account__external_id__in=accounts
+    ).values_list("account__external_id", "external_id"):
         contacts[account_ext].append(contact_ext)
     records = []
-    for external_id in Account.objects.order_by("external_id").values_list("external_id", flat=True):
-        activity = rng.choice([0, 2, 5, 10, 20, 40])
-        for n in range(activity):
+    for external_id in accounts:
+        rng = _rng(seed, external_id)
+        known = sorted(contacts[external_id])
+        for n in range(rng.choice([0, 2, 5, 10, 20, 40])):
             kind = rng.choices(kinds, weights)[0]
             minutes = rng.randint(0, 180 * 24 * 60)
-            linked = contacts[external_id] and kind in {
-                "web_visit",
-                "content_download",
-                "email_click",
-                "meeting",
-                "event_attended",
-            }
+            contact = rng.choice(known) if known and kind in LINKED_KINDS else None
             records.append(
                 {
                     "account": external_id,
-                    "contact": rng.choice(sorted(contacts[external_id])) if linked else None,
+                    "contact": contact,
                     "kind": kind,
                     "topic": rng.choice(TOPICS) if kind in {"content_download", "intent_surge", "web_visit"} else "",
                     "occurred_at": anchor - dt.timedelta(minutes=minutes),
@@ -183,9 +230,12 @@ def demo_signals(*, seed: int = 11, today: dt.date | None = None) -> list[dict]:
             )
     # A few accounts light up in the last three days (meetings and third-party intent): the demo shows surges, and
     # the demo rep's own accounts among them, so their queue has handoffs to accept or reject.
-    lit = set(rng.sample(sorted(contacts), 3))
-    lit |= set(Account.objects.filter(owner__username="rep").values_list("external_id", flat=True))
+    lit = set(_rng(seed, "surges").sample(accounts, min(3, len(accounts))))
+    lit |= set(
+        Account.objects.filter(owner__username="rep", external_id__in=accounts).values_list("external_id", flat=True)
+    )
     for external_id in sorted(lit & set(contacts)):
+        rng = _rng(seed, f"surge:{external_id}")
         for n, kind in enumerate(("meeting", "meeting", "intent_surge", "intent_surge")):
             records.append(
                 {
@@ -212,32 +262,93 @@ def demo_users(*, password: str) -> list[tuple[str, str]]:
             user = user_create(username=username, role=role, first_name=f"Demo {role}", last_name="")
         else:
             user_set_role(user=user, role=role)
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        if not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
         if role in (MANAGER, REP):
             membership_ensure(user=user, territory=central, role=role)
         created.append((username, role))
     return created
 
 
-def load_demo(*, password: str = DEMO_PASSWORD_DEFAULT, out=print) -> dict:
-    for filename, job in load_maven():
-        summary = job.result["summary"]
+def demo_emails() -> ImportReport:
+    """An e-mail address for every demo person who has none (the export's agents and managers, the demo logins), so
+    handoffs reach their owner and breaches their manager; an address someone set is kept."""
+    people = User.objects.filter(email="").filter(memberships__isnull=False) | User.objects.filter(
+        email="", username__in=["admin", "manager", "rep"]
+    )
+    records = [
+        {"username": username, "email": f"{username}@{DEMO_EMAIL_DOMAIN}"}
+        for username in sorted(set(people.values_list("username", flat=True)))
+    ]
+    return import_records(kind="users", records=records)
+
+
+@contextmanager
+def tasks_here() -> Iterator[None]:
+    """Run every task the load wakes in this process and wait for it, as without a broker: with PostgreSQL and
+    Redis the worker starts only once the demo is loaded, and the demo must be complete (scored, with spend potential
+    and trends) when its first page is opened."""
+    conf = current_app.conf
+    before = conf.task_always_eager
+    conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        conf.task_always_eager = before
+
+
+@contextmanager
+def quiet(verbose: bool) -> Iterator[None]:
+    """Unless verbose: no log lines of the tasks and jobs the load runs, nor the e-mails they send to the console
+    (the handoffs of the demo's first MQAs). Errors still show."""
+    if verbose:
+        yield
+        return
+    logging.disable(logging.WARNING)
+    try:
+        with redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def load_demo(
+    *, password: str = DEMO_PASSWORD_DEFAULT, out: Callable[[str], None] = print, verbose: bool = True
+) -> dict:
+    """Load the demo, complete: when this returns every account is routed and scored, spend potential is computed
+    and the KPI trends have their points. Loading again changes nothing."""
+    with quiet(verbose), tasks_here():
+        return _load(password=password, out=out)
+
+
+def _load(*, password: str, out: Callable[[str], None]) -> dict:
+    changed = False
+    for filename, job, summary in load_maven():
+        changed |= bool(summary["created"] or summary["updated"])
         out(
             f"{filename}: {summary['created']} created, {summary['updated']} updated, "
-            f"{summary['unchanged']} unchanged, {summary['failed']} not imported (job #{job.pk})"
+            f"{summary['unchanged']} unchanged, {summary['failed']} not imported"
+            + (f" (job #{job.pk})" if job else " (imported before: no new job)")
         )
     users = demo_users(password=password)
+    emails = demo_emails()
+    out(f"E-mail addresses: {emails.updated} given, to every demo person who had none.")
     moved = place_demo_accounts()
+    changed |= bool(moved)
     out(f"{moved} accounts routed to the region of their main agent and a rep there (round robin).")
-    contacts = import_records(kind="contacts", records=demo_contacts())
-    out(f"Contacts: {contacts.created} created, {contacts.unchanged + contacts.updated} already there.")
-    signals = import_records(kind="signals", records=demo_signals())
-    out(f"Signals: {signals.created} created, {signals.unchanged + signals.updated} already there.")
-    for report in (contacts, signals):
+    contacts = import_records(kind="contacts", records=_missing(Contact, demo_contacts()))
+    out(f"Contacts: {contacts.created} created.")
+    signals = import_records(kind="signals", records=_missing(Signal, demo_signals()))
+    out(f"Signals: {signals.created} created.")
+    for report in (emails, contacts, signals):
         if report.errors:
             raise RuntimeError(f"Generated {report.kind} were refused: {report.errors[:3]}")
-    demo_scoring(out=out)
-
-    out(f"KPI snapshot of today: {kpi_snapshot_take()} figures (the dashboard's trends start here).")
+    changed |= bool(contacts.created or signals.created)
+    # Work queued by the changes above (accounts to route or rescore) is done before the scores are read.
+    wake(ROUTE_TASK)
+    wake(RESCORE_TASK)
+    demo_scoring(out=out, refresh_potential=changed)
+    days = backfill_snapshots()
+    out(f"KPI snapshots: {days} past days back-filled from the demo's history; today's: {kpi_snapshot_take()} figures.")
     return {"users": users, "password": password, "signals": Signal.objects.count()}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from accounts.models import Account
 from core.models import Job
 from insights.tasks import potential_refresh_task
 from segmentation.defaults import STANDARD_PERSONAS, STANDARD_SIGNAL_RULES
 from segmentation.models import ICP
 from segmentation.selectors import active_model
-from segmentation.services import model_draft_create, model_publish
+from segmentation.services import model_draft_create, model_publish, rescore_job_run_here, rescore_job_start
 
 
 def _c(group: str, attribute: str, operator: str, value, points: float) -> dict:
@@ -32,14 +33,23 @@ DEMO_ICP = {
 }
 
 
-def demo_scoring(*, out=print) -> None:
+def demo_scoring(*, out=print, refresh_potential: bool = True) -> None:
     """Create the demo ICP and publish a first model, unless a model is already active (loading twice changes
-    nothing); then the spend potential."""
+    nothing), and wait for its rescore; then the spend potential, when the data changed or some account lacks it."""
+    published = False
     if active_model() is not None:
         out("Scoring: a model is already active; nothing to do.")
     else:
         _publish_demo_model(out=out)
-    _refresh_potential(out=out)
+        published = True
+    unscored = Account.objects.filter(score__isnull=True).count()
+    if unscored:
+        job = rescore_job_start(title="demo: accounts without a score", enqueue=False)
+        rescore_job_run_here(job)
+        out(f"Scoring: {unscored} accounts had no score; rescore job #{job.pk}.")
+    missing = Account.objects.filter(potential__isnull=True).exists()
+    if published or refresh_potential or missing:
+        _refresh_potential(out=out)
 
 
 def _publish_demo_model(*, out) -> None:
@@ -55,18 +65,17 @@ def _publish_demo_model(*, out) -> None:
         required_personas=list(STANDARD_PERSONAS),
     )
     job = model_publish(model=model, user=None)
-    out(f"Scoring: published {model.name} v{model.version}; rescore job #{job.pk}.")
+    job = rescore_job_run_here(job)  # already done where tasks run here; the load waits for it either way
+    out(f"Scoring: published {model.name} v{model.version}; rescore job #{job.pk} {job.get_status_display().lower()}.")
 
 
 def _refresh_potential(*, out) -> None:
-    """Spend potential from the demo's closed deals: at once when tasks run in this process (the rescore has just
-    finished), else queued for the worker, which waits for the rescore."""
-
+    """Spend potential from the demo's closed deals, computed here once the scores are in (a job: its statistics
+    explain the numbers on the account pages)."""
     jobs = Job.objects.filter(kind=Job.Kind.POTENTIAL).order_by("-pk")
     before = jobs.values_list("pk", flat=True).first() or 0
-    potential_refresh_task.delay()
+    potential_refresh_task.apply()
     job = jobs.filter(pk__gt=before).first()
-    if job is not None and job.is_finished:
-        out(f"Spend potential: {job.result.get('message') or job.error} (job #{job.pk}).")
-    else:
-        out("Spend potential: queued; the worker computes it once the rescore has finished.")
+    if job is None or job.status != Job.Status.SUCCEEDED:
+        raise RuntimeError(f"Spend potential was not computed: {job.error if job else 'no job ran'}")
+    out(f"Spend potential: {job.result.get('message') or ''} (job #{job.pk}).")

@@ -17,7 +17,7 @@ class SlaPolicyAdmin(ReadOnlyAdmin):
 class HandoffAdmin(ReadOnlyAdmin):
     """Read-only: decisions and reassignments go through the queue, the manager view and the API."""
 
-    list_display = ["account", "owner", "tier", "status", "accept_due_at", "breached_at", "decided_at"]
+    list_display = ["account", "owner", "tier", "status", "accept_due_at", "breached_at", "breached_by", "decided_at"]
     list_filter = ["status", "tier", "territory"]
     search_fields = ["account__name"]
 

@@ -30,7 +30,7 @@ class HandoffSerializer(serializers.ModelSerializer):
         model = Handoff
         fields = [
             "id", "account", "account_name", "mqa", "territory", "owner", "tier", "assigned_at", "accept_due_at",
-            "status", "decided_by", "decided_at", "reason", "note", "breached_at", "created_at",
+            "status", "decided_by", "decided_at", "reason", "note", "breached_at", "breached_by", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -88,6 +88,20 @@ class Handoff(models.Model):
     reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
     note = models.TextField(blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
+    # Who held the handoff when the sweep marked it breached: the breach counts against them, whoever holds it later
+    # (a breach action or a manager may reassign it). Not indexed: read only by the SLA compliance aggregates.
+    breached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
+    # Who was told of the breach by e-mail and who could not be (no address): {"told": [names], "not_told": [names],
+    # "to": "managers" | "admins"}, written by the sweep; empty until the handoff is breached.
+    breach_audience = models.JSONField(null=True, blank=True, editable=False)
     breach_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     owner_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.criteria import criterion_sentence
+from accounts.criteria import attribute_label, criterion_sentence, with_group
 from core.roles import is_admin, is_manager, is_rep
 from core.stats import wilson_interval
 from core.tiers import LABELS, ORDER
 from segmentation.models import ScoringModel
+from territories.models import Membership
 from territories.selectors import territory_ids_managed_by
 
-from .models import Handoff
+from .models import Handoff, SlaPolicy
+from .sla import ALWAYS, Clock, Countdown, clock_of, countdown
 
 
 def handoff_list(*, user) -> QuerySet:
@@ -54,14 +58,32 @@ def handoff_queue(*, user) -> QuerySet:
     )
 
 
+def sla_clocks() -> dict[str, Clock]:
+    """Each tier's SLA clock, as its policy says now (one query)."""
+
+    return {policy.tier: clock_of(policy) for policy in SlaPolicy.objects.all()}
+
+
+def handoff_countdown(handoff: Handoff, clocks: dict[str, Clock], now=None) -> Countdown | None:
+    """A pending handoff's countdown on its tier's clock (plain hours, UTC, for a tier without a policy); None for a
+    decided handoff or one without a deadline."""
+
+    if handoff.status != Handoff.Status.PENDING or handoff.accept_due_at is None:
+        return None
+    clock = clocks.get(handoff.tier) or Clock(hours=1, calendar=ALWAYS)
+    return countdown(clock, handoff.accept_due_at, now or timezone.now())
+
+
 @dataclass(frozen=True)
 class SlaRow:
     """SLA compliance of a group of handoffs.
 
     `measured` (the sample) counts the handoffs whose SLA outcome is settled: those with a deadline that were decided,
-    were marked breached, or are past due. `on_time` are those decided (accepted or rejected) by their deadline;
+    were marked breached, or are past due. `on_time` are those decided (accepted or rejected) by their deadline and
+    never breached (a handoff breached, then reassigned and decided by its new owner in time, was still breached);
     compliance = on_time / measured. Pending handoffs still inside their window and handoffs without a deadline are
-    not measured.
+    not measured. By rep, a handoff counts for the rep answerable for it: the owner when it was breached (a breach
+    counts against who held it then, whoever holds it since), else its owner.
     """
 
     key: str
@@ -98,7 +120,10 @@ def _sla_aggregates(now) -> dict:
     return {
         "handoffs": Count("pk"),
         "decided": Count("pk", filter=decided),
-        "on_time": Count("pk", filter=decided & has_deadline & Q(decided_at__lte=F("accept_due_at"))),
+        "on_time": Count(
+            "pk",
+            filter=decided & has_deadline & Q(decided_at__lte=F("accept_due_at"), breached_at__isnull=True),
+        ),
         "breached": Count("pk", filter=Q(breached_at__isnull=False)),
         "measured": Count(
             "pk", filter=has_deadline & (decided | Q(breached_at__isnull=False) | Q(accept_due_at__lt=now))
@@ -106,24 +131,45 @@ def _sla_aggregates(now) -> dict:
     }
 
 
+def answerable_rep():
+    """The rep a handoff's SLA outcome counts for: who breached it, else its owner (None: unassigned)."""
+
+    return Coalesce("breached_by_id", "owner_id")
+
+
+def answerable_q(user_id: int) -> Q:
+    """The handoffs whose SLA outcome counts for this rep (see `answerable_rep`)."""
+
+    return Q(breached_by_id=user_id) | Q(breached_by__isnull=True, owner_id=user_id)
+
+
+def _rep_rows(base: QuerySet, aggregates: dict) -> list[SlaRow]:
+    rows = list(base.annotate(rep_id=answerable_rep()).values("rep_id").annotate(**aggregates))
+    people = {
+        u.pk: u.get_full_name() or u.username
+        for u in User.objects.filter(pk__in=[r["rep_id"] for r in rows if r["rep_id"]]).only(
+            "username", "first_name", "last_name"
+        )
+    }
+    by_rep = []
+    for row in rows:
+        if row["rep_id"] is None:
+            key, label = "", "Unassigned"
+        else:
+            key, label = str(row["rep_id"]), people.get(row["rep_id"], str(row["rep_id"]))
+        by_rep.append(SlaRow(key=key, label=label, **{name: row[name] for name in SLA_COUNTS}))
+    by_rep.sort(key=lambda r: (r.key == "", r.label.lower(), r.key))
+    return by_rep
+
+
 def sla_compliance(*, handoffs: QuerySet, now=None) -> SlaCompliance:
-    """SLA compliance of `handoffs` (already scoped to the user) by owner and by tier: two aggregate queries."""
+    """SLA compliance of `handoffs` (already scoped to the user) by rep (who answers for each handoff, see
+    `SlaRow`) and by tier: two aggregate queries and one of the reps' names."""
 
     now = now or timezone.now()
     aggregates = _sla_aggregates(now)
     base = handoffs.order_by()
-    by_owner = []
-    owner_rows = base.values("owner_id", "owner__username", "owner__first_name", "owner__last_name").annotate(
-        **aggregates
-    )
-    for row in owner_rows:
-        if row["owner_id"] is None:
-            key, label = "", "Unassigned"
-        else:
-            full = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
-            key, label = str(row["owner_id"]), full or row["owner__username"]
-        by_owner.append(SlaRow(key=key, label=label, **{name: row[name] for name in SLA_COUNTS}))
-    by_owner.sort(key=lambda r: (r.key == "", r.label.lower(), r.key))
+    by_owner = _rep_rows(base, aggregates)
     by_tier = [
         SlaRow(key=row["tier"], label=LABELS.get(row["tier"], row["tier"]), **{n: row[n] for n in SLA_COUNTS})
         for row in base.values("tier").annotate(**aggregates)
@@ -131,6 +177,45 @@ def sla_compliance(*, handoffs: QuerySet, now=None) -> SlaCompliance:
     by_tier.sort(key=lambda r: (ORDER.get(r.key, len(ORDER)), r.key))
     total = SlaRow(key="", label="All", **{name: sum(getattr(r, name) for r in by_tier) for name in SLA_COUNTS})
     return SlaCompliance(by_owner=by_owner, by_tier=by_tier, total=total)
+
+
+@dataclass(frozen=True)
+class MemberSla:
+    """One rep's SLA compliance in a territory: `member` False for someone who answers for some of its handoffs
+    without being one of its active reps now (a former member)."""
+
+    row: SlaRow
+    member: bool
+
+
+def territory_member_sla(*, user, territory_id: int, now=None) -> tuple[list[MemberSla], SlaRow]:
+    """SLA compliance of a territory's handoffs (those the user may see) for each of its active reps (a row of
+    zeros for a rep with none), then anyone else who answers for some, and the territory's total. Three queries."""
+
+    now = now or timezone.now()
+    aggregates = _sla_aggregates(now)
+    handoffs = handoff_list(user=user).filter(territory_id=territory_id).order_by()
+    rows = {row.key: row for row in _rep_rows(handoffs, aggregates)}
+    members = Membership.objects.filter(
+        territory_id=territory_id, role=Membership.Role.REP, is_active=True, user__is_active=True
+    ).select_related("user")
+    zero = dict.fromkeys(SLA_COUNTS, 0)
+    listed = sorted(
+        (
+            MemberSla(
+                row=rows.pop(str(m.user_id), None)
+                or SlaRow(key=str(m.user_id), label=m.user.get_full_name() or m.user.username, **zero),
+                member=True,
+            )
+            for m in members
+        ),
+        key=lambda item: (item.row.label.lower(), item.row.key),
+    )
+    listed += [MemberSla(row=row, member=False) for row in rows.values()]  # already by name, unassigned last
+    total = SlaRow(
+        key="", label="All", **{name: sum(getattr(item.row, name) for item in listed) for name in SLA_COUNTS}
+    )
+    return listed, total
 
 
 @dataclass
@@ -163,8 +248,10 @@ def _criterion_labels(model_ids: set[int]) -> dict[int, list[str]]:
     for model in ScoringModel.objects.filter(pk__in=sorted(model_ids)).select_related("icp"):
         criteria, _ = model.current_criteria()
         labels[model.pk] = [
-            f"{c.get('group') or c.get('attribute')}: "
-            f"{criterion_sentence(c.get('attribute', ''), c.get('operator', ''), c.get('value'))}"
+            with_group(
+                c.get("group") or attribute_label(c.get("attribute")),
+                criterion_sentence(c.get("attribute", ""), c.get("operator", ""), c.get("value")),
+            )
             for c in criteria
         ]
     return labels

@@ -16,12 +16,16 @@ A clock is a number of hours counted on a calendar:
   Hours between two moments = the total overlap of ``[start, end]`` with the windows; it is antisymmetric
   (between(b, a) = -between(a, b)), and ``between(start, due_at(start)) == hours``.
 
+A pending handoff's countdown reads in its clock: "6 business hours left · due Mon 11:08" (the due moment in the
+clock's time zone), "3 hours left" on a 24x7 clock, "overdue by 2 business hours" (`countdown`).
+
 Datetimes in are aware (any zone); datetimes out are aware UTC. Pure: no database, no settings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -205,4 +209,99 @@ def describe(clock: Clock) -> str:
     return (
         f"{hours} business hours ({days_label(clock.working_days)} "
         f"{clock.start_hour:02d}:00–{clock.end_hour:02d}:00 {clock.time_zone})"
+    )
+
+
+# --- The countdown in words ---------------------------------------------------------------------------------------
+
+COUNTDOWN_HORIZON = dt.timedelta(hours=48)  # the windows a page is given to keep its countdown ticking
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """A pending handoff's time left on its policy's clock, in words and in the numbers a page needs to tick it.
+
+    ``left`` reads "6 business hours left" or "overdue by 2 business hours" ("3 hours left" on a 24x7 clock); ``due``
+    reads "due Mon 11:08" in the policy's time zone; ``text`` is both, joined by " · ". ``left_ms`` is the clock's time
+    left in milliseconds (negative once overdue), ``due_in_ms`` the plain time to the due moment; ``windows`` are the
+    spans, in milliseconds from now, in which a business-hours clock runs over the next two days (None: 24x7, always).
+    """
+
+    left: str
+    due: str
+    title: str
+    overdue: bool
+    business: bool
+    left_ms: int
+    due_in_ms: int
+    windows: tuple[tuple[int, int], ...] | None
+
+    @property
+    def text(self) -> str:
+        return f"{self.left} · {self.due}"
+
+    @property
+    def windows_json(self) -> str:
+        return json.dumps([list(span) for span in self.windows or ()])
+
+
+def duration_words(hours: float, *, business: bool) -> str:
+    """A span of a clock in words: whole minutes under an hour ("45 business minutes"), else hours rounded half up
+    ("6 business hours", "1 hour"); "" when it rounds to no minute. static/js/handoffs.js writes the same words."""
+    minutes = int(abs(hours) * 60 + 0.5)
+    kind = "business " if business else ""
+    if minutes == 0:
+        return ""
+    if minutes < 60:
+        return f"{minutes} {kind}minute{'s' if minutes != 1 else ''}"
+    whole = int(abs(hours) + 0.5)
+    return f"{whole} {kind}hour{'s' if whole != 1 else ''}"
+
+
+def left_words(left_hours: float, *, overdue: bool, business: bool) -> str:
+    """ "6 business hours left", "less than a minute left", "overdue by 2 business hours", or "overdue" when the
+    clock has not run since the due moment (a business-hours clock outside its hours)."""
+    if overdue:
+        words = duration_words(-min(left_hours, 0.0), business=business)
+        return f"overdue by {words}" if words else "overdue"
+    words = duration_words(max(left_hours, 0.0), business=business)
+    return f"{words} left" if words else "less than a minute left"
+
+
+def _ms(delta: dt.timedelta) -> int:
+    return round(delta / dt.timedelta(milliseconds=1))
+
+
+def countdown(clock: Clock, due: dt.datetime, now: dt.datetime) -> Countdown:
+    """The countdown of a handoff due at ``due`` on ``clock``, as of ``now``."""
+    _check(clock)
+    due, now = _aware(due), _aware(now)
+    business = clock.calendar == BUSINESS_HOURS
+    left_hours = business_hours_between(clock, now, due)
+    overdue = now > due
+    zone = ZoneInfo(clock.time_zone)
+    local = due.astimezone(zone)
+    day = DAY_NAMES[local.weekday()]
+    near = abs(due - now) < dt.timedelta(days=6)
+    when = f"{day} {local:%H:%M}" if near else f"{day} {local.day} {local:%b %H:%M}"
+    title = f"Due {local:%A} {local.day} {local:%B %Y, %H:%M} {clock.time_zone}"
+    if clock.time_zone != "UTC":
+        title += f" ({due:%H:%M} UTC)"
+    windows = None
+    if business:
+        spans = []
+        for opens, closes in _windows(clock, now):
+            if opens >= now + COUNTDOWN_HORIZON:
+                break
+            spans.append((_ms(opens - now), _ms(closes - now)))
+        windows = tuple(spans)
+    return Countdown(
+        left=left_words(left_hours, overdue=overdue, business=business),
+        due=f"due {when}",
+        title=title,
+        overdue=overdue,
+        business=business,
+        left_ms=round(left_hours * 3_600_000),
+        due_in_ms=_ms(due - now),
+        windows=windows,
     )

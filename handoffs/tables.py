@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 
 from core.tiers import LABELS as TIER_LABELS
 
 from .models import Handoff
+from .selectors import handoff_countdown
 
 STATUS_STYLES = {
     Handoff.Status.PENDING.value: "text-bg-warning",
@@ -44,7 +47,7 @@ class HandoffTable(tables.Table):
     tier = tables.Column(order_by=("tier", "accept_due_at", "pk"))
     status = tables.Column(order_by=("status", "accept_due_at", "pk"))
     assigned_at = tables.DateTimeColumn(verbose_name="Assigned", format=WHEN, order_by=("assigned_at", "pk"))
-    accept_due_at = tables.DateTimeColumn(verbose_name="Due", format=WHEN, order_by=("accept_due_at", "pk"))
+    accept_due_at = tables.Column(verbose_name="Due", order_by=("accept_due_at", "pk"), default="No deadline")
     decided_at = tables.DateTimeColumn(verbose_name="Decided", format=WHEN, order_by=("decided_at", "pk"))
     reason = tables.Column(orderable=False, default="")
     breached_at = tables.Column(verbose_name="Breached", order_by=("breached_at", "pk"), default="No")
@@ -69,8 +72,11 @@ class HandoffTable(tables.Table):
 
     def render_status(self, record):
         # `value` would be the display label (django-tables2 shows choices by label); the style keys on the code.
+        # The badge opens the handoff's own page (its clock, decision, breach and who was told).
         return format_html(
-            '<span class="badge {} handoff-status">{}</span>',
+            '<a href="{}" class="text-decoration-none handoff-detail-link" title="Details of this handoff">'
+            '<span class="badge {} handoff-status">{}</span></a>',
+            reverse("handoff-detail", args=[record.pk]),
             STATUS_STYLES.get(record.status, "text-bg-light"),
             STATUS_LABELS.get(record.status, record.status),
         )
@@ -81,5 +87,29 @@ class HandoffTable(tables.Table):
             return format_html('{} <span class="text-muted small">({})</span>', label, record.note)
         return label
 
-    def render_breached_at(self, value):
-        return format_html('<span class="badge text-bg-danger">Breached</span> {}', f"{value:%Y-%m-%d %H:%M}")
+    def render_accept_due_at(self, record, value):
+        """A pending handoff's countdown on its tier's clock; a decided one's due time."""
+        countdown = handoff_countdown(record, getattr(self, "clocks", {}))
+        if countdown is None:
+            return f"{value:%Y-%m-%d %H:%M}" if value else "No deadline"
+        return countdown_html(countdown, record.accept_due_at)
+
+    def render_breached_at(self, record, value):
+        by = format_html(" by {}", person(record.breached_by)) if record.breached_by_id else ""
+        not_told = (record.breach_audience or {}).get("not_told") or []
+        warning = (
+            format_html(
+                ' <span class="badge text-bg-warning breach-not-told">Not told (no e-mail address): {}</span>',
+                ", ".join(not_told),
+            )
+            if not_told
+            else ""
+        )
+        return format_html(
+            '<span class="badge text-bg-danger">Breached</span> {}{}{}', f"{value:%Y-%m-%d %H:%M}", by, warning
+        )
+
+
+def countdown_html(countdown, due) -> str:
+    """The countdown as the pages show it, ticking with static/js/handoffs.js (see handoffs/sla.py `Countdown`)."""
+    return render_to_string("handoffs/_countdown.html", {"countdown": countdown, "due": due})

@@ -21,10 +21,20 @@ from segmentation.explain import explain, signals_by_account
 from segmentation.plays import play_list
 from territories.selectors import territory_member_choices_by_territory
 
-from .filters import HandoffFilter
+from .filters import UNASSIGNED, HandoffFilter
 from .models import Handoff
-from .selectors import access_handoff, handoff_list, handoff_queue, rejection_feedback, sla_compliance
-from .services import AlreadyDecided, handoff_accept, handoff_reassign, handoff_reject
+from .selectors import (
+    access_handoff,
+    answerable_q,
+    handoff_countdown,
+    handoff_list,
+    handoff_queue,
+    rejection_feedback,
+    sla_clocks,
+    sla_compliance,
+)
+from .services import AlreadyDecided, can_reassign, handoff_accept, handoff_reassign, handoff_reject
+from .sla import describe
 from .tables import REASON_LABELS, HandoffTable, person
 
 QUEUE_ROWS = 100
@@ -52,17 +62,6 @@ managers_and_admins = role_required(MANAGER, ADMIN)
 admins_only = role_required(ADMIN)
 
 
-def countdown_text(seconds: float) -> str:
-    """'1 d 2:03:04 left' or 'overdue by 0:05:00': whole seconds, days when a day or more (static/js/handoffs.js
-    writes the same text as it ticks)."""
-    whole = int(abs(seconds))
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    clock = (f"{days} d " if days else "") + f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{clock} left" if seconds >= 0 else f"overdue by {clock}"
-
-
 def _wants_json(request) -> bool:
     return request.headers.get("Accept", "").startswith("application/json")
 
@@ -77,12 +76,13 @@ def _queue_rows(request, *, errors: dict | None = None, posted: dict | None = No
     handoffs = list(queue[:QUEUE_ROWS])
     total = len(handoffs) if len(handoffs) < QUEUE_ROWS else queue.count()
     plays = {play.tier: play for play in play_list()}
+    clocks = sla_clocks()
     scores = [h.account.score for h in handoffs if hasattr(h.account, "score")]
     signals = signals_by_account(scores)
     rows = []
     for handoff in handoffs:
         score = getattr(handoff.account, "score", None)
-        remaining = (handoff.accept_due_at - now).total_seconds() if handoff.accept_due_at else None
+        countdown = handoff_countdown(handoff, clocks, now)
         rows.append(
             {
                 "handoff": handoff,
@@ -92,9 +92,8 @@ def _queue_rows(request, *, errors: dict | None = None, posted: dict | None = No
                 if score
                 else [],
                 "play": plays.get(handoff.tier),
-                "remaining_ms": round(remaining * 1000) if remaining is not None else None,
-                "countdown": countdown_text(remaining) if remaining is not None else "no deadline",
-                "overdue": remaining is not None and remaining < 0,
+                "countdown": countdown,
+                "overdue": countdown is not None and countdown.overdue,
                 "errors": (errors or {}).get(handoff.pk, {}),
                 "posted": (posted or {}).get(handoff.pk, {}),
             }
@@ -144,7 +143,10 @@ def _decide(request, handoff: Handoff, decide, *, posted: dict):
     if decided.status == Handoff.Status.ACCEPTED:
         text = f"Accepted {name}: it is now a Sales Accepted Account."
     else:
-        text = f"Rejected {name} ({REASON_LABELS.get(decided.reason, decided.reason)}): it goes back to marketing."
+        text = (
+            f"Rejected {name} ({REASON_LABELS.get(decided.reason, decided.reason)}): it goes back to marketing, in "
+            "Recycle, and cannot qualify again before the rejection cooldown ends."
+        )
     return _answer(request, status=200, level=messages.SUCCESS, text=text, outcome=decided.status)
 
 
@@ -174,8 +176,20 @@ def reject(request, handoff_id: int):
 
 
 def _handoff_filter(request) -> HandoffFilter:
-    queryset = handoff_list(user=request.user).select_related("account", "territory", "owner")
+    queryset = handoff_list(user=request.user).select_related("account", "territory", "owner", "breached_by")
     return HandoffFilter(request.GET or None, queryset=queryset, user=request.user)
+
+
+def _sla_population(handoff_filter: HandoffFilter):
+    """The handoffs the SLA tables measure: the list's filters but status and breach; the owner filter picks the
+    handoffs its rep answers for (a breach counts against who held the handoff then, whoever holds it now)."""
+    handoffs = handoff_filter.qs_except("status", "breached", "owner")
+    owner = getattr(handoff_filter.form, "cleaned_data", {}).get("owner")
+    if owner == UNASSIGNED:
+        return handoffs.filter(owner__isnull=True, breached_by__isnull=True)
+    if owner:
+        return handoffs.filter(answerable_q(int(owner)))
+    return handoffs
 
 
 def _rows(handoff_filter: HandoffFilter):
@@ -195,10 +209,11 @@ def handoff_index(request):
     shown = [row.record for row in table.paginated_rows]
     pending_territories = {h.territory_id for h in shown if h.status == Handoff.Status.PENDING}
     table.owner_choices = territory_member_choices_by_territory(territory_ids=pending_territories)
+    table.clocks = sla_clocks()
     context = {
         "filter": handoff_filter,
         "table": table,
-        "compliance": sla_compliance(handoffs=handoff_filter.qs_except("status", "breached")),
+        "compliance": sla_compliance(handoffs=_sla_population(handoff_filter)),
         "export_query": request.GET.urlencode(),
     }
     return render(request, "handoffs/list.html", context)
@@ -214,7 +229,7 @@ def handoff_export(request):
 @managers_and_admins
 def sla_export(request):
     """The SLA compliance tables of the handoff list (same filters) as CSV."""
-    compliance = sla_compliance(handoffs=_handoff_filter(request).qs_except("status", "breached"))
+    compliance = sla_compliance(handoffs=_sla_population(_handoff_filter(request)))
 
     def rows():
         for group, items in (("owner", compliance.by_owner), ("tier", compliance.by_tier), ("all", [compliance.total])):
@@ -256,8 +271,49 @@ def reassign(request, handoff_id: int):
     except ValidationError as exc:
         messages.error(request, f"{handoff.account.name} was not reassigned: " + " ".join(exc.messages))
     else:
-        messages.success(request, f"{handoff.account.name} now goes to {person(moved.owner)}; their clock starts now.")
+        messages.success(
+            request,
+            f"{handoff.account.name} now goes to {person(moved.owner)}, and so does the account; their clock starts "
+            "now.",
+        )
     return redirect(_back(request))
+
+
+@role_required()
+def handoff_detail(request, handoff_id: int):
+    """One handoff: its account, owner and SLA clock, the decision, the breach (who breached it, who was told and
+    who could not be), and reassignment for those who may."""
+    handoff = access_handoff(user=request.user, handoff_id=handoff_id)
+    handoff = (
+        Handoff.objects.select_related("account", "territory", "owner", "decided_by", "breached_by", "mqa")
+        .filter(pk=handoff.pk)
+        .get()
+    )
+    clocks = sla_clocks()
+    may_reassign = handoff.status == Handoff.Status.PENDING and can_reassign(user=request.user, handoff=handoff)
+    owner_choices = (
+        territory_member_choices_by_territory(territory_ids=[handoff.territory_id]).get(handoff.territory_id, [])
+        if may_reassign
+        else []
+    )
+    audience = handoff.breach_audience or {}
+    context = {
+        "handoff": handoff,
+        "tier_label": TIER_LABELS.get(handoff.tier, handoff.tier),
+        "countdown": handoff_countdown(handoff, clocks),
+        "clock": describe(clocks[handoff.tier]) if handoff.tier in clocks else "",
+        "reason_label": REASON_LABELS.get(handoff.reason, handoff.reason),
+        "may_reassign": may_reassign,
+        "owner_choices": owner_choices,
+        "told": audience.get("told", []),
+        "not_told": audience.get("not_told", []),
+        "told_to": audience.get("to", ""),
+        "on_time": handoff.decided_at is not None
+        and handoff.accept_due_at is not None
+        and handoff.breached_at is None
+        and handoff.decided_at <= handoff.accept_due_at,
+    }
+    return render(request, "handoffs/detail.html", context)
 
 
 # --- Rejection feedback -------------------------------------------------------------------------------------------

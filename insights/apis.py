@@ -34,6 +34,7 @@ class KpiViewSet(viewsets.ViewSet):
 
     lookup_field = "key"
     lookup_value_regex = "[a-z_0-9]+"
+    permission_subject = "KPIs"  # what a refused caller is told they may not read (core/permissions.py)
 
     @extend_schema(operation_id="v1_kpis_list", parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
     def list(self, request):

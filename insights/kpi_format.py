@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .kpis import COUNT, PERCENT, RATIO, SCORE, USD, KpiResult, R, Row
+from accounts.criteria import money
+
+from .kpis import COUNT, MIN_INTERVAL_N, PERCENT, RATIO, SCORE, USD, KpiResult, R, Row
 
 DASH = "–"
 
@@ -15,24 +17,58 @@ def format_value(value, unit: str) -> str:
     if unit == SCORE:
         return f"{value:.1f}"
     if unit == USD:
-        return f"${value:,.0f}"
+        return money(value)
     if unit == R:
         return f"{value:+.2f}"
     if unit == RATIO:
-        return f"{value:.2f}×"
+        return f"{value:.1f}×"
     if unit == COUNT:
         return f"{value:,.0f}"
     return str(value)
 
 
-def format_interval(interval, unit: str) -> str:
+# The pages say "too few to say" instead of an interval below MIN_INTERVAL_N cases (and state the rule); the API and
+# the CSV exports keep the numbers.
+TOO_FEW = "too few to say"
+
+
+def format_interval(interval, unit: str, n: int | None = None) -> str:
+    """The 95% interval as "low to high"; "too few to say" when the sample `n` is below MIN_INTERVAL_N."""
+    if n is not None and 0 < n < MIN_INTERVAL_N:
+        return f"{TOO_FEW} (n < {MIN_INTERVAL_N})"
     if not interval:
         return ""
     low, high = interval
     return f"{format_value(low, unit)} to {format_value(high, unit)}"
 
 
-EXTRA_UNITS = {"quota": USD, "coverage": RATIO, "win_probability": PERCENT}
+def interval_words(row: Row, unit: str) -> str:
+    """A row's interval as the pages show it: "too few to say" under MIN_INTERVAL_N cases."""
+    if row.interval is None and not (0 < row.n < MIN_INTERVAL_N and row.value is not None):
+        return ""
+    return format_interval(row.interval, unit, row.n)
+
+
+def too_few(row: Row) -> bool:
+    return 0 < row.n < MIN_INTERVAL_N
+
+
+def pipeline_words(row: Row) -> str:
+    """The open pipeline behind a coverage figure, in words that never read "$0" for deals that have no amount."""
+    deals = row.n
+    unvalued = row.extra.get("unvalued") or 0
+    if not deals:
+        return "No open deal"
+    counted = f"{deals:,} open deal{'s' if deals != 1 else ''}"
+    if unvalued == deals:
+        return f"{counted}, none with an amount yet"
+    words = f"Open pipeline {format_value(row.extra.get('pipeline'), USD)} in {counted}"
+    if unvalued:
+        words += f" ({unvalued:,} without an amount)"
+    return words
+
+
+EXTRA_UNITS = {"quota": USD, "coverage": RATIO, "win_probability": PERCENT, "pipeline": USD}
 
 
 def extra_cells(result: KpiResult, row: Row) -> list[str]:
@@ -40,7 +76,9 @@ def extra_cells(result: KpiResult, row: Row) -> list[str]:
     cells = []
     for key, _ in result.columns:
         value = row.extra.get(key)
-        if key in EXTRA_UNITS:
+        if key == "pipeline" and row.n and row.extra.get("unvalued") == row.n:
+            cells.append(DASH)  # no open deal has an amount: no pipeline figure, not "$0"
+        elif key in EXTRA_UNITS:
             cells.append(format_value(value, EXTRA_UNITS[key]))
         elif isinstance(value, int | float):
             cells.append(format_value(value, COUNT))

@@ -16,10 +16,8 @@ from territories.selectors import territory_ids_managed_by
 
 from .forms import KpiFilterForm
 from .kpi_format import bar_chart, csv_rows, format_value
-from .kpis import KPIS, PERCENT, SEGMENTS, kpi_compute
-from .snapshots import TRENDS, kpi_trends
-
-TREND_DAYS = 90
+from .kpis import KPIS, MIN_INTERVAL_N, PERCENT, SEGMENTS, kpi_compute
+from .snapshots import TREND_DAYS, TRENDS, kpi_trends
 
 
 def scope_words(user) -> str:
@@ -36,8 +34,8 @@ def _trend_charts(user) -> list[dict]:
     charts = []
     for key, points in kpi_trends(user=user, days=TREND_DAYS).items():
         trend = TRENDS[key]
-        if not points:
-            continue
+        if all(value is None for _, value in points):
+            continue  # no day had anything to measure: no chart of blanks
         options: dict = {"plugins": {"legend": {"display": False}}}
         if trend.unit == PERCENT:
             options["percentAxis"] = "y"
@@ -80,6 +78,7 @@ def kpi_dashboard(request):
         "query": query,
         "trends": _trend_charts(request.user),
         "trend_days": TREND_DAYS,
+        "min_n": MIN_INTERVAL_N,
     }
     return render(request, "insights/kpis/dashboard.html", context)
 
@@ -132,6 +131,7 @@ def kpi_detail(request, key: str):
         "segment_label": SEGMENTS.get(result.segment) or kpi.breakdown,
         "scope": scope_words(request.user),
         "query": form.query(),
+        "min_n": MIN_INTERVAL_N,
     }
     return render(request, "insights/kpis/detail.html", context)
 

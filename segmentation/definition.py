@@ -17,7 +17,46 @@ from .scoring import ScoringParams, SignalRule
 from .tiers import TierRules, TierThreshold
 
 PERSONAS = [choice.value for choice in Contact.Persona]
+PERSONA_LABELS = {choice.value: choice.label for choice in Contact.Persona}
 WEIGHT_TOLERANCE = 1e-6
+# The model's numbers as pages name them (the editor's labels, the version history, the problems before publishing).
+NUMBER_LABELS = {
+    "w_fit": "Fit weight",
+    "w_signal": "Signal weight",
+    "w_coverage": "Coverage weight",
+    "full_signal_points": "Signal points for a score of 100",
+    "lookback_days": "Signal lookback (days)",
+    "engagement_window_days": "Buying-group engagement window (days)",
+    **{
+        f"tier{n}_{part}": f"Tier {n} {words}"
+        for n in (1, 2, 3)
+        for part, words in (("enter", "entry threshold"), ("exit", "exit threshold"), ("min_fit", "minimum fit"))
+    },
+    "min_days_in_tier": "Minimum days in a tier",
+    "surge_window_days": "Surge window (days)",
+    "surge_delta": "Surge rise (signal points)",
+    "surge_hold_days": "Surge hold (days)",
+    "mqa_signal_min": "MQA minimum signal",
+    "rejection_cooldown_days": "Cooldown after a rejection (days)",
+}
+# The model's other settings as pages name them.
+SETTING_LABELS = {
+    **NUMBER_LABELS,
+    "icp": "ICP",
+    "signal_rules": "Signal rules",
+    "required_personas": "Required personas",
+    "mqa_tiers": "MQA tiers",
+}
+
+
+def persona_label(persona: str) -> str:
+    """ "Economic buyer" for economic_buyer."""
+    return PERSONA_LABELS.get(persona) or str(persona).replace("_", " ").capitalize()
+
+
+def signal_kind_label(kind: str) -> str:
+    """ "Web visit" for web_visit; an admin-defined kind likewise."""
+    return str(kind or "").replace("_", " ").strip().capitalize()
 
 
 def signal_rules_normal(rules: list[dict]) -> list[dict]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from accounts.criteria import criterion_sentence
+from accounts.criteria import criterion_sentence, with_group
 from accounts.models import Signal
 from core.tiers import LABELS
 
-from .definition import scoring_params, tier_thresholds
+from .definition import persona_label, scoring_params, signal_kind_label, tier_thresholds
 from .models import AccountScore
 from .scoring import SignalEvent, decayed_points, signal_score
 from .tiers import tier_reason
@@ -60,7 +60,14 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
     caps = {r.kind: r.max_points for r in params.signal_rules}
     kinds = sorted(
         (
-            {"kind": kind, "signals": k["count"], "decayed": k["decayed"], "cap": caps[kind], "points": k["points"]}
+            {
+                "kind": kind,
+                "label": signal_kind_label(kind),
+                "signals": k["count"],
+                "decayed": k["decayed"],
+                "cap": caps[kind],
+                "points": k["points"],
+            }
             for kind, k in detail["kinds"].items()
         ),
         key=lambda k: -k["points"],
@@ -86,7 +93,10 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
     sentences = [
         f"Fit {_g(score.fit)}: {_g(raw)} of {_g(maximum)} possible points"
         + (
-            ": " + "; ".join(f"{g['group']}: {g['matched']} ({g['points']:+g})" for g in group_rows if g["matched"])
+            ": "
+            + "; ".join(
+                f"{with_group(g['group'], g['matched'])} ({g['points']:+g})" for g in group_rows if g["matched"]
+            )
             if matched
             else "; no criterion matched"
         )
@@ -95,7 +105,7 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
         + (
             ": "
             + "; ".join(
-                f"{k['kind']} x{k['signals']} = {k['decayed']:.1f}"
+                f"{k['label']} ×{k['signals']} = {k['decayed']:.1f}"
                 + (f", capped at {_g(k['cap'])}" if k["decayed"] > k["cap"] else "")
                 for k in kinds
             )
@@ -104,9 +114,11 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
         )
         + ".",
         f"Buying group: {len(engaged)} of {len(required)} required personas engaged in the last "
-        f"{model.engagement_window_days} days" + (f" ({', '.join(engaged)})" if engaged else "") + ".",
-        f"Unified {_g(score.unified)} = {w['fit']:g} x fit + {w['signal']:g} x signal"
-        f" + {w['coverage']:g} x 100 x coverage.",
+        f"{model.engagement_window_days} days"
+        + (f" ({', '.join(persona_label(p) for p in engaged)})" if engaged else "")
+        + ".",
+        f"Unified {_g(score.unified)} = {w['fit']:g} × fit + {w['signal']:g} × signal"
+        f" + {w['coverage']:g} × 100 × coverage.",
         reason,
     ]
     if excluded:

@@ -1,20 +1,23 @@
-"""Editors for ICPs and scoring model drafts: criteria and signal rules one row each, checked by `definition`."""
+"""Editors for ICPs and scoring model drafts: signal rules one row each, checked by `definition`; criteria are
+edited with the criterion builder (`accounts.criteria_forms`)."""
 
 from __future__ import annotations
-
-import json
 
 from django import forms
 from django.forms import formset_factory
 
-from accounts.criteria import BOOLEAN, NUMBER, OPERATORS, attribute_type, criterion_errors
 from accounts.models import Signal
 from core.tiers import Tier
 
-from .definition import PERSONAS, model_errors, signal_rule_errors, signal_rules_normal
+from .definition import (
+    NUMBER_LABELS,
+    PERSONA_LABELS,
+    model_errors,
+    signal_kind_label,
+    signal_rule_errors,
+    signal_rules_normal,
+)
 from .models import ICP, Play, ScoringModel
-
-OPERATOR_CHOICES = [(op, op) for op in OPERATORS]
 
 
 def style(form: forms.BaseForm) -> None:
@@ -29,111 +32,6 @@ def style(form: forms.BaseForm) -> None:
             else ("form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm")
         )
         widget.attrs.setdefault("class", css)
-
-
-def _number(text: str):
-    value = float(text)
-    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
-
-
-def parse_value(text: str, operator: str, attribute: str):
-    """A criterion's value from what a person types: `a, b` for lists, `low, high` for between, JSON also accepted."""
-    text = (text or "").strip()
-    if operator == "exists":
-        return None
-    if text.startswith("["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise forms.ValidationError(
-                "This list is not valid JSON; or write the values separated by commas."
-            ) from None
-    kind = attribute_type(attribute)
-    if operator in ("in", "not_in", "between"):
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if kind == NUMBER or operator == "between":
-            try:
-                return [_number(p) for p in parts]
-            except ValueError:
-                raise forms.ValidationError("Write numbers separated by commas.") from None
-        return parts
-    if operator in ("gte", "lte") or (kind == NUMBER and operator in ("eq", "neq")):
-        try:
-            return _number(text)
-        except ValueError:
-            raise forms.ValidationError("Write a number.") from None
-    if kind == BOOLEAN and text.lower() in ("true", "false", "yes", "no"):
-        return text.lower() in ("true", "yes")
-    return text
-
-
-def show_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-class CriterionForm(forms.Form):
-    group = forms.CharField(required=False, max_length=120)
-    attribute = forms.CharField(max_length=80, widget=forms.TextInput(attrs={"list": "attributes"}))
-    operator = forms.ChoiceField(choices=OPERATOR_CHOICES)
-    value = forms.CharField(required=False, max_length=1000)
-    points = forms.FloatField(required=False)
-
-    with_points = True
-
-    def __init__(self, *args, keys: set[str] | None = None, **kwargs):
-        self.keys = keys or set()
-        super().__init__(*args, **kwargs)
-        style(self)
-
-    def clean(self):
-        data = super().clean()
-        if self.errors or not data.get("attribute"):
-            return data
-        try:
-            value = parse_value(data.get("value", ""), data["operator"], data["attribute"].strip())
-        except forms.ValidationError as exc:
-            self.add_error("value", exc)
-            return data
-        item = {"attribute": data["attribute"].strip(), "operator": data["operator"], "value": value}
-        if self.with_points:
-            item["group"] = (data.get("group") or "").strip()
-            item["points"] = data.get("points")
-        for field, message in criterion_errors(item, keys=self.keys, with_points=self.with_points).items():
-            self.add_error(field if field in self.fields else None, message)
-        data["item"] = item
-        return data
-
-
-class ExclusionForm(CriterionForm):
-    with_points = False
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        del self.fields["group"]
-        del self.fields["points"]
-
-
-CriterionFormSet = formset_factory(CriterionForm, extra=3, can_delete=True)
-ExclusionFormSet = formset_factory(ExclusionForm, extra=2, can_delete=True)
-
-
-def criteria_initial(items: list[dict]) -> list[dict]:
-    return [{**item, "value": show_value(item.get("value"))} for item in items]
-
-
-def formset_items(formset) -> list[dict]:
-    """The criteria a valid formset holds, blank and deleted rows left out, in order."""
-    return [
-        form.cleaned_data["item"]
-        for form in formset.forms
-        if form.cleaned_data and not form.cleaned_data.get("DELETE") and "item" in form.cleaned_data
-    ]
 
 
 class ICPForm(forms.ModelForm):
@@ -197,7 +95,7 @@ def rules_from(formset) -> list[dict]:
 
 class ScoringModelForm(forms.ModelForm):
     required_personas = forms.MultipleChoiceField(
-        choices=[(p, p.replace("_", " ")) for p in PERSONAS], required=False, widget=forms.CheckboxSelectMultiple
+        choices=list(PERSONA_LABELS.items()), required=False, widget=forms.CheckboxSelectMultiple
     )
     mqa_tiers = forms.MultipleChoiceField(
         label="MQA tiers",
@@ -216,10 +114,14 @@ class ScoringModelForm(forms.ModelForm):
             "rejection_cooldown_days",
         ]  # fmt: skip
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+        labels = {"icp": "ICP", **NUMBER_LABELS}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style(self)
+        for name, value in self.initial.items():  # 70, not 70.0
+            if isinstance(value, float) and value.is_integer():
+                self.initial[name] = int(value)
 
     def clean(self):
         data = super().clean()
@@ -229,7 +131,7 @@ class ScoringModelForm(forms.ModelForm):
         return data
 
 
-SIGNAL_KINDS = list(Signal.STANDARD_KINDS)
+SIGNAL_KINDS = [(kind, signal_kind_label(kind)) for kind in Signal.STANDARD_KINDS]
 
 
 class PlayForm(forms.ModelForm):

@@ -98,6 +98,11 @@ class ScoringModel(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A restore brings an archived version back without rewriting when and by whom it was first published.
+    restored_at = models.DateTimeField(null=True, blank=True, editable=False)
+    restored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     history = HistoricalRecords()  # the audit trail: who changed what, when
 

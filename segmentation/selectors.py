@@ -14,7 +14,7 @@ from core.summaries import counted
 from core.tiers import ORDER, tier_rank
 
 from .models import MQA, AccountScore, ScoringModel, TierChange
-from .tiers import CAPACITY
+from .tiers import CAPACITY, PLACED
 
 
 def active_model() -> ScoringModel | None:
@@ -66,9 +66,10 @@ def _tier_aggregate(rows: QuerySet, *, now: dt.datetime, prefix: str) -> dict[st
 
 
 def tier_change_list(*, user) -> QuerySet[TierChange]:
-    """Tier moves of the accounts the user may see."""
+    """Tier moves of the accounts the user may see: from one tier to another, so not first placements (an account's
+    first tier is its history's start, not a move up or down)."""
     q = account_visibility_q(user=user, prefix="account__")
-    changes = TierChange.objects.all()
+    changes = TierChange.objects.exclude(from_tier=PLACED)
     return changes if q is None else changes.filter(q)
 
 
@@ -97,7 +98,8 @@ def tier_movement_matrix(*, user, start: dt.datetime, end: dt.datetime) -> dict[
 
 
 def account_tier_changes(*, account: Account, limit: int) -> tuple[list[TierChange], bool]:
-    """The account's latest `limit` tier moves, newest first, and whether there are older ones (one query)."""
+    """The account's latest `limit` tier moves, newest first, and whether there are older ones (one query). Its first
+    placement (from_tier PLACED) is among them: the history starts there."""
     rows = list(TierChange.objects.filter(account=account).order_by("-at", "-pk")[: limit + 1])
     return rows[:limit], len(rows) > limit
 

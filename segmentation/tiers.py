@@ -22,6 +22,10 @@ Tiers, best first: tier_1, tier_2, tier_3, recycle; `suppress` stands apart. Eac
 
 Flags on the placement: "surge" while surging; "hysteresis" or "min_days" while held above a worse target;
 "capacity" while held at Tier 2 by capacity.
+
+Every move writes a TierChange with its reason, and so does an account's first placement (its first score): a
+TierChange from PLACED ("", no tier before) to the tier, "Placed in Tier 3. ...". A placement is not a move: the
+movement matrix, the moves list and the tier movement KPI leave it out.
 """
 
 from __future__ import annotations
@@ -33,12 +37,26 @@ from dataclasses import dataclass
 from core.tiers import LABELS, ORDER, RANKED, RECYCLE, SUPPRESS, TIERS
 
 SURGE, HYSTERESIS, MIN_DAYS, CAPACITY = "surge", "hysteresis", "min_days", "capacity"
+# TierChange.from_tier of an account's first placement: it had no tier before.
+PLACED = ""
 FLAG_WORDS = {
     SURGE: "surging",
     HYSTERESIS: "held in tier (hysteresis)",
     MIN_DAYS: "held in tier (minimum time in tier)",
     CAPACITY: "held at Tier 2 (Tier 1 capacity)",
 }
+# Sales sent the account back to marketing (a rejected handoff, or one recycled after an SLA breach): it stays in
+# Recycle while the model's rejection cooldown runs, whatever its scores (services/recycle.py keeps it there).
+RECYCLED = "recycled"
+FLAG_WORDS[RECYCLED] = "held in Recycle (sent back by sales)"
+
+
+def recycle_hold_reason(*, lifted_to: str) -> str:
+    """Why an account whose scores reach `lifted_to` stays in Recycle."""
+    return (
+        f"Held in Recycle: sales sent it back within the rejection cooldown (its scores alone would place it in "
+        f"{LABELS.get(lifted_to, lifted_to)})."
+    )
 
 
 @dataclass(frozen=True)
@@ -172,6 +190,9 @@ def tier_reason(
     flags = tuple(flags)
     parts = []
     candidate = candidate_tier(thresholds, fit=fit, unified=unified, excluded=False)
+    if tier == RECYCLE and RECYCLED in flags:
+        scores = f" (its scores alone would place it in {LABELS[candidate]})" if candidate != RECYCLE else ""
+        return f"Recycle: sales sent it back; it stays in Recycle until the rejection cooldown ends{scores}."
     if CAPACITY in flags:
         parts.append(
             f"{LABELS[tier]}: held below Tier 1 because its territory's Tier 1 capacity is full and its unified "
@@ -181,7 +202,7 @@ def tier_reason(
         rule = thresholds[tier]
         if HYSTERESIS in flags:
             parts.append(
-                f"{LABELS[tier]}: kept while unified {_n(unified)} >= exit {_n(rule.exit)} and fit {_n(fit)} >= "
+                f"{LABELS[tier]}: kept while unified {_n(unified)} ≥ exit {_n(rule.exit)} and fit {_n(fit)} ≥ "
                 f"{_n(rule.min_fit)} (its scores alone would place it in {LABELS[candidate]})"
             )
         else:
@@ -194,24 +215,29 @@ def tier_reason(
         parts.append(f"{LABELS[tier]}: one tier above {LABELS[candidate]} while it surges{until}")
     elif tier in TIERS:
         rule = thresholds[tier]
-        parts.append(
-            f"{LABELS[tier]}: unified {_n(unified)} >= {_n(rule.enter)} and fit {_n(fit)} >= {_n(rule.min_fit)}"
-        )
+        parts.append(f"{LABELS[tier]}: unified {_n(unified)} ≥ {_n(rule.enter)} and fit {_n(fit)} ≥ {_n(rule.min_fit)}")
     else:
         parts.append(f"Recycle: unified {_n(unified)} and fit {_n(fit)} meet no tier's thresholds")
-    above = RANKED[: RANKED.index(tier)] if tier in RANKED else ()
-    if above:
-        better = thresholds[above[-1]]
-        missing = []
-        if unified < better.enter:
-            missing.append(f"unified is {_n(unified)}")
-        if fit < better.min_fit:
-            missing.append(f"fit is {_n(fit)}")
-        parts.append(
-            f"{LABELS[above[-1]]} needs unified >= {_n(better.enter)} and fit >= {_n(better.min_fit)}"
-            + (f"; {' and '.join(missing)}" if missing else "")
-        )
+    needs = _above_needs(thresholds, fit=fit, unified=unified, tier=tier)
+    if needs:
+        parts.append(needs)
     return "; ".join(parts) + "."
+
+
+def _above_needs(thresholds: Mapping[str, TierThreshold], *, fit: float, unified: float, tier: str) -> str:
+    """What the tier above `tier` needs and which of the account's numbers fall short ("" at the top)."""
+    above = RANKED[: RANKED.index(tier)] if tier in RANKED else ()
+    if not above:
+        return ""
+    better = thresholds[above[-1]]
+    missing = []
+    if unified < better.enter:
+        missing.append(f"unified is {_n(unified)}")
+    if fit < better.min_fit:
+        missing.append(f"fit is {_n(fit)}")
+    return f"{LABELS[above[-1]]} needs unified ≥ {_n(better.enter)} and fit ≥ {_n(better.min_fit)}" + (
+        f"; {' and '.join(missing)}" if missing else ""
+    )
 
 
 def move_reason(
@@ -224,20 +250,22 @@ def move_reason(
     signal_then: float,
     unified: float,
 ) -> str:
-    """Why the account moved from its standing's tier to the placement's, in words, with the numbers."""
+    """Why the account moved from its standing's tier to the placement's, in words, with the numbers; for an
+    account without a tier yet, why it is placed where it is ("Placed in Tier 3. Tier 3: unified 41 >= 35 ...")."""
     src, dst = standing.tier, placement.tier
     thresholds = rules.thresholds
     words = []
     if dst == SUPPRESS:
-        return "Suppressed: an exclusion criterion matches."
+        return f"{'Placed in Suppress' if src is None else 'Suppressed'}: an exclusion criterion matches."
     if src == SUPPRESS:
         words.append("The exclusion no longer matches")
-    elif not standing.same_model:
+    elif src is not None and not standing.same_model:
         words.append("A new model version placed it")
-    if placement.surge_until is not None and placement.target != placement.candidate and dst == placement.target:
+    lifted = placement.surge_until is not None and placement.target != placement.candidate and dst == placement.target
+    if lifted:
         words.append(
             f"surging: signal {_n(signal)} is {_n(round(signal - signal_then, 1))} above its "
-            f"{_n(rules.surge_window_days)}-day-old {_n(signal_then)} (>= {_n(rules.surge_delta)}), so one tier above "
+            f"{_n(rules.surge_window_days)}-day-old {_n(signal_then)} (≥ {_n(rules.surge_delta)}), so one tier above "
             f"{LABELS[placement.candidate]} until {placement.surge_until:%Y-%m-%d}"
         )
     elif src is not None and src != SUPPRESS and ORDER[dst] > ORDER[src] and src in thresholds and standing.same_model:
@@ -250,16 +278,25 @@ def move_reason(
         if standing.surge_until is not None and placement.surge_until is None:
             why.insert(0, "its surge ended")
         words.append(" and ".join(why) + f", after at least {_n(rules.min_days_in_tier)} days in tier")
-    body = tier_reason(thresholds, fit=fit, unified=unified, tier=dst, flags=(), surge_until=None)
-    direction = "Up" if src is None or src == SUPPRESS or ORDER[dst] < ORDER[src] else "Down"
-    lead = f"{direction} to {LABELS[dst]}"
-    return lead + (": " + "; ".join(w for w in words if w) if words else "") + ". " + body
+    if lifted:  # the words say why it sits above its candidate; the thresholds of `dst` are not met
+        needs = _above_needs(thresholds, fit=fit, unified=unified, tier=dst)
+        body = needs + "." if needs else ""
+    else:
+        body = tier_reason(thresholds, fit=fit, unified=unified, tier=dst)
+    if src is None:
+        lead = f"Placed in {LABELS[dst]}"
+    else:
+        lead = f"{'Up' if src == SUPPRESS or ORDER[dst] < ORDER[src] else 'Down'} to {LABELS[dst]}"
+    return (lead + (": " + "; ".join(w for w in words if w) if words else "") + ". " + body).strip()
 
 
-def capacity_reason(territory: str, capacity: int, *, unified: float, held: bool) -> str:
+def capacity_reason(territory: str, capacity: int, *, unified: float, held: bool, placed: bool = False) -> str:
+    """Why the capacity pass held an account at Tier 2 or released it to Tier 1; `placed`: held on its first
+    placement (it had no tier before)."""
     if held:
+        lead = "Placed in Tier 2" if placed else "Held at Tier 2"
         return (
-            f"Held at Tier 2: Tier 1 of {territory} is full ({capacity} places) and unified {_n(unified)} is among "
+            f"{lead}: Tier 1 of {territory} is full ({capacity} places) and unified {_n(unified)} is among "
             "the lowest of its Tier 1 accounts."
         )
     return f"Up to Tier 1: a Tier 1 place freed up in {territory} ({capacity} places); unified {_n(unified)}."

@@ -9,23 +9,21 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import known_attributes
+from accounts.criteria_forms import CriteriaFormSet
+from accounts.selectors import attribute_keys
 from core.decorators import admin_only
 from core.tiers import LABELS
 
+from .definition import signal_kind_label
 from .forms import (
     SIGNAL_KINDS,
-    CriterionFormSet,
-    ExclusionFormSet,
     ICPForm,
     PlayForm,
     ScoringModelForm,
     SignalRuleFormSet,
-    criteria_initial,
-    formset_items,
     rules_from,
 )
-from .history import version_changes
+from .history import model_in_words, preview_in_words, version_changes, version_events
 from .models import ICP, Play, ScoringModel
 from .plays import PLAY_TIERS, play_list, play_save
 from .selectors import active_model
@@ -45,37 +43,56 @@ from .services import (
 
 @admin_only
 def scoring_index(request):
-    versions = ScoringModel.objects.select_related("icp", "created_by", "published_by").order_by("-version")
+    versions = ScoringModel.objects.select_related("icp", "created_by", "published_by", "restored_by").order_by(
+        "-version"
+    )
     page = Paginator(versions, 25).get_page(request.GET.get("page"))
+    rows = [{"model": m, "events": version_events(m)} for m in page]
     return render(
         request,
         "segmentation/scoring_index.html",
-        {"page": page, "icps": ICP.objects.all(), "active": active_model()},
+        {"page": page, "rows": rows, "icps": ICP.objects.all(), "active": active_model()},
     )
 
 
-def _icp_formsets(request, icp: ICP | None):
-    keys = set(known_attributes())
+def _in_words(model: ScoringModel) -> dict:
+    """What the model page and the publish and restore pages say of a version, in the same words."""
+    active = active_model()
+    preview = latest_preview(model)
+    return {
+        "model": model,
+        "words": model_in_words(model),
+        "events": version_events(model),
+        "active": active,
+        "changes_from_active": version_changes(active, model) if active and active.pk != model.pk else None,
+        "preview": preview,
+        "preview_words": preview_in_words(preview.result if preview else None),
+    }
+
+
+def _icp_builders(request, icp: ICP | None) -> tuple[CriteriaFormSet, CriteriaFormSet]:
+    """The ICP's fit criteria (grouped, with points) and exclusions, as two criterion builders."""
+    keys = attribute_keys()
     data = request.POST if request.method == "POST" else None
-    criteria = CriterionFormSet(
-        data, prefix="criteria", initial=criteria_initial(icp.criteria if icp else []), form_kwargs={"keys": keys}
-    )
-    exclusions = ExclusionFormSet(
-        data, prefix="exclusions", initial=criteria_initial(icp.exclusions if icp else []), form_kwargs={"keys": keys}
-    )
-    return criteria, exclusions, sorted(keys)
+    criteria = CriteriaFormSet(data, prefix="criteria", items=icp.criteria if icp else [], keys=keys)
+    exclusions = CriteriaFormSet(
+        data, prefix="exclusions", items=icp.exclusions if icp else [], with_points=False, keys=keys,
+        add_label="Add exclusion",
+    )  # fmt: skip
+    return criteria, exclusions
 
 
 @admin_only
 def icp_edit(request, icp_id: int | None = None):
     icp = get_object_or_404(ICP, pk=icp_id) if icp_id else None
     form = ICPForm(request.POST or None, instance=icp)
-    criteria, exclusions, attributes = _icp_formsets(request, icp)
-    if request.method == "POST" and form.is_valid() and criteria.is_valid() and exclusions.is_valid():
+    criteria, exclusions = _icp_builders(request, icp)
+    valid = request.method == "POST" and all([form.is_valid(), criteria.is_valid(), exclusions.is_valid()])
+    if valid:
         values = {
             **{name: form.cleaned_data[name] for name in form.Meta.fields},
-            "criteria": formset_items(criteria),
-            "exclusions": formset_items(exclusions),
+            "criteria": criteria.items(),
+            "exclusions": exclusions.items(),
         }
         if icp is None:
             icp = icp_create(user=request.user, values=values)
@@ -87,13 +104,14 @@ def icp_edit(request, icp_id: int | None = None):
             "the active version keeps its own copy until a new version is published.",
         )
         return redirect("icp-edit", icp_id=icp.pk)
+    if request.method == "POST":
+        messages.error(request, "Nothing was saved: fix what is marked below.")
     drafts = icp.models.filter(status=ScoringModel.Status.DRAFT) if icp else []
     return render(
         request,
         "segmentation/icp_form.html",
-        {"form": form, "icp": icp, "criteria": criteria, "exclusions": exclusions, "attributes": attributes,
-         "drafts": drafts},
-    )  # fmt: skip
+        {"form": form, "icp": icp, "criteria": criteria, "exclusions": exclusions, "drafts": drafts},
+    )
 
 
 @admin_only
@@ -112,24 +130,19 @@ def model_new(request):
 
 @admin_only
 def model_detail(request, model_id: int):
-    model = get_object_or_404(ScoringModel.objects.select_related("icp", "created_by", "published_by"), pk=model_id)
-    criteria, exclusions = model.current_criteria()
+    model = get_object_or_404(
+        ScoringModel.objects.select_related("icp", "created_by", "updated_by", "published_by", "restored_by"),
+        pk=model_id,
+    )
     compare = model.based_on if model.based_on_id else None
-    active = active_model()
     return render(
         request,
         "segmentation/model_detail.html",
         {
-            "model": model,
-            "criteria": criteria,
-            "exclusions": exclusions,
+            **_in_words(model),
             "changes": version_changes(compare, model),
             "compare": compare,
-            "changes_from_active": version_changes(active, model) if active and active.pk != model.pk else None,
-            "active": active,
-            "preview": latest_preview(model),
             "problems": model_problems(model) if model.is_draft else [],
-            "labels": LABELS,
         },
     )
 
@@ -142,7 +155,8 @@ def model_edit(request, model_id: int):
                                 "create a new draft from it to make changes.")  # fmt: skip
         return redirect("model-detail", model_id=model.pk)
     form = ScoringModelForm(request.POST or None, instance=model)
-    rules = SignalRuleFormSet(request.POST or None, prefix="rules", initial=model.signal_rules)
+    shown = [{**rule, "kind": signal_kind_label(rule.get("kind"))} for rule in model.signal_rules or []]
+    rules = SignalRuleFormSet(request.POST or None, prefix="rules", initial=shown)  # kinds as "Web visit"
     if request.method == "POST" and form.is_valid() and rules.is_valid():
         values = {**{name: form.cleaned_data[name] for name in form.Meta.fields}, "signal_rules": rules_from(rules)}
         try:
@@ -170,7 +184,9 @@ def model_preview(request, model_id: int):
 
 def _confirm(request, model_id: int, *, action: str, act, done: str, problems) -> object:
     """GET: what the action will do (and the latest preview), for a confirmation. POST: do it, then show its job."""
-    model = get_object_or_404(ScoringModel.objects.select_related("icp"), pk=model_id)
+    model = get_object_or_404(
+        ScoringModel.objects.select_related("icp", "created_by", "published_by", "restored_by"), pk=model_id
+    )
     if request.method == "POST":
         try:
             job = act(model=model, user=request.user)
@@ -180,10 +196,8 @@ def _confirm(request, model_id: int, *, action: str, act, done: str, problems) -
             return redirect("model-detail", model_id=model.pk)
         messages.success(request, f"v{model.version} {done}; every account is being rescored.")
         return redirect("job-detail", job_id=job.pk)
-    context = {"model": model, "action": action, "active": active_model(), "preview": latest_preview(model)}
-    return render(
-        request, "segmentation/model_confirm.html", {**context, "problems": problems(model), "labels": LABELS}
-    )
+    context = {**_in_words(model), "action": action, "problems": problems(model)}
+    return render(request, "segmentation/model_confirm.html", context)
 
 
 @admin_only

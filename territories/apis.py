@@ -129,12 +129,18 @@ class TerritoryViewSet(viewsets.ModelViewSet):
         return territory_list(user=self.request.user).prefetch_related("named_accounts")
 
     def perform_create(self, serializer):
-        serializer.instance = territory_create(user=self.request.user, values=serializer.validated_data)
+        try:
+            serializer.instance = territory_create(user=self.request.user, values=serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
 
     def perform_update(self, serializer):
-        serializer.instance = territory_update(
-            territory=serializer.instance, user=self.request.user, values=serializer.validated_data
-        )
+        try:
+            serializer.instance = territory_update(
+                territory=serializer.instance, user=self.request.user, values=serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
 
 
 class MembershipSerializer(serializers.ModelSerializer):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.criteria import VALUE_COLUMNS, account_values, criterion_from_dict
 from accounts.models import Account
+from accounts.selectors import account_list
 from core.roles import is_admin, is_manager, is_rep
 from core.summaries import counted
 
@@ -126,9 +128,9 @@ def unassigned_accounts(*, territory: Territory):
 
 
 def territory_member_choices(*, territory_id: int) -> list[tuple[int, str]]:
-    """Active members an account of this territory may be given to, as (user id, name) for a form."""
-    members = Membership.objects.filter(territory_id=territory_id, is_active=True).select_related("user")
-    return [(m.user_id, m.user.get_full_name() or m.user.username) for m in members.order_by("user__username")]
+    """The members an account of this territory may be given to, as (user id, label) for a form: see
+    `owner_options`."""
+    return [(o.user_id, o.label) for o in owner_options(territory_ids=[territory_id]).get(territory_id, [])]
 
 
 def can_assign_in(*, user, territory_id: int | None) -> bool:
@@ -140,18 +142,141 @@ def can_assign_in(*, user, territory_id: int | None) -> bool:
 
 
 def territory_member_choices_by_territory(*, territory_ids) -> dict[int, list[tuple[int, str]]]:
-    """Active members (active users) of each territory as (user id, name) for an owner select, in one query."""
-    choices: dict[int, list[tuple[int, str]]] = {pk: [] for pk in territory_ids if pk is not None}
-    if not choices:
-        return choices
-    members = (
-        Membership.objects.filter(territory_id__in=sorted(choices), is_active=True, user__is_active=True)
-        .select_related("user")
-        .order_by("user__username")
+    """`territory_member_choices` of each territory, in two queries whatever their number."""
+    return {
+        territory_id: [(o.user_id, o.label) for o in options]
+        for territory_id, options in owner_options(territory_ids=territory_ids).items()
+    }
+
+
+# --- Accounts in no territory, and the account search of the territory form --------------------------------------
+
+SEARCH_RESULTS = 20
+
+
+def unrouted_accounts() -> QuerySet[Account]:
+    """Accounts in no territory (no territory's rules match them and none names them), by name: the admins' queue.
+    Read through the (territory, name) index."""
+    return Account.objects.filter(territory__isnull=True).order_by("name", "id")
+
+
+def account_search(*, user, text: str, limit: int = SEARCH_RESULTS) -> list[dict]:
+    """Accounts the user may see whose name or domain holds `text` (two characters at least), by name, with the
+    territory they are in: {id, name, domain, territory}."""
+    text = (text or "").strip()
+    if len(text) < 2:
+        return []
+    found = (
+        account_list(user=user)
+        .filter(Q(name__icontains=text) | Q(domain__icontains=text))
+        .order_by("name", "id")
+        .values("pk", "name", "domain", "territory__name")[:limit]
     )
+    return [
+        {"id": row["pk"], "name": row["name"], "domain": row["domain"] or "", "territory": row["territory__name"] or ""}
+        for row in found
+    ]
+
+
+# --- Owner pickers ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerOption:
+    """A rep an account of the territory may be given to, with what a manager should know before choosing them."""
+
+    user_id: int
+    name: str  # full name (the username only when the user has none)
+    owned: int  # accounts of the territory they own
+    max_accounts: int | None
+    away_from: dt.date | None
+    away_until: dt.date | None
+    is_away: bool  # away today
+
+    @property
+    def at_capacity(self) -> bool:
+        return self.max_accounts is not None and self.owned >= self.max_accounts
+
+    @property
+    def away_text(self) -> str:
+        """ "away until 10 Aug 2026", "away from 3 Aug 2026", "away" (open-ended both ways)."""
+        if self.away_until:
+            return f"away until {day_text(self.away_until)}"
+        if self.away_from:
+            return f"away from {day_text(self.away_from)}"
+        return "away"
+
+    @property
+    def notes(self) -> list[str]:
+        notes = [self.away_text] if self.is_away else []
+        if self.at_capacity:
+            notes.append(f"at capacity: {self.owned:,} of {self.max_accounts:,}")
+        return notes
+
+    @property
+    def label(self) -> str:
+        """The name as a picker lists it: "Dana Reyes", "Dana Reyes (away until 10 Aug)"."""
+        return f"{self.name} ({'; '.join(self.notes)})" if self.notes else self.name
+
+
+def day_text(day: dt.date, *, today: dt.date | None = None) -> str:
+    """ "10 Aug" in the current year, "10 Aug 2027" in another."""
+    today = today or timezone.localdate()
+    return f"{day.day} {day:%b}" if day.year == today.year else f"{day.day} {day:%b %Y}"
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def owner_options(*, territory_ids, today: dt.date | None = None) -> dict[int, list[OwnerOption]]:
+    """Territory id -> the reps an account there may be given to: its active rep members who are active users, by
+    full name, each marked away (today) or at capacity (owned accounts of the territory against their limit). Two
+    queries: the members, and one count of their accounts grouped by territory and owner."""
+    today = today or timezone.localdate()
+    options: dict[int, list[OwnerOption]] = {pk: [] for pk in territory_ids if pk is not None}
+    if not options:
+        return options
+    members = list(
+        Membership.objects.filter(
+            territory_id__in=sorted(options), is_active=True, role=Membership.Role.REP, user__is_active=True
+        ).select_related("user")
+    )
+    if not members:
+        return options
+    owned = {
+        (row["territory_id"], row["owner_id"]): row["n"]
+        for row in Account.objects.filter(
+            territory_id__in=sorted({m.territory_id for m in members}),
+            owner_id__in=sorted({m.user_id for m in members}),
+        )
+        .order_by()
+        .values("territory_id", "owner_id")
+        .annotate(n=Count("id"))
+    }
     for m in members:
-        choices[m.territory_id].append((m.user_id, m.user.get_full_name() or m.user.username))
-    return choices
+        starts, ends = m.away_from or dt.date.min, m.away_until or dt.date.max
+        options[m.territory_id].append(
+            OwnerOption(
+                user_id=m.user_id,
+                name=_person(m.user),
+                owned=owned.get((m.territory_id, m.user_id), 0),
+                max_accounts=m.max_accounts,
+                away_from=m.away_from,
+                away_until=m.away_until,
+                is_away=(m.away_from is not None or m.away_until is not None) and starts <= today <= ends,
+            )
+        )
+    for found in options.values():
+        found.sort(key=lambda o: (o.name.lower(), o.user_id))
+    return options
+
+
+def owner_option(*, territory_id: int | None, user_id: int | None) -> OwnerOption | None:
+    """One rep's option in a territory (None when they are not one of its eligible reps)."""
+    if territory_id is None or user_id is None:
+        return None
+    return next((o for o in owner_options(territory_ids=[territory_id])[territory_id] if o.user_id == user_id), None)
 
 
 # --- Routing, as the assignment runs see it ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from accounts.changes import ROUTE_TASK
 from core.jobs import job_run
 from core.models import Job
 
-from .services import assignment_apply, route_queued
+from .services import assignment_apply, route_queued, unrouted_account_ids
 
 
 @shared_task(acks_late=True)
@@ -16,7 +16,9 @@ def assign_owners_task(job_id: int) -> None:
         return
 
     def work(job: Job) -> dict:
-        plan, result = assignment_apply(user=job.created_by, account_ids=job.params.get("account_ids"), job=job)
+        # A run of the accounts in no territory reads them when it starts (a retry reads what is left).
+        ids = unrouted_account_ids() if job.params.get("unrouted") else job.params.get("account_ids")
+        plan, result = assignment_apply(user=job.created_by, account_ids=ids, job=job)
         return {
             "summary": {
                 "accounts considered": plan.considered,

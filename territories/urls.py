@@ -1,10 +1,15 @@
 from django.urls import path
 
-from . import quota_views, views
+from . import carving_views, quota_views, unrouted_views, views
 
 urlpatterns = [
     path("", views.territory_index, name="territory-list"),
+    path("new/", carving_views.territory_edit, name="territory-new"),
     path("<int:territory_id>/", views.territory_detail, name="territory-detail"),
+    path("<int:territory_id>/edit/", carving_views.territory_edit, name="territory-edit"),
+    path("<int:territory_id>/members/new/", views.membership_new, name="membership-new"),
+    path("accounts/search/", carving_views.territory_account_search, name="territory-account-search"),
+    path("unrouted/", unrouted_views.unrouted_index, name="unrouted-accounts"),
     path("memberships/<int:membership_id>/edit/", views.membership_edit, name="membership-edit"),
     path("reassign/", views.reassign, name="account-reassign"),
     path("assignment/", views.assignment_preview, name="assignment-preview"),

@@ -4,26 +4,51 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.criteria import criterion_sentence
 from accounts.selectors import account_list
 from core.decorators import role_required
-from core.roles import ADMIN, MANAGER
+from core.roles import ADMIN, MANAGER, is_admin
 
-from .forms import MembershipForm, ReassignForm
+from .forms import MembershipAddForm, MembershipForm, ReassignForm
 from .selectors import (
     can_assign_in,
     membership_list,
+    owner_option,
     territories_counted,
     territory_list,
     territory_member_choices,
     unassigned_accounts,
 )
-from .services import account_reassign, assignment_job_start, assignment_plan, membership_update
+from .services import (
+    account_reassign,
+    assignment_job_start,
+    assignment_plan,
+    membership_create,
+    membership_update,
+)
 
 QUEUE_ROWS = 200
 PREVIEW_ROWS = 500
+
+
+def person(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def rule_lines(criteria) -> list[str]:
+    """A territory's rules in words, one line per group (its rules are alternatives; every line must hold)."""
+    groups: dict[str, list[str]] = {}
+    for item in criteria or []:
+        if not isinstance(item, dict):
+            continue
+        name = str(item.get("group") or "").strip() or str(item.get("attribute") or "").strip()
+        sentence = criterion_sentence(item.get("attribute"), item.get("operator"), item.get("value"))
+        groups.setdefault(name, []).append(sentence)
+    return [" or ".join(sentences) for sentences in groups.values()]
 
 
 @role_required(MANAGER, ADMIN)
@@ -63,6 +88,9 @@ def territory_detail(request, territory_id: int):
     queue = unassigned_accounts(territory=territory)
     context = {
         "territory": territory,
+        "rule_lines": rule_lines(territory.criteria),
+        "named_count": territory.named_accounts.count(),
+        "is_admin": is_admin(request.user),
         "members": members,
         "queue": queue[:QUEUE_ROWS],
         "queue_count": queue.count(),
@@ -79,12 +107,42 @@ def membership_edit(request, membership_id: int):
         raise Http404("No such member.")
     if not can_assign_in(user=request.user, territory_id=membership.territory_id):
         raise Http404("No such member.")
-    form = MembershipForm(request.POST or None, instance=membership)
+    form = MembershipForm(request.POST or None, instance=membership, may_set_role=is_admin(request.user))
     if request.method == "POST" and form.is_valid():
         membership_update(membership=membership, values=form.cleaned_data)
-        messages.success(request, f"Saved {membership.user.username} in {membership.territory.name}.")
+        messages.success(request, f"Saved {person(membership.user)} in {membership.territory.name}.")
         return redirect("territory-detail", territory_id=membership.territory_id)
     return render(request, "territories/membership_form.html", {"form": form, "membership": membership})
+
+
+@role_required(MANAGER, ADMIN)
+def membership_new(request, territory_id: int):
+    """A person joins a territory: a manager adds reps to their territories; an admin also appoints managers."""
+    territory = territory_list(user=request.user).filter(pk=territory_id).first()
+    if territory is None or not can_assign_in(user=request.user, territory_id=territory.pk):
+        raise Http404("No such territory.")
+    form = MembershipAddForm(
+        request.POST if request.method == "POST" else None, territory=territory, may_set_role=is_admin(request.user)
+    )
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        membership_create(
+            user=data["person"],
+            territory=territory,
+            role=data["role"],
+            max_accounts=data["max_accounts"],
+            max_tier1_accounts=data["max_tier1_accounts"],
+        )
+        messages.success(request, f"{person(data['person'])} joined {territory.name}.")
+        return redirect("territory-detail", territory_id=territory.pk)
+    return render(request, "territories/membership_new.html", {"form": form, "territory": territory})
+
+
+def _reassigned_text(changed: int, owner) -> str:
+    if not changed:
+        return "Nothing changed: the accounts already had that owner."
+    what = "1 account" if changed == 1 else f"{changed:,} accounts"
+    return f"Gave {what} to {person(owner)}." if owner else f"{what.capitalize()} now without an owner."
 
 
 @require_POST
@@ -110,12 +168,23 @@ def reassign(request):
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     else:
         owner = User.objects.filter(pk=form.cleaned_data["owner"]).first() if form.cleaned_data["owner"] else None
+        option = owner_option(territory_id=territory_id, user_id=owner.pk if owner else None)
+        if option is not None and option.notes and not form.cleaned_data["confirmed"]:
+            # Away or at capacity: the manager reads it and confirms, or goes back and chooses someone else.
+            chosen = set(form.cleaned_data["account_ids"])
+            context = {
+                "option": option,
+                "accounts": [(pk, name) for pk, name, _ in visible if pk in chosen],
+                "back": back or reverse("territory-detail", args=[territory_id]),
+                "next": back,
+            }
+            return render(request, "territories/reassign_confirm.html", context)
         try:
             changed = account_reassign(user=request.user, account_ids=form.cleaned_data["account_ids"], owner=owner)
         except (PermissionDenied, ValidationError) as exc:
             messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
         else:
-            messages.success(request, f"{changed} account(s) reassigned.")
+            messages.success(request, _reassigned_text(changed, owner))
     return redirect(back) if back else redirect("territory-detail", territory_id=territory_id)
 
 
@@ -124,19 +193,20 @@ def assignment_preview(request):
     """Every move an assignment run would make in the user's territories, before anything changes."""
     plan = assignment_plan(user=request.user)
     territory_names = dict(territory_list(user=request.user).values_list("pk", "name"))
-    user_ids = {m.from_owner_id for m in plan.moves} | {m.to_owner_id for m in plan.moves}
-    usernames = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    shown = plan.moves[:PREVIEW_ROWS]
+    user_ids = {m.from_owner_id for m in shown} | {m.to_owner_id for m in shown}
+    names = {u.pk: person(u) for u in User.objects.filter(pk__in=user_ids).only("username", "first_name", "last_name")}
     moves = [
         {
             "account_id": m.account_id,
             "account_name": m.account_name,
-            "from_owner": usernames.get(m.from_owner_id, "—"),
-            "to_owner": usernames.get(m.to_owner_id, "unassigned"),
+            "from_owner": names.get(m.from_owner_id, "—"),
+            "to_owner": names.get(m.to_owner_id, "unassigned"),
             "from_territory": territory_names.get(m.from_territory_id, "—"),
             "to_territory": territory_names.get(m.to_territory_id, "—"),
             "rule": m.rule,
         }
-        for m in plan.moves[:PREVIEW_ROWS]
+        for m in shown
     ]
     context = {"plan": plan, "moves": moves, "rep_counts": plan.rep_counts(), "preview_rows": PREVIEW_ROWS}
     return render(request, "territories/assignment_preview.html", context)

@@ -56,6 +56,7 @@ MATRIX = {
     "home": (None, web()),
     "login": (None, by_user(302, anonymous=200)),
     "logout": (None, by_user(405)),
+    "favicon": (None, by_user(302)),  # to the icon, for everyone
     "job-list": (None, web()),
     "job-detail": ("job", web(MANAGER_JOB)),
     "job-errors": ("job", web(MANAGER_JOB)),
@@ -71,6 +72,7 @@ MATRIX = {
     "account-list": (None, web()),
     "account-export": (None, web()),
     "account-detail": ("account", web(NORTH_SCOPE)),
+    "account-opportunities": ("account", web(NORTH_SCOPE)),
     "tier-list": (None, web()),
     "tier-export": (None, web()),
     "tier-movement": (None, web(REPS_REFUSED)),
@@ -88,12 +90,23 @@ MATRIX = {
         ({}, web(REPS_REFUSED, manager=302, other_manager=404, admin=302)),  # no owner given: back with the message
     ),
     "handoff-feedback": (None, web(ADMIN_ONLY)),
+    "handoff-detail": ("handoff_page", web(NORTH_SCOPE)),  # its owner, the territory's managers, admins
     "handoff-feedback-export": (None, web(ADMIN_ONLY)),
     "import-new": (None, web(ADMIN_ONLY)),
     "import-map": (None, web(ADMIN_ONLY, admin=302)),  # nothing uploaded yet: back to the upload page
+    "import-rejects": ("job", web(ADMIN_ONLY, admin=404)),  # the matrix's job is no import: not found
     "territory-list": (None, web(REPS_REFUSED)),
     "territory-detail": ("territory", web({**REPS_REFUSED, "other_manager": 404})),
     "membership-edit": ("membership", web({**REPS_REFUSED, "other_manager": 404})),
+    "membership-new": (
+        "territory",
+        web({**REPS_REFUSED, "other_manager": 404}),
+        ({}, web({**REPS_REFUSED, "other_manager": 404})),  # an empty form: shown again with its errors
+    ),
+    "territory-new": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
+    "territory-edit": ("territory", web(ADMIN_ONLY)),
+    "territory-account-search": (None, web(ADMIN_ONLY)),
+    "unrouted-accounts": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # nothing selected: shown with the reason
     "account-reassign": (None, by_user(405)),
     "assignment-preview": (None, web(REPS_REFUSED)),
     "assignment-apply": (None, by_user(405)),

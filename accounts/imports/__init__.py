@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from .account_kind import AccountImporter
 from .activity_kinds import ContactImporter, OpportunityImporter, SignalImporter
 from .fields import FieldError, is_blank
 from .kinds import IMPORTERS, Counts, KindImporter, Row, import_kinds, importer_register
-from .reader import ImportFileError, check_file, header_of, read_rows
+from .reader import ImportFileError, check_file, file_header, header_of, read_rows, sample_values
+from .rejects import rejected_rows_write
 
 __all__ = [
     "import_kinds",
@@ -31,12 +33,20 @@ __all__ = [
     "RowError",
     "auto_mapping",
     "check_file",
+    "field_labels",
+    "file_header",
     "final_mapping",
+    "guess_mapping",
     "header_of",
     "import_file",
     "import_records",
+    "key_sentence",
     "kind_fields",
+    "mapping_problems",
     "parse_mapping",
+    "reason_in_words",
+    "rejected_rows_write",
+    "sample_values",
 ]
 
 CHUNK_SIZE = 2000
@@ -118,9 +128,93 @@ def auto_mapping(kind: str, header: list[str]) -> dict[str, list[str]]:
     return {column: [_normal(column)] for column in header if _normal(column) in names}
 
 
-def final_mapping(kind: str, header: list[str], mapping: dict[str, list[str]] | None) -> dict[str, list[str]]:
+def _words(name: str) -> str:
+    """A column name or a label as comparable words: "Company Name", "company-name", "COMPANY_NAME" -> company_name."""
+    return "_".join(re.findall(r"[a-z0-9]+", name.lower()))
+
+
+def guess_mapping(kind: str, header: list[str]) -> dict[str, str]:
+    """{field: column} as the upload page first proposes it: a column named like the field, its label or one of the
+    names people give it ("Company Name", "Employees", "Website", "Sector"...). Each column fills one field at most,
+    each field is filled from one column; a closer match wins (the name, then the label, then a synonym)."""
+    importer = IMPORTERS[_check_kind(kind)]
+    by_words = {}
+    for column in header:
+        by_words.setdefault(_words(column), column)
+    passes = [
+        lambda name, spec: [name],
+        lambda name, spec: [_words(spec.title)],
+        lambda name, spec: [_words(s) for s in importer.synonyms.get(name, ())],
+    ]
+    guessed: dict[str, str] = {}
+    for candidates in passes:
+        for name, spec in importer.fields.items():
+            if name in guessed:
+                continue
+            for words in candidates(name, spec):
+                column = by_words.get(words)
+                if column is not None and column not in guessed.values():
+                    guessed[name] = column
+                    break
+    return guessed
+
+
+def field_labels(kind: str, names: Iterable[str]) -> str:
+    """Fields by their labels, as a list in words: "Account ID or Domain"."""
     fields = kind_fields(kind)
-    final = auto_mapping(kind, header)
+    labels = [fields[n].title if n in fields else n for n in names]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+def _key_of(kind: str) -> tuple[tuple[str, ...], str]:
+    """(the fields of which one must be mapped, what a row is), for `kind`."""
+    importer = IMPORTERS[_check_kind(kind)]
+    if kind == "users":
+        return ("name", "username"), "person"
+    return importer.key_fields, importer.noun
+
+
+def key_sentence(kind: str) -> str:
+    """What identifies a row of `kind`, for the mapping page ("Account ID or Domain identifies each account: ...")."""
+    keys, noun = _key_of(kind)
+    if not keys:
+        return ""
+    return f"{field_labels(kind, keys)} identifies each {noun}: choose a column for at least one."
+
+
+def mapping_problems(kind: str, targets: list[str]) -> list[str]:
+    """What is wrong with a mapping that fills `targets` (field names, one per column that fills it), in words: a
+    field filled twice, a required field or the key not filled."""
+    importer = IMPORTERS[_check_kind(kind)]
+    fields = importer.fields
+    problems = []
+    twice = sorted({t for t in targets if targets.count(t) > 1}, key=list(fields).index)
+    if twice:
+        problems.append(f"More than one column is chosen for {field_labels(kind, twice).replace(' or ', ' and ')}.")
+    missing = [name for name, spec in fields.items() if spec.required and name not in targets]
+    if missing:
+        problems.append(
+            f"No column is chosen for {field_labels(kind, missing).replace(' or ', ' and ')}: "
+            f"every {importer.noun} needs {'it' if len(missing) == 1 else 'them'}."
+        )
+    keys, noun = _key_of(kind)
+    if keys and not any(k in targets for k in keys):
+        problems.append(
+            f"No column identifies each {noun}: choose the column for {field_labels(kind, keys)}, so that importing "
+            f"the file again updates the same {noun}s instead of adding them twice."
+        )
+    return problems
+
+
+def final_mapping(
+    kind: str, header: list[str], mapping: dict[str, list[str]] | None, *, complete: bool = False
+) -> dict[str, list[str]]:
+    """The mapping a file is imported with: columns named like a field, then `mapping` ({column: [field, ...]}), which
+    takes precedence. `complete`: `mapping` is the whole mapping (the upload page's, where the person saw and chose
+    every field), nothing is added to it. Raises ImportFileError when it names what the file does not hold or leaves
+    a required field or the key unfilled."""
+    fields = kind_fields(kind)
+    final = {} if complete else auto_mapping(kind, header)
     by_lower = {c.lower(): c for c in header}
     for column, targets in (mapping or {}).items():
         actual = by_lower.get(column.strip().lower())
@@ -139,19 +233,33 @@ def final_mapping(kind: str, header: list[str], mapping: dict[str, list[str]] | 
             final[column] = [t for t in final[column] if t not in explicit]
             if not final[column]:
                 del final[column]
-    targets = [t for ts in final.values() for t in ts]
-    twice = sorted({t for t in targets if targets.count(t) > 1})
-    if twice:
-        raise ImportFileError(f"More than one column is mapped to {', '.join(twice)}.")
-    missing = [name for name, spec in fields.items() if spec.required and name not in targets]
-    if kind == "users" and "name" not in targets and "username" not in targets:
-        missing.append("name or username")
-    if missing:
-        raise ImportFileError(
-            f"Missing required column(s) for {kind}: {', '.join(missing)}. "
-            f"The file has: {', '.join(header)}. Map a column with COLUMN=FIELD."
-        )
+    problems = mapping_problems(kind, [t for ts in final.values() for t in ts])
+    if problems:
+        raise ImportFileError(" ".join(problems) + f" The file's columns: {', '.join(header)}.")
     return final
+
+
+def reason_in_words(kind: str, reason: str) -> str:
+    """A row's reason as a page shows it: fields by their labels ("Employees: 'lots' is not a whole number" for
+    "employee_count: 'lots' is not a whole number"). The stored reasons name the fields, as the command line and the
+    API do."""
+    fields = IMPORTERS[kind].fields if kind in IMPORTERS else {}
+    parts = []
+    for part in reason.split("; "):
+        name, sep, rest = part.partition(":")
+        if sep and name in fields:
+            part = f"{fields[name].title}:{rest}"
+        else:
+            name, sep, rest = part.partition(" is required but empty")
+            if sep and name in fields:
+                part = f"{fields[name].title} is required but empty"
+            elif part.startswith("duplicate "):
+                name, _, rest = part.removeprefix("duplicate ").partition(" ")
+                if name in fields:
+                    part = f"duplicate {fields[name].title} {rest}"
+        parts.append(part)
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def _parse_row(importer: KindImporter, line: int, raw: dict[str, Any], mapping: dict[str, list[str]] | None) -> Row:
@@ -316,16 +424,18 @@ def import_file(
     mapping: dict[str, list[str]] | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    complete: bool = False,
 ) -> ImportReport:
-    """Import a CSV file. Raises ImportFileError (and writes nothing) when the file as a whole is unusable."""
+    """Import a CSV file. Raises ImportFileError (and writes nothing) when the file as a whole is unusable.
+    `complete`: `mapping` is the whole mapping (see final_mapping)."""
     _check_kind(kind)
     path = Path(path)
     header, total = check_file(path)
-    final = final_mapping(kind, header, mapping)
+    final = final_mapping(kind, header, mapping, complete=complete)
     run = _Run(kind, dry_run=dry_run, progress=progress, total=total, where="file")
     unmapped = [c for c in header if c not in final]
     if unmapped:
-        where = "kept in each account's attributes" if run.importer.keeps_extra_columns else "ignored"
+        where = "kept with each account, under their own names" if run.importer.keeps_extra_columns else "ignored"
         run.report.notes.append(f"Columns not mapped to a field ({where}): {', '.join(unmapped)}.")
     chunk: list[Row] = []
     for line, raw in read_rows(path, header):

@@ -18,23 +18,65 @@ class AccountImporter(KindImporter):
     fields = {
         x.name: x
         for x in [
-            Field("name", f.text(255), required=True),
-            Field("external_id", f.text(255), help="unique key for re-imports"),
-            Field("domain", f.domain, help="normalised: example.com"),
+            Field("name", f.text(255), required=True, help="the company's name"),
+            Field("external_id", f.text(255), help="your CRM's id for the account: the key for re-imports"),
+            Field("domain", f.domain, help="the website, kept as example.com; a key for re-imports too"),
             Field("industry", f.text(120)),
-            Field("employee_count", f.whole_number()),
-            Field("annual_revenue", f.decimal_number(), help="USD"),
-            Field("annual_revenue_millions", f.decimal_number(scale=1_000_000), help="USD millions, stored in USD"),
+            Field("employee_count", f.whole_number(), help="a whole number"),
+            Field("annual_revenue", f.decimal_number(), help="in USD"),
+            Field(
+                "annual_revenue_millions",
+                f.decimal_number(scale=1_000_000),
+                help="in millions of USD, kept in USD",
+                label="Annual revenue (USD millions)",
+            ),
             Field("country", f.text(120)),
-            Field("region", f.text(120)),
+            Field("region", f.text(120), help="region or state"),
             Field("city", f.text(120)),
             Field("year_founded", f.whole_number(1000, 2100)),
-            Field("technologies", f.string_list, help="separated by ; or |, or a JSON list"),
-            Field("parent", f.reference, help="the parent's external_id, domain or name"),
-            Field("is_customer", f.boolean),
-            Field("owner", f.reference, help="username or full name"),
-            Field("territory", f.reference, help="territory name"),
+            Field("technologies", f.string_list, help="separated by ; or |"),
+            Field("parent", f.reference, help="the parent's account ID, domain or name", label="Parent account"),
+            Field("is_customer", f.boolean, help="yes or no", label="Customer"),
+            Field("owner", f.reference, help="the owner's username or full name"),
+            Field("territory", f.reference, help="the territory's name"),
         ]
+    }
+    key_fields = ("external_id", "domain")
+    noun = "account"
+    # Column names people give these fields (compared once lower-cased, with spaces, dashes and dots as "_").
+    synonyms = {
+        "name": ("company", "company_name", "account", "account_name", "organisation", "organization", "business"),
+        "external_id": ("account_id", "id", "crm_id", "record_id", "customer_id", "company_id", "account_number"),
+        "domain": ("website", "web_site", "url", "site", "web", "domain_name", "company_domain", "company_website"),
+        "industry": ("sector", "vertical", "industry_name"),
+        "employee_count": (
+            "employees",
+            "staff",
+            "headcount",
+            "head_count",
+            "number_of_employees",
+            "num_employees",
+            "employee_number",
+            "no_of_employees",
+        ),  # fmt: skip
+        "annual_revenue": ("revenue", "annual_revenue_usd", "revenue_usd", "turnover", "annual_sales"),
+        "annual_revenue_millions": (
+            "revenue_millions",
+            "revenue_m",
+            "revenue_mm",
+            "revenue_musd",
+            "revenue_in_millions",
+            "annual_revenue_m",
+        ),  # fmt: skip
+        "country": ("nation", "hq_country", "country_name", "office_location", "headquarters_country"),
+        "region": ("state", "province", "state_region", "county"),
+        "city": ("town", "hq_city", "locality"),
+        "year_founded": ("founded", "year_established", "established", "founded_year", "founding_year", "year"),
+        "technologies": ("tech", "tech_stack", "technology", "technographics"),
+        "parent": ("parent_company", "parent_account", "subsidiary_of", "parent_id"),
+        "is_customer": ("customer", "client", "is_client"),
+        "owner": ("account_owner", "sales_rep", "rep", "sales_agent", "owner_name"),
+        "territory": ("sales_territory", "territory_name"),
     }
 
     def __init__(self) -> None:
@@ -51,7 +93,10 @@ class AccountImporter(KindImporter):
         if row.values.get("domain"):
             keys.append(("domain", row.values["domain"]))
         if not keys:
-            raise f.FieldError("needs an external_id or a domain, so that re-importing it updates the same account")
+            raise f.FieldError(
+                "has neither an account ID (external_id) nor a domain: one is needed so that importing it again "
+                "updates the same account"
+            )
         return keys
 
     def resolve(self, rows: list[Row], *, dry_run: bool) -> None:

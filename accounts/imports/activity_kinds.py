@@ -16,13 +16,27 @@ class ContactImporter(KindImporter):
     fields = {
         x.name: x
         for x in [
-            Field("account", account_ref, required=True, help="the account's external_id, domain or name"),
-            Field("external_id", f.text(255)),
-            Field("name", f.text(255), required=True),
+            Field("account", account_ref, required=True, help="the account's ID, domain or name"),
+            Field("external_id", f.text(255), help="your CRM's id for the contact", label="Contact ID"),
+            Field("name", f.text(255), required=True, help="full name"),
             Field("email", f.email),
-            Field("title", f.text(255)),
-            Field("persona", f.choice(tuple(Contact.Persona.values), default=Contact.Persona.OTHER)),
+            Field("title", f.text(255), help="job title"),
+            Field(
+                "persona",
+                f.choice(tuple(Contact.Persona.values), default=Contact.Persona.OTHER),
+                help=", ".join(Contact.Persona.labels).lower() + " (other when empty)",
+            ),
         ]
+    }
+    key_fields = ("external_id", "email")
+    noun = "contact"
+    synonyms = {
+        "account": ("company", "company_name", "account_name", "account_id", "organisation", "organization"),
+        "external_id": ("contact_id", "id", "crm_id", "record_id"),
+        "name": ("full_name", "contact_name", "contact"),
+        "email": ("email_address", "e_mail", "mail", "work_email"),
+        "title": ("job_title", "position"),
+        "persona": ("buying_role", "role_in_buying_group"),
     }
 
     def keys(self, row: Row) -> list[tuple]:
@@ -32,7 +46,10 @@ class ContactImporter(KindImporter):
         if row.values.get("email"):
             keys.append(("email", row.values["account"], row.values["email"]))
         if not keys:
-            raise f.FieldError("needs an external_id or an email, so that re-importing it updates the same contact")
+            raise f.FieldError(
+                "has neither a contact ID (external_id) nor an email: one is needed so that importing it again "
+                "updates the same contact"
+            )
         return keys
 
     def resolve(self, rows: list[Row], *, dry_run: bool) -> None:
@@ -76,14 +93,30 @@ class SignalImporter(KindImporter):
     fields = {
         x.name: x
         for x in [
-            Field("account", account_ref, required=True, help="the account's external_id, domain or name"),
-            Field("contact", account_ref, help="the contact's external_id or email"),
+            Field("account", account_ref, required=True, help="the account's ID, domain or name"),
+            Field("contact", account_ref, help="the contact's ID or email"),
             Field("kind", f.signal_kind, required=True, help="e.g. web_visit, meeting, intent_surge"),
             Field("topic", f.text(120)),
-            Field("occurred_at", f.datetime_value, required=True, help="ISO 8601; UTC when no zone is given"),
+            Field(
+                "occurred_at",
+                f.datetime_value,
+                required=True,
+                help="date and time, e.g. 2024-05-01T13:45:00Z (UTC when no zone is given)",
+                label="When",
+            ),
             Field("source", f.text(120)),
-            Field("external_id", f.text(255), help="dedupe key"),
+            Field("external_id", f.text(255), help="the same signal sent twice is kept once", label="Signal ID"),
         ]
+    }
+    noun = "signal"
+    synonyms = {
+        "account": ("company", "company_name", "account_name", "account_id", "domain", "website"),
+        "contact": ("contact_email", "email", "contact_id"),
+        "kind": ("signal", "signal_kind", "type", "event", "event_type", "activity", "activity_type"),
+        "topic": ("subject", "keyword", "intent_topic"),
+        "occurred_at": ("date", "timestamp", "time", "datetime", "occurred", "happened_at", "event_date", "when"),
+        "source": ("channel", "origin", "provider"),
+        "external_id": ("signal_id", "event_id", "id", "activity_id"),
     }
     NATURAL = ("kind", "occurred_at", "topic", "contact_id")
 
@@ -157,18 +190,30 @@ class OpportunityImporter(KindImporter):
     fields = {
         x.name: x
         for x in [
-            Field("external_id", f.text(255), required=True),
-            Field("account", account_ref, required=True, help="the account's external_id, domain or name"),
+            Field("external_id", f.text(255), required=True, help="your CRM's id for it", label="Opportunity ID"),
+            Field("account", account_ref, required=True, help="the account's ID, domain or name"),
             Field("name", f.text(255)),
             Field("product", f.text(255)),
-            Field("amount", f.decimal_number()),
+            Field("amount", f.decimal_number(), help="in USD"),
             Field("stage", f.text(60), required=True, help="Won / Lost mean closed; anything else is open"),
-            Field("is_closed", f.boolean),
-            Field("is_won", f.boolean),
-            Field("engaged_on", f.date_value),
-            Field("closed_on", f.date_value),
-            Field("owner", f.reference, help="username or full name"),
+            Field("is_closed", f.boolean, help="yes or no; from the stage when not given", label="Closed"),
+            Field("is_won", f.boolean, help="yes or no; from the stage when not given", label="Won"),
+            Field("engaged_on", f.date_value, help="YYYY-MM-DD", label="Engaged on"),
+            Field("closed_on", f.date_value, help="YYYY-MM-DD", label="Closed on"),
+            Field("owner", f.reference, help="the owner's username or full name"),
         ]
+    }
+    noun = "opportunity"
+    synonyms = {
+        "external_id": ("opportunity_id", "deal_id", "opp_id", "id", "crm_id"),
+        "account": ("company", "company_name", "account_name", "account_id"),
+        "name": ("opportunity_name", "deal_name", "opportunity", "deal"),
+        "product": ("product_name", "sku"),
+        "amount": ("value", "close_value", "deal_value", "deal_size", "price"),
+        "stage": ("deal_stage", "status", "opportunity_stage"),
+        "engaged_on": ("engage_date", "created", "created_on", "created_date", "open_date", "engaged"),
+        "closed_on": ("close_date", "closed", "closed_date", "won_date"),
+        "owner": ("sales_agent", "sales_rep", "rep", "opportunity_owner", "deal_owner"),
     }
 
     def keys(self, row: Row) -> list[tuple]:

@@ -20,6 +20,8 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from ..criteria import attribute_label
+
 
 class FieldError(ValueError):
     pass
@@ -274,3 +276,8 @@ class Field:
     parse: Callable[[Any], Any]
     required: bool = False
     help: str = ""
+    label: str = ""  # as pages name it; the account field's label (accounts.criteria) or the name in words if blank
+
+    @property
+    def title(self) -> str:
+        return self.label or attribute_label(self.name)

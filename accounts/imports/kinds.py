@@ -86,6 +86,11 @@ class KindImporter:
     kind: ClassVar[str]
     fields: ClassVar[dict[str, Field]]
     keeps_extra_columns: ClassVar[bool] = False
+    # The fields that identify a row for re-imports: a file must map at least one of them (none: no such rule).
+    key_fields: ClassVar[tuple[str, ...]] = ()
+    noun: ClassVar[str] = "row"  # what one row is, in words ("account")
+    # Other column names that mean a field, for guessing the mapping (see imports.auto_mapping).
+    synonyms: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self) -> None:
         self.notes: list[str] = []

@@ -70,8 +70,9 @@ def check_file(path: Path) -> tuple[list[str], int]:
     return header, rows
 
 
-def read_rows(path: Path, header: list[str]) -> Iterator[tuple[int, dict[str, str] | str]]:
-    """(line number, {column: cell}) for every non-blank data row; (line, reason) when the row is malformed."""
+def records(path: Path) -> Iterator[tuple[int, int, list[str]]]:
+    """(first line, last line, cells) of every non-blank data record of a checked file, as uploaded: the lines a
+    record spans (a quoted cell may hold line breaks) and its cells, whatever their number."""
     with path.open(encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
         seen_header = False
@@ -84,21 +85,57 @@ def read_rows(path: Path, header: list[str]) -> Iterator[tuple[int, dict[str, st
             if not seen_header:
                 seen_header = True
                 continue
-            if len(record) != len(header):
-                if last_line > line and any("\n" in cell for cell in record):
-                    # A quoted cell ran on over the following lines: they were read as part of it.
-                    swallowed = last_line - line + 1
-                    yield (
-                        line,
-                        (
-                            f"a quote opened on line {line} is never closed: it swallowed lines {line} to {last_line} "
-                            f"({swallowed} lines), which were not imported; close the quote and import them again"
-                        ),
-                    )
-                    continue
-                yield line, f"has {len(record)} fields but the header has {len(header)}"
+            yield line, last_line, record
+
+
+SAMPLE_ROWS = 1000  # rows read at most for the samples: the first rows of a huge file are enough
+SAMPLE_LENGTH = 60  # characters of a sample shown at most
+
+
+def sample_values(path: Path, header: list[str], *, per_column: int = 3) -> dict[str, list[str]]:
+    """Up to `per_column` distinct non-blank values of each column, from the first rows of the file, for the mapping
+    page ("e.g. Acme · Globex · Initech")."""
+    samples: dict[str, list[str]] = {column: [] for column in header}
+    for read, (_, _, record) in enumerate(records(path)):
+        if read >= SAMPLE_ROWS or all(len(values) >= per_column for values in samples.values()):
+            break
+        for column, cell in zip(header, record, strict=False):
+            value = cell.strip()
+            if len(value) > SAMPLE_LENGTH:
+                value = value[: SAMPLE_LENGTH - 1] + "…"
+            values = samples[column]
+            if value and len(values) < per_column and value not in values:
+                values.append(value)
+    return samples
+
+
+def read_rows(path: Path, header: list[str]) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(line number, {column: cell}) for every non-blank data row; (line, reason) when the row is malformed."""
+    for line, last_line, record in records(path):
+        if len(record) != len(header):
+            if last_line > line and any("\n" in cell for cell in record):
+                # A quoted cell ran on over the following lines: they were read as part of it.
+                swallowed = last_line - line + 1
+                yield (
+                    line,
+                    (
+                        f"a quote opened on line {line} is never closed: it swallowed lines {line} to {last_line} "
+                        f"({swallowed} lines), which were not imported; close the quote and import them again"
+                    ),
+                )
                 continue
-            yield line, dict(zip(header, record, strict=True))
+            yield line, f"has {len(record)} fields but the header has {len(header)}"
+            continue
+        yield line, dict(zip(header, record, strict=True))
+
+
+def file_header(path: Path) -> list[str]:
+    """The header of a checked file (its first non-blank record)."""
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        for record in csv.reader(text):
+            if any(cell.strip() for cell in record):
+                return [cell.strip() for cell in record]
+    return []
 
 
 def header_of(data: bytes) -> list[str]:

@@ -131,6 +131,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every command's output
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Behind a reverse proxy every request comes from the proxy's address: the client's is read from X-Forwarded-For,
 # trusting as many proxies as TRUSTED_PROXY_COUNT says (0: no proxy, REMOTE_ADDR is the client). A client cannot then

@@ -10,9 +10,9 @@ row): an admin counts every account, a manager the accounts of the territories t
 accounts they own.
 """
 
-from .definitions import BANDS, COUNT, KPIS, PERCENT, RATIO, SCORE, SEGMENTS, USD, Kpi, R
+from .definitions import BANDS, COUNT, KPIS, MIN_INTERVAL_N, PERCENT, RATIO, SCORE, SEGMENTS, USD, Kpi, R
 from .measures import COMPUTE, kpi_compute, kpi_overview
-from .score_measures import band_expr, icp_match_min_fit, icp_match_q
+from .score_measures import band_expr, icp_match_min_fit, icp_match_q, icp_matches
 from .shapes import KpiResult, Period, Row, deal_territory, kpi_scope_q
 
 __all__ = [
@@ -28,12 +28,14 @@ __all__ = [
     "USD",
     "Kpi",
     "KpiResult",
+    "MIN_INTERVAL_N",
     "Period",
     "Row",
     "band_expr",
     "deal_territory",
     "icp_match_min_fit",
     "icp_match_q",
+    "icp_matches",
     "kpi_compute",
     "kpi_overview",
     "kpi_scope_q",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 PERCENT, SCORE, USD, R, COUNT, RATIO = "percent", "score", "usd", "r", "count", "ratio"
 SEGMENTS = {"tier": "Tier", "industry": "Industry", "territory": "Territory", "owner": "Owner", "country": "Country"}
 BANDS = [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
+# Below this sample a 95% interval is too wide to read anything from: the pages say "too few to say" instead.
+MIN_INTERVAL_N = 10
 NONE_LABEL = "(none)"
 
 
@@ -20,6 +22,7 @@ class Kpi:
     segments: tuple[str, ...] = tuple(SEGMENTS)
     breakdown: str = ""  # the fixed breakdown's name when it has one
     uses_period: bool = True
+    shares_of: str = ""  # for a breakdown into shares of a whole (adding up to 100%): what the whole counts
 
 
 DEAL_TERRITORY = (
@@ -52,8 +55,10 @@ KPIS: dict[str, Kpi] = {
             "conversion",
             "Conversion rate by score band",
             PERCENT,
-            "Of the scored accounts in each band of unified score, the share that won at least one deal closed in the "
-            "period. If the top bands do not convert better than the bottom ones, the thresholds mean little.",
+            "Of the scored accounts with a deal closed in the period (won or lost), in each band of unified score, the "
+            "share that won at least one of them. Accounts with no deal closed in the period are not counted: they had "
+            "no chance to convert. If the top bands do not convert better than the bottom ones, the thresholds mean "
+            "little.",
             segments=(),
             breakdown="Score band",
         ),
@@ -75,10 +80,12 @@ KPIS: dict[str, Kpi] = {
         Kpi(
             "pipeline",
             "Pipeline coverage",
-            USD,
+            RATIO,
             "Open pipeline, the amounts of the deals not closed yet, against quota: coverage = pipeline / the quotas "
-            "whose period overlaps the chosen one (quotas are set per territory; 3x is a common target). Open deals "
-            "without an amount are counted but add nothing. " + DEAL_TERRITORY,
+            "whose period overlaps the chosen one, read as a multiple (3× is a common target). Quotas are set per "
+            "territory, so coverage is measured for everyone, a territory, or a manager's territories; with no quota "
+            "over the period there is no coverage to show. Open deals without an amount are counted but add nothing. "
+            + DEAL_TERRITORY,
         ),
         Kpi(
             "mqa_rate",
@@ -111,11 +118,13 @@ KPIS: dict[str, Kpi] = {
         Kpi(
             "tier_distribution",
             "Tier distribution",
-            COUNT,
-            "How many scored accounts sit in each tier now, and their share.",
+            PERCENT,
+            "The share of the scored accounts that sits in each tier now (all tiers together make 100%), with how many "
+            "accounts that is.",
             segments=(),
             breakdown="Tier",
             uses_period=False,
+            shares_of="accounts",
         ),
         Kpi(
             "tier_movement",
@@ -136,10 +145,12 @@ KPIS: dict[str, Kpi] = {
         Kpi(
             "rejection_reasons",
             "Rejection reasons",
-            COUNT,
-            "Why sales rejected the handoffs assigned in the period: rejections by reason, and each reason's share.",
+            PERCENT,
+            "Why sales rejected the handoffs assigned in the period: each reason's share of the rejections (all "
+            "reasons together make 100%), with how many rejections that is.",
             segments=(),
             breakdown="Reason",
+            shares_of="rejections",
         ),
         Kpi(
             "spend_potential",

@@ -27,6 +27,7 @@ from core.tiers import LABELS, ORDER, SUPPRESS
 from handoffs.models import Handoff
 from handoffs.selectors import sla_compliance
 from segmentation.models import MQA, TierChange
+from segmentation.tiers import PLACED
 from territories.models import Quota
 from territories.selectors import territory_ids_managed_by
 
@@ -93,7 +94,12 @@ def _coverage(pipeline: float, quota: float | None) -> float | None:
     return pipeline / quota if quota else None
 
 
+NO_QUOTA = "No quota covers this period, so there is no coverage to show"
+
+
 def _pipeline(kpi, *, user, segment, period):
+    """Coverage (the figure, a multiple) = open pipeline / quota; the pipeline, its deals without an amount and the
+    quota are the row's extras. No quota over the period: no figure, and the note says so."""
     open_deals = scoped(Opportunity.objects.filter(is_closed=False), user=user, prefix="account__")
     aggregates = {
         "n": Count("pk"),
@@ -104,12 +110,13 @@ def _pipeline(kpi, *, user, segment, period):
     quota_total = float(quotas.aggregate(t=Sum("amount"))["t"] or 0) or None
 
     def row(key, label, agg, quota):
+        coverage = _coverage(agg["pipeline"], quota)
         return Row(
             key=key,
             label=label,
             n=agg["n"],
-            value=agg["pipeline"],
-            extra={"unvalued": agg["unvalued"], "quota": quota, "coverage": _coverage(agg["pipeline"], quota)},
+            value=coverage,
+            extra={"pipeline": agg["pipeline"], "unvalued": agg["unvalued"], "quota": quota, "coverage": coverage},
         )
 
     result = KpiResult(
@@ -117,21 +124,25 @@ def _pipeline(kpi, *, user, segment, period):
         segment=segment,
         period=period,
         total=row("", "All", open_deals.aggregate(**aggregates), quota_total),
-        columns=[("unvalued", "Open deals without amount"), ("quota", "Quota"), ("coverage", "Coverage")],
+        columns=[("pipeline", "Open pipeline"), ("unvalued", "Open deals without amount"), ("quota", "Quota")],
     )
+    notes = []
+    if quota_total is None:
+        notes.append(
+            NO_QUOTA
+            + ("" if is_admin(user) or is_manager(user) else ": quotas are set per territory, not per rep")
+            + "."
+        )
     if segment:
         by_territory = {}
         if segment == "territory":
             for territory_id, amount in quotas.values_list("territory_id").annotate(t=Sum("amount")):
                 by_territory[str(territory_id)] = float(amount)
+        else:
+            notes.append("Quotas are set per territory: split by territory for each one's coverage.")
         grouped = grouped_rows(open_deals, segment, "deal", aggregates)
         result.rows = ordered_rows(segment, [row(k, label, agg, by_territory.get(k)) for k, label, agg in grouped])
-    if quota_total is None:
-        result.note = (
-            "No quota overlaps this period"
-            + ("" if is_admin(user) or is_manager(user) else " for you: quotas are set per territory")
-            + ", so coverage cannot be measured."
-        )
+    result.note = " ".join(notes)
     return result
 
 
@@ -180,18 +191,29 @@ def _win_rate(kpi, *, user, segment, period):
     )
 
 
+def _shares(kpi, period, segment: str, counts: list[tuple[str, str, int]], header: str) -> KpiResult:
+    """Each part's share of the whole, in percent with its interval (n is the whole); the whole, "All", is 100%."""
+    n = sum(count for *_, count in counts)
+    return KpiResult(
+        kpi=kpi,
+        segment=segment,
+        period=period,
+        total=Row("", "All", n, 100.0 if n else None, extra={"successes": n}),
+        rows=[proportion_row(key, label, count, n) for key, label, count in counts],
+        columns=[("successes", header)],
+    )
+
+
 def _tier_distribution(kpi, *, user, segment, period):
     counts = dict(_scores(user).values_list("tier").annotate(n=Count("pk")))
-    n = sum(counts.values())
-    rows = [
-        Row(key=tier, label=LABELS[tier], n=counts.get(tier, 0), value=100 * counts.get(tier, 0) / n if n else None)
-        for tier in ORDER
-    ]
-    return KpiResult(kpi=kpi, segment="tier", period=period, total=Row("", "All", n, n), rows=rows)
+    return _shares(kpi, period, "tier", [(tier, LABELS[tier], counts.get(tier, 0)) for tier in ORDER], "Accounts")
 
 
 def _tier_movement(kpi, *, user, segment, period):
-    moves = scoped(TierChange.objects.filter(period.moments_q("at")), user=user, prefix="account__")
+    # Moves between tiers only: an account's first placement (from PLACED) is no move up or down.
+    moves = scoped(
+        TierChange.objects.filter(period.moments_q("at")).exclude(from_tier=PLACED), user=user, prefix="account__"
+    )
     rows = []
     for source, target, n in moves.values_list("from_tier", "to_tier").annotate(n=Count("pk")):
         up = source != SUPPRESS and target != SUPPRESS and ORDER[target] < ORDER[source]
@@ -242,14 +264,12 @@ def _sla_compliance(kpi, *, user, segment, period):
 def _rejection_reasons(kpi, *, user, segment, period):
     rejected = _handoffs(user, period).filter(status=Handoff.Status.REJECTED)
     labels = dict(Handoff.Reason.choices)
-    counts = rejected.values_list("reason").annotate(n=Count("pk"))
-    n = sum(count for _, count in counts)
-    rows = [
-        Row(key=reason, label=labels.get(reason, reason or "No reason"), n=count, value=100 * count / n)
-        for reason, count in counts
+    counts = [
+        (reason, labels.get(reason, reason or "No reason"), count)
+        for reason, count in rejected.values_list("reason").annotate(n=Count("pk"))
     ]
-    rows.sort(key=lambda r: (-r.n, r.label))
-    return KpiResult(kpi=kpi, segment="reason", period=period, total=Row("", "All", n, n), rows=rows)
+    counts.sort(key=lambda c: (-c[2], c[1]))
+    return _shares(kpi, period, "reason", counts, "Rejections")
 
 
 def _spend_potential(kpi, *, user, segment, period):

@@ -118,12 +118,17 @@ def band_expr(field_name: str = "score__unified") -> Case:
 
 
 def _conversion(kpi, *, user, segment, period):
-    # `pk IN (won accounts)`: PostgreSQL hashes the won accounts once rather than probing per account (distinct,
-    # so the hash is never bigger than the accounts; kpi_compute gives it the memory).
-    won = Opportunity.objects.filter(period.dates_q("closed_on"), is_won=True).values("account_id").distinct()
-    accounts = _scores(user).annotate(band=band_expr("unified"))
+    # The accounts with a deal closed in the period, and those of them that won one. `IN (accounts)`: PostgreSQL
+    # hashes each set of accounts once rather than probing per account (distinct, so a hash is never bigger than the
+    # accounts; kpi_compute gives it the memory).
+    closed = Opportunity.objects.filter(period.dates_q("closed_on"), is_closed=True)
+    won = closed.filter(is_won=True).values("account_id").distinct()
+    accounts = (
+        _scores(user).filter(account_id__in=closed.values("account_id").distinct()).annotate(band=band_expr("unified"))
+    )
     grouped = {
-        row["band"]: row for row in accounts.values("band").annotate(s=Count("pk", filter=Q(pk__in=won)), n=Count("pk"))
+        row["band"]: row
+        for row in accounts.values("band").annotate(s=Count("pk", filter=Q(account_id__in=won)), n=Count("pk"))
     }
     rows = [
         proportion_row(label, label, grouped.get(label, {}).get("s", 0), grouped.get(label, {}).get("n", 0))
@@ -150,6 +155,11 @@ def icp_match_q(min_fit: float | None, prefix: str = "score__") -> Q:
     if min_fit is None:
         return Q(pk__in=[])
     return Q(**{f"{prefix}fit__gte": min_fit}) & ~Q(**{f"{prefix}tier": SUPPRESS})
+
+
+def icp_matches(fit: float, tier: str, min_fit: float | None) -> bool:
+    """`icp_match_q` for one account's numbers."""
+    return min_fit is not None and fit >= min_fit and tier != SUPPRESS
 
 
 def _icp_match(kpi, *, user, segment, period):

@@ -34,7 +34,7 @@ from core.tiers import LABELS, ORDER
 from territories.models import Membership, Territory
 from territories.selectors import territory_ids_managed_by
 
-from .definitions import NONE_LABEL, SEGMENTS, Kpi
+from .definitions import MIN_INTERVAL_N, NONE_LABEL, SEGMENTS, Kpi
 
 # --- scope and period -----------------------------------------------------------------------------------------------
 
@@ -278,6 +278,8 @@ def correlation_result(kpi: Kpi, qs, base: str, segment: str, period: Period, x,
 def correlation_note(total: Row) -> str:
     if total.value is None:
         return "Too few cases, or no variation in score or outcome, to measure a correlation."
+    if total.n < MIN_INTERVAL_N:
+        return f"Too few cases to say whether there is a relation (n < {MIN_INTERVAL_N})."
     return "A correlation is significant when its 95% interval leaves out 0; " + (
         "this one is." if total.significant else "this one is not: read it as no relation."
     )

@@ -11,7 +11,7 @@ from ..models import ScoringModel, TierChange
 from ..scoring import (
     ScoringParams,
 )
-from ..tiers import Placement, Standing, TierRules, move_reason
+from ..tiers import PLACED, Placement, Standing, TierRules, move_reason
 
 EXPLANATION_FIELDS = ("matched", "excluded", "personas")
 SCORE_FIELDS = ("fit", "signal", "coverage", "unified", "tier", "surge_until", "flags", *EXPLANATION_FIELDS)
@@ -91,6 +91,16 @@ class Row:
     def moved(self) -> bool:
         return self.standing.tier is not None and self.standing.tier != self.placement.tier
 
+    @property
+    def placed(self) -> bool:
+        """Its first placement: the account had no tier (no stored score) before."""
+        return self.standing.tier is None
+
+    @property
+    def recorded(self) -> bool:
+        """Whether its store writes a TierChange: a move, or a first placement."""
+        return self.placed or self.moved
+
     def __getattr__(self, name):
         if name in EXPLANATION_FIELDS:
             return self.explanation[name]
@@ -108,10 +118,11 @@ class Row:
         )
 
     def tier_change(self, plan: Plan, as_of: dt.datetime) -> TierChange:
+        """The TierChange of its move or first placement (from PLACED)."""
         return TierChange(
             account_id=self.account_id,
             model_id=plan.model.pk,
-            from_tier=self.standing.tier,
+            from_tier=PLACED if self.placed else self.standing.tier,
             to_tier=self.placement.tier,
             reason=self.move_reason(plan.rules),
             fit=self.fit,

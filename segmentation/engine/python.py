@@ -104,7 +104,7 @@ def python_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
             }
             if old.model_id == plan.model.pk and all(getattr(old, f) == new_values[f] for f in SCORE_FIELDS):
                 continue  # nothing changes: the row keeps the moment it was computed at
-        if row.moved:
+        if row.recorded:  # a move, or its first placement
             moves.append(row.tier_change(plan, as_of))
         changed.append(
             AccountScore(

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from django.db import connection, transaction
 
 from accounts.models import Account
-from core.tiers import RANKED, TIERS
+from core.tiers import RANKED, SUPPRESS, TIERS
 
 from ..models import AccountScore, ScoringModel, TierChange
-from ..tiers import CAPACITY, HYSTERESIS, MIN_DAYS, SURGE, Placement, Standing
+from ..tiers import CAPACITY, HYSTERESIS, MIN_DAYS, PLACED, SURGE, Placement, Standing, move_reason
 from .plan import EXPLANATION_FIELDS, Plan, Row, Selection
 from .sql_criteria import distinct_values, match_sql
 from .sql_signals import signal_aggregate_sql
@@ -21,6 +21,7 @@ from .sql_signals import signal_aggregate_sql
 ACCOUNT_TABLE = Account._meta.db_table
 SCORE_TABLE = AccountScore._meta.db_table
 MODEL_TABLE = ScoringModel._meta.db_table
+CHANGE_TABLE = TierChange._meta.db_table
 # scoring.round1 in SQL: the same float operations in the same order.
 ROUND1 = "(sign({x}) * floor(abs({x}) * 10.0::float8 + 0.5::float8 + 0.000001::float8) / 10.0::float8)"
 
@@ -258,13 +259,52 @@ def sql_rows(plan: Plan, selection: Selection, as_of: dt.datetime) -> Iterator[R
             yield _row(values)
 
 
+# Stand-ins for a placement's unified and fit while its reason is worded once per shape: below, or at and above, the
+# next tier's thresholds. Formatted as tiers.py formats numbers (%g), they appear nowhere else in a reason.
+U_BELOW, U_ABOVE, F_BELOW, F_ABOVE = -98765.4, 98765.4, -87654.3, 87654.3
+
+
+def placement_wordings(plan: Plan) -> list[tuple]:
+    """(tier, the tier above's enter and min_fit (NULL at the top and for suppress), unified below it, fit below it,
+    reason): the reason tiers.move_reason gives a first placement in `tier` (not lifted by a surge), with "{U}" and
+    "{F}" where its unified and fit go. Its words depend only on the tier and those two comparisons; the numbers are
+    the stored, rounded scores, which PostgreSQL writes as %g does (tested), so SQL fills them in."""
+    rows = []
+    for tier in (*RANKED, SUPPRESS):
+        above = RANKED[RANKED.index(tier) - 1] if tier in RANKED and tier != RANKED[0] else None
+        rule = plan.thresholds[above] if above else None
+        shapes = [(u, f) for u in (True, False) for f in (True, False)] if rule else [(False, False)]
+        for unified_below, fit_below in shapes:
+            unified, fit = (U_BELOW if unified_below else U_ABOVE), (F_BELOW if fit_below else F_ABOVE)
+            placement = Placement(tier, dt.datetime.min.replace(tzinfo=dt.UTC), None, (), tier, tier)
+            reason = move_reason(plan.rules, Standing(), placement, fit=fit, signal=0, signal_then=0, unified=unified)
+            reason = reason.replace(f"{unified:g}", "{U}").replace(f"{fit:g}", "{F}")
+            rows.append((tier, rule and rule.enter, rule and rule.min_fit, unified_below, fit_below, reason))
+    return rows
+
+
+def _wordings_sql(plan: Plan) -> tuple[str, list]:
+    rows = placement_wordings(plan)
+    values = ", ".join("(%s::text, %s::float8, %s::float8, %s::bool, %s::bool, %s::text)" for _ in rows)
+    return f"(VALUES {values}) AS w(tier, above_enter, above_min_fit, unified_below, fit_below, reason)", [
+        v for row in rows for v in row
+    ]
+
+
+LIFTED = "n.surge_until IS NOT NULL AND n.target <> n.candidate AND n.tier = n.target"
+
+
 def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[str, list]:
     """The statement that scores the selected accounts and writes what changed. It returns one row with the
-    number of rows written (account_id NULL), then the accounts that moved to another tier."""
+    number of rows written (account_id NULL), then the accounts that moved to another tier, then the accounts placed
+    for the first time (inserted: old_tier NULL) whose surge lifts them above their candidate. Every other first
+    placement is recorded by the statement itself: its reason is the placement's wording for its tier and shape with
+    its numbers filled in (placement_wordings), so a first fill of a million accounts sends none of them to Python."""
     select_sql, params = _select_sql(plan, selection, as_of)
     # Both keep the look-up of existing rows to the slice (else each slice would read every stored score).
     where_o, where_o_params = selection.q("o.account_id")
     where_old, where_old_params = selection.q("old.account_id")
+    wordings, wordings_params = _wordings_sql(plan)
     # Changed rows are updated, missing rows inserted: one join, no per-row conflict handling. A row is left
     # alone when nothing in it changes, or when it holds a newer score of the same version.
     return (
@@ -298,12 +338,26 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
                 SELECT 1 FROM {SCORE_TABLE} o WHERE o.account_id = n.account_id AND {where_o}
               )
               ON CONFLICT (account_id) DO NOTHING
+              RETURNING account_id
+            ),
+            placed AS (
+              INSERT INTO {CHANGE_TABLE} (account_id, model_id, from_tier, to_tier, reason, fit, signal, unified, at)
+              SELECT n.account_id, %s, '{PLACED}', n.tier,
+                     replace(replace(w.reason, '{{U}}', n.unified::text), '{{F}}', n.fit::text),
+                     n.fit, n.signal, n.unified, %s
+              FROM n JOIN added USING (account_id)
+                JOIN {wordings} ON w.tier = n.tier
+                 AND w.unified_below = COALESCE(n.unified < w.above_enter, FALSE)
+                 AND w.fit_below = COALESCE(n.fit < w.above_min_fit, FALSE)
+              WHERE NOT ({LIFTED})
               RETURNING 1
             )
             SELECT NULL, (SELECT count(*) FROM changed) + (SELECT count(*) FROM added)
                    {", NULL" * (len(RETURNED.split(",")) - 2)}
             UNION ALL
             SELECT {MOVED} FROM changed WHERE old_tier IS NOT NULL AND old_tier <> tier
+            UNION ALL
+            SELECT {MOVED} FROM n JOIN added USING (account_id) WHERE {LIFTED}
             """,  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
         [
             *params,
@@ -317,16 +371,21 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
             plan.model.pk,
             as_of,
             *where_o_params,
+            plan.model.pk,
+            as_of,
+            *wordings_params,
         ],  # fmt: skip
     )
 
 
 def sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
-    """Run the store statement and record its tier moves; returns the number of score rows written.
+    """Run the store statement and record its tier moves and first placements; returns the number of score rows
+    written.
 
     The moves stream from the statement (a new version can move hundreds of thousands of accounts): each gets its
-    reason in words (tiers.move_reason) and goes to a spool file, copied into TierChange at the end, so memory
-    stays flat whatever the number of moves.
+    reason in words (tiers.move_reason) and goes to a spool file, copied into TierChange at the end, so memory stays
+    flat whatever their number. First placements are recorded by the statement itself (a first publish places every
+    account), but for those a surge lifts, which stream with the moves.
     """
     written = 0
     columns = "account_id, model_id, from_tier, to_tier, reason, fit, signal, unified, at"
@@ -343,13 +402,16 @@ def sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
                 continue
             row = _row(values)
             out.writerow(
-                [row.account_id, plan.model.pk, row.standing.tier, row.tier, row.move_reason(plan.rules)]
-                + [repr(row.fit), repr(row.signal), repr(row.unified), at]
+                [row.account_id, plan.model.pk, PLACED if row.placed else row.standing.tier, row.tier]
+                + [row.move_reason(plan.rules), repr(row.fit), repr(row.signal), repr(row.unified), at]
             )
             moves += 1
         if moves:
             spool.seek(0)
-            copy_sql = f"COPY {TierChange._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv)"
+            # An empty from_tier (a placement) is the empty string, not NULL.
+            copy_sql = (
+                f"COPY {TierChange._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (from_tier))"
+            )
             with cursor.cursor.copy(copy_sql) as copy:
                 while data := spool.read(1 << 20):
                     copy.write(data)

@@ -28,7 +28,8 @@ from core.tiers import TIERS
 from territories.models import Membership, Territory
 
 from ..models import MQA, AccountScore, ScoringModel, TierChange
-from ..tiers import CAPACITY, capacity_reason
+from ..tiers import CAPACITY, PLACED, capacity_reason
+from .recycle import recycle_hold
 
 # The task that hands new MQAs to their owners: the handoffs app registers it under this name.
 MQAS_RAISED_TASK = "segmentation.mqas_raised"
@@ -49,6 +50,7 @@ def after_scoring(
         if territory_ids is not None:
             ids = capacity_pass(model, as_of, territory_ids=territory_ids)
         else:
+            recycle_hold(model, as_of, ids)  # sent back by sales within the cooldown: kept in Recycle (recycle.py)
             if ids is not None:
                 territory_ids = set(
                     Account.objects.filter(pk__in=ids, territory__isnull=False).values_list("territory_id", flat=True)
@@ -99,15 +101,16 @@ def capacity_pass(model: ScoringModel, as_of: dt.datetime, *, territory_ids: Ite
 
 def _move(score: AccountScore, tier: str, flags: list[str], territory: str, places: int, as_of, held=False) -> None:
     reason = capacity_reason(territory, places, unified=score.unified, held=held)
-    # A move into Tier 1 made by this same rescore is corrected rather than followed by a second move back.
+    # A move into Tier 1 made by this same rescore is corrected rather than followed by a second move back; a first
+    # placement in Tier 1 at this moment becomes a placement in its final tier.
     same_moment = TierChange.objects.filter(account_id=score.account_id, at=as_of, to_tier=score.tier).first()
     if same_moment is not None and same_moment.from_tier == tier:
         same_moment.delete()
     elif same_moment is not None:
-        same_moment.to_tier, same_moment.reason = tier, reason
+        placed = same_moment.from_tier == PLACED
+        same_moment.to_tier = tier
+        same_moment.reason = capacity_reason(territory, places, unified=score.unified, held=held, placed=placed)
         same_moment.save(update_fields=["to_tier", "reason"])
-    elif score.tier_since == as_of and not TierChange.objects.filter(account_id=score.account_id).exists():
-        pass  # placed for the first time at this moment: it is simply placed in its final tier
     else:
         TierChange.objects.create(
             account_id=score.account_id,

@@ -10,11 +10,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.criteria_forms import message_in_words
 from accounts.selectors import criteria_problems
 from core.models import Job
 from core.services import row_update
 
-from ..definition import model_errors, signal_rule_errors
+from ..definition import SETTING_LABELS, model_errors, signal_kind_label, signal_rule_errors
+from ..history import criterion_line
 from ..models import ICP, ScoringModel
 from ..selectors import active_model
 from .rescore import rescore_job_start
@@ -33,11 +35,19 @@ def model_problems(model: ScoringModel) -> list[str]:
     problems = []
     for label, items, with_points in (("Criterion", criteria, True), ("Exclusion", exclusions, False)):
         for index, errors in criteria_problems(items, with_points=with_points).items():
-            problems += [f"{label} {index + 1} ({field}): {message}" for field, message in errors.items()]
+            item = items[index] if index >= 0 and isinstance(items[index], dict) else {}
+            attribute = str(item.get("attribute") or "").strip()
+            what = f" ({criterion_line(item, with_points=False)})" if attribute and item.get("operator") else ""
+            problems += [
+                f"{label} {index + 1}{what}: {message_in_words(field, message, attribute)}"
+                for field, message in errors.items()
+            ]
     for index, errors in signal_rule_errors(model.signal_rules).items():
-        problems += [f"Signal rule {index + 1} ({field}): {message}" for field, message in errors.items()]
+        rule = model.signal_rules[index] if index >= 0 and isinstance(model.signal_rules[index], dict) else {}
+        what = f" ({signal_kind_label(rule['kind'])})" if rule.get("kind") else ""
+        problems += [f"Signal rule {index + 1}{what}: {message}" for message in errors.values()]
     values = {f.attname: getattr(model, f.attname) for f in ScoringModel._meta.concrete_fields}
-    problems += [f"{field}: {message}" for field, message in model_errors(values).items()]
+    problems += [f"{SETTING_LABELS.get(field, field)}: {message}" for field, message in model_errors(values).items()]
     if not criteria:
         problems.append("The ICP has no fit criteria: every account would score 0 on fit.")
     return problems
@@ -128,7 +138,7 @@ def model_publish(*, model: ScoringModel, user, as_of: dt.datetime | None = None
         model.criteria, model.exclusions = model.current_criteria()
         model.status = ScoringModel.Status.ACTIVE
         model.published_at, model.published_by = now, user
-        model.save()
+        model.save(update_fields=["criteria", "exclusions", "status", "published_at", "published_by", "updated_at"])
         return rescore_job_start(model=model, user=user, as_of=as_of, title=f"publish v{model.version}")
 
 
@@ -141,7 +151,8 @@ def _archive_active(locked: dict[int, ScoringModel], now) -> None:
 
 
 def model_restore(*, model: ScoringModel, user, as_of: dt.datetime | None = None) -> Job:
-    """Bring an archived version back as the active one, with its own frozen criteria, and rescore."""
+    """Bring an archived version back as the active one, with its own frozen criteria, and rescore. When and by whom
+    it was first published stays; the restore is recorded beside it (`restored_at`, `restored_by`)."""
     with transaction.atomic():
         locked = _locked_models()
         model = locked[model.pk]
@@ -150,8 +161,8 @@ def model_restore(*, model: ScoringModel, user, as_of: dt.datetime | None = None
         now = timezone.now()
         _archive_active(locked, now)
         model.status = ScoringModel.Status.ACTIVE
-        model.published_at, model.published_by, model.archived_at = now, user, None
-        model.save()
+        model.restored_at, model.restored_by, model.archived_at = now, user, None
+        model.save(update_fields=["status", "restored_at", "restored_by", "archived_at", "updated_at"])
         return rescore_job_start(model=model, user=user, as_of=as_of, title=f"restore v{model.version}")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import template
 
+from ..definition import persona_label, signal_kind_label
 from ..explain import explain, signal_contributions
 from ..models import AccountScore
 from ..plays import play_for_tier
@@ -78,3 +79,15 @@ def signal_points(scoring: dict, signals) -> list[dict]:
     if score is None:
         return [{"signal": signal, "points": None} for signal in signals]
     return signal_contributions(score, signals, score.as_of)
+
+
+@register.filter
+def signal_kind(kind: str) -> str:
+    """A signal's kind in words: "Web visit" for web_visit."""
+    return signal_kind_label(kind)
+
+
+@register.filter
+def persona(name: str) -> str:
+    """A persona in words: "Economic buyer" for economic_buyer."""
+    return persona_label(name)

@@ -4,25 +4,45 @@
   "use strict";
   const loadedAt = Date.now();
 
-  // The same text as countdown_text() in territories/handoff_views.py.
-  function countdownText(ms) {
-    const whole = Math.floor(Math.abs(ms) / 1000);
-    const days = Math.floor(whole / 86400);
-    const hours = Math.floor((whole % 86400) / 3600);
-    const minutes = Math.floor((whole % 3600) / 60);
-    const seconds = whole % 60;
-    const pad = (n) => String(n).padStart(2, "0");
-    const clock = (days ? days + " d " : "") + hours + ":" + pad(minutes) + ":" + pad(seconds);
-    return ms >= 0 ? clock + " left" : "overdue by " + clock;
+  // The same words as duration_words() and left_words() in handoffs/sla.py.
+  function durationWords(hours, business) {
+    const minutes = Math.floor(Math.abs(hours) * 60 + 0.5);
+    const kind = business ? "business " : "";
+    if (minutes === 0) return "";
+    if (minutes < 60) return minutes + " " + kind + "minute" + (minutes !== 1 ? "s" : "");
+    const whole = Math.floor(Math.abs(hours) + 0.5);
+    return whole + " " + kind + "hour" + (whole !== 1 ? "s" : "");
+  }
+
+  function leftWords(leftHours, overdue, business) {
+    if (overdue) {
+      const words = durationWords(-Math.min(leftHours, 0), business);
+      return words ? "overdue by " + words : "overdue";
+    }
+    const words = durationWords(Math.max(leftHours, 0), business);
+    return words ? words + " left" : "less than a minute left";
+  }
+
+  // How much of the clock ran in the first `elapsed` ms since the page was served: all of it on a 24x7 clock, only
+  // the working hours (the windows the server listed, in ms from then) on a business-hours clock.
+  function clockRan(el, elapsed) {
+    if (el.dataset.windows === undefined) return elapsed;
+    if (!el.windowSpans) el.windowSpans = JSON.parse(el.dataset.windows);
+    return el.windowSpans.reduce(
+      (total, span) => total + Math.max(0, Math.min(span[1], elapsed) - Math.max(span[0], 0)),
+      0
+    );
   }
 
   function tick() {
     const elapsed = Date.now() - loadedAt;
-    document.querySelectorAll("time.countdown[data-remaining-ms]").forEach((el) => {
-      // Counted from the server's remaining time, so a wrong clock on this machine does not move the deadline.
-      const remaining = Number(el.dataset.remainingMs) - elapsed;
-      el.textContent = countdownText(remaining);
-      if (remaining < 0) {
+    document.querySelectorAll("time.countdown[data-left-ms]").forEach((el) => {
+      // Counted from the server's figures, so a wrong clock on this machine does not move the deadline.
+      const left = Number(el.dataset.leftMs) - clockRan(el, elapsed);
+      const overdue = elapsed > Number(el.dataset.dueInMs);
+      const words = el.querySelector(".countdown-left");
+      if (words) words.textContent = leftWords(left / 3600000, overdue, el.dataset.business === "1");
+      if (overdue) {
         el.classList.add("text-danger", "fw-semibold");
         const card = el.closest("article.handoff");
         if (card) {

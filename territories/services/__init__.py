@@ -1,8 +1,8 @@
 """Writes about territories and who works them, named <entity>_<action>:
 - assignment.py: routing accounts to a territory and an owner (plan, apply as a job, the routing queue, manual
-  reassignment);
+  reassignment, the accounts in no territory);
 - memberships.py: members, their capacities and away dates (each change queues a Tier 1 capacity check);
-- carving.py: territories themselves (rules, named accounts, hierarchy, strategy);
+- carving.py: territories themselves (rules, named accounts, hierarchy, strategy), each change audited;
 - people.py: users created with a role and placed in territories.
 """
 
@@ -17,8 +17,11 @@ from .assignment import (
     assignment_plan_all,
     route_new_accounts,
     route_queued,
+    unrouted_account_ids,
+    unrouted_route,
+    unrouted_send,
 )
-from .carving import territory_create, territory_update
+from .carving import territory_create, territory_name_accounts, territory_problems, territory_update
 from .memberships import (
     CAPACITY_TASK,
     capacity_changed,
@@ -47,6 +50,11 @@ __all__ = [
     "route_new_accounts",
     "route_queued",
     "territory_create",
+    "territory_name_accounts",
+    "territory_problems",
     "territory_update",
+    "unrouted_account_ids",
+    "unrouted_route",
+    "unrouted_send",
     "user_create",
 ]

@@ -24,6 +24,7 @@ from core.roles import is_admin, is_manager
 from ..models import Membership, OwnershipChange, Territory
 from ..routing import Matcher, Member, Router
 from ..selectors import territory_ids_managed_by, territory_rules
+from .carving import territory_name_accounts
 
 CHUNK = 2000
 # What routing reads of an account: what its rules may name, and its current owner and territory.
@@ -82,17 +83,18 @@ class Plan:
     def rep_counts(self) -> list[dict]:
         """Owned accounts per rep (among the accounts considered), before and after."""
         ids = set(self.counts_before) | set(self.counts_after)
-        names = dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
+        people = {u.pk: u for u in User.objects.filter(pk__in=ids).only("username", "first_name", "last_name")}
         rows = [
             {
                 "user_id": uid,
-                "username": names.get(uid, str(uid)),
+                "username": people[uid].username if uid in people else str(uid),
+                "name": (people[uid].get_full_name() or people[uid].username) if uid in people else str(uid),
                 "before": self.counts_before[uid],
                 "after": self.counts_after[uid],
             }
             for uid in ids
         ]
-        return sorted(rows, key=lambda r: r["username"])
+        return sorted(rows, key=lambda r: (r["name"].lower(), r["user_id"]))
 
 
 def _scope_filter(*, user) -> set[int] | None:
@@ -279,16 +281,54 @@ def route_queued(*, limit: int = CHUNK) -> int:
     return routed
 
 
-def assignment_job_start(*, user, account_ids: list[int] | None = None) -> Job:
-    """Record an assignment run as a job and start it once the job is committed."""
+def assignment_job_start(*, user, account_ids: list[int] | None = None, unrouted: bool = False) -> Job:
+    """Record an assignment run as a job and start it once the job is committed. `unrouted`: the run routes again
+    the accounts in no territory when it starts (an admin's)."""
     from ..tasks import assign_owners_task  # the task module imports this one
 
+    if unrouted and not is_admin(user):
+        raise PermissionDenied("Only RevOps admins route the accounts in no territory.")
     _scope_filter(user=user)
-    job = job_create(
-        kind=Job.Kind.ASSIGN, created_by=user, title="owner assignment", params={"account_ids": account_ids}
-    )
+    params = {"unrouted": True} if unrouted else {"account_ids": account_ids}
+    title = "routing of the accounts in no territory" if unrouted else "owner assignment"
+    job = job_create(kind=Job.Kind.ASSIGN, created_by=user, title=title, params=params)
     transaction.on_commit(lambda: assign_owners_task.delay(job.pk))
     return job
+
+
+def unrouted_account_ids() -> list[int]:
+    """The accounts in no territory, as an assignment run of them reads them."""
+    return list(Account.objects.filter(territory__isnull=True).order_by("id").values_list("id", flat=True))
+
+
+def _admin_only(user) -> None:
+    if not is_admin(user):
+        raise PermissionDenied("Only RevOps admins route the accounts in no territory.")
+
+
+def unrouted_route(*, user, account_ids: list[int]) -> tuple[int, int]:
+    """Route accounts in no territory again (the rules may have changed since they arrived), as an admin's
+    assignment run of them; returns (how many found a territory, how many still match none)."""
+    _admin_only(user)
+    ids = list(Account.objects.filter(pk__in=account_ids, territory__isnull=True).values_list("pk", flat=True))
+    if not ids:
+        return 0, 0
+    assignment_apply(user=user, account_ids=ids)
+    still = Account.objects.filter(pk__in=ids, territory__isnull=True).count()
+    return len(ids) - still, still
+
+
+def unrouted_send(*, user, account_ids: list[int], territory: Territory) -> int:
+    """Send accounts in no territory to a territory: they become its named accounts, so routing places them there now
+    and on every later run, and its strategy gives each an owner. Returns how many were sent."""
+    _admin_only(user)
+    ids = list(Account.objects.filter(pk__in=account_ids, territory__isnull=True).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    with transaction.atomic():
+        territory_name_accounts(territory=territory, account_ids=ids)
+        assignment_apply(user=user, account_ids=ids)
+    return Account.objects.filter(pk__in=ids, territory=territory).count()
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -39,7 +40,7 @@ def exported(client, **params) -> set[int]:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     body = b"".join(response.streaming_content).decode()
-    return {int(row["id"]) for row in csv.DictReader(io.StringIO(body))}
+    return {int(row["ID"]) for row in csv.DictReader(io.StringIO(body))}
 
 
 @pytest.mark.parametrize("name", USERS)
@@ -124,7 +125,9 @@ def test_pagination_and_query_count(client, world, django_assert_max_num_queries
     for i in range(120):
         AccountFactory(name=f"Bulk {i:03d}", territory=world.north, owner=world.north_rep)
     client.force_login(world.manager)
-    with django_assert_max_num_queries(12):
+    # Page 2 of accounts not scored yet: past the scored part, the scored accounts are counted to know where the
+    # others start (one query more than a page of scored accounts).
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("account-list"), {"page": 2})
     assert len(response.context["table"].paginated_rows) == 50
     assert response.context["table"].paginator.count == 123
@@ -154,7 +157,7 @@ def test_detail_shows_the_accounts_data(client, world):
     child = AccountFactory(name="Child Co", parent=account, territory=world.north)
     client.force_login(world.north_rep)
     page = client.get(reverse("account-detail", args=[account.pk])).content.decode()
-    for text in ("Ann Champion", "Champion", "meeting", "pricing", "OPP-42", "GTX Pro", "Child Co", "North"):
+    for text in ("Ann Champion", "Champion", "Meeting", "pricing", "OPP-42", "GTX Pro", "Child Co", "North"):
         assert text in page
     assert reverse("account-detail", args=[child.pk]) in page
 
@@ -363,7 +366,7 @@ def test_list_cells_read_as_the_columns_render_them(rf, world):
         computed_at=timezone.now(),
     )  # fmt: skip
     AccountFactory(name="Bare & <Sons>", industry="", country="", employee_count=None, annual_revenue=None)
-    for sort in ("name", "unified", "-expected_value"):
+    for sort in ("name", "unified", "-expected_value", "tier", "-owner", "employee_count"):
         request = rf.get("/accounts/", {"sort": sort})
         request.user = world.admin
         rows = account_list(user=world.admin).select_related("owner", "territory", "score", "potential")
@@ -377,5 +380,68 @@ def test_list_cells_read_as_the_columns_render_them(rf, world):
             assert texts[1:] == [str(cell) for cell in expected[1:]]
             assert f'<a href="{url}">{escape(texts[0])}</a>' == str(expected[0])  # the name, linked to its page
     html = table.as_html(request)
-    assert "Rita Rep" in html and "1,234,568" in html and "3,457" in html and "Tier 2" in html
+    # Money as a revenue team says it, head counts with separators.
+    assert "Rita Rep" in html and "$1.2M" in html and "$3.5K" in html and "12,500" in html and "Tier 2" in html
     assert "Bare &amp; &lt;Sons&gt;" in html
+
+
+# --- The account page: the score first; the latest opportunities, with a link to all of them ---------------------
+
+
+def test_the_score_card_comes_first(client, world):
+    AccountScoreFactory(account=world.north_account, tier="tier_1", unified=81.5)
+    client.force_login(world.north_rep)
+    page = detail_page(client, world.north_account)
+    cards = [page.index(f'id="{card}"') for card in ("score", "ownership", "play", "company", "potential")]
+    assert cards == sorted(cards)  # the score, then who works it and the play, then the company and its potential
+    assert page.index('id="score"') < page.index('<dt class="col-5">Domain</dt>')
+
+
+def test_the_page_shows_the_latest_ten_opportunities_and_links_to_all(client, world):
+    account = world.north_account
+    for i in range(12):
+        OpportunityFactory(account=account, external_id=f"OPP-{i:02d}", closed_on=dt.date(2025, 1, 1 + i),
+                           amount=1_500_000)  # fmt: skip
+    client.force_login(world.north_rep)
+    page = detail_page(client, account)
+    assert "Opportunities (12)" in page
+    shown = page[page.index('id="opportunities"') :]
+    assert "OPP-11" in shown and "OPP-02" in shown  # the latest ten, newest first
+    assert "OPP-01" not in shown and "OPP-00" not in shown
+    assert shown.index("OPP-11") < shown.index("OPP-02")
+    assert "$1.5M" in shown
+    url = reverse("account-opportunities", args=[account.pk])
+    assert f'<a href="{url}">All 12 opportunities</a>' in page
+
+
+def test_a_few_opportunities_need_no_link(client, world):
+    OpportunityFactory(account=world.north_account, external_id="OPP-ONLY")
+    client.force_login(world.north_rep)
+    page = detail_page(client, world.north_account)
+    assert "OPP-ONLY" in page and "All 1 opportunities" not in page and 'id="opportunities-more"' not in page
+
+
+def test_the_opportunities_page_lists_them_all_a_page_at_a_time(client, world, monkeypatch):
+    from accounts import views
+
+    monkeypatch.setattr(views, "OPPORTUNITY_PAGE_SIZE", 5)
+    account = world.north_account
+    for i in range(12):
+        OpportunityFactory(account=account, external_id=f"OPP-{i:02d}", closed_on=dt.date(2025, 1, 1 + i))
+    OpportunityFactory(account=world.south_account, external_id="OPP-SOUTH")
+    client.force_login(world.north_rep)
+    url = reverse("account-opportunities", args=[account.pk])
+    pages = [client.get(url, {"page": n}).content.decode() for n in (1, 2, 3)]
+    found = [re.findall(r"<td>(OPP-\d\d)</td>", html) for html in pages]
+    assert found == [[f"OPP-{i:02d}" for i in range(11, 6, -1)], [f"OPP-{i:02d}" for i in range(6, 1, -1)],
+                     ["OPP-01", "OPP-00"]]  # fmt: skip
+    assert "page 1 of 3" in pages[0] and "OPP-SOUTH" not in "".join(pages)
+    assert "(12)" in pages[0]
+
+
+@pytest.mark.parametrize("name", ["other_rep", "other_manager", "sub_rep"])
+def test_the_opportunities_page_is_not_found_outside_the_scope(client, world, name):
+    OpportunityFactory(account=world.north_account, external_id="OPP-SECRET")
+    client.force_login(getattr(world, name))
+    response = client.get(reverse("account-opportunities", args=[world.north_account.pk]))
+    assert response.status_code == 404 and b"OPP-SECRET" not in response.content

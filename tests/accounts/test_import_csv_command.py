@@ -28,9 +28,10 @@ def test_import_csv_with_mapping_reports_and_writes_the_errors_file(tmp_path, ca
     out = capsys.readouterr().out
     assert "accounts: 2 rows; 1 created, 0 updated, 0 unchanged, 1 not imported." in out
     assert "line 3: employee_count: 'many' is not a whole number" in out
+    # The rows as they were in the file, with their line and the reason in words.
     assert list(csv.reader(errors.open())) == [
-        ["line", "reason"],
-        ["3", "employee_count: 'many' is not a whole number"],
+        ["Line", "Reason not imported", "company", "staff"],
+        ["3", "Employees: 'many' is not a whole number", "Beta", "many"],
     ]
     assert Account.objects.get().external_id == "Acme"
     job = Job.objects.get()
@@ -57,3 +58,14 @@ def test_file_level_errors_fail_the_command_clearly(tmp_path):
         call_command("import_csv", "--kind", "accounts", str(src), "--map", "name")
     with pytest.raises(CommandError, match="invalid choice: 'leads'"):
         call_command("import_csv", "--kind", "leads", str(src))
+
+
+def test_a_mapping_without_the_key_is_refused_before_anything_runs(tmp_path):
+    src = tmp_path / "a.csv"
+    src.write_text("company,staff\nAcme,10\n", encoding="utf-8")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_csv", "--kind", "accounts", str(src), "--map", "company=name")
+    message = str(refused.value)
+    assert "No column identifies each account: choose the column for Account ID or Domain" in message
+    assert "--map COLUMN=FIELD" in message  # the command line's own wording, on the command line only
+    assert Job.objects.count() == 0 and Account.objects.count() == 0

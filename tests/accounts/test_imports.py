@@ -52,7 +52,8 @@ def test_bad_encoding_late_in_the_file_still_writes_nothing(tmp_path):
         ("", "The file is empty."),
         ("\n\n", "The file is empty."),
         (ACCOUNTS, "The file has a header but no data rows."),
-        ("external_id,domain\nA1,a.example\n", "Missing required column(s) for accounts: name"),
+        ("external_id,domain\nA1,a.example\n", "No column is chosen for Name: every account needs it."),
+        ("name,staff\nAcme,10\n", "No column identifies each account: choose the column for Account ID or Domain"),
         ("name,name\nx,y\n", "The header repeats columns: name"),
         (b"\x00\x01binary", "not a CSV text file"),
     ],
@@ -70,7 +71,7 @@ def test_mapping_problems_are_named(tmp_path):
         import_file(kind="accounts", path=path, mapping={"company": ["nmae"]})
     with pytest.raises(ImportFileError, match="names column 'firm', which is not in the file"):
         import_file(kind="accounts", path=path, mapping={"firm": ["name"]})
-    with pytest.raises(ImportFileError, match="More than one column is mapped to name"):
+    with pytest.raises(ImportFileError, match="More than one column is chosen for Name"):
         import_file(kind="accounts", path=path, mapping={"company": ["name"], "id": ["name", "external_id"]})
     with pytest.raises(ImportFileError, match="not COLUMN=FIELD"):
         parse_mapping(["company"])
@@ -101,7 +102,8 @@ def test_bad_numbers_dates_and_duplicates_are_reported_by_line(tmp_path):
         4: "annual_revenue: 'lots' is not a number",
         5: "duplicate external_id 'A1' in this file (first on line 2)",
         6: "duplicate domain 'one.example' in this file (first on line 2)",
-        7: "needs an external_id or a domain, so that re-importing it updates the same account",
+        7: "has neither an account ID (external_id) nor a domain: one is needed so that importing it again updates "
+        "the same account",
         8: "name is required but empty",
         9: "has 7 fields but the header has 6",
     }
@@ -169,7 +171,7 @@ def test_large_file_with_five_percent_bad_rows(tmp_path):
 def test_upsert_updates_only_what_changed_and_keeps_extra_columns(tmp_path):
     report = import_file(kind="accounts", path=write(tmp_path, "external_id,name,tier_hint\nA1,Acme,gold\n"))
     assert report.created == 1
-    assert "Columns not mapped to a field (kept in each account's attributes): tier_hint." in report.notes
+    assert "Columns not mapped to a field (kept with each account, under their own names): tier_hint." in report.notes
     acme = Account.objects.get()
     assert acme.attributes == {"tier_hint": "gold"}
     stamp = acme.updated_at

@@ -95,7 +95,7 @@ def test_production_serves_hashed_compressed_static_files_cached_for_good(tmp_pa
     assert re.match(HASHED_APP_CSS, link), link
     assert "/static/css/app.css" not in result["links"]
     assert len(result["links"]) >= 4  # bootstrap's CSS and JS, the site's CSS and JS
-    assert all(re.search(r"\.[0-9a-f]{12}\.(css|js)$", link) for link in result["links"]), result["links"]
+    assert all(re.search(r"\.[0-9a-f]{12}\.(css|js|svg)$", link) for link in result["links"]), result["links"]
 
     answers = result["answers"]
     for encoding, expected in (("gzip", "gzip"), ("br", "br"), ("gzip, deflate, br", "br"), ("identity", None)):

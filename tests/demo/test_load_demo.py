@@ -3,10 +3,12 @@
 import csv
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.db import transaction
 from django.http import HttpRequest
 
+from accounts.imports import import_records
 from accounts.models import Account, Contact, Opportunity, Signal
 from core.models import Job
 from demo.loader import DATASET, load_demo
@@ -45,9 +47,18 @@ def state() -> dict:
     }
 
 
+@pytest.fixture(scope="module")
+def demo_loaded(django_db_setup, django_db_blocker):
+    """The demo, loaded once for the tests of this module, in a transaction rolled back after them: each test runs
+    in its own savepoint inside it (as Django's setUpTestData), so what a test changes is undone after it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield load_demo(password="a-demo-password", out=lambda *_: None)
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo(db):
-    return load_demo(password="a-demo-password", out=lambda *_: None)
+def demo(demo_loaded, db):
+    return demo_loaded
 
 
 def test_real_dataset_counts(demo):
@@ -69,7 +80,7 @@ def test_real_dataset_counts(demo):
 
 
 def test_rows_without_an_account_are_reported_by_line(demo):
-    job = Job.objects.filter(title__startswith="opportunities from sales_pipeline.csv").get()
+    job = Job.objects.filter(kind="import", params__filename="sales_pipeline.csv").get()
     assert job.status == Job.Status.SUCCEEDED
     assert job.result["summary"] == {
         "kind": "opportunities",
@@ -101,14 +112,55 @@ def test_real_values_are_kept_as_they_are(demo):
     )
 
 
+def counts() -> dict[str, int]:
+    """The number of rows of every table."""
+    return {model._meta.db_table: model.objects.count() for model in apps.get_models()}
+
+
 def test_reloading_the_demo_changes_nothing(demo):
-    before = state()
+    before, rows = state(), counts()
     load_demo(password="a-demo-password", out=lambda *_: None)
     assert state() == before
-    last = Job.objects.filter(kind="import").order_by("-pk")[:3]
-    for job in last:
-        assert job.result["summary"]["created"] == 0
-        assert job.result["summary"]["updated"] == 0
+    assert counts() == rows  # not even a job: the export's files were imported before
+
+
+def test_loading_twice_after_an_import_changes_nothing(demo):
+    """An import adds accounts (one without an external id), contacts and signals of its own: the next load makes
+    nothing for them, and a second load changes nothing at all."""
+    import_records(
+        kind="accounts",
+        records=[
+            {"name": "Zeta Labs", "external_id": "Zeta Labs", "industry": "software", "employee_count": 2000},
+            {"name": "Aardvark", "domain": "aardvark.example", "country": "France"},
+        ],
+    )
+    import_records(
+        kind="contacts", records=[{"account": "Zeta Labs", "name": "Ana Lopez", "email": "ana@zeta.example"}]
+    )
+    import_records(
+        kind="signals",
+        records=[{"account": "Acme Corporation", "kind": "web_visit", "occurred_at": "2026-11-01T10:00:00Z"}],
+    )
+    made = counts()
+    load_demo(password="a-demo-password", out=lambda *_: None)
+    after_first = counts()
+    for table in ("accounts_contact", "accounts_signal", "accounts_account", "accounts_opportunity"):
+        assert after_first[table] == made[table], table  # nothing generated for the imported accounts
+    assert not Contact.objects.filter(account__external_id="Zeta Labs", external_id__startswith="demo-").exists()
+    load_demo(password="a-demo-password", out=lambda *_: None)
+    assert counts() == after_first
+
+
+def test_demo_people_have_email_addresses(demo):
+    managers = User.objects.filter(memberships__role="manager").distinct()
+    assert managers.count() == 7  # the export's six and the demo manager
+    assert all(m.email for m in managers), [m.username for m in managers if not m.email]
+    assert User.objects.get(username="dustin.brinkmann").email == "dustin.brinkmann@maven-demo.example"
+    assert not User.objects.filter(email="").filter(memberships__isnull=False).exists()
+    # An address someone set is kept.
+    User.objects.filter(username="manager").update(email="boss@example.com")
+    load_demo(password="a-demo-password", out=lambda *_: None)
+    assert User.objects.get(username="manager").email == "boss@example.com"
 
 
 def test_generated_contacts_and_signals_are_deterministic(demo):
@@ -138,14 +190,6 @@ def test_demo_logins_work_and_see_their_scope(demo, client):
     assert client.login(request=HttpRequest(), username="admin", password="a-demo-password")
 
 
-def test_load_demo_command_prints_the_logins(db, capsys, monkeypatch):
-    monkeypatch.setenv("DEMO_PASSWORD", "printed-password")
-    call_command("load_demo")
-    out = capsys.readouterr().out
-    assert "Demo logins: admin (admin), manager (manager), rep (rep); password: printed-password" in out
-    assert "sales_pipeline.csv: 7375 created" in out
-
-
 def test_an_assignment_run_on_the_demo_keeps_every_account_in_place(demo):
     from territories.services import assignment_plan_all
 
@@ -173,31 +217,3 @@ def test_demo_accounts_are_spread_over_each_regions_reps(demo):
         assert max(counts) - min(counts) <= 1, (territory.name, counts)
     assert Account.objects.filter(owner__username="rep").exists()  # the demo rep has accounts to open
     assert Account.objects.filter(territory__isnull=True).count() == 0
-
-
-def test_the_demo_publishes_a_model_that_scores_every_account(db, django_capture_on_commit_callbacks):
-    from segmentation.models import MQA, AccountScore, ScoringModel
-
-    with django_capture_on_commit_callbacks(execute=True):
-        load_demo(password="a-demo-password", out=lambda *_: None)
-    active = ScoringModel.objects.get(status="active")
-    assert AccountScore.objects.filter(model=active).count() == Account.objects.count() == 85
-    tiers = set(AccountScore.objects.values_list("tier", flat=True))
-    assert {"tier_1", "tier_2", "tier_3"} <= tiers, tiers  # the demo shows every tier
-    scores = {s.account.name: s for s in AccountScore.objects.select_related("account")}
-    # Acme Corporation: technolgy (+30), 2,822 employees (+30), $1,100M revenue (+20), United States (+20): fit 100.
-    assert scores["Acme Corporation"].fit == 100.0
-    # A few accounts got a burst of signals in the last days: they surge, one tier above their candidate or held
-    # by the guardrail; accounts entering Tier 1 or 2 with signal >= 30 are MQAs, each once.
-    surging = [s for s in scores.values() if "surge" in s.flags]
-    assert len(surging) >= 3 and all(s.surge_until > s.as_of for s in surging)
-    # The demo rep's own accounts are among them: their queue has a handoff to accept or reject.
-    from handoffs.models import Handoff
-
-    assert Handoff.objects.filter(owner__username="rep", status="pending").exists()
-    mqas = MQA.objects.filter(status="open")
-    assert mqas.exists() and mqas.count() == len(set(mqas.values_list("account_id", flat=True)))
-    assert all(m.tier in ("tier_1", "tier_2") and m.signal >= active.mqa_signal_min for m in mqas)
-    with django_capture_on_commit_callbacks(execute=True):
-        load_demo(password="a-demo-password", out=lambda *_: None)
-    assert ScoringModel.objects.count() == 1  # loading again publishes nothing new

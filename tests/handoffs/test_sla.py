@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from handoffs.sla import (
@@ -13,9 +13,11 @@ from handoffs.sla import (
     business_hours_between,
     clock_of,
     clock_problems,
+    countdown,
     days_label,
     describe,
     due_at,
+    duration_words,
 )
 
 UTC = dt.UTC
@@ -211,6 +213,11 @@ starts = st.datetimes(
 
 @settings(max_examples=300, deadline=None)
 @given(clock=clocks(), start=starts)
+@example(
+    clock=Clock(hours=2, calendar="business_hours", time_zone="Europe/Berlin", working_days=(0, 1, 2, 3, 4, 5, 6),
+                start_hour=0, end_hour=2),
+    start=dt.datetime(2024, 3, 30, 1, 0, tzinfo=UTC),
+)  # fmt: skip
 def test_hours_between_a_start_and_its_due_time_are_the_clocks_hours(clock, start):
     due = due_at(clock, start)
     assert due.tzinfo == UTC and due >= start
@@ -219,11 +226,10 @@ def test_hours_between_a_start_and_its_due_time_are_the_clocks_hours(clock, star
         # The due time is the first moment at which the hours have run: a moment earlier, they have not.
         earlier = due - dt.timedelta(seconds=1)
         assert business_hours_between(clock, start, earlier) < clock.hours
-        # It lies inside a window or on its end, on a working day, in local time.
-        there = due.astimezone(ZoneInfo(clock.time_zone))
-        at_window_end = there.hour == 0 and clock.end_hour == 24 and (there.weekday() - 1) % 7 in clock.working_days
-        inside = there.weekday() in clock.working_days and clock.start_hour <= there.hour <= clock.end_hour
-        assert inside or at_window_end
+        # Its last counted second lies inside a window, on a working day, in local time (read a second before: the
+        # due moment itself may be a window's end that a daylight-saving jump skips, 02:00 in Berlin on 31 March).
+        there = earlier.astimezone(ZoneInfo(clock.time_zone))
+        assert there.weekday() in clock.working_days and clock.start_hour <= there.hour < clock.end_hour
 
 
 @settings(max_examples=100, deadline=None)
@@ -334,3 +340,89 @@ def test_a_valid_clock_has_no_problems_and_absent_fields_are_not_checked():
     assert clock_problems({}) == {}
     assert clock_problems({"end_hour": 5}) == {}  # no start to compare with
     assert clock_problems({"time_zone": "America/Argentina/Buenos_Aires", "accept_within_hours": 720}) == {}
+
+
+# --- The countdown in words -------------------------------------------------------------------------------------
+
+FRIDAY_1108 = utc(2026, 11, 20, 11, 8)
+
+
+def test_a_countdown_reads_in_the_policys_clock():
+    clock = office(8)
+    due = due_at(clock, FRIDAY_1108)
+    assert due == utc(2026, 11, 23, 11, 8)  # 5 h 52 on Friday, 2 h 08 on Monday
+    two_hours_on = countdown(clock, due, FRIDAY_1108 + dt.timedelta(hours=2))
+    assert two_hours_on.text == "6 business hours left · due Mon 11:08"
+    assert not two_hours_on.overdue and two_hours_on.business
+    # The weekend does not count: Saturday noon still has the 2 h 08 of Monday left.
+    weekend = countdown(clock, due, utc(2026, 11, 21, 12))
+    assert weekend.left == "2 business hours left"
+    assert weekend.left_ms == (2 * 60 + 8) * 60_000
+    assert weekend.due_in_ms == round((due - utc(2026, 11, 21, 12)).total_seconds() * 1000)
+    # Overdue in business hours: Monday 13:08 is two working hours past 11:08.
+    late = countdown(clock, due, utc(2026, 11, 23, 13, 8))
+    assert (late.text, late.overdue) == ("overdue by 2 business hours · due Mon 11:08", True)
+
+
+def test_a_24x7_countdown_counts_plain_hours():
+    clock = Clock(hours=3, calendar="24x7")
+    due = due_at(clock, FRIDAY_1108)
+    assert countdown(clock, due, FRIDAY_1108).text == "3 hours left · due Fri 14:08"
+    assert countdown(clock, due, due + dt.timedelta(minutes=20)).left == "overdue by 20 minutes"
+    assert countdown(clock, due, FRIDAY_1108).windows is None  # it always runs
+    far = Clock(hours=720, calendar="24x7")
+    assert countdown(far, due_at(far, FRIDAY_1108), FRIDAY_1108).text == "720 hours left · due Sun 20 Dec 11:08"
+
+
+def test_a_countdown_past_due_outside_working_hours_is_overdue_without_business_time():
+    clock = office(4)
+    due = utc(2026, 11, 20, 17)  # Friday, the end of the working day
+    saturday = countdown(clock, due, utc(2026, 11, 21, 10))
+    assert (saturday.left, saturday.overdue, saturday.left_ms) == ("overdue", True, 0)
+
+
+def test_the_due_time_is_the_policys_local_time_with_utc_in_the_title():
+    clock = office(4, time_zone="Europe/Berlin")
+    start = utc(2026, 11, 16, 8)  # Monday 09:00 in Berlin (CET, UTC+1)
+    due = due_at(clock, start)
+    assert due == utc(2026, 11, 16, 12)
+    shown = countdown(clock, due, start)
+    assert shown.text == "4 business hours left · due Mon 13:00"
+    assert shown.title == "Due Monday 16 November 2026, 13:00 Europe/Berlin (12:00 UTC)"
+
+
+def test_the_windows_a_page_gets_to_tick_are_the_working_hours_of_the_next_two_days():
+    clock = office(8)
+    friday_4pm = utc(2026, 11, 20, 16)
+    shown = countdown(clock, due_at(clock, friday_4pm), friday_4pm)
+    assert shown.windows == ((0, 3_600_000),)  # Friday's last hour; Monday 09:00 is 65 hours away
+    assert shown.windows_json == "[[0, 3600000]]"
+    thursday_8am = utc(2026, 11, 19, 8)
+    hour = 3_600_000
+    assert countdown(clock, due_at(clock, thursday_8am), thursday_8am).windows == (
+        (1 * hour, 9 * hour),
+        (25 * hour, 33 * hour),
+    )
+
+
+@pytest.mark.parametrize(
+    ("hours", "business", "words"),
+    [
+        (6.4, True, "6 business hours"),
+        (5.5, True, "6 business hours"),
+        (1.2, False, "1 hour"),
+        (59.6 / 60, True, "1 business hour"),
+        (45 / 60, True, "45 business minutes"),
+        (1 / 60, False, "1 minute"),
+        (20 / 3600, True, ""),
+        (-2, True, "2 business hours"),
+    ],
+)
+def test_durations_in_words(hours, business, words):
+    assert duration_words(hours, business=business) == words
+
+
+def test_less_than_a_minute_left():
+    clock = Clock(hours=1, calendar="24x7")
+    due = due_at(clock, FRIDAY_1108)
+    assert countdown(clock, due, due - dt.timedelta(seconds=20)).left == "less than a minute left"

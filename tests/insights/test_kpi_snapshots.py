@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from accounts.models import Opportunity
 from core.models import Job
 from insights.models import KpiSnapshot
 from insights.snapshots import kpi_snapshot_take, kpi_trends
@@ -61,3 +62,60 @@ def test_dashboard_charts_trends_once_there_are_snapshots(client, figures):  # n
     kpi_snapshot_take()
     body = client.get(reverse("kpi-dashboard")).content.decode()
     assert 'data-chart="trend-engagement"' in body and "No snapshot yet" not in body
+
+
+def test_a_past_day_reads_deals_as_they_stood_then(figures):  # noqa: F811
+    """The open pipeline of a past day: the deals engaged by then and not closed by then, whatever they are now."""
+    from ..factories import OpportunityFactory
+
+    w = figures
+    OpportunityFactory(
+        account=w.north_account, stage="Won", is_closed=True, is_won=True, amount=400,
+        engaged_on=dt.date(2026, 10, 1), closed_on=dt.date(2026, 11, 10),
+    )  # fmt: skip
+    OpportunityFactory(
+        account=w.north_account,
+        stage="Engaging",
+        is_closed=False,
+        is_won=False,
+        amount=900,
+        engaged_on=dt.date(2026, 11, 15),
+    )
+    kpi_snapshot_take(on=dt.date(2026, 11, 1))
+    then = KpiSnapshot.objects.get(on=dt.date(2026, 11, 1), kpi="pipeline", scope="all")
+    assert (then.numerator, then.denominator) == (400, 1)  # open then, won since; the later deal not engaged yet
+    north = KpiSnapshot.objects.get(on=dt.date(2026, 11, 1), kpi="pipeline", scope="territory", scope_id=w.north.pk)
+    assert north.numerator == 400
+
+
+def test_a_past_day_takes_the_scores_it_is_given(figures):  # noqa: F811
+    """A back-filled day reads each account's score as it was then, not the stored (today's) scores."""
+    from insights.snapshots import ScoreThen
+
+    w = figures
+    then = {
+        w.owned_by_rep.pk: ScoreThen(fit=80, signal=10, tier="tier_3"),
+        w.north_account.pk: ScoreThen(fit=40, signal=30, tier="tier_1"),
+    }
+    day = TODAY - dt.timedelta(days=10)
+    kpi_snapshot_take(on=day, scores=then)
+    snap = {(s.kpi, s.scope, s.scope_id): (s.numerator, s.denominator) for s in KpiSnapshot.objects.filter(on=day)}
+    assert snap[("engagement", "all", 0)] == (40, 2)
+    assert snap[("tier_1_share", "all", 0)] == (1, 2)
+    assert snap[("icp_match", "all", 0)] == (1, 2)  # fit 80 >= 50 and not suppressed; fit 40 is not
+    assert snap[("accounts", "territory", w.north.pk)] == (2, 2)
+    assert snap[("engagement", "owner", w.rep.pk)] == (10, 1)
+    trends = kpi_trends(user=w.admin, today=TODAY)
+    assert trends["engagement"] == [(day, pytest.approx(20))]
+
+
+def test_a_trend_with_nothing_measured_is_not_charted(client, figures):  # noqa: F811
+    """No deal closed in the last 90 days: the win-rate trend has no figure on any day, so no empty chart."""
+    client.force_login(figures.admin)
+    Opportunity.objects.filter(is_closed=True).delete()
+    Opportunity.objects.filter(is_closed=False).update(amount=None)
+    kpi_snapshot_take()
+    body = client.get(reverse("kpi-dashboard")).content.decode()
+    assert 'data-chart="trend-engagement"' in body
+    assert "trend-win_rate_90d" not in body
+    assert "trend-pipeline" not in body  # open deals without an amount: no pipeline figure, not "$0"

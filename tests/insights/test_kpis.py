@@ -138,13 +138,14 @@ def test_account_kpis_by_hand(figures):
         "80-100": (1, 1),
     }
     distribution = kpi_compute(key="tier_distribution", user=w.admin)
-    assert {r.key: r.n for r in distribution.rows} == {
-        "tier_1": 1,
-        "tier_2": 1,
-        "tier_3": 1,
-        "recycle": 0,
-        "suppress": 1,
+    assert {r.key: (r.extra["successes"], r.value) for r in distribution.rows} == {
+        "tier_1": (1, 25.0),
+        "tier_2": (1, 25.0),
+        "tier_3": (1, 25.0),
+        "recycle": (0, 0.0),
+        "suppress": (1, 25.0),
     }
+    assert (distribution.total.label, distribution.total.n, distribution.total.value) == ("All", 4, 100.0)
     movement = kpi_compute(key="tier_movement", user=w.admin)
     assert {r.key: (r.n, r.extra["direction"]) for r in movement.rows} == {
         "tier_3>tier_2": (1, "up"),
@@ -169,12 +170,14 @@ def test_pipeline_coverage_against_the_quota(figures):
     w = figures
     year = Period(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     t = total("pipeline", w.admin, period=year)
-    assert (t.n, t.value, t.extra["unvalued"], t.extra["quota"]) == (2, 5000, 1, 2500)
-    assert t.extra["coverage"] == pytest.approx(2.0)
+    # The figure is the coverage, a multiple of the quota; the pipeline itself is beside it.
+    assert (t.n, t.value, t.extra["pipeline"], t.extra["unvalued"], t.extra["quota"]) == (2, 2.0, 5000, 1, 2500)
     south = rows("pipeline", w.admin, "territory", period=year)["South"]
-    assert (south.value, south.extra["quota"], south.extra["coverage"]) == (5000, 2500, pytest.approx(2.0))
-    # A quota of another year does not count.
-    assert total("pipeline", w.admin, period=Period(dt.date(2027, 1, 1), dt.date(2027, 3, 31))).extra["quota"] is None
+    assert (south.value, south.extra["pipeline"], south.extra["quota"]) == (pytest.approx(2.0), 5000, 2500)
+    # A quota of another year does not count: no quota, no figure, and the note says why.
+    later = kpi_compute(key="pipeline", user=w.admin, period=Period(dt.date(2027, 1, 1), dt.date(2027, 3, 31)))
+    assert (later.total.value, later.total.extra["quota"], later.total.extra["pipeline"]) == (None, None, 5000)
+    assert later.note == "No quota covers this period, so there is no coverage to show."
     # A manager holds their pipeline against their own territories' quotas only.
     assert total("pipeline", w.manager, period=year).extra["quota"] is None
     assert total("pipeline", w.other_manager, period=year).extra["quota"] == 2500
@@ -185,7 +188,8 @@ def test_sla_and_rejections(figures):
     sla = total("sla_compliance", w.admin)
     assert (sla.extra["successes"], sla.n) == (1, 2)  # accepted in 1 h of 4; rejected after 5 h
     reasons = kpi_compute(key="rejection_reasons", user=w.admin)
-    assert [(r.label, r.n) for r in reasons.rows] == [("No budget", 1)]
+    assert [(r.label, r.extra["successes"], r.value) for r in reasons.rows] == [("No budget", 1, 100.0)]
+    assert (reasons.total.n, reasons.total.value) == (1, 100.0)
 
 
 @pytest.mark.parametrize(

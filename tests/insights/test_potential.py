@@ -336,12 +336,12 @@ def test_the_account_list_sorts_by_expected_value_with_the_empty_last(golden, cl
         response = client.get(reverse("account-list"), {"sort": sort})
         assert [row.record.pk for row in response.context["table"].paginated_rows] == expected, sort
         exported = csv_rows(client.get(reverse("account-export"), {"sort": sort}))
-        assert [int(r["id"]) for r in exported] == expected, sort
+        assert [int(r["ID"]) for r in exported] == expected, sort
     assert "Expected value" in response.content.decode()
-    by_id = {int(r["id"]): r for r in exported}
-    assert float(by_id[w.owned_by_rep.pk]["expected_value"]) == pytest.approx(2534.5054945054944)
-    assert float(by_id[w.north_east_account.pk]["win_probability"]) == 0
-    assert by_id[w.unrouted_account.pk]["expected_value"] == ""
+    by_id = {int(r["ID"]): r for r in exported}
+    assert by_id[w.owned_by_rep.pk]["Expected value (USD)"] == "2535"  # 2,534.51, in whole dollars
+    assert by_id[w.north_east_account.pk]["Win probability"] == "0%"
+    assert by_id[w.unrouted_account.pk]["Expected value (USD)"] == ""
 
 
 def test_the_tier_list_sorts_by_expected_value_and_exports_it(golden, client):

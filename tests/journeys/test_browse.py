@@ -57,7 +57,7 @@ def test_admin_follows_an_import_to_its_result(page, live_server, world, tmp_pat
     page.wait_for_selector("text=Rows not imported (1)")
     assert "Succeeded" in page.inner_text(".job-status")
     assert page.locator(".progress-bar").inner_text() == "100%"
-    assert "employee_count: 'lots' is not a whole number" in page.inner_text("body")
+    assert "Employees: 'lots' is not a whole number" in page.inner_text("body")
 
 
 def test_job_progress_bars_update_live(page, live_server, world):

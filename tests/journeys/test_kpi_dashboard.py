@@ -10,7 +10,7 @@ from insights.kpis import KPIS
 from insights.snapshots import kpi_snapshot_take
 
 from ..factories import AccountScoreFactory, OpportunityFactory, ScoringModelFactory
-from .steps import log_in
+from .steps import SHOTS, log_in
 from .test_csp import watch_for_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,3 +89,43 @@ def test_dashboard_paints_before_its_cards_are_computed(page, live_server, score
     page.screenshot(path="/tmp/kpi-dashboard-filled.png", full_page=True)
     assert not [p for p in problems if "500" not in p], problems
     page.problems[:] = [p for p in page.problems if "500" not in p]  # the card's failure was made on purpose
+
+
+def test_the_dashboard_reads_in_shares_multiples_and_honest_samples(page, live_server, scored):
+    """Tier distribution in percent adding up to 100%; pipeline coverage as a multiple of the quota, or the sentence
+    saying no quota covers the period; and a sample under ten cases says "too few to say" rather than an interval."""
+    from territories.models import Quota
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    OpportunityFactory(account=scored.north_account, is_closed=False, is_won=False, stage="Engaging", amount=9000)
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/kpis/")
+    expect(page.locator("[data-kpi-card][aria-busy]")).to_have_count(0)
+    shares = page.locator("[data-kpi-shares=tier_distribution]")
+    for label in ("Tier 1 33.3%", "Tier 2 33.3%", "Tier 3 33.3%", "Recycle 0.0%", "All = 100%"):
+        expect(shares).to_contain_text(label)
+    assert page.locator("[data-kpi=pipeline][data-no-quota]").inner_text() == (
+        "No quota covers this period, so there is no coverage to show."
+    )
+    expect(page.locator("[data-kpi-card]", has_text="Pipeline coverage")).not_to_contain_text("$0")
+    assert page.locator("[data-kpi=win_rate]").inner_text() == "66.7%"
+    expect(page.locator("[data-kpi-card]", has_text="Win rate")).to_contain_text("n = 3 · too few to say (n < 10)")
+    expect(page.locator("main > p.text-muted").first).to_contain_text("with fewer than 10 cases (n < 10)")
+    page.screenshot(path=str(SHOTS / "kpi-dashboard-no-quota.png"), full_page=True)
+
+    # With a quota over the period, coverage is a multiple: $9K of open pipeline against $5K is 1.8×.
+    year = dt.date.today().replace(month=1, day=1)
+    Quota.objects.create(
+        territory=scored.north, period_start=year, period_end=year.replace(month=12, day=31), amount=5000
+    )
+    page.goto(f"{live_server.url}/kpis/?period=30")
+    expect(page.locator("[data-kpi-card][aria-busy]")).to_have_count(0)
+    assert page.locator("[data-kpi=pipeline]").inner_text() == "1.8×"
+    expect(page.locator("[data-kpi-card]", has_text="Pipeline coverage")).to_contain_text(
+        "Open pipeline $9K in 1 open deal, against $5K of quota."
+    )
+
+    page.goto(f"{live_server.url}/kpis/tier_distribution/")
+    assert page.locator("tfoot [data-kpi-all]").inner_text() == "100.0%"
+    assert page.locator("[data-kpi-total]").inner_text() == "3 accounts"
+    page.screenshot(path=str(SHOTS / "kpi-tier-distribution.png"), full_page=True)

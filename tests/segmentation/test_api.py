@@ -129,7 +129,7 @@ def test_publishing_an_invalid_draft_lists_the_problems(admin_api):
     draft = ScoringModelFactory(icp=icp)
     response = admin_api.post(f"/api/v1/scoring-models/{draft.pk}/publish/")
     assert response.status_code == 400
-    assert any("shoe_size" in p for p in response.json()["problems"])
+    assert any("No account holds “Shoe size”" in p for p in response.json()["problems"])
 
 
 def test_the_account_api_carries_the_score_and_its_explanation(world, django_capture_on_commit_callbacks):
@@ -181,10 +181,10 @@ def test_a_key_found_in_accounts_attributes_is_a_known_attribute_everywhere(admi
     # The page posts its shown row as an initial form, so it is checked again even though it did not change.
     edit = {**icp_post([row], name=icp.name), "criteria-INITIAL_FORMS": "1"}
     page = client.post(reverse("icp-edit", args=[icp.pk]), edit)
-    assert page.status_code == 200 and "Unknown attribute" in page.content.decode()
+    assert page.status_code == 200 and "No account holds “Funding stage”" in page.content.decode()
     icp.refresh_from_db()
     assert icp.criteria[0]["attribute"] == "funding_stage"  # nothing saved
-    with pytest.raises(ValidationError, match="Unknown attribute 'funding_stage'"):
+    with pytest.raises(ValidationError, match="No account holds “Funding stage”"):
         model_publish(model=ScoringModelFactory(icp=icp), user=world.admin)
 
 

@@ -78,8 +78,8 @@ def test_an_admin_writes_an_icp_row_by_row(client, world):
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ({"attribute": "shoe_size", "operator": "eq", "value": "42", "points": "5"}, "Unknown attribute"),
-        ({"attribute": "industry", "operator": "gte", "value": "5", "points": "5"}, "does not apply to industry"),
+        ({"attribute": "shoe_size", "operator": "eq", "value": "42", "points": "5"}, "No account holds “Shoe size”"),
+        ({"attribute": "industry", "operator": "gte", "value": "5", "points": "5"}, "“≥” does not apply to Industry"),
         ({"attribute": "employee_count", "operator": "between", "value": "a, b", "points": "5"}, "Write numbers"),
         ({"attribute": "employee_count", "operator": "gte", "value": "", "points": "5"}, "Write a number"),
     ],
@@ -183,7 +183,7 @@ def test_the_account_page_explains_the_score_and_each_signal(client, world, djan
     page = client.get(reverse("account-detail", args=[account.pk])).content.decode()
     for sentence in explain(score)["sentences"]:
         assert escape(sentence) in page
-    assert "meeting x1" in page and "Points now" in page
+    assert "Meeting ×1" in page and "Points now" in page
     # The meeting happened a day before the score: 15 points x 0.5 ** (1 / 30).
     assert f"{15 * 0.5 ** (1 / 30):.2f}" in page
 
@@ -233,7 +233,7 @@ def test_the_account_list_shows_and_filters_by_tier_and_sorts_by_score(
         assert (escape(s.account.name) in page) == (s.tier == top.tier)
 
 
-def test_sorted_by_score_the_list_leaves_out_unscored_accounts_and_says_so(
+def test_sorted_by_score_the_unscored_accounts_follow_by_name_and_the_page_says_so(
     client, world, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -241,15 +241,14 @@ def test_sorted_by_score_the_list_leaves_out_unscored_accounts_and_says_so(
     unscored = AccountFactory(name="Not Scored Yet Ltd")
     client.force_login(world.admin)
     scores = sorted(AccountScore.objects.select_related("account"), key=lambda s: (-s.unified, s.account_id))
-    for sort, expected in [("unified", scores), ("-unified", sorted(scores, key=lambda s: (s.unified, s.account_id)))]:
+    for sort, expected in [("-unified", scores), ("unified", sorted(scores, key=lambda s: (s.unified, s.account_id)))]:
         response = client.get(reverse("account-list"), {"sort": sort})
         listed = [row.record.pk for row in response.context["table"].paginated_rows]
-        assert listed == [s.account_id for s in expected][: len(listed)]
-        assert unscored.pk not in listed
-        assert "accounts not scored yet are left out" in response.content.decode()
+        assert listed == [s.account_id for s in expected] + [unscored.pk]
+        assert "any account not scored yet follows, by name" in response.content.decode()
     by_name = client.get(reverse("account-list"), {"sort": "name"})
     assert "Not Scored Yet Ltd" in by_name.content.decode()
-    assert "accounts not scored yet are left out" not in by_name.content.decode()
+    assert "not scored yet follows" not in by_name.content.decode()
 
 
 def _published_meanwhile(model: ScoringModel):

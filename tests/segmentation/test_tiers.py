@@ -53,7 +53,7 @@ def test_guardrail_signals_cannot_override_misfit():
     # Unified 90 clears every enter threshold, but fit 65 is under Tier 1's minimum fit.
     result = placed(fit=65, unified=90)
     assert result.tier == "tier_2"
-    assert "Tier 1 needs unified >= 75 and fit >= 70; fit is 65" in tier_reason(
+    assert "Tier 1 needs unified ≥ 75 and fit ≥ 70; fit is 65" in tier_reason(
         THRESHOLDS, fit=65, unified=90, tier="tier_2"
     )
     assert placed(fit=20, unified=90).tier == "recycle"  # under every tier's minimum fit
@@ -68,7 +68,7 @@ def test_hysteresis_holds_a_tier_while_unified_stays_at_or_above_its_exit():
     standing = Standing("tier_1", days_ago(30))
     held = placed(standing, fit=75, unified=70)  # exactly the exit
     assert (held.tier, held.candidate, held.flags, held.since) == ("tier_1", "tier_2", (HYSTERESIS,), days_ago(30))
-    assert "kept while unified 70 >= exit 70" in tier_reason(
+    assert "kept while unified 70 ≥ exit 70" in tier_reason(
         THRESHOLDS, fit=75, unified=70, tier="tier_1", flags=held.flags
     )
 
@@ -101,6 +101,34 @@ def test_a_surge_starts_when_the_signal_rose_by_the_delta_and_lifts_one_tier():
     # Just under the delta: no surge.
     calm = placed(fit=60, unified=40, signal=45.2, signal_then=25.3)
     assert (calm.tier, calm.surge_until, calm.flags) == ("tier_3", None, ())
+
+
+def test_a_first_placement_is_worded_as_a_placement_not_a_move_up():
+    """An account without a tier is placed; the reason says where and why, with the numbers (not "Up to")."""
+    tier_3 = placed(fit=60, unified=40)
+    assert move_reason(RULES, UNSCORED, tier_3, fit=60, signal=0, signal_then=0, unified=40) == (
+        "Placed in Tier 3. Tier 3: unified 40 ≥ 35 and fit 60 ≥ 30; Tier 2 needs unified ≥ 55 and fit ≥ 50; "
+        "unified is 40."
+    )
+    recycle = placed(fit=20, unified=10)
+    assert move_reason(RULES, UNSCORED, recycle, fit=20, signal=0, signal_then=0, unified=10).startswith(
+        "Placed in Recycle. Recycle: unified 10 and fit 20 meet no tier's thresholds;"
+    )
+    suppressed = placed(fit=90, unified=90, excluded=True)
+    assert move_reason(RULES, UNSCORED, suppressed, fit=90, signal=0, signal_then=0, unified=90) == (
+        "Placed in Suppress: an exclusion criterion matches."
+    )
+
+
+def test_a_surge_lift_is_explained_by_the_surge_not_by_thresholds_it_misses():
+    lifted = placed(fit=60, unified=40, signal=45.3, signal_then=25.3)
+    reason = move_reason(RULES, Standing("tier_3", days_ago(30)), lifted, fit=60, signal=45.3, signal_then=25.3,
+                         unified=40)  # fmt: skip
+    assert reason == (
+        "Up to Tier 2: surging: signal 45.3 is 20 above its 7-day-old 25.3 (≥ 20), so one tier above Tier 3 until "
+        "2026-06-15. Tier 1 needs unified ≥ 75 and fit ≥ 70; unified is 40 and fit is 60."
+    )
+    assert "unified 40 ≥ 55" not in reason  # Tier 2's enter is not met: the surge is why it is there
 
 
 def test_a_surge_respects_the_guardrail_of_the_tier_above():

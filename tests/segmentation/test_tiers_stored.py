@@ -58,7 +58,9 @@ def test_tier_moves_are_recorded_with_reasons_and_holds_apply(django_capture_on_
     account = AccountFactory(employee_count=80)
     publish(fit_model(), django_capture_on_commit_callbacks)
     assert score(account).tier == "tier_1"
-    assert not TierChange.objects.exists()  # a first placement is not a move
+    placement = TierChange.objects.get()  # its first placement starts its history
+    assert (placement.from_tier, placement.to_tier, placement.unified, placement.at) == ("", "tier_1", 80.0, T0)
+    assert placement.reason == "Placed in Tier 1. Tier 1: unified 80 ≥ 75 and fit 80 ≥ 70."
 
     set_fit(account, 72)  # under Tier 1 enter (75), above its exit (70): hysteresis
     services.account_rescore(account, as_of=T0 + dt.timedelta(days=20))
@@ -68,7 +70,7 @@ def test_tier_moves_are_recorded_with_reasons_and_holds_apply(django_capture_on_
     services.account_rescore(account, as_of=T0 + dt.timedelta(days=25))
     stored = score(account)
     assert (stored.tier, stored.flags, stored.tier_since) == ("tier_2", [], T0 + dt.timedelta(days=25))
-    change = TierChange.objects.get()
+    change = TierChange.objects.exclude(pk=placement.pk).get()
     assert (change.from_tier, change.to_tier, change.unified, change.at) == (
         "tier_1",
         "tier_2",
@@ -80,7 +82,11 @@ def test_tier_moves_are_recorded_with_reasons_and_holds_apply(django_capture_on_
     set_fit(account, 90)  # promotion is at once, inside the minimum time
     services.account_rescore(account, as_of=T0 + dt.timedelta(days=26))
     assert score(account).tier == "tier_1"
-    assert list(TierChange.objects.values_list("to_tier", flat=True)) == ["tier_1", "tier_2"]
+    assert list(TierChange.objects.values_list("from_tier", "to_tier")) == [
+        ("tier_2", "tier_1"),
+        ("tier_1", "tier_2"),
+        ("", "tier_1"),
+    ]
 
     set_fit(account, 10)  # a fall inside the minimum time is held
     services.account_rescore(account, as_of=T0 + dt.timedelta(days=27))
@@ -104,8 +110,11 @@ def test_a_surge_from_real_signals_lifts_one_tier_then_expires(django_capture_on
     assert stored.signal == 29.3
     assert (stored.tier, stored.flags) == ("tier_1", ["surge"])
     assert stored.surge_until == T0 + dt.timedelta(days=34)
-    move = TierChange.objects.get()
-    assert "surging: signal 29.3 is 29.3 above its 7-day-old 0" in move.reason
+    move = TierChange.objects.exclude(from_tier="").get()
+    assert move.reason == (
+        "Up to Tier 1: surging: signal 29.3 is 29.3 above its 7-day-old 0 (≥ 20), so one tier above Tier 2 until "
+        "2026-07-05."
+    )  # no claim that unified 72 meets Tier 1's 75: the surge is why it is there
     # After its hold the surge is over; with unified under Tier 1's exit it goes back to its candidate.
     services.account_rescore(account, as_of=T0 + dt.timedelta(days=35))
     assert (score(account).tier, score(account).flags) == ("tier_1", ["hysteresis"])  # 72 >= exit 70
@@ -141,7 +150,11 @@ def test_tier_1_capacity_holds_the_lowest_overflow_at_tier_2_and_releases_it(dja
         third.pk: ("tier_2", ["capacity"]),
         free.pk: ("tier_1", []),
     }
-    assert not TierChange.objects.exists()  # placed straight at Tier 2 on its first placement
+    placed = dict(TierChange.objects.values_list("account_id", "to_tier"))
+    assert placed == {best.pk: "tier_1", second.pk: "tier_1", third.pk: "tier_2", free.pk: "tier_1"}
+    placement = TierChange.objects.get(account=third)  # placed straight at Tier 2: one placement, no move
+    assert (placement.from_tier, placement.to_tier) == ("", "tier_2")
+    assert placement.reason.startswith("Placed in Tier 2: Tier 1 of ") and "is full (2 places)" in placement.reason
     assert "Tier 1 capacity is full" in explain(score(third))["tier"]["reason"]
 
     # A rescore changes nothing: still held.
@@ -152,7 +165,7 @@ def test_tier_1_capacity_holds_the_lowest_overflow_at_tier_2_and_releases_it(dja
     with django_capture_on_commit_callbacks(execute=True):
         membership_update(membership=first, values={"max_tier1_accounts": 2})
     assert (score(third).tier, score(third).flags) == ("tier_1", [])
-    release = TierChange.objects.get(account=third)
+    release = TierChange.objects.exclude(from_tier="").get(account=third)
     assert (release.from_tier, release.to_tier) == ("tier_2", "tier_1")
     assert "place freed up" in release.reason
 
@@ -172,7 +185,8 @@ def test_tier_1_capacity_holds_the_lowest_overflow_at_tier_2_and_releases_it(dja
     for account in (second, third):
         held = TierChange.objects.filter(account=account).first()
         assert (held.from_tier, held.to_tier) == ("tier_1", "tier_2") and "is full (2 places)" in held.reason
-    assert TierChange.objects.filter(account=third).count() == 2  # released, then held: two moves, not more
+    # Placed, released, then held: two moves after its placement, not more.
+    assert TierChange.objects.filter(account=third).count() == 3
 
 
 def test_an_mqa_is_raised_once_on_entering_an_mqa_tier_and_not_during_its_cooldown(
@@ -237,7 +251,7 @@ def test_bulk_rescore_and_single_account_path_place_identically(django_capture_o
 
     rescore_all(django_capture_on_commit_callbacks, as_of)
     bulk = {s.account_id: (s.tier, s.flags, s.tier_since, s.surge_until) for s in AccountScore.objects.all()}
-    bulk_moves = sorted(TierChange.objects.values_list("account_id", "from_tier", "to_tier", "reason"))
+    bulk_moves = sorted(TierChange.objects.filter(at=as_of).values_list("account_id", "from_tier", "to_tier", "reason"))
     bulk_mqas = sorted(MQA.objects.values_list("account_id", "tier"))
 
     AccountScore.objects.all().delete()

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from core.models import Job
 from segmentation import services
 from segmentation.engine import EXPLANATION_FIELDS
-from segmentation.history import version_changes
+from segmentation.history import version_changes, version_events
 from segmentation.models import ICP, AccountScore, ScoringModel
 from tests.factories import ScoringModelFactory
 
@@ -115,7 +115,7 @@ def test_only_a_valid_draft_is_published(published):
     draft = services.model_draft_create(user=None, based_on=published, icp=icp)
     with pytest.raises(ValidationError) as refused:
         services.model_publish(model=draft, user=None)
-    assert "Unknown attribute 'shoe_size'" in " ".join(refused.value.messages)
+    assert "Criterion 1 (Shoe size ≥ 40): No account holds “Shoe size”" in " ".join(refused.value.messages)
     draft.refresh_from_db()
     assert draft.status == "draft"
     with pytest.raises(ValidationError, match="Only an archived version"):
@@ -125,12 +125,44 @@ def test_only_a_valid_draft_is_published(published):
 def test_history_says_what_changed_between_versions(published):
     draft = software_first(published)
     draft.signal_rules[0]["points"] = 5
+    draft.tier1_enter, draft.full_signal_points = 80, 1500
+    draft.required_personas, draft.mqa_tiers = ["economic_buyer", "champion"], ["tier_1"]
+    draft.icp.exclusions = [{"attribute": "annual_revenue", "operator": "gte", "value": 1_000_000_000}]
     lines = version_changes(published, draft)
-    assert f"ICP: {published.icp.name} -> Software only" in lines
-    assert "Added criterion Industry: industry is software (+10)" in lines
-    assert "Fit weight: 0.6 -> 0.5" in lines
-    assert any(line.startswith("Signal rule web_visit: 2 points") for line in lines)
+    assert f"ICP: {published.icp.name} → Software only" in lines
+    assert "Added criterion Industry is Software (+10)" in lines
+    assert "Removed criterion Size: Employees between 200 and 2,000 (+40)" in lines
+    assert "Removed criterion Industry is one of Software, Fintech (+30)" in lines
+    assert "Removed exclusion Is a customer" in lines
+    assert "Added exclusion Annual revenue ≥ $1B" in lines
+    assert "Fit weight: 0.6 → 0.5" in lines and "Signal weight: 0.3 → 0.4" in lines
+    assert "Tier 1 entry threshold: 75 → 80" in lines
+    assert "Signal points for a score of 100: 100 → 1,500" in lines
+    assert "Required personas: Economic buyer, Champion, Technical evaluator → Economic buyer, Champion" in lines
+    assert "MQA tiers: Tier 1, Tier 2 → Tier 1" in lines
+    assert "Signal rule Web visit: 2 points, half-life 14 days, cap 20 → 5 points, half-life 14 days, cap 20" in lines
+    text = " ".join(lines)
+    for code in ("w_fit", "tier1_enter", "employee_count", "economic_buyer", "tier_1", "web_visit", "gte", "->"):
+        assert code not in text
     assert version_changes(None, draft) == ["First version."]
+
+
+def test_a_restore_keeps_the_original_publish_and_records_who_restored_and_when(
+    published, world, django_capture_on_commit_callbacks
+):
+    first_published = (published.published_at, published.published_by)
+    draft = software_first(published)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_publish(model=draft, user=world.manager, as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_restore(model=published, user=world.admin, as_of=AS_OF)
+    published.refresh_from_db()
+    assert published.status == "active"
+    assert (published.published_at, published.published_by) == first_published
+    assert published.restored_by == world.admin and published.restored_at > published.published_at
+    assert published.archived_at is None
+    events = [(what, who) for what, _, who in version_events(published)]
+    assert events == [("Created", "system"), ("Published", "system"), ("Restored", world.admin.get_full_name())]
 
 
 def test_rescore_command_runs_here_and_reports(published, capsys, monkeypatch, django_capture_on_commit_callbacks):

@@ -80,7 +80,7 @@ def test_bulk_reassign_from_the_queue_and_single_from_the_account(client, routed
     assert Account.objects.get(pk=world.north_account.pk).owner == world.north_rep
     detail = client.get(reverse("account-detail", args=[world.north_account.pk])).content.decode()
     assert "Reassign" not in detail  # reps get no reassignment form
-    assert "manual reassignment, by manager" in detail
+    assert f"manual reassignment, by {world.manager.get_full_name()}" in detail
 
 
 def test_preview_then_apply_as_a_job(client, routed, django_capture_on_commit_callbacks):
@@ -89,7 +89,7 @@ def test_preview_then_apply_as_a_job(client, routed, django_capture_on_commit_ca
     client.force_login(world.manager)
     preview = client.get(reverse("assignment-preview"))
     moves = [(m["account_id"], m["to_owner"]) for m in preview.context["moves"]]
-    assert (world.north_account.pk, "north_rep") in moves
+    assert (world.north_account.pk, world.north_rep.get_full_name()) in moves  # people by full name
     assert "Apply these" in preview.content.decode()
     assert client.get(reverse("assignment-apply")).status_code == 405  # no state change by GET
     with django_capture_on_commit_callbacks(execute=True):
@@ -98,7 +98,7 @@ def test_preview_then_apply_as_a_job(client, routed, django_capture_on_commit_ca
     assert response["Location"] == reverse("job-detail", args=[job.pk])
     assert job.status == "succeeded" and job.created_by == world.manager
     for account_id, owner in moves:
-        assert Account.objects.get(pk=account_id).owner.username == owner
+        assert Account.objects.get(pk=account_id).owner.get_full_name() == owner
     client.force_login(world.north_rep)
     assert client.get(reverse("assignment-preview")).status_code == 403
     assert client.post(reverse("assignment-apply")).status_code == 403

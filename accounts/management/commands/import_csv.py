@@ -1,3 +1,5 @@
+import csv
+import shutil
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -5,8 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 from core.csvexport import safe_cell
 from core.models import Job
 
-from ...imports import ImportFileError, import_kinds, parse_mapping
-from ...services import import_job_create, import_job_run
+from ...imports import ImportFileError, check_file, final_mapping, import_kinds, parse_mapping
+from ...services import import_job_create, import_job_run, import_rejects_path
+
+MAP_HINT = " Columns named like a field map themselves; map the others with --map COLUMN=FIELD."
 
 
 class Command(BaseCommand):
@@ -35,6 +39,15 @@ class Command(BaseCommand):
             mapping = parse_mapping(options["map"])
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None
+        try:
+            header, _ = check_file(path)
+        except ImportFileError:
+            header = None  # the job records why the file cannot be read, and the command says it below
+        if header is not None:
+            try:
+                final_mapping(options["kind"], header, mapping)
+            except ImportFileError as exc:
+                raise CommandError(f"{path.name}: {exc}{MAP_HINT}") from None
         job = import_job_create(
             kind=options["kind"], source=path, filename=path.name, mapping=mapping, dry_run=options["dry_run"]
         )
@@ -59,10 +72,11 @@ class Command(BaseCommand):
         if len(errors) > 20:
             self.stdout.write(f"  ... and {len(errors) - 20} more (job #{job.pk} lists them all).")
         if errors_path and errors:
-            import csv
-
-            with errors_path.open("w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(["line", "reason"])
-                writer.writerows([line, safe_cell(reason)] for line, reason in errors)
+            # The rows as they were in the file, with their line and reason (what the upload page offers too).
+            kept = import_rejects_path(job=job)
+            if kept is not None:
+                shutil.copyfile(kept, errors_path)
+            else:
+                with errors_path.open("w", newline="", encoding="utf-8") as out:
+                    csv.writer(out).writerows([["line", "reason"], *([n, safe_cell(r)] for n, r in errors)])
             self.stdout.write(f"  Rows not imported written to {errors_path}.")

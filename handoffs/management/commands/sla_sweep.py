@@ -12,3 +12,7 @@ class Command(BaseCommand):
             f"{result.breached} handoffs breached now: {len(result.reassigned)} reassigned, "
             f"{len(result.recycled)} recycled, managers notified of {len(result.notified)}."
         )
+        for note in result.notes():
+            self.stdout.write(note)
+        if result.job_id is not None:
+            self.stdout.write(f"Recorded as job {result.job_id}.")

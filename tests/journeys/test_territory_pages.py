@@ -1,0 +1,254 @@
+"""Territory pages, as people use them: an admin carves a territory with rules (previewing what would match before
+saving) and names accounts with the search picker; a manager edits a member of their territory and is refused
+another's; an admin routes an account in no territory from the home page's count; a manager previews and applies an
+assignment (people by full name) and reassigns an account, the picker offering only eligible reps and warning before
+handing it to someone away."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.models import Account
+from core.models import Job
+from territories.models import Membership, Territory
+from territories.selectors import day_text
+
+from ..factories import AccountFactory, MembershipFactory, UserFactory
+from .steps import SHOTS, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"territory-{name}.png"), full_page=True)
+
+
+def add_rule(page, index: int, group: str, attribute: str, operator: str, value: str) -> None:
+    page.click("[data-criteria-builder=rules] [data-criteria-add]")
+    page.fill(f"input[name=rules-{index}-group]", group)
+    page.select_option(f"select[name=rules-{index}-attribute]", attribute)
+    page.select_option(f"select[name=rules-{index}-operator]", operator)
+    page.fill(f"input[name=rules-{index}-value]", value)
+
+
+def test_an_admin_carves_a_territory_with_rules_after_a_preview(page, live_server, world):
+    AccountFactory(name="Globex", country="Germany", employee_count=5000)
+    AccountFactory(name="Initech", country="germany", employee_count=800)
+    AccountFactory(name="Umbrella", country="Austria", employee_count=20000)
+    AccountFactory(name="Vandelay", country="France", employee_count=50)
+
+    log_in(page, live_server, "admin")
+    page.click("nav >> text=Territories")
+    page.click("text=New territory")
+    expect(page.locator("h1")).to_have_text("New territory")
+    page.fill("#id_name", "DACH")
+    page.select_option("#id_parent", label="North")
+    page.fill("#id_priority", "20")
+    page.select_option("#id_strategy", label="Load balanced")
+    add_rule(page, 0, "Where", "country", "eq", "Germany")
+    add_rule(page, 1, "Where", "country", "eq", "Austria")
+    add_rule(page, 2, "", "employee_count", "gte", "1,000")
+    shot(page, "1-new-form")
+
+    page.click("button:has-text('Preview matches')")
+    preview = page.locator("#rule-preview")
+    expect(preview).to_contain_text("2 accounts would match")
+    expect(preview).to_contain_text("For example: Globex, Umbrella")
+    expect(preview).to_contain_text("Nothing is saved yet.")
+    assert not Territory.objects.filter(name="DACH").exists()
+    # What was typed is still there, ready to save.
+    expect(page.locator("input[name=rules-1-value]")).to_have_value("Austria")
+    expect(page.locator("#id_name")).to_have_value("DACH")
+    shot(page, "2-preview")
+
+    # A rule that reads nothing is refused with the reason, and what was typed stays.
+    add_rule(page, 3, "", "employee_count", "between", "lots, more")
+    page.click("button:has-text('Save territory')")
+    expect(page.locator("[data-criteria-builder=rules]")).to_contain_text("Write numbers separated by commas")
+    expect(page.locator("input[name=rules-3-value]")).to_have_value("lots, more")
+    assert not Territory.objects.filter(name="DACH").exists()
+    page.locator("[data-criteria-row]").nth(3).locator("[data-criteria-remove]").click()
+    page.click("button:has-text('Save territory')")
+
+    expect(page.locator("h1")).to_have_text("DACH")
+    expect(page.locator(".alert-success")).to_contain_text("Saved DACH.")
+    rules = page.locator("#territory-rules")
+    expect(rules).to_contain_text("Country is Germany or Country is Austria")
+    expect(rules).to_contain_text("Employees ≥ 1,000")
+    shot(page, "3-saved")
+    dach = Territory.objects.get(name="DACH")
+    assert dach.criteria == [
+        {"group": "Where", "attribute": "country", "operator": "eq", "value": "Germany"},
+        {"group": "Where", "attribute": "country", "operator": "eq", "value": "Austria"},
+        {"group": "", "attribute": "employee_count", "operator": "gte", "value": 1000},
+    ]
+    assert (dach.parent, dach.priority, dach.strategy) == (world.north, 20, "load_balanced")
+    assert dach.history.get().history_user == world.admin
+
+    page.click("nav >> text=Territories")
+    card = page.locator(".card", has=page.get_by_role("link", name="DACH", exact=True))
+    expect(card).to_contain_text("in North")
+    expect(card).to_contain_text("priority 20 · Load balanced")
+
+
+def test_an_admin_names_accounts_with_the_search_picker(page, live_server, world):
+    AccountFactory(name="Umbrella Corp", domain="umbrella.example", country="France")
+    AccountFactory(name="Umbrella Health", domain="umbrella-health.example", country="Spain")
+
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/territories/{world.south.pk}/")
+    page.click("text=Edit territory")
+    expect(page.locator("[data-picker-empty]")).to_have_text("No named accounts.")
+    page.fill("#account-search", "umbrel")
+    results = page.locator("[data-picker-results] button")
+    expect(results).to_have_count(2)
+    expect(results.first).to_contain_text("Umbrella Corp")
+    expect(results.first).to_contain_text("umbrella.example · in no territory")
+    results.first.click()
+    page.fill("#account-search", "health")
+    expect(page.locator("[data-picker-results] button")).to_have_count(1)
+    page.locator("[data-picker-results] button").first.click()
+    chosen = page.locator("[data-picker-chosen] [data-picker-item]")
+    expect(chosen).to_have_count(2)
+    expect(page.locator("[data-picker-results] button").first).to_be_disabled()  # named already
+    # Changed their mind about one: it may be added again from the results.
+    page.click("[data-picker-chosen] button[aria-label='Remove Umbrella Health']")
+    expect(chosen).to_have_count(1)
+    expect(chosen.first).to_contain_text("Umbrella Corp umbrella.example")
+    expect(page.locator("[data-picker-results] button").first).to_be_enabled()
+    shot(page, "4-picker")
+
+    page.click("button:has-text('Preview matches')")
+    expect(page.locator("#rule-preview")).to_contain_text("1 account would match: the named account.")
+    expect(page.locator("[data-picker-chosen]")).to_contain_text("Umbrella Corp")  # kept through the preview
+    page.click("button:has-text('Save territory')")
+    expect(page.locator("#territory-rules")).to_contain_text("1 named account.")
+    south = Territory.objects.get(pk=world.south.pk)
+    assert list(south.named_accounts.values_list("name", flat=True)) == ["Umbrella Corp"]
+    assert "Named accounts: named Umbrella Corp" in south.history.values_list("history_change_reason", flat=True)
+    shot(page, "5-named")
+
+
+def test_a_manager_edits_a_member_and_is_refused_another_territory(page, live_server, world):
+    log_in(page, live_server, "manager")
+    page.click("nav >> text=Territories")
+    page.get_by_role("link", name="North", exact=True).click()
+    row = page.locator("#members tr", has_text=world.north_rep.get_full_name())
+    row.locator("text=Edit").click()
+    expect(page.locator("h1")).to_have_text(f"{world.north_rep.get_full_name()} in North")
+    expect(page.locator("#id_role")).to_have_count(0)  # only admins appoint managers
+    page.fill("#id_max_accounts", "12")
+    page.fill("#id_away_from", "2031-08-10")
+    page.fill("#id_away_until", "2031-08-01")
+    page.click("button:has-text('Save')")
+    expect(page.locator(".invalid-feedback")).to_have_text("The return date is before the first day away.")
+    expect(page.locator("#id_max_accounts")).to_have_value("12")
+    page.fill("#id_away_until", "2031-08-20")
+    page.click("button:has-text('Save')")
+    expect(page.locator(".alert-success")).to_have_text(f"Saved {world.north_rep.get_full_name()} in North.")
+    row = page.locator("#members tr", has_text=world.north_rep.get_full_name())
+    expect(row).to_contain_text("10 Aug 2031 – 20 Aug 2031")
+    expect(row.locator("td").nth(4)).to_have_text("12")
+    shot(page, "6-member-edited")
+    membership = world.north_rep.memberships.get()
+    assert (membership.max_accounts, membership.away_from, membership.away_until) == (
+        12, dt.date(2031, 8, 10), dt.date(2031, 8, 20)
+    )  # fmt: skip
+
+    # The South is another manager's: its member is not found, and territories are edited by admins only.
+    south_member = world.other_rep.memberships.get()
+    page.goto(f"{live_server.url}/territories/memberships/{south_member.pk}/edit/")
+    expect(page.locator("body")).to_contain_text("Page not found")
+    page.goto(f"{live_server.url}/territories/{world.south.pk}/edit/")
+    expect(page.locator(".alert-danger")).to_contain_text("Your role does not give access to this page.")
+    page.goto(f"{live_server.url}/territories/{world.north.pk}/edit/")
+    expect(page.locator(".alert-danger")).to_contain_text("Your role does not give access to this page.")
+    shot(page, "7-refused")
+    answered = [p for p in page.problems if p.startswith("answered")]
+    assert [re.sub(r"http://[^/]+", "", p) for p in answered] == [
+        f"answered 404: /territories/memberships/{south_member.pk}/edit/",
+        f"answered 403: /territories/{world.south.pk}/edit/",
+        f"answered 403: /territories/{world.north.pk}/edit/",
+    ]
+    assert all(p.startswith(("answered", "console: Failed to load resource")) for p in page.problems)
+    page.problems.clear()  # refused on purpose
+    assert world.other_rep.memberships.get().max_accounts is None
+
+
+def test_an_admin_routes_an_account_in_no_territory_from_the_home_count(page, live_server, world):
+    log_in(page, live_server, "admin")
+    page.click("#unrouted-link")
+    expect(page.locator("h1")).to_contain_text("Accounts in no territory")
+    expect(page.locator("#unrouted-count")).to_have_text("(1)")
+    row = page.locator("#unrouted tbody tr", has_text="Unrouted account")
+    # Sending without a territory says why and keeps the selection.
+    row.locator("input[name=account_ids]").check()
+    page.click("button:has-text('Send')")
+    expect(page.locator(".alert-danger")).to_contain_text("Choose the territory to send the accounts to.")
+    expect(page.locator("#unrouted tbody tr input[name=account_ids]").first).to_be_checked()
+    page.select_option("#id_territory", label="North")
+    shot(page, "8-unrouted")
+    page.click("button:has-text('Send')")
+    expect(page.get_by_role("alert").filter(has_text="Sent")).to_contain_text("Sent 1 account to North")
+    expect(page.locator("main")).to_contain_text("Every account is in a territory.")
+    shot(page, "9-routed")
+    account = Account.objects.get(pk=world.unrouted_account.pk)
+    assert (account.territory, account.owner) == (world.north, world.north_rep)
+    assert list(world.north.named_accounts.all()) == [account]
+
+
+def test_a_manager_assigns_and_reassigns_with_full_names_and_the_away_warning(page, live_server, world):
+    Territory.objects.filter(pk=world.north.pk).update(
+        criteria=[{"attribute": "country", "operator": "eq", "value": "United States"}]
+    )
+    Account.objects.filter(pk=world.north_account.pk).update(owner=None)
+    today = timezone.localdate()
+    ada = UserFactory(username="ada", first_name="Ada", last_name="Lovelace", role="rep")
+    MembershipFactory(user=ada, territory=world.north, away_from=today, away_until=today + dt.timedelta(days=7))
+    ben = UserFactory(username="ben", first_name="Ben", last_name="Franklin", role="rep")
+    MembershipFactory(user=ben, territory=world.north, max_accounts=0)
+    MembershipFactory(user=UserFactory(username="cy", first_name="Cy", last_name="Young", role="rep"),
+                      territory=world.north, is_active=False)  # fmt: skip
+    nora = world.north_rep.get_full_name()
+
+    log_in(page, live_server, "manager")
+    page.click("nav >> text=Territories")
+    page.get_by_role("link", name="North", exact=True).click()
+    page.click("text=Preview assignment")
+    moves = page.locator("table", has_text="Why")
+    row = moves.locator("tr", has_text="North account")
+    expect(row).to_contain_text(f"— → {nora}")  # Ada is away and Ben at capacity: Nora is the one eligible
+    counts = page.locator("table", has_text="Before")
+    expect(counts).to_contain_text(nora)
+    assert "north_rep" not in page.locator("main").inner_text()
+    shot(page, "10-assignment-preview")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Apply these')")
+    expect(page.locator(".job-status")).to_have_text("Succeeded")
+    job = Job.objects.get(kind="assign")
+    assert job.created_by == world.manager
+    assert Account.objects.get(pk=world.north_account.pk).owner == world.north_rep
+
+    page.goto(f"{live_server.url}/accounts/{world.north_account.pk}/")
+    picker = page.locator("select[name=owner]")
+    back = day_text(today + dt.timedelta(days=7))
+    eligible = sorted([f"Ada Lovelace (away until {back})", "Ben Franklin (at capacity: 0 of 0)", nora])
+    assert picker.locator("option").all_inner_texts() == ["— nobody —", *eligible]  # by name; not the manager, nor
+    # Cy, who is no longer active in North
+    picker.select_option(label=f"Ada Lovelace (away until {back})")
+    page.click("button:has-text('Reassign')")
+    warning = page.locator("#owner-warning")
+    expect(warning).to_contain_text(f"Ada Lovelace is away until {back}.")
+    shot(page, "11-away-warning")
+    assert Account.objects.get(pk=world.north_account.pk).owner == world.north_rep  # not before it is confirmed
+    page.click("text=Give to Ada Lovelace anyway")
+    expect(page.locator("h1")).to_contain_text("North account")
+    expect(page.locator("main")).to_contain_text("Gave 1 account to Ada Lovelace.")
+    expect(page.locator("main")).to_contain_text(re.compile(r"Owner:\s*Ada Lovelace"))
+    shot(page, "12-reassigned")
+    assert Account.objects.get(pk=world.north_account.pk).owner == ada
+    assert Membership.objects.filter(territory=world.north, user=ada).exists()
