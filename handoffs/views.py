@@ -19,7 +19,7 @@ from core.roles import ADMIN, MANAGER, REP
 from core.tiers import LABELS as TIER_LABELS
 from segmentation.explain import explain, signals_by_account
 from segmentation.plays import play_list
-from territories.selectors import territory_member_choices_by_territory
+from territories.selectors import owner_option, territory_member_choices_by_territory
 
 from .filters import UNASSIGNED, HandoffFilter
 from .models import Handoff
@@ -258,6 +258,11 @@ def reassign(request, handoff_id: int):
     handoff = access_handoff(user=request.user, handoff_id=handoff_id)
     raw = request.POST.get("owner", "")
     owner_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    option = owner_option(territory_id=handoff.account.territory_id, user_id=owner_id)
+    if option is not None and option.notes and request.POST.get("confirmed") != "on":
+        # Away or at capacity: the manager reads it and confirms, or goes back and chooses someone else.
+        context = {"handoff": handoff, "option": option, "accounts": [(handoff.account_id, handoff.account.name)]}
+        return render(request, "handoffs/reassign_confirm.html", {**context, "next": _back(request)})
     try:
         moved = handoff_reassign(user=request.user, handoff_id=handoff.pk, owner_id=owner_id)
     except AlreadyDecided:

@@ -349,3 +349,22 @@ def test_the_api_reassigns_the_account_too_or_answers_400_with_the_reason(client
     moved = client.post(url, {"owner": zed.pk}, content_type="application/json")
     assert moved.status_code == 200 and moved.json()["owner"] == zed.pk
     assert Account.objects.get(pk=world.north_account.pk).owner == zed
+
+
+def test_giving_a_handoff_to_a_rep_who_is_away_asks_first(client, world, zed):
+    policy()
+    handoff = handed(world.north_account)
+    Membership.objects.filter(user=zed, territory=world.north).update(
+        away_from=dt.date.today() - dt.timedelta(days=1), away_until=dt.date.today() + dt.timedelta(days=5)
+    )
+    client.force_login(world.manager)
+    page = client.post(reverse("handoff-reassign", args=[handoff.pk]), {"owner": zed.pk, "next": "/handoffs/"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"{zed.get_full_name()} is away until" in text and "Give to" in text and 'name="confirmed"' in text
+    handoff.refresh_from_db()
+    assert handoff.owner == world.north_rep  # nothing changes before the manager confirms
+    done = client.post(reverse("handoff-reassign", args=[handoff.pk]), {"owner": zed.pk, "confirmed": "on"})
+    assert done.status_code == 302
+    handoff.refresh_from_db()
+    assert handoff.owner == zed and Account.objects.get(pk=world.north_account.pk).owner == zed

@@ -205,6 +205,7 @@ def test_a_manager_reads_sla_compliance_after_a_breach_and_a_reassignment(page, 
     expect(nora_row.locator("td").first).to_have_text("Nora North")
     expect(nora_row.locator("td").nth(4)).to_have_text("1")  # breached
     expect(nora_row.locator(".compliance")).to_have_text("0.0%")
+    expect(nora_row.locator("td")).to_have_count(by_rep.locator("thead th").count())  # a cell under each heading
     expect(by_rep.locator(f"tr[data-key='{zed.pk}']")).to_have_count(0)  # the breach is not Zed's
     row = page.locator(f"tr[data-handoff-id='{late.pk}']")
     expect(row).to_contain_text("by Nora North")
@@ -234,6 +235,7 @@ def test_a_manager_reads_sla_compliance_after_a_breach_and_a_reassignment(page, 
     expect(board.locator(f"tr[data-key='{nora.pk}'] .compliance")).to_have_text("0.0%")
     expect(board.locator(f"tr[data-key='{zed.pk}'] .compliance")).to_have_text("—")
     expect(board.locator("tr[data-key='all']")).to_contain_text("All")
+    expect(board.locator("tr[data-key='all'] td")).to_have_count(board.locator("thead th").count())
     board.scroll_into_view_if_needed()
     shot(page, "7-territory-board")
 
