@@ -6,6 +6,9 @@ from core.apis import JobViewSet
 from core.auth_apis import ApiTokenViewSet, TokenView
 from handoffs.apis import HandoffViewSet, SlaPolicyViewSet
 from insights.apis import KpiViewSet
+from insights.backtest_apis import BacktestViewSet
+from insights.recalibration_apis import RecalibrationViewSet
+from insights.shadow_apis import ShadowComparisonView
 from segmentation.account_apis import AccountViewSet  # accounts' endpoint, with what scoring adds
 from segmentation.apis import ICPViewSet, ScoringModelViewSet
 from territories.apis import (
@@ -32,6 +35,8 @@ router.register("icps", ICPViewSet, basename="icp")
 router.register("scoring-models", ScoringModelViewSet, basename="scoring-model")
 router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("kpis", KpiViewSet, basename="kpi")
+router.register("backtests", BacktestViewSet, basename="backtest")
+router.register("recalibrations", RecalibrationViewSet, basename="recalibration")
 router.register("jobs", JobViewSet, basename="job")
 router.register("users", UserViewSet, basename="user")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
@@ -44,5 +49,6 @@ urlpatterns = [
     path("assignments/preview/", AssignmentPreviewView.as_view(), name="assignment-preview"),
     path("assignments/apply/", AssignmentApplyView.as_view(), name="assignment-apply"),
     path("assignments/reassign/", ReassignView.as_view(), name="assignment-reassign"),
+    path("kpis/shadow/", ShadowComparisonView.as_view(), name="kpi-shadow"),  # before the KPIs' own routes
     *router.urls,
 ]

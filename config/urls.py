@@ -24,7 +24,9 @@ urlpatterns = [
     path("", include("handoffs.urls")),  # /queue/ and /handoffs/
     path("scoring/", include("segmentation.urls")),
     path("scoring/", include("insights.recalibration_urls")),
+    path("scoring/", include("insights.backtest_urls")),
     path("tiers/", include("segmentation.tier_urls")),
+    path("kpis/", include("insights.shadow_urls")),  # before the KPI pages: "shadow" is no KPI key
     path("kpis/", include("insights.urls")),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("admin/", admin.site.urls),

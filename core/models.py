@@ -14,6 +14,7 @@ class Job(models.Model):
         RECALIBRATE = "recalibrate", "Recalibration"
         POTENTIAL = "potential", "Spend potential"
         SNAPSHOT = "snapshot", "KPI snapshot"
+        BACKTEST = "backtest", "Backtest"
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):

@@ -72,6 +72,28 @@ class Test:
     verdict: str
 
 
+P_FLOOR = 1e-6  # below this a p-value reads "< 1e-6": its digits say nothing more (and it may have underflowed to 0)
+
+
+def p_value_text(p_value: float | None) -> str:
+    """A p-value as people read it, never "0": "< 1e-6" below 1e-6, scientific below 0.001 ("3.2e-5"), else three
+    decimals ("0.042"); "–" when there is none."""
+    if p_value is None or math.isnan(p_value):
+        return "–"
+    if p_value < P_FLOOR:
+        return "< 1e-6"
+    if p_value < 0.001:
+        mantissa, exponent = f"{p_value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{p_value:.3f}"
+
+
+def p_value_words(p_value: float) -> str:
+    """The p-value in a verdict: "p = 0.042", "p = 3.2e-5" or "p < 1e-6"."""
+    text = p_value_text(p_value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _untestable(reason: str) -> Test:
     return Test(name="", statistic=None, p_value=None, significant=False, verdict=reason)
 
@@ -81,9 +103,9 @@ def _verdict(name: str, statistic: float, p_value: float, what: str) -> Test:
         return _untestable(f"The groups' {what} cannot be compared: every group has the same outcome.")
     significant = p_value < ALPHA
     verdict = (
-        f"The {what} differ between groups more than chance would explain ({name}, p = {p_value:.3g})."
+        f"The {what} differ between groups more than chance would explain ({name}, {p_value_words(p_value)})."
         if significant
-        else f"The differences in {what} between groups are not significant ({name}, p = {p_value:.2g}): "
+        else f"The differences in {what} between groups are not significant ({name}, {p_value_words(p_value)}): "
         f"read them as flat."
     )
     return Test(name=name, statistic=statistic, p_value=p_value, significant=significant, verdict=verdict)

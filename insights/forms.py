@@ -63,3 +63,35 @@ class KpiFilterForm(forms.Form):
         if params["period"] not in ("custom", ""):
             params["start"] = params["end"] = ""
         return urlencode({k: v for k, v in params.items() if v})
+
+
+class RecalibrationForm(forms.Form):
+    """What a recalibration aims at: the tier mix its thresholds cut (per cent of scored accounts) and the date of
+    each deal its features are read as of."""
+
+    tier_1 = forms.FloatField(label="Tier 1 %", min_value=0, max_value=100)
+    tier_2 = forms.FloatField(label="Tier 2 %", min_value=0, max_value=100)
+    tier_3 = forms.FloatField(label="Tier 3 %", min_value=0, max_value=100)
+    recycle = forms.FloatField(label="Recycle %", min_value=0, max_value=100)
+    as_of = forms.ChoiceField(label="Read each deal as of", choices=[])
+
+    def __init__(self, *args, **kwargs):
+        from .recalibration import AS_OF_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.fields["as_of"].choices = list(AS_OF_CHOICES.items())
+        for name in ("tier_1", "tier_2", "tier_3", "recycle"):
+            self.fields[name].widget.attrs.update({"step": "0.1", "class": "form-control form-control-sm"})
+        self.fields["as_of"].widget.attrs.update({"class": "form-select form-select-sm"})
+
+    def clean(self):
+        from .recalibration import parse_target_mix
+
+        data = super().clean()
+        shares = [data.get(name) for name in ("tier_1", "tier_2", "tier_3", "recycle")]
+        if all(share is not None for share in shares):
+            try:
+                data["target_mix"] = parse_target_mix(shares)
+            except ValueError as error:
+                raise forms.ValidationError(str(error)) from None
+        return data

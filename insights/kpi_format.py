@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from accounts.criteria import money
+from core.stats import p_value_text
 
 from .kpis import COUNT, MIN_INTERVAL_N, PERCENT, RATIO, SCORE, USD, KpiResult, R, Row
 
@@ -91,6 +94,17 @@ def _number(value):
     return None if value is None else round(float(value), 6)
 
 
+SMALLEST_P = math.ulp(0.0)  # the smallest positive float: what a p-value that underflowed to 0 is at most
+
+
+def _p_value(value) -> float | None:
+    """A p-value for the API: three significant digits, never rounded (or underflowed) to 0; a p below what a float
+    holds reads as the smallest positive float (5e-324), which it is at most."""
+    if value is None:
+        return None
+    return max(float(f"{float(value):.3g}"), SMALLEST_P)
+
+
 def row_data(row: Row) -> dict:
     return {
         "key": row.key,
@@ -121,7 +135,8 @@ def result_data(result: KpiResult) -> dict:
         else {
             "name": result.test.name,
             "statistic": _number(result.test.statistic),
-            "p_value": _number(result.test.p_value),
+            "p_value": _p_value(result.test.p_value),
+            "p_value_text": p_value_text(result.test.p_value),
             "significant": result.test.significant,
             "verdict": result.test.verdict,
         },

@@ -6,20 +6,28 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.criteria import criterion_sentence
 from core.csvexport import streamed_csv
 from core.decorators import admin_only
+from core.tiers import LABELS as TIER_LABELS
+from segmentation.definition import signal_kind_label
 from segmentation.models import ScoringModel
 
+from .forms import RecalibrationForm
 from .recalibration import (
     AUC_FLOOR,
+    DEFAULT_AS_OF,
     MIN_DEALS,
     MIN_LOSSES,
     MIN_SUPPORT,
     MIN_WINS,
     PROPOSAL,
+    TIERS_IN_MIX,
     recalibration_job_latest,
     recalibration_job_start,
 )
+from .recalibration.analysis import current_mix
+from .recalibration.features import NO_DECAY
 
 RANKING_COLUMNS = [
     ("rank", "rank"),
@@ -32,8 +40,8 @@ RANKING_COLUMNS = [
     ("support", "support"),
     ("win_rate_matched_pct", "win_rate_matched"),
     ("win_rate_unmatched_pct", "win_rate_unmatched"),
-    ("p_value", "p_value"),
-    ("proposed", "meaningful"),
+    ("p_value", "p_value_text"),
+    ("proposed_points", "points"),
 ]
 LIFT_COLUMNS = [
     ("band", "band"),
@@ -94,14 +102,77 @@ def calibration_chart(points: list[dict]) -> dict:
     }
 
 
+def _mix_rows(report: dict, current: list[float] | None) -> list[dict]:
+    target = report.get("target_mix") or []
+    achieved = report.get("achieved_mix") or []
+    rows = []
+    for index, tier in enumerate(TIERS_IN_MIX):
+        rows.append(
+            {
+                "tier": TIER_LABELS.get(tier, tier),
+                "current": current[index] if current else None,
+                "target": target[index] if index < len(target) else None,
+                "achieved": achieved[index] if index < len(achieved) else None,
+            }
+        )
+    return rows
+
+
+def _proposal_rows(report: dict) -> dict:
+    """The proposal in words: criteria as sentences, signal rules by their kind's name, the thresholds."""
+    proposal = report.get("proposal") or {}
+    criteria = [
+        {"group": c["group"], "sentence": criterion_sentence(c["attribute"], c["operator"], c.get("value")), **c}
+        for c in sorted(proposal.get("criteria") or [], key=lambda c: (c["group"], -c["points"]))
+    ]
+    rules = [
+        {
+            **r,
+            "label": signal_kind_label(r["kind"]),
+            "counted": r["half_life_days"] >= NO_DECAY,
+            "cap_signals": r["max_points"] / r["points"] if r["points"] else None,
+        }
+        for r in proposal.get("signal_rules") or []
+    ]
+    settings = proposal.get("settings") or {}
+    tiers = [
+        {
+            "tier": TIER_LABELS.get(f"tier_{k}"),
+            "enter": settings.get(f"tier{k}_enter"),
+            "exit": settings.get(f"tier{k}_exit"),
+            "min_fit": settings.get(f"tier{k}_min_fit"),
+        }
+        for k in (1, 2, 3)
+    ]
+    return {"criteria": criteria, "rules": rules, "settings": settings, "tiers": tiers}
+
+
+def _initial(report: dict, current: list[float] | None) -> dict:
+    mix = current or report.get("target_mix") or [10, 20, 30, 40]
+    return {
+        "tier_1": mix[0],
+        "tier_2": mix[1],
+        "tier_3": mix[2],
+        "recycle": mix[3],
+        "as_of": report.get("as_of") or DEFAULT_AS_OF,
+    }
+
+
 @admin_only
-def recalibration_index(request):
+def recalibration_index(request, form: RecalibrationForm | None = None):
     latest = recalibration_job_latest()
     finished = recalibration_job_latest(finished=True)
     report = finished.result if finished else {}
     proposal = report.get("proposal") or {}
     draft = ScoringModel.objects.filter(pk=proposal["model_id"]).first() if proposal.get("model_id") else None
+    current = current_mix()
+    gbm, auc = report.get("gbm_auc"), report.get("auc")
     context = {
+        "gbm_gain": round(gbm - auc, 3) if gbm is not None and auc is not None else None,
+        "form": form or RecalibrationForm(initial=_initial(report, current)),
+        "mix_rows": _mix_rows(report, current),
+        "proposed": _proposal_rows(report),
+        "current_mix": current,
         "latest": latest,
         "finished": finished,
         "report": report,
@@ -109,6 +180,7 @@ def recalibration_index(request):
         "draft": draft,
         "chart": calibration_chart(report["calibration"]) if report.get("calibration") else None,
         "signals_in_ranking": any(r["kind"] == "signal" for r in report.get("ranking", [])),
+        "features": report.get("features") if isinstance(report.get("features"), dict) else {},
         "requirements": {
             "deals": MIN_DEALS,
             "wins": MIN_WINS,
@@ -123,8 +195,18 @@ def recalibration_index(request):
 @admin_only
 @require_POST
 def recalibration_start(request):
-    job = recalibration_job_start(user=request.user)
-    messages.info(request, f"Recalibration started (job #{job.pk}): the report appears here when it has finished.")
+    form = RecalibrationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The recalibration did not start: correct the settings below.")
+        return recalibration_index(request, form=form)
+    job = recalibration_job_start(
+        user=request.user, target_mix=form.cleaned_data["target_mix"], as_of=form.cleaned_data["as_of"]
+    )
+    job.refresh_from_db()
+    if job.is_finished:
+        messages.info(request, f"Recalibration finished (job #{job.pk}).")
+    else:
+        messages.info(request, f"Recalibration started (job #{job.pk}): the report appears here when it has finished.")
     return redirect("recalibration")
 
 

@@ -3,7 +3,7 @@ from django.contrib import admin
 from accounts.selectors import criteria_problems
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
-from .models import ICP, MQA, AccountScore, Play, ScoringModel, TierChange
+from .models import ICP, MQA, AccountScore, Play, ScoringModel, ShadowScore, TierChange
 from .plays import play_save
 from .services import icp_create, icp_update
 
@@ -60,6 +60,16 @@ class AccountScoreAdmin(RoleAdmin):
         return False
 
     has_add_permission = has_delete_permission = lambda self, request, obj=None: False  # noqa: E731
+
+
+@admin.register(ShadowScore)
+class ShadowScoreAdmin(ReadOnlyAdmin):
+    """The scores of the version running in shadow: read only, written by every rescore."""
+
+    list_display = ["account", "model", "tier", "unified", "fit", "signal", "coverage", "as_of"]
+    list_filter = ["tier"]
+    raw_id_fields = ["account"]
+    list_select_related = ["account", "model"]
 
 
 @admin.register(Play)

@@ -103,6 +103,10 @@ class ScoringModel(models.Model):
     restored_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+    # In shadow (a champion/challenger trial): every rescore also scores the rescored accounts with this draft into
+    # ShadowScore, changing nothing live. At most one version at a time, and only a draft.
+    in_shadow = models.BooleanField("in shadow", default=False, editable=False)
+    shadow_since = models.DateTimeField("in shadow since", null=True, blank=True, editable=False)
 
     history = HistoricalRecords()  # the audit trail: who changed what, when
 
@@ -110,6 +114,8 @@ class ScoringModel(models.Model):
         ordering = ["-version"]
         constraints = [
             models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_scoring_model"),
+            models.UniqueConstraint(fields=["in_shadow"], condition=Q(in_shadow=True), name="one_shadow_scoring_model"),
+            models.CheckConstraint(condition=Q(in_shadow=False) | Q(status="draft"), name="shadow_is_a_draft"),
         ]
 
     def __str__(self) -> str:
@@ -290,3 +296,27 @@ class Play(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_tier_display()}: {self.name}"
+
+
+class ShadowScore(models.Model):
+    """An account's score under the version running in shadow, beside its live score: the same fit, signal,
+    coverage and unified, and the tier those scores alone would place it in (its candidate tier: no hysteresis,
+    surge or capacity, which depend on a live history the shadow does not have). Nothing live reads it: no tier,
+    tier change, MQA, route or handoff follows from it."""
+
+    account = models.OneToOneField(
+        "accounts.Account", primary_key=True, on_delete=models.CASCADE, related_name="shadow_score", db_constraint=False
+    )
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.CASCADE, related_name="shadow_scores", db_index=False, db_constraint=False
+    )
+    fit = models.FloatField()
+    signal = models.FloatField()
+    coverage = models.FloatField()
+    unified = models.FloatField()
+    tier = models.CharField("candidate tier", max_length=10, choices=Tier.choices)
+    as_of = models.DateTimeField(help_text="The moment the score describes (signals decay up to it).")
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.unified} ({self.tier}, shadow)"

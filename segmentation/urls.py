@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import shadow_views, views
 
 urlpatterns = [
     path("", views.scoring_index, name="scoring-index"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("models/<int:model_id>/preview/", views.model_preview, name="model-preview"),
     path("models/<int:model_id>/publish/", views.model_publish_confirm, name="model-publish"),
     path("models/<int:model_id>/restore/", views.model_restore_confirm, name="model-restore"),
+    path("models/<int:model_id>/shadow/start/", shadow_views.model_shadow_start_view, name="model-shadow-start"),
+    path("models/<int:model_id>/shadow/stop/", shadow_views.model_shadow_stop_view, name="model-shadow-stop"),
     path("plays/", views.play_index, name="play-list"),
     path("plays/<slug:tier>/edit/", views.play_edit, name="play-edit"),
 ]

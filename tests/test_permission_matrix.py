@@ -115,6 +115,8 @@ MATRIX = {
     "kpi-detail": ("kpi", web()),
     "kpi-card": ("kpi", web()),
     "kpi-export": ("kpi", web()),
+    "kpi-shadow": (None, web(REPS_REFUSED)),
+    "kpi-shadow-promote": (None, web(ADMIN_ONLY, admin=302)),  # no version in shadow: back to the comparison
     "quota-list": (None, web(ADMIN_ONLY)),
     "quota-new": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
     "quota-edit": ("quota", web(ADMIN_ONLY)),
@@ -129,10 +131,15 @@ MATRIX = {
     "model-preview": ("model", web(ADMIN_ONLY, admin=405)),
     "model-publish": ("model", web(ADMIN_ONLY)),
     "model-restore": ("model", web(ADMIN_ONLY)),
+    "model-shadow-start": ("model", web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),
+    "model-shadow-stop": ("model", web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),
     "play-list": (None, web(ADMIN_ONLY)),
     "play-edit": ("play", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
     "recalibration": (None, web(ADMIN_ONLY)),
-    "recalibration-run": (None, web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),  # back to the report
+    # An empty form: the settings are shown again with their errors.
+    "recalibration-run": (None, web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY))),
+    # A backtest from a version's page; with no cutoff typed it starts one as of the default, back to the page.
+    "model-backtest": ("model", web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),
     "recalibration-ranking-export": (None, web(ADMIN_ONLY)),
     "recalibration-lift-export": (None, web(ADMIN_ONLY)),
     "recalibration-score-band-export": (None, web(ADMIN_ONLY)),
@@ -184,6 +191,13 @@ MATRIX = {
     "api:scoring-model-restore": ("model", api(**ADMIN_ONLY, admin=405), ({}, api(**ADMIN_ONLY, admin=409))),
     "api:kpi-list": (None, api()),
     "api:kpi-detail": ("kpi", api()),
+    "api:kpi-shadow": (None, api(**REPS_REFUSED)),
+    # Recalibrations: admins start one (202, a job) and read its report; reps and managers are refused.
+    "api:recalibration-list": (None, api(**ADMIN_ONLY), ({}, api(**ADMIN_ONLY, admin=202))),
+    "api:recalibration-detail": ("recalibration", api(**ADMIN_ONLY)),
+    # Backtests: started with a model (none given: 400) and read by id, by admins; there is no list to read.
+    "api:backtest-list": (None, api(**ADMIN_ONLY, admin=405), ({}, api(**ADMIN_ONLY, admin=400))),
+    "api:backtest-detail": ("backtest", api(**ADMIN_ONLY)),
     "api:job-list": (None, api()),
     "api:job-detail": ("job", api(**MANAGER_JOB)),
     "api:user-list": (None, api(**ADMIN_ONLY), ({}, api(**ADMIN_ONLY, admin=400))),
@@ -234,6 +248,8 @@ def objects(world):
         "territory": {"territory_id": world.north.pk},
         "membership": {"membership_id": world.north_rep.memberships.get().pk},
         "job": {"job_id": job_create(kind="assign", created_by=world.manager).pk},
+        "recalibration": {"job_id": job_create(kind="recalibrate", created_by=world.admin).pk},
+        "backtest": {"job_id": job_create(kind="backtest", created_by=world.admin, params={"model_id": model.pk}).pk},
         "contact": {"pk": ContactFactory(account=account).pk},
         "signal": {"pk": SignalFactory(account=account).pk},
         "opportunity": {"pk": OpportunityFactory(account=account).pk},

@@ -56,9 +56,10 @@ KPIS: dict[str, Kpi] = {
             "Conversion rate by score band",
             PERCENT,
             "Of the scored accounts with a deal closed in the period (won or lost), in each band of unified score, the "
-            "share that won at least one of them. Accounts with no deal closed in the period are not counted: they had "
-            "no chance to convert. If the top bands do not convert better than the bottom ones, the thresholds mean "
-            "little.",
+            "share that won at least one of the deals closed in the period. Accounts with no deal closed in the period "
+            "are not counted, however high they score: they had no chance to convert. Over all time every closed deal "
+            "counts, including those without a close date. If the top bands do not convert better than the bottom "
+            "ones, the thresholds mean little.",
             segments=(),
             breakdown="Score band",
         ),

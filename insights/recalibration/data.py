@@ -1,5 +1,4 @@
-"""What recalibration reads: the closed deals, their accounts' attributes and signals as of each close, as the
-feature matrix."""
+"""What recalibration reads: the closed deals, their accounts' values and their signals."""
 
 from __future__ import annotations
 
@@ -7,40 +6,19 @@ import datetime as dt
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from accounts.criteria import VALUE_COLUMNS, account_values, as_number, criterion_from_dict, criterion_matches
+from accounts.criteria import VALUE_COLUMNS, account_values
 from accounts.models import Account, Opportunity, Signal
 from core.stats import wilson_interval
-from segmentation.scoring import SignalEvent, SignalRule, signal_score
+from segmentation.scoring import SignalEvent
 
-from .maths import (
-    BAND_ATTRIBUTES,
-    EQ_ATTRIBUTES,
-    MAX_DEALS,
-    MIN_SUPPORT,
-    QUERY_CHUNK,
-    SCORE_BANDS,
-    attribute_label,
-    band_criteria,
-    criterion_key,
-    criterion_text,
-)
+from .features import SignalHistory
+from .maths import MAX_DEALS, QUERY_CHUNK, SCORE_BANDS
 
 # --- Reading the data ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Feature:
-    """One column: a criterion (0/1 match) or a signal kind (points as of the close date)."""
-
-    kind: str  # "criterion" or "signal"
-    label: str
-    source: str  # "active model", "candidate" or "signal rule"
-    criterion: dict | None = None
-    signal_kind: str | None = None
 
 
 @dataclass
@@ -54,18 +32,29 @@ class DealSet:
     unified: list[float | None]  # the account's current unified score
     without_close_date: int
     capped: bool
+    as_of: list[dt.date] = field(default_factory=list)  # the day each deal's features are read as of (00:00 UTC)
+    as_of_fallback: int = 0  # deals read as of their close date for want of an engaged date
 
 
-def closed_deals(*, limit: int = MAX_DEALS) -> DealSet:
-    """The most recently closed deals with a close date (at most `limit`), newest first."""
+def closed_deals(*, limit: int = MAX_DEALS, as_of: str = "closed") -> DealSet:
+    """The most recently closed deals with a close date (at most `limit`), newest first. `as_of`: "engaged" reads
+    each deal's features as of its engaged date (its close date when it has none, or a later one), "closed" as of
+    its close date."""
     closed = Opportunity.objects.filter(is_closed=True)
     rows = list(
         closed.filter(closed_on__isnull=False)
         .order_by("-closed_on", "-id")
-        .values_list("id", "account_id", "is_won", "closed_on", "account__score__unified")[: limit + 1]
+        .values_list("id", "account_id", "is_won", "closed_on", "account__score__unified", "engaged_on")[: limit + 1]
     )
     capped = len(rows) > limit
     rows = rows[:limit]
+    moments, fallback = [], 0
+    for r in rows:
+        if as_of == "engaged" and r[5] is not None and r[5] <= r[3]:
+            moments.append(r[5])
+        else:
+            fallback += as_of == "engaged"
+            moments.append(r[3])
     return DealSet(
         deal_ids=[r[0] for r in rows],
         account_ids=[r[1] for r in rows],
@@ -74,6 +63,8 @@ def closed_deals(*, limit: int = MAX_DEALS) -> DealSet:
         unified=[r[4] for r in rows],
         without_close_date=closed.filter(closed_on__isnull=True).count(),
         capped=capped,
+        as_of=moments,
+        as_of_fallback=fallback,
     )
 
 
@@ -82,117 +73,55 @@ def _chunks(items: list, size: int = QUERY_CHUNK):
         yield items[start : start + size]
 
 
-def _account_values(account_ids: list[int], attributes: set[str]) -> dict[int, dict]:
-    """{account id: the values criteria read}, only the `attributes` the features need (memory: one small dict per
-    account)."""
+def account_values_of(account_ids: list[int] | None) -> dict[int, dict]:
+    """{account id: every value criteria read (fields and attributes)}, in id order; None reads every account (one
+    pass over the table, no list of ids sent)."""
     found = {}
+    if account_ids is None:
+        rows = Account.objects.order_by("pk").values(*VALUE_COLUMNS).iterator(chunk_size=QUERY_CHUNK)
+        return {row["id"]: account_values(row) for row in rows}
     for chunk in _chunks(account_ids):
         for row in Account.objects.filter(pk__in=chunk).values(*VALUE_COLUMNS):
-            found[row["id"]] = {k: v for k, v in account_values(row).items() if k in attributes}
+            found[row["id"]] = account_values(row)
     return found
 
 
-def candidate_criteria(deal_values: Sequence[dict]) -> list[dict]:
-    """Candidate criteria from the deals' account values (one dict per deal): `eq` on each industry and country
-    value with at least MIN_SUPPORT deals (the most common spelling of each), then bands of the numeric attributes."""
-    candidates = []
-    for attribute in EQ_ATTRIBUTES:
-        spellings: dict[str, Counter] = defaultdict(Counter)
-        for values in deal_values:
-            value = values.get(attribute)
-            if isinstance(value, str) and value.strip():
-                spellings[value.strip().lower()][value.strip()] += 1
-        for _, counts in sorted(spellings.items(), key=lambda item: -sum(item[1].values())):
-            if sum(counts.values()) >= MIN_SUPPORT:
-                value = counts.most_common(1)[0][0]
-                group = attribute_label(attribute)
-                candidates.append(
-                    {"group": group, "attribute": attribute, "operator": "eq", "value": value, "points": 0}
-                )
-    for attribute in BAND_ATTRIBUTES:
-        numbers = [as_number(values.get(attribute)) for values in deal_values]
-        candidates += band_criteria(attribute, [n for n in numbers if n is not None])
-    return candidates
-
-
-def signal_points(rules: Sequence[SignalRule], lookback_days: float, deals: DealSet) -> np.ndarray:
-    """deals x rules: each deal's points of each rule's kind (decayed, capped), as of 00:00 UTC on its close date,
-    from the account's signals of the lookback before it. One pass over the signals of the deals' accounts."""
-    points = np.zeros((len(deals.deal_ids), len(rules)))
-    if not rules or not deals.deal_ids:
-        return points
-    moments = [dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC) for day in deals.closed_on]
-    lookback = dt.timedelta(days=lookback_days)
-    since, until = min(moments) - lookback, max(moments)
-    kinds = [rule.kind for rule in rules]
-    events: dict[int, list[SignalEvent]] = defaultdict(list)
-    for chunk in _chunks(sorted(set(deals.account_ids))):
-        signals = Signal.objects.filter(
-            account_id__in=chunk, kind__in=kinds, occurred_at__gte=since, occurred_at__lt=until
-        ).order_by("account_id", "occurred_at", "id")  # a fixed order: the same signals always sum the same
-        for account_id, kind, occurred_at in signals.values_list("account_id", "kind", "occurred_at").iterator(
-            chunk_size=QUERY_CHUNK
-        ):
-            events[account_id].append(SignalEvent(kind, occurred_at))
-    times = {account_id: [e.occurred_at for e in found] for account_id, found in events.items()}
-    column = {kind: index for index, kind in enumerate(kinds)}
-    cache: dict[tuple[int, dt.datetime], dict] = {}
-    for row, (account_id, moment) in enumerate(zip(deals.account_ids, moments, strict=True)):
-        if account_id not in events:
-            continue
-        key = (account_id, moment)
-        if key not in cache:
-            at = times[account_id]
-            window = events[account_id][bisect_left(at, moment - lookback) : bisect_left(at, moment)]
-            _, detail = signal_score(rules, window, moment, lookback_days, 100.0)
-            cache[key] = detail["kinds"]
-        for kind, totals in cache[key].items():
-            points[row, column[kind]] = totals["points"]
-    return points
-
-
-@dataclass
-class Design:
-    """The design matrix and its columns."""
-
-    matrix: np.ndarray
-    features: list[Feature]
-    skipped: int = 0
-
-
-def criteria_matrix(
-    active: list[dict], candidates: list[dict], account_ids: list[int], values_by_account: dict[int, dict]
-) -> Design:
-    """deals x criteria (0/1) through `scoring.criterion_matches`, each account matched once; repeated, constant and
-    (for candidates) rare criteria left out. See the module docstring."""
-    accounts = sorted(set(account_ids))
-    where = {account_id: index for index, account_id in enumerate(accounts)}
-    rows = np.array([where[a] for a in account_ids], dtype=int)
-    seen_keys, seen_columns = set(), set()
-    columns, features, skipped = [], [], 0
-    for source, items in (("active model", active), ("candidate", candidates)):
-        for item in items:
-            key = criterion_key(item)
-            if key in seen_keys:
+def signal_history(
+    account_ids: list[int], *, since: dt.datetime, until: dt.datetime, every: bool = False, events: bool = True
+) -> tuple[SignalHistory, dict[int, list[SignalEvent]]]:
+    """The signals of `account_ids` with since <= occurred_at < until: as arrays (rows index `account_ids`) and, with
+    `events`, as each account's events in time order (what the scoring reads, persona included). `every` says
+    `account_ids` is every account: the signals are then read in one pass by time alone."""
+    where = {a: i for i, a in enumerate(account_ids)}
+    kinds: dict[str, int] = {}
+    account, kind, at = [], [], []
+    found: dict[int, list[SignalEvent]] = defaultdict(list)
+    columns = ("account_id", "kind", "occurred_at") + (("contact__persona",) if events else ())
+    in_time = Signal.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
+    for chunk in [None] if every else _chunks(account_ids):
+        signals = in_time if chunk is None else in_time.filter(account_id__in=chunk)
+        rows = signals.order_by("account_id", "occurred_at", "id").values_list(*columns)  # a fixed order: the same
+        for row in rows.iterator(chunk_size=QUERY_CHUNK):  # signals always sum the same
+            index = where.get(row[0])
+            if index is None:  # an account created since the accounts were read
                 continue
-            seen_keys.add(key)
-            criterion = criterion_from_dict(item)
-            by_account = np.array(
-                [criterion_matches(criterion, values_by_account.get(a, {})) for a in accounts], dtype=bool
-            )
-            column = by_account[rows]
-            support = int(column.sum())
-            fingerprint = column.tobytes()
-            minimum = MIN_SUPPORT if source == "candidate" else 1
-            if support < minimum or support == len(column) or fingerprint in seen_columns:
-                skipped += 1
-                continue
-            seen_columns.add(fingerprint)
-            columns.append(column.astype(float))
-            plain = {k: item.get(k) for k in ("group", "attribute", "operator", "value")}
-            features.append(Feature(kind="criterion", label=criterion_text(plain), source=source, criterion=plain))
-    matrix = np.column_stack(columns) if columns else np.zeros((len(account_ids), 0))
-    return Design(matrix=matrix, features=features, skipped=skipped)
+            account.append(index)
+            kind.append(kinds.setdefault(row[1], len(kinds)))
+            at.append(row[2].timestamp())
+            if events:
+                found[row[0]].append(SignalEvent(row[1], row[2], row[3]))
+    history = SignalHistory(
+        kinds=list(kinds),
+        account=np.array(account, dtype=np.int64),
+        kind=np.array(kind, dtype=np.int64),
+        at=np.array(at, dtype=float),
+    )
+    return history, found
+
+
+def events_before(events: list[SignalEvent], moment: dt.datetime) -> list[SignalEvent]:
+    """The events (in time order) strictly before `moment`."""
+    return events[: bisect_left([e.occurred_at for e in events], moment)]
 
 
 def score_band_table(unified: Sequence[float | None], won: np.ndarray) -> list[dict]:

@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 from sklearn.calibration import calibration_curve
-from sklearn.linear_model import LogisticRegression
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from accounts.criteria import attribute_label, criterion_sentence
 
@@ -22,6 +24,8 @@ MAX_DEALS = 200_000
 MIN_DEALS, MIN_WINS, MIN_LOSSES = 200, 40, 40
 MIN_SUPPORT = 30  # deals a candidate criterion must match to be tried
 TEST_SHARE = 0.3
+CV_FOLDS = 4
+C_GRID = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0]
 RANDOM_STATE = 20_240_601
 AUC_FLOOR = 0.55
 Z_95 = 1.959963984540054
@@ -34,6 +38,13 @@ BAND_ATTRIBUTES = ("employee_count", "annual_revenue", "year_founded")
 READABLE_STEP = {"year_founded": 5}  # years read best in fives; other numbers to two significant digits
 QUERY_CHUNK = 5_000  # ids per query: SQLite's bound on parameters, and bounded rows per round trip
 STEPS = 4  # the job's progress: deals read, features built, model fitted, report written
+
+AS_OF_CHOICES = {
+    "engaged": "the deal's engaged date (its close date when it has none)",
+    "closed": "the deal's close date",
+}
+DEFAULT_AS_OF = "engaged"
+TIERS_IN_MIX = ("tier_1", "tier_2", "tier_3", "recycle")
 
 TOO_LITTLE_DATA, NO_SIGNAL, PROPOSAL = "too_little_data", "no_signal", "proposal"
 VERDICT_LABELS = {
@@ -134,13 +145,25 @@ class WinModel:
     auc: float
     auc_low: float
     auc_high: float
+    regularisation: float = 1.0  # C, the inverse of the L2 strength, chosen by cross-validation
 
 
-def win_model_fit(features: np.ndarray, won: np.ndarray, *, random_state: int = RANDOM_STATE) -> WinModel:
-    """Logistic regression on standardised features, trained on the stratified split, judged on the held-out part."""
-    train, test = split_rows(won, random_state=random_state)
+def win_model_fit(
+    features: np.ndarray,
+    won: np.ndarray,
+    *,
+    split: tuple[np.ndarray, np.ndarray] | None = None,
+    random_state: int = RANDOM_STATE,
+) -> WinModel:
+    """Regularised logistic regression on standardised features, its L2 strength chosen by stratified
+    cross-validation on the training deals (log loss), trained on the split and judged on the held-out part."""
+    train, test = split or split_rows(won, random_state=random_state)
     scaler = StandardScaler().fit(features[train])
-    regression = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(features[train]), won[train])
+    scaler.scale_[scaler.scale_ == 0] = 1.0
+    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=random_state)
+    regression = LogisticRegressionCV(
+        Cs=C_GRID, cv=folds, scoring="neg_log_loss", max_iter=3000, n_jobs=1, random_state=random_state
+    ).fit(scaler.transform(features[train]), won[train])
     predicted = regression.predict_proba(scaler.transform(features[test]))[:, 1]
     standardised = regression.coef_[0]
     auc = float(roc_auc_score(won[test], predicted))
@@ -151,11 +174,23 @@ def win_model_fit(features: np.ndarray, won: np.ndarray, *, random_state: int = 
         predicted=predicted,
         coefficients=standardised / scaler.scale_,
         importance=np.abs(standardised),
-        intercept=float(regression.intercept_[0]),
+        intercept=float(regression.intercept_[0] - np.sum(standardised * scaler.mean_ / scaler.scale_)),
         auc=auc,
         auc_low=low,
         auc_high=high,
+        regularisation=float(regression.C_[0]),
     )
+
+
+def black_box_auc(features: np.ndarray, won: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+    """Held-out AUC of gradient boosting (scikit-learn's histogram boosting) on the same features and split: what a
+    model nobody can read would rank, so the cost of points a person can check is known."""
+    booster = HistGradientBoostingClassifier(
+        max_iter=300, learning_rate=0.1, early_stopping=True, validation_fraction=0.15, random_state=RANDOM_STATE
+    )
+    with threadpool_limits(limits=1):  # one thread: a worker shares its cores, and threads would spin for them
+        booster.fit(features[train], won[train])
+        return float(roc_auc_score(won[test], booster.predict_proba(features[test])[:, 1]))
 
 
 def lift_table(won: np.ndarray, predicted: np.ndarray, *, bands: int = LIFT_BANDS) -> list[dict]:
@@ -254,3 +289,24 @@ def _canonical(value: Any) -> Any:
 def criterion_key(criterion: dict) -> str:
     """What a criterion says, whatever its spelling: attribute, operator and value compared as criteria compare."""
     return json.dumps([criterion["attribute"].strip(), criterion["operator"], _canonical(criterion.get("value"))])
+
+
+def parse_target_mix(text: str | Sequence[float] | None) -> list[float] | None:
+    """A target tier mix, "10,20,30,40" (per cent of scored accounts in Tier 1, 2, 3 and Recycle), as four numbers
+    summing to 100; None for none given. ValueError with a sentence a person can act on otherwise."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    parts = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
+    if len(parts) != len(TIERS_IN_MIX):
+        raise ValueError(
+            "A tier mix is four shares in per cent, for Tier 1, Tier 2, Tier 3 and Recycle, such as 10,20,30,40."
+        )
+    try:
+        shares = [float(p) for p in parts]
+    except (TypeError, ValueError):
+        raise ValueError("Each share of the tier mix is a number of per cent, such as 10,20,30,40.") from None
+    if any(not math.isfinite(s) or s < 0 or s > 100 for s in shares):
+        raise ValueError("Each share of the tier mix is between 0 and 100 per cent.")
+    if abs(sum(shares) - 100) > 0.5:
+        raise ValueError(f"The shares of the tier mix add up to {sum(shares):g}%, not 100%.")
+    return shares

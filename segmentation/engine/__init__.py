@@ -10,6 +10,9 @@ Two implementations of the same rules (`scoring.py`, `tiers.py`):
   snapshot (REPEATABLE READ).
 - Elsewhere (SQLite: the demo, a newcomer's tests): the pure module account by account.
 
+While a draft runs in shadow, every rescore also scores the same accounts with it, in the same transaction, into
+ShadowScore (shadow.py), and changes nothing else.
+
 A row is only rewritten when its scores, tier or explanation change (a rescore that changes nothing writes
 nothing, and the row keeps the `as_of` its numbers were computed at), and a slice never overwrites a newer score
 of the same model with an older one.
@@ -26,6 +29,7 @@ from django.db import OperationalError, connection, transaction
 from ..models import ScoringModel
 from .plan import EXPLANATION_FIELDS, SCORE_FIELDS, Plan, Row, Selection
 from .python import python_rows, python_store, standing_of
+from .shadow import ShadowRow, shadow_plan, shadow_rows, shadow_store
 from .sql import sql_rows, sql_store
 
 __all__ = [
@@ -34,8 +38,12 @@ __all__ = [
     "Plan",
     "Row",
     "Selection",
+    "ShadowRow",
     "score_and_store",
     "score_rows",
+    "shadow_plan",
+    "shadow_rows",
+    "shadow_score_and_store",
     "standing_of",
 ]
 
@@ -57,10 +65,12 @@ def score_and_store(
     then: Callable[[], object] | None = None,
 ) -> int:
     """Score the selected accounts and store what changed; returns the number of rows written. `then` runs in the
-    same transaction after the scores are stored (the capacity and MQA passes of an incremental rescore).
+    same transaction after the scores are stored (the capacity and MQA passes of an incremental rescore). While a
+    version runs in shadow, the same accounts are scored with it too, in the same transaction (ShadowScore only).
 
     Retried when PostgreSQL reports a conflict with a concurrent writer of the same scores.
     """
+    shadow = shadow_plan()
     for attempt in range(attempts):
         try:
             with transaction.atomic():
@@ -70,9 +80,28 @@ def score_and_store(
                     written = python_store(plan, selection, as_of)
                 else:
                     return 0
+                if shadow is not None:
+                    shadow_store(shadow, selection, as_of)
                 if then is not None:
                     then()
                 return written
+        except OperationalError as exc:
+            code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+            if code not in ("40001", "40P01") or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    return 0
+
+
+def shadow_score_and_store(plan: Plan, selection: Selection, as_of: dt.datetime, *, attempts: int = 5) -> int:
+    """Score the selected accounts with the version in shadow only (its first full pass); returns the rows written."""
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+                    with connection.cursor() as cursor:  # one snapshot for the distinct values and the statement
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                return shadow_store(plan, selection, as_of)
         except OperationalError as exc:
             code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
             if code not in ("40001", "40P01") or attempt == attempts - 1:

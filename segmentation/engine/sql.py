@@ -35,6 +35,24 @@ def _array_of(items: list[str], sql_type: str) -> str:
 
 def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[str, list]:
     """SELECT account_id, fit, signal, coverage, unified, tier, explanation for the selected accounts."""
+    where_o, where_o_params = selection.q("o.account_id")  # the stored scores of the slice only
+    scores_sql, scores_params = scores_ctes_sql(plan, selection, as_of)
+    sql = f"""
+        WITH {scores_sql},
+        {_placement_sql(where_o)}
+        SELECT id AS account_id, fit_r AS fit, signal_r AS signal, coverage, unified_r AS unified, then_r,
+               is_excluded, old_tier, old_since, old_surge, old_flags, same_model,
+               tier, CASE WHEN tier = old_tier THEN old_since ELSE %s::timestamptz END AS tier_since,
+               surge_until, flags, candidate, target, surge_started, matched, excluded, personas
+        FROM placed
+    """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
+    return sql, scores_params + _placement_params(plan, as_of, where_o_params) + [as_of]
+
+
+def scores_ctes_sql(plan: Plan, selection: Selection, as_of: dt.datetime, *, surge: bool = True) -> tuple[str, list]:
+    """The CTEs `parts` and `rounded`: each selected account's fit, signal, coverage and unified score (`rounded`
+    adds them rounded: fit_r, signal_r, then_r, unified_r), its exclusion and its explanation. Without `surge`, no
+    signal score as of the surge window's start (then_r is NULL)."""
     p = plan.params
     where_a, where_a_params = selection.q("a.id")
     criteria, exclusions = list(p.criteria), list(p.exclusions)
@@ -74,8 +92,7 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
     excluded_flag = " OR ".join(f"x{n}" for n in range(len(exclusions))) or "FALSE"
     excluded_sql = _array_of([f"CASE WHEN x{n} THEN {n} END" for n in range(len(exclusions))], "int")
 
-    aggregate_sql, signal_params = signal_aggregate_sql(plan, selection, as_of)
-    where_o, where_o_params = selection.q("o.account_id")  # the stored scores of the slice only
+    aggregate_sql, signal_params = signal_aggregate_sql(plan, selection, as_of, surge=surge)
     signal_raw_sql = "COALESCE(sa.raw, 0.0::float8)"
     personas = sorted(set(p.required_personas))
     mask = "COALESCE(sa.pmask, 0)"
@@ -93,7 +110,7 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
     # hash table and no materialized intermediate over the slice. OFFSET 0 keeps each level's expressions from
     # being inlined (and so computed again) into the next.
     sql = f"""
-        WITH parts AS (
+        parts AS (
           SELECT acc.id,
                  {fit_sql} AS fit,
                  CASE WHEN %s::float8 > 0
@@ -116,13 +133,7 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
             SELECT parts.*, %s::float8 * fit + %s::float8 * signal + %s::float8 * 100.0::float8 * coverage AS unified
             FROM parts
           ) w OFFSET 0
-        ),
-        {_placement_sql(where_o)}
-        SELECT id AS account_id, fit_r AS fit, signal_r AS signal, coverage, unified_r AS unified, then_r,
-               is_excluded, old_tier, old_since, old_surge, old_flags, same_model,
-               tier, CASE WHEN tier = old_tier THEN old_since ELSE %s::timestamptz END AS tier_since,
-               surge_until, flags, candidate, target, surge_started, matched, excluded, personas
-        FROM placed
+        )
     """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
     all_params = (
         fit_params
@@ -131,20 +142,26 @@ def _select_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[s
         + params
         + signal_params
         + [p.w_fit, p.w_signal, p.w_coverage]
-        + _placement_params(plan, as_of, where_o_params)
-        + [as_of]
     )
     return sql, all_params
+
+
+# tiers.candidate_tier in SQL, on `rounded`; its parameters: candidate_params(plan).
+CANDIDATE_SQL = (
+    "CASE WHEN is_excluded THEN 'suppress' "
+    + " ".join(f"WHEN unified_r >= %s AND fit_r >= %s THEN '{tier}'" for tier in TIERS)
+    + " ELSE 'recycle' END"
+)
+
+
+def candidate_params(plan: Plan) -> list:
+    return [v for tier in TIERS for v in (plan.thresholds[tier].enter, plan.thresholds[tier].min_fit)]
 
 
 def _placement_sql(where_o: str) -> str:
     """The CTEs `standing` and `placed`: tiers.place() in SQL, from `rounded` and the stored score."""
     rank = "array_position(ARRAY['tier_1', 'tier_2', 'tier_3', 'recycle', 'suppress']::text[], {x})"
-    candidate = (
-        "CASE WHEN is_excluded THEN 'suppress' "
-        + " ".join(f"WHEN unified_r >= %s AND fit_r >= %s THEN '{tier}'" for tier in TIERS)
-        + " ELSE 'recycle' END"
-    )
+    candidate = CANDIDATE_SQL
     above = " ".join(
         f"WHEN '{RANKED[i]}' THEN CASE WHEN fit_r >= %s THEN '{RANKED[i - 1]}' ELSE '{RANKED[i]}' END"
         for i in range(1, len(RANKED))
@@ -198,7 +215,7 @@ def _placement_params(plan: Plan, as_of: dt.datetime, where_o_params: list) -> l
     return [
         plan.model.pk,
         rules.surge_delta,
-        *[v for tier in TIERS for v in (t[tier].enter, t[tier].min_fit)],
+        *candidate_params(plan),
         *where_o_params,
         as_of + dt.timedelta(days=rules.surge_hold_days),
         as_of,

@@ -38,7 +38,9 @@ def _decayed_sql(rules, lookback: float | None) -> tuple[str, list]:
 AGE = "date_part('epoch', %s::timestamptz - s.occurred_at) / 86400.0::float8"
 
 
-def signal_aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[str, list]:
+def signal_aggregate_sql(
+    plan: Plan, selection: Selection, as_of: dt.datetime, *, surge: bool = True
+) -> tuple[str, list]:
     """SELECT account_id, raw, recent, pmask, raw_then, in account order: per account, the signal points now (each
     rule's decayed points, capped, summed: scoring.signal_score), the decayed points of the signals newer than the
     surge window's start, a bit mask of the required personas (in alphabetical order) with a contact behind a
@@ -48,7 +50,8 @@ def signal_aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -
     index-only scan, one group at a time, no hash table over the slice's accounts. Each row's rule number and
     decayed points are computed once (the fenced subqueries keep PostgreSQL from repeating the expressions in every
     aggregate); each rule's sum then filters on the rule number. The personas are looked up afterwards, only for
-    the contacts behind the window's signals, through the contacts' primary key.
+    the contacts behind the window's signals, through the contacts' primary key. Without `surge`, raw_then is NULL
+    (a shadow score places no surge).
     """
     p = plan.params
     where_s, where_s_params = selection.q("s.account_id")
@@ -79,7 +82,7 @@ def signal_aggregate_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -
         wanted = "x.k IS NOT NULL"
     rule_number, rule_params = _rule_number_sql(rules)
     decayed, decayed_params = _decayed_sql(rules, lookback)
-    then_sql, then_params = _then_sql(plan, as_of)
+    then_sql, then_params = _then_sql(plan, as_of) if surge else ("NULL::float8", [])
     sql = f"""
         SELECT g.account_id, g.raw, g.recent, {pmask} AS pmask, {then_sql} AS raw_then
         FROM (

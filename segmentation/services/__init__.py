@@ -4,7 +4,8 @@
 - incremental.py: the rescore and capacity queues drained (an account rescored soon after its data changed);
 - qualify.py: after scores are stored, Tier 1 capacity per territory and the MQA rule;
 - preview.py: what publishing a version would change;
-- scopes.py: the scores' copy of their account's territory and owner repaired where it drifted.
+- scopes.py: the scores' copy of their account's territory and owner repaired where it drifted;
+- shadow.py: a draft run in shadow beside the active version (started, stopped, its first pass as a job).
 """
 
 from .incremental import account_rescore, capacity_queued, capacity_refresh, rescore_pending
@@ -18,6 +19,7 @@ from .rescore import (
     rescore_job_start,
 )
 from .scopes import score_scopes_repair
+from .shadow import model_shadow_start, model_shadow_stop, shadow_job_start, shadow_model
 from .versions import (
     COPIED_FIELDS,
     NotADraft,
@@ -59,4 +61,8 @@ __all__ = [
     "rescore_job_run_here",
     "rescore_job_start",
     "rescore_pending",
+    "model_shadow_start",
+    "model_shadow_stop",
+    "shadow_job_start",
+    "shadow_model",
 ]

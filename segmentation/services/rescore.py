@@ -91,6 +91,26 @@ def _ranges(cuts: list[int]) -> list[tuple[int, int | None]]:
     return list(zip([0, *cuts], [*cuts, None], strict=True))
 
 
+def sliced_job_create(*, model: ScoringModel, user, title: str, as_of: dt.datetime, **params) -> Job:
+    """A pass of `model` over every account as of `as_of`, recorded as a rescore job with the slices the workers
+    share (each with its account count); `params` join the job's."""
+    slices = [
+        RescoreChunk(lo=lo, hi=hi, accounts=Selection(lo=lo, hi=hi).filter(Account.objects.all()).count())
+        for lo, hi in rescore_slices()
+    ]
+    job = job_create(
+        kind=Job.Kind.RESCORE,
+        created_by=user,
+        title=title,
+        params={"model_id": model.pk, "version": model.version, "as_of": as_of.isoformat(), **params},
+        total=sum(s.accounts for s in slices),
+    )
+    for number, step in enumerate(slices):
+        step.job, step.number = job, number
+    RescoreChunk.objects.bulk_create(slices)
+    return job
+
+
 def rescore_job_start(
     *,
     model: ScoringModel | None = None,
@@ -105,23 +125,25 @@ def rescore_job_start(
     model = model or active_model()
     if model is None:
         raise ValidationError("There is no active scoring model to score with: publish one first.")
-    as_of = as_of or timezone.now()
-    slices = [
-        RescoreChunk(lo=lo, hi=hi, accounts=Selection(lo=lo, hi=hi).filter(Account.objects.all()).count())
-        for lo, hi in rescore_slices()
-    ]
-    job = job_create(
-        kind=Job.Kind.RESCORE,
-        created_by=user,
-        title=f"{title}: {model.name} v{model.version}",
-        params={"model_id": model.pk, "version": model.version, "as_of": as_of.isoformat()},
-        total=sum(s.accounts for s in slices),
+    job = sliced_job_create(
+        model=model, user=user, title=f"{title}: {model.name} v{model.version}", as_of=as_of or timezone.now()
     )
-    for number, step in enumerate(slices):
-        step.job, step.number = job, number
-    RescoreChunk.objects.bulk_create(slices)
     if enqueue:
         rescore_job_enqueue(job)
+    return job
+
+
+def shadow_job_start(*, model: ScoringModel, user=None, as_of: dt.datetime | None = None) -> Job:
+    """Record the shadow version's first pass over every account (slices the workers share, as a rescore's) and
+    queue it once the caller's transaction commits."""
+    job = sliced_job_create(
+        model=model,
+        user=user,
+        title=f"shadow: {model.name} v{model.version}",
+        as_of=as_of or timezone.now(),
+        shadow=True,
+    )
+    rescore_job_enqueue(job)
     return job
 
 
@@ -143,6 +165,14 @@ def rescore_job_resume(job: Job) -> int:
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.RUNNING, error="", finished_at=None, progressed_at=timezone.now()
     )
+    if undone == 0 and job.params.get("shadow"):
+        from .shadow import shadow_job_finish
+
+        model = ScoringModel.objects.filter(pk=job.params["model_id"]).first()
+        if model is None:
+            raise ValidationError("This version no longer exists.")
+        shadow_job_finish(job.pk, model)
+        return 0
     if undone == 0:  # stopped after its last slice, before its capacity and MQA passes
         model = ScoringModel.objects.filter(pk=job.params["model_id"], status=ScoringModel.Status.ACTIVE).first()
         if model is None:
@@ -160,6 +190,10 @@ def rescore_chunk_run(job_id: int, number: int) -> bool:
     chunk = RescoreChunk.objects.filter(job_id=job_id, number=number).first()
     if job is None or chunk is None or chunk.done_at is not None:
         return False
+    if job.params.get("shadow"):  # a version's first pass in shadow: shadow scores only
+        from .shadow import shadow_chunk_run  # shadow.py starts its jobs through this module
+
+        return shadow_chunk_run(job, chunk)
     model = ScoringModel.objects.select_related("icp").filter(pk=job.params["model_id"]).first()
     if model is None or model.status != ScoringModel.Status.ACTIVE:
         Job.objects.filter(pk=job_id, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(

@@ -19,7 +19,7 @@ from ..definition import SETTING_LABELS, model_errors, signal_kind_label, signal
 from ..history import criterion_line
 from ..models import ICP, ScoringModel
 from ..selectors import active_model
-from .rescore import rescore_job_start
+from .rescore import rescore_job_start, shadow_job_start
 
 COPIED_FIELDS = [
     "icp", "signal_rules", "required_personas", "w_fit", "w_signal", "w_coverage", "full_signal_points",
@@ -95,8 +95,24 @@ def _still_a_draft(locked: ScoringModel) -> None:
 def model_draft_update(*, model: ScoringModel, user, values: dict) -> ScoringModel:
     """Change a draft (the caller checked that the user may). The row is locked and must still be a draft, so a
     publish that committed meanwhile stands: this refuses (NotADraft) rather than writing the version back to a
-    draft. Only the fields that change are written."""
-    return row_update(model, values, check=_still_a_draft, also={"updated_by": user})[0]
+    draft. Only the fields that change are written. A draft running in shadow has its shadow scores redone."""
+    updated, changed = row_update(model, values, check=_still_a_draft, also={"updated_by": user})
+    if changed:
+        _shadow_redo([updated], user)
+    return updated
+
+
+def _shadow_redo(models: list[ScoringModel], user) -> None:
+    """The shadow scores of those of `models` that run in shadow, redone with what they say now (a version that can
+    no longer score stops running in shadow, so no scores of another model are read as its)."""
+    for model in models:
+        if not model.in_shadow:
+            continue
+        if model_problems(model):
+            model.in_shadow, model.shadow_since = False, None
+            model.save(update_fields=["in_shadow", "shadow_since", "updated_at"])
+        else:
+            shadow_job_start(model=model, user=user)
 
 
 @transaction.atomic
@@ -115,8 +131,14 @@ def icp_create(*, user, values: dict) -> ICP:
 @transaction.atomic
 def icp_update(*, icp: ICP, user, values: dict) -> ICP:
     """Change an ICP (its name, description, criteria, exclusions) on its locked row, writing only what changes, so
-    a concurrent change to another field is kept. Drafts read their ICP live; published versions keep their copy."""
-    return row_update(icp, values, also={"updated_by": user})[0]
+    a concurrent change to another field is kept. Drafts read their ICP live; published versions keep their copy, and
+    a draft running in shadow on it has its shadow scores redone."""
+    updated, changed = row_update(icp, values, also={"updated_by": user})
+    if changed:
+        _shadow_redo(
+            list(ScoringModel.objects.filter(icp=updated, status=ScoringModel.Status.DRAFT, in_shadow=True)), user
+        )
+    return updated
 
 
 def _locked_models() -> dict[int, ScoringModel]:
@@ -138,7 +160,13 @@ def model_publish(*, model: ScoringModel, user, as_of: dt.datetime | None = None
         model.criteria, model.exclusions = model.current_criteria()
         model.status = ScoringModel.Status.ACTIVE
         model.published_at, model.published_by = now, user
-        model.save(update_fields=["criteria", "exclusions", "status", "published_at", "published_by", "updated_at"])
+        model.in_shadow, model.shadow_since = False, None  # published: its shadow run (if any) ends
+        model.save(
+            update_fields=[
+                "criteria", "exclusions", "status", "published_at", "published_by", "in_shadow", "shadow_since",
+                "updated_at",
+            ]
+        )  # fmt: skip
         return rescore_job_start(model=model, user=user, as_of=as_of, title=f"publish v{model.version}")
 
 

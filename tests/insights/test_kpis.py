@@ -437,3 +437,112 @@ def test_a_set_of_accounts_is_hashed_once_however_small_the_servers_memory(db, a
 
     assert result.total.n == 6000 and result.total.extra["successes"] == 6000
     assert plans and all("hashed SubPlan" in plan for plan in plans), plans
+
+
+# --- p-values as people read them, and conversion over a period ----------------------------------------------------
+
+
+def test_a_p_value_never_reads_as_zero():
+    from core.stats import p_value_text
+
+    assert p_value_text(0.0) == "< 1e-6"  # a test whose p underflowed
+    assert p_value_text(1e-300) == "< 1e-6"
+    assert p_value_text(9.9e-7) == "< 1e-6"
+    assert p_value_text(3.2e-5) == "3.2e-5"
+    assert p_value_text(0.000999) == "1.0e-3"
+    assert p_value_text(0.001) == "0.001"
+    assert p_value_text(0.0423) == "0.042"
+    assert p_value_text(0.5) == "0.500"
+    assert p_value_text(None) == "–"
+
+
+def overwhelming(admin_user) -> None:
+    """Retail accounts win every deal, the others none: a split by industry differs beyond any doubt."""
+    industries = ["retail", "finance", "health", "energy", "media"]
+    accounts = Account.objects.bulk_create(Account(name=f"O{i}", industry=industries[i % 5]) for i in range(100))
+    Opportunity.objects.bulk_create(
+        Opportunity(account=a, stage="x", is_closed=True, is_won=a.industry == "retail", closed_on=MARCH)
+        for a in accounts
+        for _ in range(20)
+    )
+
+
+def test_an_overwhelming_difference_reads_below_one_in_a_million_everywhere(db, admin_user, client):
+    overwhelming(admin_user)
+    result = kpi_compute(key="win_rate", user=admin_user, segment="industry")
+    assert result.test.p_value < 1e-6 and result.test.significant
+    assert "(χ² test, p < 1e-6)" in result.test.verdict
+    assert "p = 0" not in result.test.verdict
+
+    # The API keeps `p_value` a number (clients compare it with 0.05), never 0, and adds the words the pages use.
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    test = api.get("/api/v1/kpis/win_rate/", {"segment": "industry"}).json()["test"]
+    assert 0 < test["p_value"] < 1e-6
+    assert test["p_value_text"] == "< 1e-6"
+
+    client.force_login(admin_user)
+    page = client.get(reverse("kpi-detail", args=["win_rate"]), {"segment": "industry"}).content.decode()
+    assert "p &lt; 1e-6" in page and "p = 0" not in page and "p = 0.0" not in page
+
+
+def test_a_moderate_p_value_reads_in_three_decimals_in_the_verdict_and_the_api(db, admin_user):
+    accounts = Account.objects.bulk_create(Account(name=f"M{i}", industry=("a", "b")[i % 2]) for i in range(2))
+    # 30 of 100 against 45 of 100: χ² = 4.8, p = 0.028.
+    Opportunity.objects.bulk_create(
+        Opportunity(account=accounts[g], stage="x", is_closed=True, is_won=i < won, closed_on=MARCH)
+        for g, won in ((0, 30), (1, 45))
+        for i in range(100)
+    )
+    result = kpi_compute(key="win_rate", user=admin_user, segment="industry")
+    assert "p = 0.028)" in result.test.verdict
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    test = api.get("/api/v1/kpis/win_rate/", {"segment": "industry"}).json()["test"]
+    assert test["p_value"] == pytest.approx(0.0285, abs=5e-4) and test["p_value_text"] == "0.028"
+
+
+def test_conversion_over_a_period_counts_only_the_accounts_with_a_deal_closed_in_it(figures):
+    """In March 2026 four accounts closed a deal: owned_by_rep (won and lost), north (lost), north_east (won) and
+    south (won). North-East's 2025 win is outside; an account scored 95 that closed its only deal in 2025, and one
+    that closed none, are not counted however high they score; all time counts every closed deal, even one without a
+    close date."""
+    w = figures
+    model = w.owned_by_rep.score.model
+    last_year = AccountFactory(territory=w.north, owner=w.north_rep)
+    AccountScoreFactory(account=last_year, model=model, unified=95, tier="tier_1")
+    deal(last_year, won=True, on=dt.date(2025, 6, 1))
+    idle = AccountFactory(territory=w.north, owner=w.north_rep)
+    AccountScoreFactory(account=idle, model=model, unified=85, tier="tier_1")
+    undated = AccountFactory(territory=w.north, owner=w.north_rep)
+    AccountScoreFactory(account=undated, model=model, unified=10, tier="recycle")
+    OpportunityFactory(account=undated, is_closed=True, is_won=True, stage="Won", closed_on=None)
+
+    march = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    in_march = kpi_compute(key="conversion", user=w.admin, period=march)
+    closed_in_march = set(
+        Opportunity.objects.filter(is_closed=True, closed_on__range=(march.start, march.end)).values_list(
+            "account_id", flat=True
+        )
+    )
+    assert in_march.total.n == len(closed_in_march) == 4
+    assert {r.label: (r.extra["successes"], r.n) for r in in_march.rows} == {
+        "0-20": (0, 0),
+        "20-40": (0, 1),  # north: lost
+        "40-60": (1, 1),  # south: won
+        "60-80": (1, 1),  # owned_by_rep: won one, lost one
+        "80-100": (1, 1),  # north_east: won; last_year (95) and idle (85) are not counted
+    }
+    in_2025 = kpi_compute(key="conversion", user=w.admin, period=Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31)))
+    assert (in_2025.total.extra["successes"], in_2025.total.n) == (2, 2)  # north_east and last_year, both won
+    every = kpi_compute(key="conversion", user=w.admin)
+    assert (every.total.extra["successes"], every.total.n) == (5, 6)  # the four, last_year, and undated's win
+    assert {r.label: r.n for r in every.rows}["0-20"] == 1
+    assert "Over all time every closed deal counts" in KPIS["conversion"].definition
+
+
+def test_the_conversion_card_says_the_accounts_it_counts_closed_a_deal_in_the_period(client, figures):
+    client.force_login(figures.admin)
+    body = card(client, "conversion", period="custom", start="2025-01-01", end="2025-12-31")
+    assert "Overall 100.0% of 1 account with a deal closed in the period" in body
+    assert "with a deal closed in the period" not in card(client, "conversion")

@@ -1,5 +1,7 @@
-"""Recalibration: a win model on closed deals finds a planted effect, says so when there is none, and proposes a
-draft only then; its page is for admins, and its tables export to CSV."""
+"""Recalibration: a regularised win model on everything the closed deals' accounts carry finds planted effects
+(free-form attributes included), says so when there is none, and proposes a complete points model that ranks as well
+as the regression, with thresholds at the target mix; once per state of the data. Its page is for admins, and its
+tables export to CSV."""
 
 import csv
 import datetime as dt
@@ -20,13 +22,19 @@ from insights.recalibration import (
     lift_table,
     readable,
     recalibration_job_latest,
-    recalibration_job_start,
     recalibration_run,
-    signal_points,
     verdict_for,
 )
-from segmentation.models import ICP, ScoringModel
-from segmentation.scoring import SignalRule
+from insights.recalibration.features import (
+    SignalHistory,
+    criteria_definitions,
+    decayed_sums,
+    moments_of,
+)
+from insights.recalibration.planted import planted_create
+from insights.recalibration.proposal import PointsModel, apply_floor, thresholds_for_mix, unified_scores
+from segmentation.models import ICP, AccountScore, ScoringModel
+from segmentation.services import model_publish
 
 from ..factories import AccountScoreFactory, ICPFactory, ScoringModelFactory
 
@@ -78,6 +86,9 @@ def planted(account: Account) -> float:
     return 0.5 if account.industry == PLANTED else 0.25
 
 
+MIX = {"tier_1": "10", "tier_2": "20", "tier_3": "30", "recycle": "40", "as_of": "engaged"}
+
+
 @pytest.fixture
 def active():
     """An active version scoring on the factory ICP (industry, size, country; excludes customers)."""
@@ -91,55 +102,100 @@ def active():
 
 
 def test_a_planted_industry_is_found_and_proposed(world, active):
-    truth = generate_deals(accounts=2500, deals_each=4, seed=3, win_probability=planted)
-    job = recalibration_job_start(user=world.admin)  # transaction.on_commit never fires inside a test transaction
-    result = recalibration_run(user=world.admin, job=job)
+    truth = generate_deals(accounts=1500, deals_each=4, seed=3, win_probability=planted)
+    result = recalibration_run(user=world.admin)
     report = result.report
-
     assert report["verdict"] == "proposal", report["message"]
+    assert report["deals"] == 6000 and report["wins"] == sum(1 for _ in Opportunity.objects.filter(is_won=True))
     top = report["ranking"][0]
-    assert (top["kind"], top["criterion"]["attribute"], top["criterion"]["operator"], top["criterion"]["value"]) == (
-        "criterion",
-        "industry",
-        "eq",
-        PLANTED,
-    )
-    assert top["meaningful"] and top["odds_ratio"] > 2  # true odds ratio 3 (1:1 vs 1:3)
-    # The AUC on the held-out deals is close to what the true probabilities achieve on the same deals.
+    assert top["label"] == "Industry is Logistics" and top["coefficient"] > 0 and top["points"] > 0
     test_ids = [result.deal_ids[i] for i in result.test_rows]
     won = dict(Opportunity.objects.filter(pk__in=test_ids).values_list("pk", "is_won"))
-    oracle = roc_auc_score([won[i] for i in test_ids], [truth[i] for i in test_ids])
-    assert len(test_ids) == 3000
-    assert abs(report["auc"] - oracle) <= 0.02, (report["auc"], oracle)
-    print(f"\nPlanted: AUC {report['auc']} ({report['auc_low']}-{report['auc_high']}), oracle AUC {oracle:.4f}")
-    assert 0.5 < report["auc_low"] < report["auc"] < report["auc_high"] and report["auc"] >= 0.55
-    assert report["lift"][0]["lift"] > 1 > report["lift"][-1]["lift"]
-    assert sum(row["deals"] for row in report["lift"]) == 3000
-    assert report["calibration"] and all(0 <= p["observed"] <= 100 for p in report["calibration"])
-
-    # The draft: a copy of the active version, with a new ICP led by the planted industry; nothing published.
+    bayes = roc_auc_score([won[i] for i in test_ids], [truth[i] for i in test_ids])
+    assert report["auc"] >= bayes - 0.03, (report["auc"], bayes)
+    assert abs(report["points_auc"] - report["auc"]) <= 0.02
     draft = result.draft
     assert draft.is_draft and draft.based_on == active
-    assert report["proposal"]["model_id"] == draft.pk
-    best = max(draft.icp.criteria, key=lambda c: c["points"])
-    assert (best["attribute"], best["operator"], best["value"], best["points"], best["group"]) == (
-        "industry",
-        "eq",
-        PLANTED,
-        100,
-        "Industry",
-    )
-    assert draft.icp.exclusions == active.exclusions
-    assert draft.icp.name.startswith("Recalibrated ") and draft.icp.name.endswith(f"(from {active.icp.name})")
-    assert f"AUC {report['auc']:.3f}" in draft.notes and "10,000 closed deals" in draft.notes
-    active.refresh_from_db()
-    assert active.status == ScoringModel.Status.ACTIVE
-    assert list(ScoringModel.objects.filter(status=ScoringModel.Status.ACTIVE)) == [active]
+    logistics = next(c for c in draft.icp.criteria if c["attribute"] == "industry" and c["value"] == "logistics")
+    others = [c["points"] for c in draft.icp.criteria if c["attribute"] == "industry" and c is not logistics]
+    assert all(logistics["points"] > p for p in others)
+    assert draft.icp.exclusions == active.icp.exclusions
+    assert draft.w_fit + draft.w_signal + draft.w_coverage == pytest.approx(1.0)
+    assert draft.mqa_tiers == active.mqa_tiers and draft.mqa_signal_min == active.mqa_signal_min
 
-    # A retried job reuses its draft instead of proposing twice.
-    again = recalibration_run(user=world.admin, job=job)
-    assert again.draft.pk == draft.pk
+    # The same job run again (a retried task) and a new run on unchanged data both point to the same draft.
+    job = Job.objects.create(kind=Job.Kind.RECALIBRATE, created_by=world.admin)
+    first = recalibration_run(user=world.admin, job=job)
+    job.result, job.status = first.report, Job.Status.SUCCEEDED
+    job.save()
+    assert first.draft.pk == draft.pk
+    again = recalibration_run(user=world.admin)
+    assert again.draft.pk == draft.pk and "Nothing has changed" in again.report["message"]
     assert ScoringModel.objects.filter(status=ScoringModel.Status.DRAFT).count() == 1
+
+    # New data: a new draft.
+    account = Account.objects.filter(industry="retail").first()
+    Opportunity.objects.create(account=account, stage="Won", is_closed=True, is_won=True, closed_on=dt.date(2024, 6, 1))
+    assert recalibration_run(user=world.admin).draft.pk != draft.pk
+
+
+def _attribute_rows(report: dict, attribute: str) -> list[dict]:
+    return [r for r in report["ranking"] if (r["criterion"] or {}).get("attribute") == attribute]
+
+
+def test_free_form_attributes_numbers_lists_and_signals_without_a_rule_are_learned(world, active):
+    """The planted deals' effects live in two `attributes` keys, a number, a list and two signal kinds the active
+    model has no rule for: each must become points, and the points model must rank as well as the regression and
+    near the best possible (the true probability)."""
+    planted = planted_create(deals=4000, seed=21)
+    assert not {r["kind"] for r in active.signal_rules} & {"pricing_page", "webinar"}
+    result = recalibration_run(user=world.admin)
+    report = result.report
+    assert report["verdict"] == "proposal", report["message"]
+    test_ids = [result.deal_ids[i] for i in result.test_rows]
+    bayes = planted.bayes_auc(test_ids)
+    assert report["auc"] >= bayes - 0.02, (report["auc"], bayes)
+    assert abs(report["points_auc"] - report["auc"]) <= 0.02, (report["points_auc"], report["auc"])
+    assert report["points_checked"]["deals"] > 0 and report["points_checked"]["disagree"] == 0
+
+    criteria = result.draft.icp.criteria
+    lead = {c["value"]: c["points"] for c in criteria if c["attribute"] == "lead_source"}
+    assert lead["referral"] > lead["partner"] > lead["event"] > lead["outbound"] > lead["paid_ads"]
+    assert lead["paid_ads"] < 0  # a penalty: worse than no lead source at all
+    plan = {c["value"]: c["points"] for c in criteria if c["attribute"] == "plan"}
+    assert plan["enterprise"] > plan["business"] > plan["team"] > plan["starter"]
+    assert any(c["attribute"] == "technologies" and c["value"] == "Salesforce" and c["points"] > 0 for c in criteria)
+    sizes = [c for c in criteria if c["attribute"] == "employee_count"]
+    assert len(sizes) >= 3 and max(sizes, key=lambda c: c["points"])["operator"] == "gte"
+    rules = {r["kind"]: r for r in result.draft.signal_rules}
+    assert {"pricing_page", "webinar"} <= set(rules) and rules["webinar"]["points"] > 0
+    assert result.draft.full_signal_points == pytest.approx(sum(r["max_points"] for r in result.draft.signal_rules))
+
+    used = {row["name"].split(":")[0] for row in report["features"]["used"]}
+    assert {"lead_source", "plan", "employee_count", "technologies", "signal"} <= used
+    left = {row["name"]: row["reason"] for row in report["features"]["left_out"]}
+    assert left["name"].startswith("an identifier") and left["region"] == "no deal's account has a value"
+
+
+def test_thresholds_cut_the_target_mix_and_publishing_places_accounts_so(world, django_capture_on_commit_callbacks):
+    planted_create(deals=3000, seed=5)
+    result = recalibration_run(user=world.admin, target_mix=[10, 20, 30, 40])
+    draft = result.draft
+    assert result.report["target_mix"] == [10, 20, 30, 40]
+    assert draft.tier1_enter > draft.tier2_enter > draft.tier3_enter
+    assert draft.tier1_min_fit == draft.tier2_min_fit == draft.tier3_min_fit == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        model_publish(model=draft, user=world.admin)
+    tiers = list(AccountScore.objects.exclude(tier="suppress").values_list("tier", flat=True))
+    shares = [100 * tiers.count(t) / len(tiers) for t in ("tier_1", "tier_2", "tier_3", "recycle")]
+    for share, target in zip(shares, [10, 20, 30, 40], strict=True):
+        assert abs(share - target) <= 2.0, shares
+
+    # Published, scored now: it still ranks the held-out deals as well as the regression.
+    held_out = [result.deal_ids[i] for i in result.test_rows]
+    deals = Opportunity.objects.filter(pk__in=held_out).values_list("is_won", "account__score__unified")
+    published = roc_auc_score([won for won, _ in deals], [score for _, score in deals])
+    assert abs(published - result.report["auc"]) <= 0.02, (published, result.report["auc"])
 
 
 def test_too_little_data_proposes_nothing(world, active):
@@ -169,7 +225,8 @@ def test_without_an_active_model_it_proposes_from_scratch(world):
     assert result.report["active_model"] is None
     draft = result.draft
     assert draft.is_draft and draft.based_on is None and draft.icp.exclusions == []
-    assert draft.signal_rules and draft.required_personas  # the standard starting point
+    assert draft.required_personas  # the standard buying group
+    assert draft.signal_rules == [] and draft.w_signal == 0  # no deal's account had a signal: nothing to weigh
 
 
 def test_the_maven_dataset_has_no_real_signal(db, django_capture_on_commit_callbacks):
@@ -196,17 +253,92 @@ def test_the_maven_dataset_has_no_real_signal(db, django_capture_on_commit_callb
 # --- Pieces --------------------------------------------------------------------------------------------------
 
 
-def test_signals_count_only_before_the_close_date(world):
+def test_signals_count_only_before_the_deal_is_engaged_or_closed(world):
     account = world.north_account
-    Opportunity.objects.create(account=account, stage="Won", is_closed=True, is_won=True, closed_on=dt.date(2024, 3, 1))
-    close = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
-    for days, ext in ((-14, "a"), (-1, "b"), (0, "on the day"), (3, "after"), (-400, "too old")):
-        Signal.objects.create(
-            account=account, kind="meeting", occurred_at=close + dt.timedelta(days=days), external_id=ext
-        )
-    rule = SignalRule(kind="meeting", points=10, half_life_days=14, max_points=100)
-    points = signal_points([rule], 365.0, closed_deals())
-    assert points[0, 0] == pytest.approx(10 * 0.5 + 10 * 0.5 ** (1 / 14))
+    Opportunity.objects.create(
+        account=account,
+        stage="Won",
+        is_closed=True,
+        is_won=True,
+        engaged_on=dt.date(2024, 2, 1),
+        closed_on=dt.date(2024, 3, 1),
+    )
+    engaged = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    for days in (-14, -1, 0, 3, -400):  # on the engaged day, after it (before the close) and too old: not read
+        Signal.objects.create(account=account, kind="meeting", occurred_at=engaged + dt.timedelta(days=days))
+    at = np.array([(engaged + dt.timedelta(days=d)).timestamp() for d in (-14, -1, 0, 3, -400)])
+    history = SignalHistory(
+        kinds=["meeting"], account=np.zeros(5, dtype=np.int64), kind=np.zeros(5, dtype=np.int64), at=at
+    )
+    rows = np.zeros(1, dtype=np.int64)
+    as_engaged = decayed_sums(
+        history, rows, moments_of(closed_deals(as_of="engaged").as_of), half_life=14, lookback_days=365
+    )
+    assert as_engaged[0, 0] == pytest.approx(0.5 + 0.5 ** (1 / 14))
+    as_closed = decayed_sums(
+        history, rows, moments_of(closed_deals(as_of="closed").as_of), half_life=14, lookback_days=365
+    )
+    # As of the close (29 days later) the signals on and after the engaged day count too.
+    assert as_closed[0, 0] == pytest.approx(sum(0.5 ** (age / 14) for age in (43, 30, 29, 26)))
+
+
+def test_candidates_read_every_attribute_by_its_type():
+    values = [
+        {"name": f"A{i}", "industry": ["software", "retail", "media"][i % 3], "employee_count": 10 * i,
+         "technologies": ["Salesforce"] if i % 2 else [], "is_customer": bool(i % 4), "lead_source": ["web", "event", None][i % 3],
+         "score_band": str(i % 5), "memo": f"free text {i}"}
+        for i in range(300)
+    ]  # fmt: skip
+    criteria, left = criteria_definitions(values)
+    said = {(c["attribute"], c["operator"], json_value(c["value"])) for c in criteria}
+    assert ("industry", "eq", "software") in said and ("lead_source", "eq", "web") in said
+    assert ("technologies", "contains", "Salesforce") in said and ("is_customer", "eq", "True") in said
+    assert ("score_band", "eq", "3") in said  # a number with five values: levels
+    assert {c["operator"] for c in criteria if c["attribute"] == "employee_count"} == {"lte", "between", "gte"}
+    reasons = {row["name"]: row["reason"] for row in left}
+    assert reasons["name"].startswith("an identifier") and "no value is shared" in reasons["memo"]
+    complete = {c["attribute"]: c["complete"] for c in criteria}
+    assert complete["industry"] and not complete["lead_source"]
+
+
+def json_value(value):
+    return str(value)
+
+
+def test_the_thresholds_cut_the_mix_and_the_floor_keeps_fit_above_zero():
+    scores = np.arange(1000, dtype=float) / 10  # 0.0 ... 99.9
+    settings, achieved = thresholds_for_mix(scores, [10, 20, 30, 40], [5, 5, 5])
+    assert (settings["tier1_enter"], settings["tier2_enter"], settings["tier3_enter"]) == (90.0, 70.0, 40.0)
+    assert settings["tier1_exit"] == 85.0 and achieved == [10.0, 20.0, 30.0, 40.0]
+
+    # Two groups: a complete one (every row matches one of its criteria) and a penalty that would take fit below 0.
+    a = np.array([1, 0, 0, 1.0])
+    b = 1 - a
+    penalty = np.array([0, 0, 1, 1.0])
+    columns = {"size:eq:big": a, "size:eq:small": b, "flag:eq:True": penalty}
+    points = PointsModel(
+        criteria=[
+            {"group": "Size", "attribute": "size", "operator": "eq", "value": "big", "points": 30},
+            {"group": "Size", "attribute": "size", "operator": "eq", "value": "small", "points": 0},
+            {"group": "Flag", "attribute": "flag", "operator": "eq", "value": True, "points": -50},
+        ],
+        signal_rules=[],
+        scale=1.0,
+    )
+
+    class Member:
+        def __init__(self, value):
+            self.kind, self.criterion = (
+                "criterion",
+                {"group": "Size", "attribute": "size", "operator": "eq", "value": value},
+            )
+
+    before = unified_scores(points, columns, {}, 4)[2]
+    apply_floor(points, [Member("big"), Member("small")], columns, 4)
+    assert points.floor == {"group": "Size", "points": 50}
+    fit, _signal, after = unified_scores(points, columns, {}, 4)
+    assert fit.min() >= 0 and before[2] == before[1] == 0  # the clamp flattened rows 1 and 2 before
+    assert list(np.argsort(after)) == [2, 3, 1, 0]  # a small flagged one is last, a big unflagged one first
 
 
 def test_bands_are_readable_and_cover_every_value():
@@ -257,7 +389,7 @@ def test_the_admin_runs_it_and_reads_the_report(client, world, active, django_ca
     assert empty.status_code == 200 and "No recalibration yet" in empty.content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("recalibration-run"))
+        response = client.post(reverse("recalibration-run"), MIX)
     assert response.status_code == 302 and response.url == reverse("recalibration")
     job = recalibration_job_latest()
     assert job.kind == Job.Kind.RECALIBRATE and job.status == Job.Status.SUCCEEDED, job.error
@@ -269,11 +401,12 @@ def test_the_admin_runs_it_and_reads_the_report(client, world, active, django_ca
     assert reverse("model-detail", args=[draft.pk]) in page and reverse("model-preview", args=[draft.pk]) in page
     assert 'data-chart="calibration-chart"' in page and 'id="calibration-chart"' in page
     assert "<td>Industry is Logistics</td>" in page and "80-100" in page
+    assert f'data-figure="points-auc">{job.result["points_auc"]:.3f}<' in page
     assert "style=" not in page and "<script>" not in page  # the CSP: no inline style or script
     assert reverse("recalibration") in client.get(reverse("scoring-index")).content.decode()
 
     ranking = _read_csv(client.get(reverse("recalibration-ranking-export")))
-    assert ranking[0][:3] == ["rank", "feature", "kind"] and ranking[0][-1] == "proposed"
+    assert ranking[0][:3] == ["rank", "feature", "kind"] and ranking[0][-1] == "proposed_points"
     assert ranking[1][:2] == ["1", "Industry is Logistics"] and len(ranking) - 1 == len(job.result["ranking"])
     lift = _read_csv(client.get(reverse("recalibration-lift-export")))
     assert lift[0] == ["band", "label", "deals", "wins", "win_rate_pct", "mean_predicted_pct", "lift"]
@@ -286,7 +419,7 @@ def test_the_admin_runs_it_and_reads_the_report(client, world, active, django_ca
 def test_the_page_says_when_there_is_too_little_data(client, world, django_capture_on_commit_callbacks):
     client.force_login(world.admin)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("recalibration-run"))
+        client.post(reverse("recalibration-run"), MIX)
     page = client.get(reverse("recalibration")).content.decode()
     assert "Too little data" in page and "there are 0" in page
 
@@ -305,7 +438,7 @@ def test_only_admins_see_it(client, world, name):
 def test_only_admins_start_it(client, world):
     for user in (world.rep, world.manager, world.outsider):
         client.force_login(user)
-        assert client.post(reverse("recalibration-run")).status_code == 403
+        assert client.post(reverse("recalibration-run"), MIX).status_code == 403
     client.force_login(world.admin)
     assert client.get(reverse("recalibration-run")).status_code == 405  # no state change by GET
     assert not Job.objects.filter(kind=Job.Kind.RECALIBRATE).exists()

@@ -11,7 +11,7 @@ from accounts.models import Account, PendingRescore, Signal
 from core.models import Job
 from segmentation import services
 from segmentation.definition import scoring_params, tier_rules
-from segmentation.engine import EXPLANATION_FIELDS, Plan, Selection, score_and_store, score_rows
+from segmentation.engine import EXPLANATION_FIELDS, Plan, Selection, score_and_store, score_rows, shadow_rows
 from segmentation.models import AccountScore, RescoreChunk, ScoringModel
 from segmentation.scoring import SignalEvent, compact_explanation, score_and_place
 from segmentation.services import incremental, rescore
@@ -284,3 +284,137 @@ def test_a_future_dated_persona_signal_engages_no_one(django_capture_on_commit_c
     model = ScoringModelFactory(required_personas=["champion", "economic_buyer"])
     publish(model, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
     assert AccountScore.objects.get(account=account).coverage == 0.5
+
+
+# Shadow scores: a draft run beside the active version.
+
+
+def pure_shadow_scores(model: ScoringModel, as_of: dt.datetime) -> dict[int, tuple]:
+    """Every account scored by the pure module with `model`, and the candidate tier of those rounded scores."""
+    from segmentation.scoring import score_account
+    from segmentation.tiers import candidate_tier
+
+    params, rules = scoring_params(model), tier_rules(model)
+    events: dict[int, list] = {}
+    for account_id, kind, occurred_at, persona in Signal.objects.values_list(
+        "account_id", "kind", "occurred_at", "contact__persona"
+    ):
+        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
+    result = {}
+    for values in Account.objects.values(*VALUE_FIELDS):
+        score = score_account(params, account_values(values), events.get(values["id"], []), as_of)
+        tier = candidate_tier(rules.thresholds, fit=score.fit, unified=score.unified, excluded=score.excluded)
+        result[values["id"]] = (score.fit, score.signal, pytest.approx(score.coverage), score.unified, tier)
+    return result
+
+
+def stored_shadow_scores(model: ScoringModel) -> dict[int, tuple]:
+    from segmentation.models import ShadowScore
+
+    return {
+        s.account_id: (s.fit, s.signal, s.coverage, s.unified, s.tier) for s in ShadowScore.objects.filter(model=model)
+    }
+
+
+def live_state() -> tuple:
+    """Everything live a shadow run must leave alone: every stored score field for field, the tier moves, the MQAs
+    and the handoffs."""
+    from handoffs.models import Handoff
+    from segmentation.models import MQA, TierChange
+
+    scores = sorted(AccountScore.objects.values_list(*[f.attname for f in AccountScore._meta.concrete_fields]))
+    return (
+        scores,
+        sorted(TierChange.objects.values_list("pk", "account_id", "to_tier")),
+        sorted(MQA.objects.values_list("pk", "account_id", "status")),
+        sorted(Handoff.objects.values_list("pk", "status")),
+    )
+
+
+def a_challenger(live: ScoringModel) -> ScoringModel:
+    """A draft that weighs signals far more than the active version, so that its tiers differ."""
+    return services.model_draft_create(
+        user=None,
+        based_on=live,
+        w_fit=0.3,
+        w_signal=0.6,
+        w_coverage=0.1,
+        tier1_enter=60,
+        tier1_exit=55,
+        tier1_min_fit=40,
+    )
+
+
+def test_a_shadow_run_scores_every_account_as_the_pure_module_does_and_changes_nothing_live(
+    django_capture_on_commit_callbacks,
+):
+    small_world()
+    live = ScoringModelFactory()
+    publish(live, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    draft = a_challenger(live)
+    before = live_state()
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.model_shadow_start(model=draft, user=None, as_of=AS_OF)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.result["summary"]["accounts scored"] == 5
+    expected = pure_shadow_scores(draft, AS_OF)
+    assert stored_shadow_scores(draft) == expected
+    assert live_state() == before  # the first pass touches nothing live
+    draft.refresh_from_db()
+    assert draft.is_draft and draft.in_shadow
+
+
+def test_every_rescore_scores_the_shadow_version_too_and_lives_as_without_it(django_capture_on_commit_callbacks):
+    accounts = small_world()
+    live = ScoringModelFactory()
+    publish(live, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    draft = a_challenger(live)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_shadow_start(model=draft, user=None, as_of=AS_OF)
+
+    # A full rescore later: the live scores are what the engine computes without a shadow, the shadow's are the pure
+    # module's at the new moment.
+    later = AS_OF + dt.timedelta(days=20)
+    live.refresh_from_db()
+    computed = {
+        r.account_id: (r.fit, r.signal, r.coverage, r.unified, r.tier, r.explanation)
+        for r in score_rows(Plan.of(live), Selection(), later)
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.rescore_job_start(model=live, as_of=later)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert_same(stored_scores(), computed)
+    assert stored_shadow_scores(draft) == pure_shadow_scores(draft, later)
+    from segmentation.models import ShadowScore
+
+    assert ShadowScore.objects.count() == 5
+
+    # The incremental rescore of a queued account scores it in shadow too (and only it).
+    moment = later + dt.timedelta(days=1)
+    SignalFactory(account=accounts[3], kind="meeting", occurred_at=moment - dt.timedelta(hours=1))
+    PendingRescore.objects.create(account_id=accounts[3].pk)
+    incremental.rescore_pending(as_of=moment)
+    shadow = ShadowScore.objects.get(account=accounts[3])
+    assert shadow.as_of == moment and shadow.signal == pure_shadow_scores(draft, moment)[accounts[3].pk][1] > 0
+    assert list(ShadowScore.objects.filter(as_of=moment).values_list("account_id", flat=True)) == [accounts[3].pk]
+
+
+def test_a_rescore_without_a_shadow_writes_no_shadow_score(django_capture_on_commit_callbacks):
+    from segmentation.models import ShadowScore
+
+    small_world()
+    publish(ScoringModelFactory(), django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert not ShadowScore.objects.exists()
+
+
+def test_computed_shadow_scores_equal_the_pure_module():
+    small_world()
+    live = ScoringModelFactory()
+    draft = a_challenger(live)
+    rows = {
+        r.account_id: (r.fit, r.signal, r.coverage, r.unified, r.tier)
+        for r in shadow_rows(Plan.of(draft), Selection(), AS_OF)
+    }
+    assert rows == pure_shadow_scores(draft, AS_OF)
