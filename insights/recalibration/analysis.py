@@ -237,6 +237,7 @@ def recalibration_compute(
     publish_lookback = float(min(MAX_LOOKBACK, max(lookback, math.ceil(reach))))
     # One read serves the deals (each as of its moment) and the population (as of now).
     read, population, values, every = _accounts_read(deals.account_ids)
+    total = len(values) if every else Account.objects.count()
     where = {a: i for i, a in enumerate(read)}
     since = min(first - dt.timedelta(days=lookback), now - dt.timedelta(days=publish_lookback))
     history, _events = signal_history(read, since=since, until=now, every=every, events=False)
@@ -320,6 +321,7 @@ def recalibration_compute(
             "target_mix": mix,
             "target_mix_source": "given" if target_mix else ("current" if current_mix() else "default"),
             "achieved_mix": achieved,
+            "population": {"accounts": len(population), "of": total, "sampled": not every},
             "ranking": _ranking(candidates.items, matrix, deals.won, fitted, points),
             "features": {"used": _used(candidates.items, points), "left_out": left_out + points.dropped},
         }

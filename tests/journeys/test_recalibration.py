@@ -7,6 +7,7 @@ draft; opens the draft."""
 import pytest
 from playwright.sync_api import expect
 
+from accounts.models import Account
 from core.models import Job
 from insights.recalibration.planted import planted_create
 from segmentation.models import ScoringModel
@@ -56,6 +57,9 @@ def test_an_admin_recalibrates_to_a_tier_mix_and_gets_a_complete_draft(page, liv
     achieved = report["achieved_mix"]
     expect(mix.first.locator("td").last).to_have_text(f"{achieved[0]:.1f}%")
     expect(page.locator("[data-table=left-out]")).to_contain_text("an identifier: it names one account")
+    expect(page.locator("[data-figure=population]")).to_contain_text(
+        f"all {Account.objects.count():,} accounts, scored as of now"
+    )
     page.screenshot(path=str(SHOTS / "recalibration-1-report.png"), full_page=True)
     page.screenshot(path=str(SHOTS / "recalibration-1-top.png"))
 
