@@ -19,6 +19,8 @@ from territories.apis import (
     TerritoryViewSet,
     UserViewSet,
 )
+from territories.quota_apis import QuotaSuggestionView
+from territories.scenario_apis import ScenarioViewSet
 
 # Namespaced ("api:account-detail") so API route names never clash with the web pages' names.
 app_name = "api"
@@ -39,6 +41,7 @@ router.register("backtests", BacktestViewSet, basename="backtest")
 router.register("recalibrations", RecalibrationViewSet, basename="recalibration")
 router.register("jobs", JobViewSet, basename="job")
 router.register("users", UserViewSet, basename="user")
+router.register("scenarios", ScenarioViewSet, basename="scenario")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 
 
@@ -49,6 +52,7 @@ urlpatterns = [
     path("assignments/preview/", AssignmentPreviewView.as_view(), name="assignment-preview"),
     path("assignments/apply/", AssignmentApplyView.as_view(), name="assignment-apply"),
     path("assignments/reassign/", ReassignView.as_view(), name="assignment-reassign"),
+    path("quota-suggestions/", QuotaSuggestionView.as_view(), name="quota-suggestions"),
     path("kpis/shadow/", ShadowComparisonView.as_view(), name="kpi-shadow"),  # before the KPIs' own routes
     *router.urls,
 ]

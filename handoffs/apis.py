@@ -17,8 +17,9 @@ from core.roles import ADMIN, MANAGER, user_roles
 from .models import Handoff, SlaPolicy
 from .selectors import handoff_list
 from .services import AlreadyDecided, can_reassign, handoff_accept, handoff_reassign, handoff_reject
-from .sla import clock_of, clock_problems, describe
-from .sla_policies import CLOCK_FIELDS, TIER_LABELS, sla_policy_save
+from .sla import clock_problems, describe
+from .sla_calendars import MAX_CLOSED_DATES, policy_clock
+from .sla_policies import CLOCK_FIELDS, HOLIDAY_FIELDS, TIER_LABELS, holiday_fields_check, sla_policy_save
 
 
 class HandoffSerializer(serializers.ModelSerializer):
@@ -136,19 +137,38 @@ class SlaPolicySerializer(serializers.ModelSerializer):
     working_days = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=7)
     start_hour = serializers.IntegerField(required=False)
     end_hour = serializers.IntegerField(required=False)
-    clock = serializers.SerializerMethodField(help_text="The clock in words.")
+    holiday_country = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="A country (ISO code, e.g. DE) whose public holidays a business-hours clock skips; blank for none.",
+    )
+    holiday_subdivision = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The country's state or region (the `holidays` package's code, e.g. BE for Berlin) or blank.",
+    )
+    closed_dates = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=MAX_CLOSED_DATES,
+        help_text="Dates (YYYY-MM-DD) the team is closed, which a business-hours clock skips too.",
+    )
+    clock = serializers.SerializerMethodField(help_text="The clock in words, with its holidays and closed dates.")
 
     class Meta:
         model = SlaPolicy
         fields = [
             "id", "tier", "accept_within_hours", "calendar", "time_zone", "working_days", "start_hour", "end_hour",
-            "breach_action", "clock", "updated_at", "updated_by",
+            "holiday_country", "holiday_subdivision", "closed_dates", "breach_action", "clock", "updated_at",
+            "updated_by",
         ]  # fmt: skip
         read_only_fields = ["updated_at", "updated_by"]
         extra_kwargs = {"tier": {"validators": []}}  # a second policy for a tier is refused in validate_tier
 
     def get_clock(self, policy) -> str:
-        return describe(clock_of(policy))
+        return describe(policy_clock(policy))
 
     def validate_tier(self, tier):
         if self.instance is not None:
@@ -164,9 +184,13 @@ class SlaPolicySerializer(serializers.ModelSerializer):
             values.update({field: getattr(self.instance, field) for field in CLOCK_FIELDS})
         values.update({field: attrs[field] for field in CLOCK_FIELDS if field in attrs})
         problems = clock_problems(values)
+        holidays = {field: getattr(self.instance, field) if self.instance else "" for field in HOLIDAY_FIELDS}
+        holidays.update({field: attrs[field] for field in HOLIDAY_FIELDS if field in attrs})
+        holiday_trouble, holiday_values = holiday_fields_check(holidays)
+        problems.update(holiday_trouble)
         if problems:
             raise serializers.ValidationError(problems)
-        return attrs
+        return {**attrs, **holiday_values}
 
 
 class SlaPolicyViewSet(

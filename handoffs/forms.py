@@ -2,6 +2,7 @@ from django import forms
 
 from .models import SlaPolicy
 from .sla import clock_problems
+from .sla_policies import holiday_fields_check
 
 WEEKDAY_CHOICES = [
     (0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"), (6, "Sunday"),
@@ -42,10 +43,33 @@ class SlaPolicyForm(forms.ModelForm):
         widget=forms.NumberInput(attrs={"min": 1, "max": 24}),
     )
 
+    holiday_country = forms.CharField(
+        label="Public holidays of",
+        required=False,
+        max_length=64,
+        help_text="A country's ISO code or name (e.g. DE, GB, US): its public holidays are not working days on a "
+        "business-hours clock. Blank: no public holidays. A 24x7 clock counts every day, holidays included.",
+        widget=forms.TextInput(attrs={"list": "holiday-countries", "autocomplete": "off"}),
+    )
+    holiday_subdivision = forms.CharField(
+        label="State or region",
+        required=False,
+        max_length=64,
+        help_text="Optional: the state or region whose own holidays apply too, e.g. BE (Berlin), CA (California).",
+        widget=forms.TextInput(attrs={"list": "holiday-subdivisions", "autocomplete": "off"}),
+    )
+    closed_dates = forms.CharField(
+        label="Closed dates",
+        required=False,
+        help_text="Days the team is closed besides public holidays (e.g. a shutdown), one a line as YYYY-MM-DD: "
+        "2026-12-24. They are not working days on a business-hours clock.",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "2026-12-24\n2026-12-31"}),
+    )
+
     class Meta:
         model = SlaPolicy
         fields = ["accept_within_hours", "calendar", "time_zone", "working_days", "start_hour", "end_hour",
-                  "breach_action"]  # fmt: skip
+                  "holiday_country", "holiday_subdivision", "closed_dates", "breach_action"]  # fmt: skip
         widgets = {"time_zone": forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"})}
         error_messages = {
             "calendar": {
@@ -61,6 +85,8 @@ class SlaPolicyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["closed_dates"] = "\n".join(self.instance.closed_dates or [])
         for field in self.fields.values():
             if not isinstance(field.widget, forms.CheckboxSelectMultiple):
                 select = isinstance(field.widget, forms.Select)
@@ -68,8 +94,14 @@ class SlaPolicyForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        holiday_fields = ("holiday_country", "holiday_subdivision", "closed_dates")
         values = {field: data[field] for field in self.Meta.fields if field in data and field != "breach_action"}
-        for field, message in clock_problems(values).items():
+        problems = clock_problems({k: v for k, v in values.items() if k not in holiday_fields})
+        holiday_trouble, holiday_values = holiday_fields_check({k: data.get(k, "") for k in holiday_fields})
+        for field, message in {**problems, **holiday_trouble}.items():
             if field not in self.errors:
                 self.add_error(field, message)
+        for field, value in holiday_values.items():
+            if field not in self.errors:
+                data[field] = value
         return data

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from simple_history.models import HistoricalRecords
 
 from core.fields import ListField
@@ -32,6 +32,27 @@ class SlaPolicy(models.Model):
     working_days = ListField(base="int", default=default_working_days, help_text="0 = Monday ... 6 = Sunday.")
     start_hour = models.PositiveSmallIntegerField(default=9, help_text="The working day's first hour (0-23).")
     end_hour = models.PositiveSmallIntegerField(default=17, help_text="The working day's end (1-24), after the start.")
+    # A business-hours clock does not run on the public holidays of this country (a two-letter ISO code) and
+    # subdivision (the `holidays` package's code, e.g. BE for Berlin), nor on the policy's own closed dates.
+    # Database defaults too, so a row written without these fields (an older release mid-deploy) is still valid.
+    holiday_country = models.CharField(
+        max_length=2,
+        blank=True,
+        db_default="",
+        help_text="Public holidays of this country (ISO code, e.g. DE) do not count.",
+    )
+    holiday_subdivision = models.CharField(
+        max_length=40,
+        blank=True,
+        db_default="",
+        help_text="Optional: the state or region whose holidays apply, e.g. BE (Berlin).",
+    )
+    closed_dates = ListField(
+        base="text",
+        blank=True,
+        db_default=Value([], output_field=ListField(base="text")),
+        help_text="Dates (YYYY-MM-DD) the team is closed.",
+    )
     breach_action = models.CharField(max_length=20, choices=BreachAction.choices, default=BreachAction.NOTIFY_MANAGER)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(

@@ -19,7 +19,8 @@ from territories.models import Membership
 from territories.selectors import territory_ids_managed_by
 
 from .models import Handoff, SlaPolicy
-from .sla import ALWAYS, Clock, Countdown, clock_of, countdown
+from .sla import ALWAYS, Clock, Countdown, countdown
+from .sla_calendars import policy_clock
 
 
 def handoff_list(*, user) -> QuerySet:
@@ -58,10 +59,11 @@ def handoff_queue(*, user) -> QuerySet:
     )
 
 
-def sla_clocks() -> dict[str, Clock]:
-    """Each tier's SLA clock, as its policy says now (one query)."""
+def sla_clocks(*, now=None) -> dict[str, Clock]:
+    """Each tier's SLA clock, as its policy says now, with its public holidays and closed dates (one query)."""
 
-    return {policy.tier: clock_of(policy) for policy in SlaPolicy.objects.all()}
+    now = now or timezone.now()
+    return {policy.tier: policy_clock(policy, around=now) for policy in SlaPolicy.objects.all()}
 
 
 def handoff_countdown(handoff: Handoff, clocks: dict[str, Clock], now=None) -> Countdown | None:

@@ -42,7 +42,8 @@ from territories.services import account_reassign
 
 from .models import Handoff, SlaPolicy
 from .selectors import access_handoff
-from .sla import clock_of, describe, due_at
+from .sla import describe, due_at
+from .sla_calendars import policy_clock
 
 PENDING = Handoff.Status.PENDING
 
@@ -64,7 +65,7 @@ def due_for(policy: SlaPolicy | None, start: dt.datetime) -> dt.datetime | None:
     """When a handoff assigned at `start` must be decided under `policy` (None: no policy, no deadline)."""
     if policy is None:
         return None
-    return due_at(clock_of(policy), start)
+    return due_at(policy_clock(policy, around=start), start)
 
 
 # --- Creation ---------------------------------------------------------------------------------------------------
@@ -104,8 +105,10 @@ def handoffs_create(mqa_ids: Iterable[int], *, now: dt.datetime | None = None) -
 
 
 def handoffs_follow_owners(account_ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
-    """Pending handoffs of accounts whose owner changed go to the new owner with a fresh clock (an unassigned
-    handoff's clock starts here); returns how many moved."""
+    """Pending handoffs of accounts whose owner changed go to the new owner keeping their SLA clock: the time the
+    account has waited counts, so the new owner has what was left of it (an unassigned handoff's clock starts
+    here; a handoff left without an owner waits in the territory's unassigned queue, without a clock). Returns
+    how many moved."""
     now = now or timezone.now()
     policies = _policies()
     moved = []
@@ -113,12 +116,15 @@ def handoffs_follow_owners(account_ids: Iterable[int], *, now: dt.datetime | Non
     for handoff in pending:
         if handoff.account.owner_id == handoff.owner_id:
             continue
+        new_owner_id = handoff.account.owner_id
+        if new_owner_id is None:
+            clock = {"assigned_at": None, "accept_due_at": None}
+        elif handoff.assigned_at is not None:
+            clock = {"assigned_at": handoff.assigned_at, "accept_due_at": handoff.accept_due_at}
+        else:
+            clock = {"assigned_at": now, "accept_due_at": due_for(policies.get(handoff.tier), now)}
         changed = Handoff.objects.filter(pk=handoff.pk, status=PENDING, owner_id=handoff.owner_id).update(
-            owner_id=handoff.account.owner_id,
-            territory_id=handoff.account.territory_id,
-            assigned_at=now if handoff.account.owner_id else None,
-            accept_due_at=due_for(policies.get(handoff.tier), now) if handoff.account.owner_id else None,
-            owner_notified_at=None,
+            owner_id=new_owner_id, territory_id=handoff.account.territory_id, owner_notified_at=None, **clock
         )
         if changed and handoff.account.owner_id:
             moved.append(handoff.pk)
@@ -457,7 +463,7 @@ def _breach_recycle_reasons(handoff_ids: list[int], policies: dict[str, SlaPolic
         "account_id", "tier", "breached_by__first_name", "breached_by__last_name", "breached_by__username"
     ):
         policy = policies.get(tier)
-        within = f" within {describe(clock_of(policy))}" if policy else ""
+        within = f" within {describe(policy_clock(policy))}" if policy else ""
         who = _name(first, last, username) if username else "its owner"
         reasons[account_id] = f"Recycled after an SLA breach: {who} did not accept or reject it{within}"
     return reasons

@@ -9,6 +9,8 @@ A clock is a number of hours counted on a calendar:
   changes while its UTC instants shift by the change. ``end_hour`` 24 is the following midnight.
   A local hour that does not exist (the spring-forward gap) is read with the offset before the change and
   an ambiguous one (fall-back) as its first occurrence, as ``zoneinfo`` does with ``fold=0``.
+  A public holiday (``holidays``, computed by the caller for the region the policy names) or one of the policy's
+  own closed dates is no working day: a local date in either set has no window. A 24x7 clock ignores both.
 
   ``due`` is the moment at which ``hours`` of window time have passed since ``start``:
   a start outside working time begins counting at the next window's start, and a due time that lands
@@ -47,10 +49,19 @@ class Clock:
     working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
     start_hour: int = 9
     end_hour: int = 17
+    # Local dates that are not working days on a business-hours clock: the public holidays of ``holiday_region``
+    # (its name in words, e.g. "Germany (Berlin)") and the policy's own closed dates (a shutdown).
+    holidays: frozenset[dt.date] = frozenset()
+    holiday_region: str = ""
+    closed_dates: frozenset[dt.date] = frozenset()
+
+    def is_closed(self, day: dt.date) -> bool:
+        return day in self.holidays or day in self.closed_dates
 
 
-def clock_of(policy: Any) -> Clock:
-    """The clock of an SLA policy (anything with the policy's attributes)."""
+def clock_of(policy: Any, *, holidays: frozenset[dt.date] = frozenset(), holiday_region: str = "") -> Clock:
+    """The clock of an SLA policy (anything with the policy's attributes), with the public holidays of the region
+    it names (computed by the caller) and its own closed dates (ISO date strings)."""
     return Clock(
         hours=float(policy.accept_within_hours),
         calendar=policy.calendar,
@@ -58,6 +69,9 @@ def clock_of(policy: Any) -> Clock:
         working_days=tuple(sorted({int(day) for day in policy.working_days})),
         start_hour=int(policy.start_hour),
         end_hour=int(policy.end_hour),
+        holidays=frozenset(holidays),
+        holiday_region=holiday_region,
+        closed_dates=frozenset(dt.date.fromisoformat(day) for day in getattr(policy, "closed_dates", None) or ()),
     )
 
 
@@ -146,7 +160,7 @@ def _windows(clock: Clock, start: dt.datetime):
     # A window lies within its own local day, so none before start's local date can end after start.
     day = start.astimezone(zone).date()
     while True:
-        if day.weekday() in days:
+        if day.weekday() in days and not clock.is_closed(day):
             opens, closes = _window(clock, zone, day)
             if closes > start and closes > opens:
                 yield max(opens, start), closes
@@ -201,14 +215,30 @@ def days_label(working_days: tuple[int, ...] | list[int]) -> str:
     return ", ".join(parts) or "no days"
 
 
+def closures_label(clock: Clock) -> str:
+    """The days a business-hours clock is closed besides its weekly days off, in words: "public holidays in Germany
+    (Berlin) and 2 closed dates", "1 closed date", or "" when there are none."""
+    parts = []
+    if clock.holiday_region:
+        parts.append(f"public holidays in {clock.holiday_region}")
+    if clock.closed_dates:
+        count = len(clock.closed_dates)
+        parts.append(f"{count:,} closed date{'s' if count != 1 else ''}")
+    return " and ".join(parts)
+
+
 def describe(clock: Clock) -> str:
-    """The clock in words, e.g. "4 business hours (Mon–Fri 09:00–17:00 Europe/Berlin)" or "72 hours, 24x7"."""
+    """The clock in words, e.g. "4 business hours (Mon–Fri 09:00–17:00 Europe/Berlin)", "8 business hours
+    (Mon–Fri 09:00–17:00 Europe/Berlin, except public holidays in Germany (Berlin) and 2 closed dates)" or
+    "72 hours, 24x7" (a 24x7 clock counts holidays too)."""
     hours = f"{clock.hours:g}"
     if clock.calendar == ALWAYS:
         return f"{hours} hours, 24x7"
+    closures = closures_label(clock)
+    except_ = f", except {closures}" if closures else ""
     return (
         f"{hours} business hours ({days_label(clock.working_days)} "
-        f"{clock.start_hour:02d}:00–{clock.end_hour:02d}:00 {clock.time_zone})"
+        f"{clock.start_hour:02d}:00–{clock.end_hour:02d}:00 {clock.time_zone}{except_})"
     )
 
 

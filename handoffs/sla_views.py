@@ -11,7 +11,8 @@ from core.decorators import admin_only
 from core.forms import form_add_errors
 
 from .forms import SlaPolicyForm
-from .sla import ALWAYS, clock_of, days_label, describe, time_zone_names
+from .sla import ALWAYS, closures_label, days_label, describe, time_zone_names
+from .sla_calendars import country_choices, find_country, policy_clock, subdivision_choices
 from .sla_policies import TIER_LABELS, sla_policy_for_tier, sla_policy_list, sla_policy_save
 
 
@@ -21,6 +22,7 @@ def sla_policy_index(request):
     rows = []
     for tier, label in TIER_LABELS.items():
         policy = policies.get(tier)
+        clock = policy_clock(policy) if policy else None
         rows.append(
             {
                 "tier": tier,
@@ -28,7 +30,8 @@ def sla_policy_index(request):
                 "policy": policy,
                 "always": policy is not None and policy.calendar == ALWAYS,
                 "days": days_label(policy.working_days) if policy else "",
-                "clock": describe(clock_of(policy)) if policy else "",
+                "clock": describe(clock) if clock else "",
+                "closed": closures_label(clock) if clock else "",
             }
         )
     return render(request, "handoffs/sla_policy_list.html", {"rows": rows})
@@ -50,15 +53,20 @@ def sla_policy_edit(request, tier: str):
         else:
             messages.success(
                 request,
-                f"Saved the {TIER_LABELS[tier]} SLA policy: accept within {describe(clock_of(saved))}, "
+                f"Saved the {TIER_LABELS[tier]} SLA policy: accept within {describe(policy_clock(saved))}, "
                 f"then {saved.get_breach_action_display().lower()}. New handoffs use it; "
                 "pending handoffs keep the due time they were given.",
             )
             return redirect("sla-policy-list")
+    # The subdivisions offered are those of the country typed (or saved): the list would be long for all of them.
+    country = find_country(form["holiday_country"].value() or "") or ""
     context = {
         "form": form,
         "policy": policy,
         "label": TIER_LABELS[tier],
         "time_zones": sorted(time_zone_names()),
+        "countries": country_choices(),
+        "subdivisions": subdivision_choices(country) if country else (),
+        "clock": describe(policy_clock(policy)) if policy else "",
     }
     return render(request, "handoffs/sla_policy_form.html", context)

@@ -2,7 +2,17 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
-from .models import Membership, OwnershipChange, Quota, Territory
+from .models import (
+    Membership,
+    OwnershipChange,
+    Quota,
+    RepQuota,
+    Scenario,
+    ScenarioAssignment,
+    ScenarioMember,
+    ScenarioTerritory,
+    Territory,
+)
 from .selectors import membership_list, territory_list
 from .services import capacity_changed
 
@@ -77,9 +87,49 @@ class QuotaAdmin(RoleAdmin):
         super().save_model(request, obj, form, change)
 
 
+@admin.register(RepQuota)
+class RepQuotaAdmin(RoleAdmin):
+    list_display = ["user", "territory", "period_start", "period_end", "amount", "updated_by", "updated_at"]
+    list_filter = ["territory"]
+    list_select_related = ["user", "territory", "updated_by"]
+    raw_id_fields = ["user"]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(OwnershipChange)
 class OwnershipChangeAdmin(ReadOnlyAdmin):
     list_display = ["account", "from_owner", "to_owner", "from_territory", "to_territory", "rule", "changed_by", "at"]
     search_fields = ["account__name", "rule"]
     list_select_related = ["account", "from_owner", "to_owner", "from_territory", "to_territory", "changed_by"]
+    raw_id_fields = ["account"]
+
+
+# Planning scenarios are made, edited, balanced and applied on their pages (Territories > Planning scenarios), where
+# the rules of who may plan what hold; here they are only read.
+@admin.register(Scenario)
+class ScenarioAdmin(ReadOnlyAdmin):
+    list_display = ["name", "status", "created_by", "covers_all", "disruption", "ran_at", "applied_at"]
+    list_filter = ["status"]
+    search_fields = ["name"]
+
+
+@admin.register(ScenarioTerritory)
+class ScenarioTerritoryAdmin(ReadOnlyAdmin):
+    list_display = ["scenario", "name", "source", "priority", "strategy", "is_active"]
+    list_select_related = ["scenario", "source"]
+
+
+@admin.register(ScenarioMember)
+class ScenarioMemberAdmin(ReadOnlyAdmin):
+    list_display = ["territory", "user", "role", "max_accounts", "max_tier1_accounts", "weight", "is_active"]
+    list_select_related = ["territory", "user"]
+
+
+@admin.register(ScenarioAssignment)
+class ScenarioAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["scenario", "account", "from_owner", "to_owner", "from_territory", "to_territory"]
+    list_select_related = ["scenario", "account", "from_owner", "to_owner", "from_territory", "to_territory"]
     raw_id_fields = ["account"]

@@ -1,5 +1,7 @@
 """Territories, memberships and assignment runs; managers act within their territories, admins everywhere."""
 
+from decimal import Decimal
+
 import django_filters
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
@@ -7,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -27,6 +30,8 @@ from .services import (
     assignment_plan,
     membership_create,
     membership_delete,
+    membership_departure_plan,
+    membership_departure_start,
     membership_update,
     territory_create,
     territory_update,
@@ -149,9 +154,16 @@ class MembershipSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = [
-            "id", "user", "username", "territory", "role", "max_accounts", "max_tier1_accounts",
+            "id", "user", "username", "territory", "role", "max_accounts", "max_tier1_accounts", "weight",
             "away_from", "away_until", "is_active",
         ]  # fmt: skip
+        extra_kwargs = {
+            "weight": {
+                "min_value": Decimal("0.01"),
+                "help_text": "Share of new accounts in round robin, relative to the other reps' (2: twice as many).",
+                "error_messages": {"min_value": "The weight must be more than 0."},
+            }
+        }
         validators = []  # the unique pair is checked below with a clearer message
 
     def validate(self, attrs):
@@ -192,6 +204,29 @@ class MembershipFilter(django_filters.FilterSet):
         fields = ["territory", "user", "role", "is_active"]
 
 
+class DepartureMoveSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    account_name = serializers.CharField()
+    to_owner = serializers.IntegerField(allow_null=True, help_text="The new owner; null: no member has room.")
+
+
+class DepartureHandoffSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    account = serializers.IntegerField()
+    account_name = serializers.CharField()
+    to_owner = serializers.IntegerField(allow_null=True)
+    accept_due_at = serializers.DateTimeField(allow_null=True, help_text="Unchanged by the handover.")
+
+
+class DeparturePreviewSerializer(serializers.Serializer):
+    membership = serializers.IntegerField()
+    rule = serializers.CharField(help_text='Logged with each move, e.g. "Ann Lee left North" or "away 2026-03-01–…".')
+    accounts = serializers.IntegerField(help_text="How many accounts move.")
+    unassigned = serializers.IntegerField(help_text="How many would be left without an owner (no member has room).")
+    moves = DepartureMoveSerializer(many=True, help_text=f"The first {PREVIEW_MOVES} moves.")
+    handoffs = DepartureHandoffSerializer(many=True, help_text="Open handoffs that follow their accounts.")
+
+
 class MembershipViewSet(viewsets.ModelViewSet):
     """Members of the territories the user may see; managers edit their territories' members and capacities."""
 
@@ -212,6 +247,64 @@ class MembershipViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = membership_update(membership=serializer.instance, values=serializer.validated_data)
+
+    def _departing(self):
+        membership = self.get_object()
+        allowed = territory_ids_assignable_by(user=self.request.user)
+        if allowed is not None and membership.territory_id not in allowed:
+            raise PermissionDenied("You may only hand over the accounts of your territories' members.")
+        return membership
+
+    @extend_schema(methods=["GET"], responses={200: DeparturePreviewSerializer, 400: OpenApiResponse()})
+    @extend_schema(
+        methods=["POST"],
+        request=None,
+        responses={
+            202: inline_serializer(
+                "HandoverStarted", {"job": serializers.IntegerField(), "status_url": serializers.CharField()}
+            ),
+            400: OpenApiResponse(),
+        },
+    )
+    @action(detail=True, methods=["get", "post"], permission_classes=[ManagerOrAdmin])
+    def departure(self, request, pk=None):
+        """A departing rep (inactive, or away longer than DEPARTURE_ABSENCE_DAYS): GET previews where each of their
+        accounts in the territory goes and which open handoffs follow (keeping their due times); POST applies it
+        as a job (202, follow the job)."""
+        membership = self._departing()
+        try:
+            if request.method == "POST":
+                job = membership_departure_start(user=request.user, membership=membership)
+                return Response(
+                    {"job": job.pk, "status_url": f"/api/v1/jobs/{job.pk}/"}, status=status.HTTP_202_ACCEPTED
+                )
+            plan = membership_departure_plan(user=request.user, membership=membership)
+        except DjangoValidationError as exc:
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_400_BAD_REQUEST)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        to_owner = {m.account_id: m.to_owner_id for m in plan.moves}
+        body = {
+            "membership": membership.pk,
+            "rule": plan.reason,
+            "accounts": len(plan.moves),
+            "unassigned": plan.unassigned,
+            "moves": [
+                {"account": m.account_id, "account_name": m.account_name, "to_owner": m.to_owner_id}
+                for m in plan.moves[:PREVIEW_MOVES]
+            ],
+            "handoffs": [
+                {
+                    "id": h["id"],
+                    "account": h["account_id"],
+                    "account_name": h["account_name"],
+                    "to_owner": to_owner.get(h["account_id"]),
+                    "accept_due_at": h["accept_due_at"],
+                }
+                for h in plan.handoffs
+            ],
+        }
+        return Response(DeparturePreviewSerializer(body).data)
 
     def perform_destroy(self, instance):
         allowed = territory_ids_assignable_by(user=self.request.user)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -16,6 +18,7 @@ MEMBERSHIP_LABELS = {
     "role": "Role",
     "max_accounts": "Capacity (owned accounts)",
     "max_tier1_accounts": "Tier 1 capacity",
+    "weight": "Rotation weight",
     "away_from": "Away from",
     "away_until": "Away until",
     "is_active": "Active",
@@ -26,7 +29,29 @@ MEMBERSHIP_HELP = {
         "Empty: no limit. Tier 1 in the territory is held to the sum of its members' Tier 1 capacity."
     ),
     "away_until": "The last day away (included). Routing gives no new account to a member while away.",
+    "weight": "Share of new accounts in round robin, relative to the other reps: 2 gets twice as many as 1.",
 }
+WEIGHT_ERRORS = {
+    "required": "Enter a weight (1 for an even share).",
+    "invalid": "Enter a number, e.g. 1 or 1.5.",
+    "min_value": "The weight must be more than 0.",
+    "max_digits": "Enter a weight below 10,000.",
+    "max_whole_digits": "Enter a weight below 10,000.",
+    "max_decimal_places": "Use at most 2 decimal places.",
+}
+
+
+def weight_field(**kwargs) -> forms.DecimalField:
+    return forms.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        label=MEMBERSHIP_LABELS["weight"],
+        help_text=MEMBERSHIP_HELP["weight"],
+        error_messages=WEIGHT_ERRORS,
+        required=False,  # left empty: the member keeps its weight (1 for a new member)
+        **kwargs,
+    )
 
 
 def _away_order(form: forms.Form, cleaned: dict) -> None:
@@ -40,13 +65,15 @@ class MembershipForm(forms.ModelForm):
 
     class Meta:
         model = Membership
-        fields = ["role", "max_accounts", "max_tier1_accounts", "away_from", "away_until", "is_active"]
+        fields = ["role", "max_accounts", "max_tier1_accounts", "weight", "away_from", "away_until", "is_active"]
         widgets = {
             "away_from": forms.DateInput(attrs={"type": "date"}),
             "away_until": forms.DateInput(attrs={"type": "date"}),
         }
         labels = MEMBERSHIP_LABELS
         help_texts = MEMBERSHIP_HELP
+
+    weight = weight_field()
 
     def __init__(self, *args, may_set_role: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,6 +83,8 @@ class MembershipForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         _away_order(self, cleaned)
+        if cleaned.get("weight") is None and "weight" not in self.errors:
+            cleaned["weight"] = self.instance.weight
         return cleaned
 
 
@@ -73,6 +102,7 @@ class MembershipAddForm(forms.Form):
         label=MEMBERSHIP_LABELS["max_tier1_accounts"],
         help_text=MEMBERSHIP_HELP["max_tier1_accounts"],
     )
+    weight = weight_field(initial=Decimal(1))
 
     def __init__(self, *args, territory: Territory, may_set_role: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,6 +132,8 @@ class MembershipAddForm(forms.Form):
                 self.add_error("role", f"{label} does not have the {wanted} role.")
         if user_id is not None:
             cleaned["person"] = self.people[user_id]
+        if cleaned.get("weight") is None and "weight" not in self.errors:
+            cleaned["weight"] = Decimal(1)
         return cleaned
 
 

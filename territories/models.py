@@ -68,6 +68,14 @@ class Membership(models.Model):
     away_from = models.DateField(null=True, blank=True)
     away_until = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    weight = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=1,
+        help_text="Share of round-robin rotation, relative to the other members' (1 by default; 2: twice as many).",
+    )
+    # Weighted rotation's running credit: how far the member is behind (positive) or ahead of its exact share.
+    rotation_credit = models.FloatField(default=0.0, editable=False)
     last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,6 +92,7 @@ class Membership(models.Model):
                 | Q(away_until__gte=models.F("away_from")),
                 name="membership_away_range_valid",
             ),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="membership_weight_positive"),
         ]
         indexes = [models.Index(fields=["user", "is_active"], name="membership_user_idx")]
 
@@ -148,6 +157,39 @@ class Quota(models.Model):
         return f"{self.territory}: {self.amount} ({self.period_start:%Y-%m-%d} to {self.period_end:%Y-%m-%d})"
 
 
+class RepQuota(models.Model):
+    """A rep's share of a territory's target for a period (both days included)."""
+
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="rep_quotas")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep_quotas")
+    period_start = models.DateField("from")
+    period_end = models.DateField("to")
+    amount = models.DecimalField(max_digits=18, decimal_places=2, help_text="USD")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    history = HistoricalRecords()  # the audit trail: who changed what, when
+
+    class Meta:
+        ordering = ["-period_start", "territory__name", "user__last_name"]
+        verbose_name = "rep quota"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["territory", "user", "period_start", "period_end"], name="rep_quota_period_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")), name="rep_quota_period_order"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="rep_quota_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        period = f"{self.period_start:%Y-%m-%d} to {self.period_end:%Y-%m-%d}"
+        return f"{self.user} in {self.territory}: {self.amount} ({period})"
+
+
 class PendingCapacity(models.Model):
     """The Tier 1 capacity queue: territories whose members or capacities changed, so which of their accounts hold
     Tier 1 places must be checked again (filled by the membership services, drained by segmentation)."""
@@ -157,3 +199,137 @@ class PendingCapacity(models.Model):
 
     def __str__(self) -> str:
         return f"territory {self.territory_id}"
+
+
+class Scenario(models.Model):
+    """A named copy of the live territory model (its territories, their rules and members) to plan in: edits and
+    balancer runs change only the copy until it is applied."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        RUNNING = "running", "Balancer running"
+        READY = "ready", "Proposal ready"
+        APPLYING = "applying", "Applying"
+        APPLIED = "applied", "Applied"
+
+    name = models.CharField(max_length=120)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="territory_scenarios"
+    )
+    # An admin's scenario holds every territory; a manager's holds only the territories they manage.
+    covers_all = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    weight_potential = models.DecimalField("weight of potential", max_digits=5, decimal_places=2, default=1)
+    weight_count = models.DecimalField("weight of account count", max_digits=5, decimal_places=2, default=1)
+    weight_tier1 = models.DecimalField("weight of Tier 1 accounts", max_digits=5, decimal_places=2, default=1)
+    disruption = models.PositiveSmallIntegerField(
+        "minimise disruption", default=0, help_text="0%: balance freely; 100%: move only what must move."
+    )
+    # What the live territories and members were when copied: a different fingerprint means the live base changed.
+    base_fingerprint = models.CharField(max_length=64, blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text="The balancer's answer and the plans' figures.")
+    run_job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    apply_job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ran_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(disruption__lte=100), name="scenario_disruption_percent"),
+            models.CheckConstraint(
+                condition=Q(weight_potential__gte=0, weight_count__gte=0, weight_tier1__gte=0),
+                name="scenario_weights_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScenarioTerritory(models.Model):
+    """A territory as the scenario plans it; `source` is the live territory it was copied from."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="territories")
+    source = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    priority = models.PositiveIntegerField(default=100, help_text="Lower numbers are matched first.")
+    criteria = models.JSONField(default=list, blank=True, help_text="Matching criteria, in the ICP criterion language.")
+    named_account_ids = models.JSONField(default=list, blank=True)
+    strategy = models.CharField(
+        max_length=20, choices=Territory.Strategy.choices, default=Territory.Strategy.ROUND_ROBIN
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        verbose_name_plural = "scenario territories"
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "source"], name="scenario_territory_source_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} in {self.scenario}"
+
+
+class ScenarioMember(models.Model):
+    """A member of a scenario territory, with the capacities, away dates and weight the scenario gives them."""
+
+    territory = models.ForeignKey(ScenarioTerritory, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=20, choices=Membership.Role.choices, default=Membership.Role.REP)
+    max_accounts = models.PositiveIntegerField(null=True, blank=True, help_text="Owned accounts; empty = no limit.")
+    max_tier1_accounts = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Tier 1 accounts; empty = no limit."
+    )
+    away_from = models.DateField(null=True, blank=True)
+    away_until = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    weight = models.DecimalField(
+        max_digits=6, decimal_places=2, default=1, help_text="Share of the territory's load, relative to the others'."
+    )
+
+    class Meta:
+        ordering = ["territory", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["territory", "user"], name="scenario_member_unique"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="scenario_member_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(away_from__isnull=True)
+                | Q(away_until__isnull=True)
+                | Q(away_until__gte=models.F("away_from")),
+                name="scenario_member_away_range_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.territory}"
+
+
+class ScenarioAssignment(models.Model):
+    """The balancer's proposal for one account: its live owner and territory, and those the scenario gives it."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="assignments")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "account"], name="scenario_assignment_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.from_owner_id} -> {self.to_owner_id}"

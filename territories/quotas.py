@@ -1,4 +1,5 @@
-"""Quotas: a territory's target for a period, the denominator of pipeline coverage. RevOps admins keep them."""
+"""Quotas: a territory's target for a period, the denominator of pipeline coverage. RevOps admins keep them;
+managers see those of their territories and set them through quota planning (quota_suggestions.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,21 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from core.roles import is_admin
+
 from .models import Quota
+from .selectors import territory_ids_managed_by
 
 
-def quota_list() -> QuerySet[Quota]:
-    return Quota.objects.select_related("territory", "updated_by").order_by("-period_start", "territory__name", "pk")
+def quota_territory_ids_kept_by(*, user) -> set[int] | None:
+    """Territories whose quotas a user sees on the quota pages: None means all (admins), else those they manage."""
+    return None if is_admin(user) else territory_ids_managed_by(user=user)
+
+
+def quota_list(*, user) -> QuerySet[Quota]:
+    kept = quota_territory_ids_kept_by(user=user)
+    quotas = Quota.objects.all() if kept is None else Quota.objects.filter(territory_id__in=kept)
+    return quotas.select_related("territory", "updated_by").order_by("-period_start", "territory__name", "pk")
 
 
 def quota_problems(*, territory, period_start, period_end, amount, exclude_pk: int | None = None) -> dict:

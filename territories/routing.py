@@ -13,9 +13,20 @@ Owner
       owner is away or at capacity.
     - Otherwise eligible members are the territory's active reps who are not away today and are under
       their capacity (max_accounts; empty means no limit, 0 means no new accounts).
-    - round_robin: the next eligible member after the last one served, in a fixed order (by user id),
-      the position persisting between runs: over any run the counts of members eligible throughout
-      differ by at most one.
+    - round_robin: a weighted rotation. Each member has a weight w (1 by default) and a running credit c
+      (persisted between runs; c = the member's exact share so far minus the accounts it was given).
+      For each account, with E the eligible members and W the sum of their weights:
+          every member of E gains w / W credit (a member outside E gains nothing);
+          the chosen one is, among the members of E with c > 0, the one whose credit would reach 1
+          soonest, i.e. the least (1 - c) * W / w (earliest deadline first); ties go to the first
+          after the last member served, in user id order;
+          the chosen one's credit falls by 1.
+      So count_i = n * w_i / W - c_i, and the earliest-deadline choice keeps -1 < c_i < 1: each member's
+      count stays within one of its exact share n * w_i / W. With equal weights this is the plain
+      rotation (the next eligible member after the last one served). A member who is not eligible
+      (inactive, away, at capacity) gains no credit and is reset to a neutral credit of 0, its credit
+      spread over the eligible members by weight (credits keep summing to 0): back from an absence, a
+      member gets no catch-up burst.
     - load_balanced: the lowest owned / capacity ratio (a member without a limit counts against the
       largest limit in the territory, or 1 when nobody has one), ties to the member who has waited
       longest since their last assignment, then the lowest user id.
@@ -58,6 +69,8 @@ class Member:
     is_active: bool = True
     is_rep: bool = True
     last_assigned_at: dt.datetime | None = None
+    weight: float = 1.0
+    credit: float = 0.0  # the weighted rotation's running credit (see the module's docstring)
 
     def is_away(self, today: dt.date) -> bool:
         if self.away_from is None and self.away_until is None:
@@ -174,17 +187,45 @@ class Matcher:
         return None, "no territory matches"
 
 
+EPSILON = 1e-9  # credits are floats: a credit within this of 0 counts as 0
+
+
+def _next_credits(members: list[Member], today: dt.date) -> tuple[dict[int, float], float, dict[int, Member]]:
+    """The eligible members' credits once the next account is counted (before the chosen one's falls by 1), their
+    total weight, and the eligible members by user id. A member who is not eligible hands its credit over."""
+    eligible = {m.user_id: m for m in members if m.is_eligible(today)}
+    total = sum(m.weight for m in eligible.values())
+    if total <= 0:
+        return {}, 0.0, eligible
+    handed = sum(m.credit for m in members if m.is_rep and m.user_id not in eligible)
+    credits = {uid: m.credit + (1 + handed) * m.weight / total for uid, m in eligible.items()}
+    return credits, total, eligible
+
+
 def pick_round_robin(members: list[Member], last_user_id: int | None, today: dt.date) -> Member | None:
-    ordered = sorted(members, key=lambda m: m.user_id)
-    if not ordered:
+    """The member the weighted rotation serves next (nothing changes: `rotate` records the choice)."""
+    credits, total, eligible = _next_credits(members, today)
+    if not credits:
         return None
-    # Start with the first member after the one served last (wrapping round), not always the first.
-    start = next((i for i, m in enumerate(ordered) if last_user_id is not None and m.user_id > last_user_id), 0)
-    for offset in range(len(ordered)):
-        member = ordered[(start + offset) % len(ordered)]
-        if member.is_eligible(today):
-            return member
-    return None
+    ids = sorted(credits)
+    # Ties go round: the first member after the one served last (wrapping round), not always the first.
+    start = next((i for i, uid in enumerate(ids) if last_user_id is not None and uid > last_user_id), 0)
+    turn = {uid: (i - start) % len(ids) for i, uid in enumerate(ids)}
+    candidates = [uid for uid in ids if credits[uid] > EPSILON] or ids
+    chosen = min(candidates, key=lambda uid: (round((1 - credits[uid]) * total / eligible[uid].weight, 9), turn[uid]))
+    return eligible[chosen]
+
+
+def rotate(members: list[Member], chosen_user_id: int, today: dt.date) -> None:
+    """Record that the weighted rotation gave an account to `chosen_user_id` (see the module's docstring)."""
+    credits, _, _ = _next_credits(members, today)
+    if not credits:
+        return
+    for member in members:
+        if member.user_id in credits:
+            member.credit = credits[member.user_id] - (1 if member.user_id == chosen_user_id else 0)
+        elif member.is_rep:
+            member.credit = 0.0  # unavailable: back to neutral, its credit shared by those who are here
 
 
 def pick_load_balanced(members: list[Member], today: dt.date) -> Member | None:
@@ -216,6 +257,7 @@ class Router:
     today: dt.date
     now: dt.datetime
     served: int = 0
+    rotated: set[int] = field(default_factory=set)  # territories whose rotation credits changed in this run
 
     def route(
         self, account_id: int, values: Mapping[str, Any], owner_id: int | None, territory_id: int | None
@@ -239,6 +281,17 @@ class Router:
             return Decision(territory.id, None, f"{why}; no eligible member: unassigned")
         return Decision(territory.id, chosen.user_id, f"{why}; {how}")
 
+    def route_within(self, territory_id: int, strategy: str) -> Decision:
+        """A new owner for an account that stays in its territory (its owner left), by the territory's strategy."""
+        members = self.members.get(territory_id, [])
+        if strategy == LOAD_BALANCED:
+            chosen, how = pick_load_balanced(members, self.today), "load balanced"
+        else:
+            chosen, how = pick_round_robin(members, self.rotation.get(territory_id), self.today), "round robin"
+        if chosen is None:
+            return Decision(territory_id, None, "no eligible member: unassigned")
+        return Decision(territory_id, chosen.user_id, how)
+
     def commit(self, decision: Decision, *, old_owner_id: int | None, old_territory_id: int | None) -> None:
         """Update the running counts after a decision is taken."""
         if (decision.owner_id, decision.territory_id) == (old_owner_id, old_territory_id):
@@ -248,6 +301,9 @@ class Router:
                 member.owned = max(0, member.owned - 1)
         if decision.owner_id is None:
             return
+        if decision.rule.endswith("round robin"):
+            rotate(self.members.get(decision.territory_id, []), decision.owner_id, self.today)
+            self.rotated.add(decision.territory_id)
         for member in self.members.get(decision.territory_id, []):
             if member.user_id == decision.owner_id:
                 member.owned += 1

@@ -27,7 +27,10 @@ from .services import (
     account_reassign,
     assignment_job_start,
     assignment_plan,
+    departure_reason,
     membership_create,
+    membership_departure_plan,
+    membership_departure_start,
     membership_update,
 )
 
@@ -85,6 +88,7 @@ def territory_detail(request, territory_id: int):
     for membership in members:
         membership.owned = owned.get(membership.user_id, 0)
         membership.load = round(100 * membership.owned / membership.max_accounts) if membership.max_accounts else None
+        membership.departure = departure_reason(membership=membership) if membership.owned else None
     queue = unassigned_accounts(territory=territory)
     context = {
         "territory": territory,
@@ -109,8 +113,11 @@ def membership_edit(request, membership_id: int):
         raise Http404("No such member.")
     form = MembershipForm(request.POST or None, instance=membership, may_set_role=is_admin(request.user))
     if request.method == "POST" and form.is_valid():
-        membership_update(membership=membership, values=form.cleaned_data)
+        membership = membership_update(membership=membership, values=form.cleaned_data)
         messages.success(request, f"Saved {person(membership.user)} in {membership.territory.name}.")
+        owns = membership.territory.accounts.filter(owner_id=membership.user_id).exists()
+        if owns and departure_reason(membership=membership):
+            return redirect("membership-departure", membership_id=membership.pk)  # where their accounts go
         return redirect("territory-detail", territory_id=membership.territory_id)
     return render(request, "territories/membership_form.html", {"form": form, "membership": membership})
 
@@ -132,6 +139,7 @@ def membership_new(request, territory_id: int):
             role=data["role"],
             max_accounts=data["max_accounts"],
             max_tier1_accounts=data["max_tier1_accounts"],
+            weight=data["weight"],
         )
         messages.success(request, f"{person(data['person'])} joined {territory.name}.")
         return redirect("territory-detail", territory_id=territory.pk)
@@ -218,3 +226,43 @@ def assignment_apply(request):
     job = assignment_job_start(user=request.user)
     messages.info(request, "Assignment started; this page follows its progress.")
     return redirect("job-detail", job_id=job.pk)
+
+
+@role_required(MANAGER, ADMIN)
+def membership_departure(request, membership_id: int):
+    """A departing rep's accounts in the territory: where each would go and which open handoffs follow (GET); the
+    manager confirms and the handover runs as a job (POST)."""
+    membership = membership_list(user=request.user).filter(pk=membership_id).select_related("user", "territory").first()
+    if membership is None or not can_assign_in(user=request.user, territory_id=membership.territory_id):
+        raise Http404("No such member.")
+    if request.method == "POST":
+        try:
+            job = membership_departure_start(user=request.user, membership=membership)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect("membership-departure", membership_id=membership.pk)
+        messages.info(request, f"Handing over {person(membership.user)}'s accounts; this page follows its progress.")
+        return redirect("job-detail", job_id=job.pk)
+    try:
+        plan = membership_departure_plan(user=request.user, membership=membership)
+    except ValidationError as exc:
+        plan, problem = None, exc.messages[0]
+    else:
+        problem = ""
+    context = {"membership": membership, "plan": plan, "problem": problem, "preview_rows": PREVIEW_ROWS}
+    if plan is not None:
+        owners = {m.to_owner_id for m in plan.moves}
+        names = {u.pk: person(u) for u in User.objects.filter(pk__in=owners - {None})}
+        to_owner = {m.account_id: m.to_owner_id for m in plan.moves}
+        context["moves"] = [
+            {"account_id": m.account_id, "account_name": m.account_name, "to_owner": names.get(m.to_owner_id)}
+            for m in plan.moves[:PREVIEW_ROWS]
+        ]
+        context["counts"] = sorted(
+            ((names.get(uid, "No owner (no member with room)"), n) for uid, n in plan.counts.items()),
+            key=lambda pair: pair[0].lower(),
+        )
+        context["handoffs"] = [
+            {**h, "to_owner": names.get(to_owner.get(h["account_id"]))} for h in plan.handoffs[:PREVIEW_ROWS]
+        ]
+    return render(request, "territories/membership_departure.html", context)

@@ -142,3 +142,49 @@ def test_the_shadow_benchmark_runs_at_a_small_size():
     assert re.search(r"full rescore without a shadow: [\d.]+ s and [\d.]+ s \(mean [\d.]+ s\)", out), out
     assert re.search(r"full rescore with one shadow: [\d.]+ s \([\d,]+ shadow scores rewritten\)", out), out
     assert re.search(r"ratio [\d.]+x; target <= 1.6x: (True|False)", out), out
+
+
+def test_the_balance_benchmark_runs_at_a_small_size():
+    """Pure numpy, no database: 2,000 accounts, 20 reps, 4 territories."""
+    run = subprocess.run(
+        [sys.executable, "bench/balance.py", "--accounts", "2000", "--reps", "20", "--territories", "4"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    out = run.stdout
+    assert run.returncode == 0, out[-2000:] + run.stderr[-3000:]
+    assert re.search(
+        r"input: 2,000 accounts \([\d,]+ Tier 1, [\d,]+ pinned\), 20 reps \(\d+ away\) in 4 territories", out
+    )
+    assert re.search(r"balance\(\), disruption 0, in its own process: [\d.]+ s, peak RSS \d+ MB .*; 1 independent "
+                     r"parts, [\d,]+ integer variables; status (optimal|feasible)", out), out  # fmt: skip
+    assert re.search(r"target: balance\(\) <= 60 s: PASS .*; peak memory <= 1 GB: PASS", out), out
+    gini = {}
+    for label in ("live owners", r"round robin \(baseline\)", "balancer, disruption 0", "balancer, disruption 1"):
+        found = re.search(rf"^  {label} +max/min +[\d.]+ +Gini (\d\.\d{{4}})", out, re.MULTILINE)
+        assert found, f"no spread for {label}:\n{out}"
+        gini[label] = float(found.group(1))
+    assert gini["balancer, disruption 0"] < gini[r"round robin \(baseline\)"], out
+    assert "target: balancer's potential Gini below round robin's: PASS" in out, out
+    moved = re.search(r"balancer at disruption 0 ([\d,]+), at disruption 1 ([\d,]+) \(status \w+\); forced: "
+                      r"([\d,]+) \([\d,]+ of away reps, [\d,]+ over capacity\)", out)  # fmt: skip
+    assert moved, out
+    free, tight, forced = (int(v.replace(",", "")) for v in moved.groups())
+    assert forced == tight < free, out
+    assert "all targets met: PASS" in out, out
+
+
+def test_the_rotation_benchmark_runs_at_a_small_size():
+    """Pure Python, no database: 20,000 accounts through the routing's own weighted rotation, one rep away."""
+    run = subprocess.run(
+        [sys.executable, "bench/rotation.py", "--accounts", "20000", "--per-day", "200"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    out = run.stdout
+    assert run.returncode == 0, out[-2000:] + run.stderr[-3000:]
+    worst = re.search(r"^  weighted rotation +worst distance from the exact share after any account (\d+\.\d{4})", out,
+                      re.MULTILINE)  # fmt: skip
+    turns = re.search(r"^  rotation by turns \(baseline\) +worst distance .* (\d+\.\d{4});", out, re.MULTILINE)
+    assert worst and turns, out
+    assert float(worst.group(1)) < 1.0 < float(turns.group(1)), out
+    assert "target: no catch-up burst on return: PASS" in out, out
+    assert "all targets met: PASS" in out, out

@@ -75,9 +75,9 @@ def _check(before: dict, database_url: str, after_counts) -> None:
     assert found["unapplied"] == []
     after = after_counts()
     # Every table the previous main had keeps its rows; only new models add content types (and their four
-    # permissions each): the routing, capacity and owner-change queues, API tokens, single sign-on groups and shadow
-    # scores.
-    grown = {"django_content_type": 6, "auth_permission": 24}
+    # permissions each): the routing, capacity and owner-change queues, API tokens, single sign-on groups, shadow
+    # scores, rep quotas (and their history) and planning scenarios (their territories, members and assignments).
+    grown = {"django_content_type": 12, "auth_permission": 48}
     lost = {
         t: (n, after.get(t))
         for t, n in before["counts"].items()

@@ -49,6 +49,7 @@ REPS_REFUSED = {"north_rep": 403, "other_rep": 403}
 ADMIN_ONLY = {"north_rep": 403, "other_rep": 403, "manager": 403, "other_manager": 403}
 MANAGER_JOB = {"north_rep": 404, "other_rep": 404, "other_manager": 404}
 REPS_ONLY = {"manager": 403, "other_manager": 403, "admin": 403}
+SCENARIO_SCOPE = {**REPS_REFUSED, "other_manager": 404}  # North's scenario: reps refused, the South's manager blind
 NOT_MINE = {"other_rep": 404, "manager": 404, "other_manager": 404, "admin": 404}  # north_rep's own object
 
 # name -> (kwargs builder, GET expectations, optional (POST body, POST expectations))
@@ -98,6 +99,11 @@ MATRIX = {
     "territory-list": (None, web(REPS_REFUSED)),
     "territory-detail": ("territory", web({**REPS_REFUSED, "other_manager": 404})),
     "membership-edit": ("membership", web({**REPS_REFUSED, "other_manager": 404})),
+    "membership-departure": (  # the matrix's member is active and here: nothing to hand over (shown, refused)
+        "membership",
+        web({**REPS_REFUSED, "other_manager": 404}),
+        ({}, web({**REPS_REFUSED, "other_manager": 404}, manager=302, admin=302)),
+    ),
     "membership-new": (
         "territory",
         web({**REPS_REFUSED, "other_manager": 404}),
@@ -117,10 +123,23 @@ MATRIX = {
     "kpi-export": ("kpi", web()),
     "kpi-shadow": (None, web(REPS_REFUSED)),
     "kpi-shadow-promote": (None, web(ADMIN_ONLY, admin=302)),  # no version in shadow: back to the comparison
-    "quota-list": (None, web(ADMIN_ONLY)),
+    "quota-list": (None, web(REPS_REFUSED)),  # managers: the quotas of their territories
     "quota-new": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown again with its errors
+    # Quota planning: managers plan their territories, admins all; nothing typed: the plan is shown with the reason.
+    "quota-suggestions": (None, web(REPS_REFUSED), ({}, web(REPS_REFUSED))),
     "quota-edit": ("quota", web(ADMIN_ONLY)),
     "quota-delete": ("quota", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
+    # Planning scenarios: the matrix's is North's, copied by its manager and balanced; the South's manager never sees it.
+    "scenario-list": (None, web(REPS_REFUSED), ({}, web(REPS_REFUSED))),  # no name typed: shown with the reason
+    "scenario-detail": ("scenario", web(SCENARIO_SCOPE), ({}, web(SCENARIO_SCOPE))),  # empty settings: the reasons
+    "scenario-delete": ("scenario", web(SCENARIO_SCOPE)),
+    "scenario-territory-edit": ("scenario_territory", web(SCENARIO_SCOPE)),
+    "scenario-member-new": ("scenario_territory", web(SCENARIO_SCOPE), ({}, web(SCENARIO_SCOPE))),
+    "scenario-member-edit": ("scenario_member", web(SCENARIO_SCOPE)),
+    "scenario-member-remove": ("scenario_member", web(SCENARIO_SCOPE)),
+    "scenario-run": ("scenario", by_user(405)),
+    "scenario-compare": ("scenario", web(SCENARIO_SCOPE)),
+    "scenario-apply": ("scenario", web(SCENARIO_SCOPE)),
     "sla-policy-edit": ("sla_tier", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # an empty form: shown with its errors
     "scoring-index": (None, web(ADMIN_ONLY)),
     "icp-new": (None, web(ADMIN_ONLY)),
@@ -163,6 +182,45 @@ MATRIX = {
     "api:territory-detail": ("territory", api(**NORTH_SCOPE)),
     "api:membership-list": (None, api(), ({}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400))),
     "api:membership-detail": ("membership", api(**NORTH_SCOPE)),
+    "api:membership-departure": (  # the matrix's member is active and here: nothing to hand over (400)
+        "membership",
+        api(**REPS_REFUSED, other_manager=404, manager=400, admin=400),
+        ({}, api(**REPS_REFUSED, other_manager=404, manager=400, admin=400)),
+    ),
+    "api:scenario-list": (
+        None,
+        api(**REPS_REFUSED),
+        ({}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400)),
+    ),
+    "api:scenario-detail": ("scenario", api(**SCENARIO_SCOPE)),
+    "api:scenario-comparison": ("scenario", api(**SCENARIO_SCOPE)),
+    # Running or applying starts a job (202); the admin, asking next, finds it started already (409).
+    "api:scenario-run": (
+        "scenario",
+        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        ({}, api(**SCENARIO_SCOPE, manager=202, admin=409)),
+    ),
+    # A scenario's territories and members change by PATCH (and DELETE): GET and POST are not theirs (405).
+    "api:scenario-territory": (
+        "scenario_territory",
+        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        ({}, api(**REPS_REFUSED, manager=405, other_manager=405, admin=405)),
+    ),
+    "api:scenario-member": (
+        "scenario_member",
+        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        ({}, api(**REPS_REFUSED, manager=405, other_manager=405, admin=405)),
+    ),
+    "api:scenario-member-add": (  # an empty body names no person (400); the South's manager cannot see it (404)
+        "scenario_territory",
+        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        ({}, api(**SCENARIO_SCOPE, manager=400, admin=400)),
+    ),
+    "api:scenario-apply": (
+        "scenario",
+        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        ({}, api(**SCENARIO_SCOPE, manager=202, admin=409)),
+    ),
     "api:sla-policy-list": (None, api(**REPS_REFUSED), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:sla-policy-detail": ("sla_policy", api(**REPS_REFUSED)),
     "api:handoff-list": (None, api()),
@@ -192,6 +250,12 @@ MATRIX = {
     "api:kpi-list": (None, api()),
     "api:kpi-detail": ("kpi", api()),
     "api:kpi-shadow": (None, api(**REPS_REFUSED)),
+    # Suggested quotas of the next quarter; a save with no period is refused with field messages.
+    "api:quota-suggestions": (
+        None,
+        api(**REPS_REFUSED),
+        ({}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400)),
+    ),
     # Recalibrations: admins start one (202, a job) and read its report; reps and managers are refused.
     "api:recalibration-list": (None, api(**ADMIN_ONLY), ({}, api(**ADMIN_ONLY, admin=202))),
     "api:recalibration-detail": ("recalibration", api(**ADMIN_ONLY)),
@@ -265,6 +329,22 @@ def objects(world):
         "handoff_page": {"handoff_id": handoff.pk},
         "api_token": {"token_id": token_create(world.north_rep, name="CRM sync")[0].pk},
         "sso_mapping": {"mapping_id": SsoGroupRole.objects.create(group="sales-east", role="rep").pk},
+        **_scenario(world),
+    }
+
+
+def _scenario(world):
+    """North's scenario, copied by its manager and balanced (ready to apply), with its territory and a member."""
+    from territories.services.scenarios import scenario_create, scenario_run
+
+    scenario = scenario_create(user=world.manager, name="North plan")
+    scenario_run(scenario=scenario)
+    territory = scenario.territories.get(source=world.north)
+    member = territory.members.get(user=world.north_rep)
+    return {
+        "scenario": {"scenario_id": scenario.pk},
+        "scenario_territory": {"scenario_id": scenario.pk, "territory_id": territory.pk},
+        "scenario_member": {"scenario_id": scenario.pk, "member_id": member.pk},
     }
 
 
@@ -292,7 +372,8 @@ def url_for(name: str, objects: dict) -> str:
     builder = MATRIX[name][0]
     kwargs = dict(objects[builder]) if builder else {}
     if name.startswith("api:") and builder and "key" not in kwargs:  # KPIs are named by key, the rest by id
-        kwargs = {"pk": next(iter(kwargs.values()))}
+        (_first, pk), *inner = kwargs.items()  # an object inside another (a scenario's member) keeps its own name
+        kwargs = {"pk": pk, **dict(inner)}
     return reverse(name, kwargs=kwargs)
 
 

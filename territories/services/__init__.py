@@ -2,6 +2,7 @@
 - assignment.py: routing accounts to a territory and an owner (plan, apply as a job, the routing queue, manual
   reassignment, the accounts in no territory);
 - memberships.py: members, their capacities and away dates (each change queues a Tier 1 capacity check);
+- departures.py: a departing rep's accounts handed over by the territory's rotation (plan, apply as a job);
 - carving.py: territories themselves (rules, named accounts, hierarchy, strategy), each change audited;
 - people.py: users created with a role and placed in territories.
 """
@@ -22,6 +23,13 @@ from .assignment import (
     unrouted_send,
 )
 from .carving import territory_create, territory_name_accounts, territory_problems, territory_update
+from .departures import (
+    DeparturePlan,
+    departure_reason,
+    membership_departure_apply,
+    membership_departure_plan,
+    membership_departure_start,
+)
 from .memberships import (
     CAPACITY_TASK,
     capacity_changed,
@@ -35,6 +43,7 @@ from .people import user_create
 __all__ = [
     "CAPACITY_TASK",
     "ApplyResult",
+    "DeparturePlan",
     "Move",
     "Plan",
     "account_reassign",
@@ -43,8 +52,12 @@ __all__ = [
     "assignment_plan",
     "assignment_plan_all",
     "capacity_changed",
+    "departure_reason",
     "membership_create",
     "membership_delete",
+    "membership_departure_apply",
+    "membership_departure_plan",
+    "membership_departure_start",
     "membership_ensure",
     "membership_update",
     "route_new_accounts",

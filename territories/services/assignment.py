@@ -54,6 +54,8 @@ def _router(*, today: dt.date, now: dt.datetime) -> Router:
                 is_active=m.is_active,
                 is_rep=m.role == Membership.Role.REP,
                 last_assigned_at=m.last_assigned_at,
+                weight=float(m.weight),
+                credit=m.rotation_credit,
             )
         )
     return Router(matcher=Matcher(rules), members=members, rotation=rotation, today=today, now=now)
@@ -224,11 +226,16 @@ def _move_accounts(chunk: list[Move]) -> set[int]:
 
 
 def _persist_rotation(router: Router) -> None:
-    """Keep the round-robin position and last-assignment times for the next run."""
+    """Keep the round-robin position, the rotation credits and last-assignment times for the next run."""
     for territory_id, user_id in router.rotation.items():
         Territory.objects.filter(pk=territory_id).exclude(rotation_last_user_id=user_id).update(
             rotation_last_user_id=user_id
         )
+    for territory_id in router.rotated:
+        for member in router.members.get(territory_id, []):
+            Membership.objects.filter(territory_id=territory_id, user_id=member.user_id).exclude(
+                rotation_credit=member.credit
+            ).update(rotation_credit=member.credit)
     for territory_id, members in router.members.items():
         for member in members:
             if member.last_assigned_at and member.last_assigned_at >= router.now:

@@ -19,7 +19,9 @@ from ..models import Membership, PendingCapacity, Territory
 
 # The task that re-checks the queued territories' Tier 1: segmentation registers it under this name.
 CAPACITY_TASK = "territories.capacity_queued"
-EDITABLE_FIELDS = ("role", "max_accounts", "max_tier1_accounts", "away_from", "away_until", "is_active")
+EDITABLE_FIELDS = (
+    "role", "max_accounts", "max_tier1_accounts", "weight", "away_from", "away_until", "is_active",
+)  # fmt: skip
 
 
 def capacity_changed(territory_ids: Iterable[int]) -> None:

@@ -1,4 +1,4 @@
-"""Quotas per territory and period: RevOps admins keep them, with clear messages; nobody else may."""
+"""Quotas per territory and period: RevOps admins keep them, with clear messages; managers only see theirs."""
 
 import datetime as dt
 
@@ -76,11 +76,14 @@ def test_bad_quotas_are_refused_with_a_message(client, world, data, field, messa
 
 @pytest.mark.parametrize("user", ["rep", "manager", "outsider"])
 def test_only_admins_keep_quotas(client, world, user):
+    """Managers see their territories' quotas and plan them (test_quota_suggestions.py), but add, edit and delete
+    none here."""
     quota = Quota.objects.create(
         territory=world.north, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 3, 31), amount=1
     )
     client.force_login(getattr(world, user))
-    for url in (reverse("quota-list"), reverse("quota-new"), reverse("quota-edit", args=[quota.pk])):
+    assert client.get(reverse("quota-list")).status_code == (200 if user == "manager" else 403)
+    for url in (reverse("quota-new"), reverse("quota-edit", args=[quota.pk])):
         assert client.get(url).status_code == 403
     assert client.post(reverse("quota-delete", args=[quota.pk])).status_code == 403
     assert Quota.objects.filter(pk=quota.pk).exists()
