@@ -196,7 +196,11 @@ def test_the_time_limit_returns_the_best_feasible_answer_said_so():
     assert plan_metrics(problem, result.owner)["potential_gini"] < greedy["potential_gini"]
 
 
-def test_no_answer_within_the_time_limit_falls_back_to_round_robin_said_so():
+def test_no_answer_within_the_time_limit_falls_back_to_round_robin_said_so(monkeypatch):
+    """HiGHS returning no answer in time (made certain here: how fast it finds one depends on the machine)."""
+    import territories.balancer as module
+
+    monkeypatch.setattr(module, "_solve_component", lambda *args, **kwargs: (None, "feasible", 0))
     problem = big_problem()
     result = balance(problem, BalanceWeights(disruption=0.2), time_limit=0.05)
     assert result.status == "feasible"
