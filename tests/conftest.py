@@ -5,6 +5,7 @@ territory "South" has its own manager and rep. `outsider` has no role at all.
 """
 
 import os
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -19,9 +20,72 @@ from territories.models import Membership, Territory
 from .factories import AccountFactory, MembershipFactory, TerritoryFactory, UserFactory
 
 
-class _OneRequestAtATime(WSGIServer):
+class _Requests:
+    """Counts the requests the live server is still answering. A browser closed at the end of a journey leaves the
+    ones it had in flight running; the database is emptied after the test only once they have finished, or their
+    transactions and the flush's TRUNCATE would deadlock."""
+
+    def __init__(self):
+        self.busy = 0
+        self.changed = threading.Condition()
+
+    def started(self):
+        with self.changed:
+            self.busy += 1
+
+    def finished(self):
+        with self.changed:
+            self.busy -= 1
+            self.changed.notify_all()
+
+    def wait_until_idle(self, timeout=30.0):
+        with self.changed:
+            return self.changed.wait_for(lambda: self.busy == 0, timeout=timeout)
+
+
+LIVE_REQUESTS = _Requests()
+
+
+class _Answer:
+    """A response's body, counted as in flight until the server closes it (which ends the request's transaction)."""
+
+    def __init__(self, body):
+        self.body = body
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            LIVE_REQUESTS.finished()
+
+
+class _CountsRequests:
+    """Counts each request from the moment the application is called until its response is closed; a connection the
+    browser merely keeps open between requests is not counted."""
+
+    def set_app(self, application):
+        def counted(environ, start_response):
+            LIVE_REQUESTS.started()
+            try:
+                return _Answer(application(environ, start_response))
+            except BaseException:
+                LIVE_REQUESTS.finished()
+                raise
+
+        super().set_app(counted)
+
+
+class _OneRequestAtATime(_CountsRequests, WSGIServer):
     def __init__(self, *args, connections_override=None, **kwargs):
         super().__init__(*args, **kwargs)  # serves in the live server's thread, which already holds the override
+
+
+class _OneThreadPerRequest(_CountsRequests, ThreadedWSGIServer):
+    pass
 
 
 def _live_server(*args, connections_override=None, **kwargs):
@@ -31,7 +95,7 @@ def _live_server(*args, connections_override=None, **kwargs):
     connection; on PostgreSQL (CI) each request has its own thread and connection."""
     if connection.vendor == "sqlite":
         return _OneRequestAtATime(*args, **kwargs)
-    return ThreadedWSGIServer(*args, connections_override=connections_override, **kwargs)
+    return _OneThreadPerRequest(*args, connections_override=connections_override, **kwargs)
 
 
 LiveServerThread.server_class = staticmethod(_live_server)
@@ -43,6 +107,15 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # one test process, while the rest of the suite runs beside them (`make test` uses pytest-xdist --dist loadgroup):
 # two workers' benchmarks at once would only measure each other.
 SERIAL_GROUPS = {"worker": "processes", "browser": "browser"}
+
+
+@pytest.fixture(autouse=True)
+def _live_server_idle_before_the_flush():
+    """Set up after the test database and torn down before it: the requests a journey's browser left in flight finish
+    before the tables are emptied."""
+    yield
+    if not LIVE_REQUESTS.wait_until_idle(timeout=60.0):
+        pytest.fail(f"the live server was still answering {LIVE_REQUESTS.busy} request(s) a minute after the test")
 
 
 def pytest_collection_modifyitems(config, items):
