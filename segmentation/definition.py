@@ -12,7 +12,7 @@ from accounts.imports.fields import FieldError, signal_kind
 from accounts.models import Contact
 from core.tiers import Tier
 
-from .models import ScoringModel
+from .models import GroupRollup, ScoringModel
 from .scoring import ScoringParams, SignalRule
 from .tiers import TierRules, TierThreshold
 
@@ -38,6 +38,7 @@ NUMBER_LABELS = {
     "surge_hold_days": "Surge hold (days)",
     "mqa_signal_min": "MQA minimum signal",
     "rejection_cooldown_days": "Cooldown after a rejection (days)",
+    "contact_cap": "Signal points per contact",
 }
 # The model's other settings as pages name them.
 SETTING_LABELS = {
@@ -46,6 +47,7 @@ SETTING_LABELS = {
     "signal_rules": "Signal rules",
     "required_personas": "Required personas",
     "mqa_tiers": "MQA tiers",
+    "group_rollup": "Group score",
 }
 
 
@@ -139,6 +141,16 @@ def model_errors(values: dict) -> dict[str, str]:
         value = values.get(name)
         if isinstance(value, int) and not 0 <= value <= 3650:
             errors[name] = "Between 0 and 3,650 days."
+    cap = values.get("contact_cap")
+    if cap is not None and (not isinstance(cap, int | float) or not math.isfinite(cap) or cap <= 0):
+        errors["contact_cap"] = "A contact's cap is a number of signal points above 0; leave it blank for no cap."
+    rollup = values.get("group_rollup")
+    if rollup is not None and rollup not in GroupRollup.values:
+        errors["group_rollup"] = (
+            "Choose how a group is scored: "
+            + " or ".join(f"{label.lower()} ({value})" for value, label in GroupRollup.choices)
+            + "."
+        )
     personas = values.get("required_personas")
     if personas is not None:
         if not isinstance(personas, list) or any(p not in PERSONAS for p in personas):
@@ -172,6 +184,7 @@ def scoring_params(model: ScoringModel) -> ScoringParams:
         full_signal_points=model.full_signal_points,
         lookback_days=float(model.lookback_days),
         engagement_window_days=float(model.engagement_window_days),
+        contact_cap=None if model.contact_cap is None else float(model.contact_cap),
     )
 
 

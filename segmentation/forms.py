@@ -111,10 +111,10 @@ class ScoringModelForm(forms.ModelForm):
             "engagement_window_days", "required_personas", "tier1_enter", "tier1_exit", "tier1_min_fit",
             "tier2_enter", "tier2_exit", "tier2_min_fit", "tier3_enter", "tier3_exit", "tier3_min_fit",
             "min_days_in_tier", "surge_window_days", "surge_delta", "surge_hold_days", "mqa_tiers", "mqa_signal_min",
-            "rejection_cooldown_days",
+            "rejection_cooldown_days", "contact_cap", "group_rollup",
         ]  # fmt: skip
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
-        labels = {"icp": "ICP", **NUMBER_LABELS}
+        labels = {"icp": "ICP", **NUMBER_LABELS, "group_rollup": "Group score"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,7 +9,7 @@ from accounts.criteria import attribute_label, criterion_sentence, with_group
 from core.tiers import LABELS as TIER_LABELS
 
 from .definition import NUMBER_LABELS, persona_label, signal_kind_label
-from .models import ScoringModel
+from .models import GroupRollup, ScoringModel
 
 NUMBERS = list(NUMBER_LABELS)
 
@@ -61,6 +61,21 @@ def rule_text(rule: dict) -> str:
         f"{number_text(rule.get('points'))} points, half-life {number_text(rule.get('half_life_days'))} days, "
         f"cap {number_text(rule.get('max_points'))}"
     )
+
+
+def group_rollup_label(rule: str) -> str:
+    """ "Highest score in the group" for max."""
+    return dict(GroupRollup.choices).get(rule, str(rule))
+
+
+def group_rollup_text(rule: str) -> str:
+    """What a parent's group score is, under `rule`, in words."""
+    if rule == GroupRollup.SUM_SIGNALS:
+        return (
+            "sum of the group's signals: the signal points of the parent and its subsidiaries added up (signal capped "
+            "at 100), blended with the parent's fit and buying group by the weights"
+        )
+    return "highest score in the group: the best unified score among the parent and its subsidiaries"
 
 
 def _listed(values: list[str], label) -> str:
@@ -124,6 +139,14 @@ def model_in_words(model: ScoringModel) -> dict:
                 f"{number_text(model.surge_hold_days)} days",
             ),
             (
+                "Signal points per contact",
+                f"at most {number_text(model.contact_cap)} points from any one contact's signals; signals without a "
+                "contact are not capped per contact"
+                if model.contact_cap is not None
+                else "no cap: every contact's signals count in full",
+            ),
+            ("Group score", group_rollup_text(model.group_rollup)),
+            (
                 "MQA",
                 f"on entering {_listed(list(model.mqa_tiers or []), tier_label)} with a signal score ≥ "
                 f"{number_text(model.mqa_signal_min)}; {number_text(model.rejection_cooldown_days)} days' cooldown "
@@ -170,10 +193,15 @@ def version_changes(old: ScoringModel | None, new: ScoringModel) -> list[str]:
         lines.append(
             f"MQA tiers: {_listed(old.mqa_tiers or [], tier_label)} → {_listed(new.mqa_tiers or [], tier_label)}"
         )
+    if old.group_rollup != new.group_rollup:
+        lines.append(f"Group score: {group_rollup_label(old.group_rollup)} → {group_rollup_label(new.group_rollup)}")
     for name in NUMBERS:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
-            lines.append(f"{NUMBER_LABELS[name]}: {number_text(a)} → {number_text(b)}")
+            before, after = (
+                ("no cap" if v is None else number_text(v)) if name == "contact_cap" else number_text(v) for v in (a, b)
+            )
+            lines.append(f"{NUMBER_LABELS[name]}: {before} → {after}")
     return lines or ["No change to the definition."]
 
 

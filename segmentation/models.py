@@ -37,6 +37,13 @@ class ICP(models.Model):
         return self.name
 
 
+class GroupRollup(models.TextChoices):
+    """How the score of a parent's group (the parent and its subsidiaries) is computed."""
+
+    HIGHEST = "max", "Highest score in the group"
+    SUM_SIGNALS = "sum_signals", "Sum of the group's signals"
+
+
 class ScoringModel(models.Model):
     """One version of the scoring model. Drafts are edited; exactly one version is active; the rest are archived.
 
@@ -84,6 +91,21 @@ class ScoringModel(models.Model):
     mqa_tiers = models.JSONField(default=default_mqa_tiers, blank=True, help_text="Tiers whose entry raises an MQA.")
     mqa_signal_min = models.FloatField("MQA minimum signal", default=30)
     rejection_cooldown_days = models.PositiveIntegerField(default=30)
+    # Roll-ups: how much one contact's engagement may count, and how a parent's group of accounts is scored.
+    contact_cap = models.FloatField(
+        "signal points per contact",
+        null=True,
+        blank=True,
+        help_text="The most signal points one contact's signals can add (before each kind's cap); blank: no cap. "
+        "Signals without a contact are not capped per contact.",
+    )
+    group_rollup = models.CharField(
+        "group score",
+        max_length=12,
+        choices=GroupRollup.choices,
+        default=GroupRollup.HIGHEST,
+        help_text="How a parent account's group (the parent and its subsidiaries) is scored on the parent's page.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

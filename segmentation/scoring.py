@@ -16,6 +16,11 @@ and counts 0 when it is in the future or older than the lookback; each kind's to
 max_points;
     signal_raw = sum over kinds;  signal = min(100, 100 * signal_raw / full_signal_points)
 
+Per-contact cap (contact_cap, optional): a contact's total T = the decayed points (as above, before the kinds'
+caps) of all its signals; when T > contact_cap each of its signals counts points * contact_cap / T, so the contact
+adds contact_cap in all, spread over its kinds in proportion; the kinds' caps then apply to what counts. Signals
+without a contact are not capped per contact. Without a cap (blank) every signal counts in full.
+
 Buying-group coverage (0-1) = share of the required personas with at least one contact that has a
 signal in the last engagement_window_days (0 when no persona is required).
 
@@ -62,6 +67,7 @@ class ScoringParams:
     full_signal_points: float = 100.0
     lookback_days: float = 365.0
     engagement_window_days: float = 90.0
+    contact_cap: float | None = None  # the most signal points one contact can add; None: no cap
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class SignalEvent:
     kind: str
     occurred_at: dt.datetime
     persona: str | None = None  # the persona of the contact behind the signal, if any
+    contact: int | None = None  # the contact behind the signal (its id), if any: the per-contact cap counts by it
 
 
 @dataclass
@@ -138,32 +145,54 @@ def decayed_points(rule: SignalRule, occurred_at: dt.datetime, now: dt.datetime,
     return _decayed_unbounded(rule, occurred_at, now)
 
 
+def contact_factors(points: Iterable[tuple[int | None, float]], cap: float | None) -> tuple[dict, dict]:
+    """({contact: factor}, {contact: total}) for the contacts whose points (pairs of contact and points, before the
+    kinds' caps) add up to more than `cap`: each of their signals counts points * factor = points * cap / total.
+    Signals without a contact (None) and contacts within the cap are not in them (factor 1)."""
+    if cap is None:
+        return {}, {}
+    totals: dict[int, float] = {}
+    for contact, value in points:
+        if contact is not None:
+            totals[contact] = totals.get(contact, 0.0) + value
+    over = {contact: total for contact, total in totals.items() if total > cap}
+    return {contact: cap / total for contact, total in over.items()}, over
+
+
 def signal_score(
     rules: Iterable[SignalRule],
     signals: Iterable[SignalEvent],
     now: dt.datetime,
     lookback_days: float,
     full_points: float,
+    contact_cap: float | None = None,
 ) -> tuple[float, dict]:
-    """The exact signal score (0-100) and each kind's decayed total, capped."""
+    """The exact signal score (0-100), each kind's decayed total (after the per-contact cap), capped, and the
+    contacts whose points were capped ({contact: {"decayed", "points"}})."""
     by_kind = {rule.kind: rule for rule in rules}
-    totals: dict[str, float] = {}
-    counts: dict[str, int] = {}
+    counted = []
     for event in signals:
         rule = by_kind.get(event.kind)
         if rule is None:
             continue
         points = decayed_points(rule, event.occurred_at, now, lookback_days)
         if points > 0:
-            totals[event.kind] = totals.get(event.kind, 0.0) + points
-            counts[event.kind] = counts.get(event.kind, 0) + 1
+            counted.append((event, points))
+    factors, over = contact_factors(((event.contact, points) for event, points in counted), contact_cap)
+    totals: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for event, points in counted:
+        factor = factors.get(event.contact)
+        totals[event.kind] = totals.get(event.kind, 0.0) + (points if factor is None else points * factor)
+        counts[event.kind] = counts.get(event.kind, 0) + 1
     kinds = {
         kind: {"count": counts[kind], "decayed": total, "points": min(total, by_kind[kind].max_points)}
         for kind, total in totals.items()
     }
     raw = sum(k["points"] for k in kinds.values())
     signal = 0.0 if full_points <= 0 else min(100.0, 100.0 * raw / full_points)
-    return signal, {"raw": raw, "full_points": full_points, "kinds": kinds}
+    contacts = {contact: {"decayed": total, "points": contact_cap} for contact, total in over.items()}
+    return signal, {"raw": raw, "full_points": full_points, "kinds": kinds, "contacts": contacts}
 
 
 def signal_score_then(
@@ -173,6 +202,7 @@ def signal_score_then(
     window_days: float,
     lookback_days: float,
     full_points: float,
+    contact_cap: float | None = None,
 ) -> float:
     """The exact signal score (0-100) as of then = now - window_days, from the signals known then (the surge test).
 
@@ -180,11 +210,26 @@ def signal_score_then(
         points * 0.5 ** (age_days / half_life_days) * 2 ** (window_days / half_life_days)
     (its decayed points now, grown back by the window: the same number as decaying from then, computed from the
     one decay the scoring already needs). Each kind's total is capped at max_points, the rest as signal_score.
+    With a per-contact cap, a contact's points as of then are capped at it first, as signal_score caps them now.
     """
     by_kind = {rule.kind: rule for rule in rules}
     then = now - dt.timedelta(days=window_days)
     since = then - dt.timedelta(days=lookback_days)
     totals: dict[str, float] = {}
+    if contact_cap is not None:
+        # A contact's points as of then (each grown back by its kind's factor) are capped as signal_score caps them.
+        counted = [
+            (event, _decayed_unbounded(by_kind[event.kind], event.occurred_at, now))
+            for event in signals
+            if event.kind in by_kind and since <= event.occurred_at <= then
+        ]
+        factors, _ = contact_factors(
+            ((e.contact, then_factor(by_kind[e.kind], window_days) * points) for e, points in counted), contact_cap
+        )
+        for event, points in counted:
+            factor = factors.get(event.contact)
+            totals[event.kind] = totals.get(event.kind, 0.0) + (points if factor is None else points * factor)
+        signals = ()
     for event in signals:
         rule = by_kind.get(event.kind)
         if rule is None or not since <= event.occurred_at <= then:
@@ -230,7 +275,7 @@ def score_account(
     excluded_by = [(i, c) for i, c in enumerate(params.exclusions) if criterion_matches(c, values)]
     fit, fit_detail = fit_score(params.criteria, values)
     signal, signal_detail = signal_score(
-        params.signal_rules, signals, now, params.lookback_days, params.full_signal_points
+        params.signal_rules, signals, now, params.lookback_days, params.full_signal_points, params.contact_cap
     )
     coverage, coverage_detail = coverage_score(params.required_personas, signals, now, params.engagement_window_days)
     unified = params.w_fit * fit + params.w_signal * signal + params.w_coverage * 100.0 * coverage
@@ -292,7 +337,13 @@ def score_and_place(
     score = score_account(params, values, signals, now)
     signal_then = round1(
         signal_score_then(
-            params.signal_rules, signals, now, rules.surge_window_days, params.lookback_days, params.full_signal_points
+            params.signal_rules,
+            signals,
+            now,
+            rules.surge_window_days,
+            params.lookback_days,
+            params.full_signal_points,
+            params.contact_cap,
         )
     )
     placement = place(

@@ -26,10 +26,11 @@ def _events(plan: Plan, selection: Selection, as_of: dt.datetime) -> dict[int, l
     )
     events: dict[int, list[SignalEvent]] = {}
     # A fixed order: the same signals always sum to the same float, so a re-run writes nothing.
-    for account_id, kind, occurred_at, persona in signals.order_by("account_id", "occurred_at", "id").values_list(
-        "account_id", "kind", "occurred_at", "contact__persona"
-    ):
-        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
+    rows = signals.order_by("account_id", "occurred_at", "id").values_list(
+        "account_id", "kind", "occurred_at", "contact__persona", "contact_id"
+    )
+    for account_id, kind, occurred_at, persona, contact in rows:
+        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona, contact))
     return events
 
 

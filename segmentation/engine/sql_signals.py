@@ -69,7 +69,15 @@ def signal_aggregate_sql(
         if personas
         else "NULL::bigint[] AS contacts",
     ]
+    cap = p.contact_cap
     column_params = [r.max_points for r in rules] + [plan.surge_moment(as_of)] + ([float(window)] if personas else [])
+    if cap is not None:
+        # The bound on a surge's rise (see _then_sql) with a per-contact cap: the signals without a contact newer than
+        # then, plus what the contacts add now (each at most the cap).
+        columns[1] = (
+            "COALESCE(sum(s.d) FILTER (WHERE s.contact_id IS NOT NULL), 0.0::float8)"
+            " + COALESCE(sum(s.d0) FILTER (WHERE s.contact_id IS NULL AND s.occurred_at > %s), 0.0::float8) AS recent"
+        )
     if personas:
         bits = " ".join(f"WHEN %s THEN {1 << i}" for i in range(len(personas)))
         pmask = f"""CASE WHEN g.contacts IS NULL THEN 0 ELSE COALESCE((
@@ -83,11 +91,7 @@ def signal_aggregate_sql(
     rule_number, rule_params = _rule_number_sql(rules)
     decayed, decayed_params = _decayed_sql(rules, lookback)
     then_sql, then_params = _then_sql(plan, as_of) if surge else ("NULL::float8", [])
-    sql = f"""
-        SELECT g.account_id, g.raw, g.recent, {pmask} AS pmask, {then_sql} AS raw_then
-        FROM (
-          SELECT s.account_id, {", ".join(columns)}
-          FROM (
+    signals_sql = f"""
             SELECT x.account_id, x.occurred_at, x.contact_id, x.k, x.age, {decayed} AS d
             FROM (
               SELECT s.account_id, s.occurred_at, s.contact_id, {rule_number} AS k, {AGE} AS age
@@ -95,14 +99,32 @@ def signal_aggregate_sql(
               WHERE {where_s} AND s.occurred_at <= %s AND s.occurred_at >= %s::timestamptz - %s::interval
               ORDER BY s.account_id OFFSET 0
             ) x
-            WHERE {wanted}
-            ORDER BY x.account_id
+            WHERE {wanted}"""  # noqa: S608  # nosec B608  # SQL from model tables and constants; values are parameters
+    cap_params = []
+    if cap is None:
+        signals_sql += "\n            ORDER BY x.account_id"
+    else:
+        # Each contact's points (its signals' decayed points, summed over the account's window of that contact) above
+        # the cap count in proportion: d * cap / total (scoring.contact_factors). d0: before the cap.
+        signals_sql = f"""
+            SELECT y.account_id, y.occurred_at, y.contact_id, y.k, y.age, y.d AS d0,
+                   CASE WHEN y.contact_id IS NOT NULL AND sum(y.d) OVER w > %s::float8
+                        THEN y.d * (%s::float8 / sum(y.d) OVER w) ELSE y.d END AS d
+            FROM ({signals_sql} OFFSET 0) y
+            WINDOW w AS (PARTITION BY y.account_id, y.contact_id)
+            ORDER BY y.account_id"""  # noqa: S608  # nosec B608  # SQL from constants; values are parameters
+        cap_params = [cap, cap]
+    sql = f"""
+        SELECT g.account_id, g.raw, g.recent, {pmask} AS pmask, {then_sql} AS raw_then
+        FROM (
+          SELECT s.account_id, {", ".join(columns)}
+          FROM ({signals_sql}
           ) s
           GROUP BY s.account_id
         ) g
     """  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
     params = [
-        *pmask_params, *then_params, *column_params, *decayed_params, *rule_params,
+        *pmask_params, *then_params, *column_params, *cap_params, *decayed_params, *rule_params,
         as_of, *where_s_params, as_of, as_of, dt.timedelta(days=max(lookback, window)),
     ]  # fmt: skip
     return sql, params
@@ -113,7 +135,10 @@ def _then_sql(plan: Plan, as_of: dt.datetime) -> tuple[str, list]:
     surge window (scoring.signal_score_then), for the accounts that might surge only, else NULL.
 
     An account can only surge when its signals newer than `then` are worth at least the delta: the rest of its
-    signal score can only have fallen since then (each signal's points decay, caps only cut). So only accounts
+    signal score can only have fallen since then (each signal's points decay, caps only cut). With a per-contact
+    cap a contact's points can shift between its kinds as they decay at different rates, so the bound is what the
+    contacts add now (each at most the cap) plus the signals without a contact newer than then, and never more than
+    the whole signal now. So only accounts
     with 100 * recent / full_signal_points >= delta - 0.2 (room for the two roundings) read their older signals
     again, through the (account, occurred_at) index; the others cannot surge and get no signal(then).
     """
@@ -125,14 +150,27 @@ def _then_sql(plan: Plan, as_of: dt.datetime) -> tuple[str, list]:
         params += [then_factor(rule, plan.rules.surge_window_days), rule.max_points]
     rule_number, rule_params = _rule_number_sql(rules)
     decayed, decayed_params = _decayed_sql(rules, lookback=None)  # the dates below keep to the lookback before then
-    sql = f"""CASE WHEN %s::float8 > 0 AND 100.0::float8 * g.recent / %s::float8 + 0.2::float8 >= %s::float8 THEN (
+    points_sql = f"""
+            SELECT x.k, x.contact_id, {decayed} AS c
+            FROM (SELECT {rule_number} AS k, s.contact_id, {AGE} AS age FROM {SIGNAL_TABLE} s
+                  WHERE s.account_id = g.account_id AND s.occurred_at <= %s AND s.occurred_at >= %s OFFSET 0) x"""  # noqa: S608  # nosec B608  # SQL from model tables and constants; values are parameters
+    points_params = [*decayed_params, *rule_params, as_of, then, then - dt.timedelta(days=p.lookback_days)]
+    rise = "g.recent"
+    if p.contact_cap is not None:
+        # A contact's points as of then (each grown back by its kind's factor) above the cap count in proportion.
+        rise = "LEAST(g.raw, g.recent)"
+        factors = [then_factor(rule, plan.rules.surge_window_days) for rule in rules]
+        points_sql = f"""
+            SELECT z.k, CASE WHEN z.contact_id IS NOT NULL AND sum(z.tc) OVER w > %s::float8
+                             THEN z.c * (%s::float8 / sum(z.tc) OVER w) ELSE z.c END AS c
+            FROM (SELECT y.k, y.contact_id, y.c, COALESCE((%s::float8[])[y.k], 0.0::float8) * y.c AS tc
+                  FROM ({points_sql} OFFSET 0) y OFFSET 0) z
+            WINDOW w AS (PARTITION BY z.contact_id)"""  # noqa: S608  # nosec B608  # SQL from constants; values are parameters
+        points_params = [p.contact_cap, p.contact_cap, factors, *points_params]
+    sql = f"""CASE WHEN %s::float8 > 0 AND 100.0::float8 * {rise} / %s::float8 + 0.2::float8 >= %s::float8 THEN (
           SELECT (0.0::float8 + {" + ".join(capped) or "0.0::float8"})
-          FROM (
-            SELECT x.k, {decayed} AS c
-            FROM (SELECT {rule_number} AS k, {AGE} AS age FROM {SIGNAL_TABLE} s
-                  WHERE s.account_id = g.account_id AND s.occurred_at <= %s AND s.occurred_at >= %s OFFSET 0) x
+          FROM ({points_sql}
           ) x
         ) END"""  # noqa: S608  # nosec B608  # SQL from model tables, whitelisted field names and constants; values are parameters
-    params = [p.full_signal_points, p.full_signal_points, plan.rules.surge_delta, *params, *decayed_params]
-    params += [*rule_params, as_of, then, then - dt.timedelta(days=p.lookback_days)]
+    params = [p.full_signal_points, p.full_signal_points, plan.rules.surge_delta, *params, *points_params]
     return sql, params

@@ -26,6 +26,7 @@ COPIED_FIELDS = [
     "lookback_days", "engagement_window_days", "tier1_enter", "tier1_exit", "tier1_min_fit", "tier2_enter",
     "tier2_exit", "tier2_min_fit", "tier3_enter", "tier3_exit", "tier3_min_fit", "min_days_in_tier",
     "surge_window_days", "surge_delta", "surge_hold_days", "mqa_tiers", "mqa_signal_min", "rejection_cooldown_days",
+    "contact_cap", "group_rollup",
 ]  # fmt: skip
 
 

@@ -32,10 +32,10 @@ def pure_scores(
     what was stored before (none: unscored, or scored by another version); `placements` receives each placement."""
     params, rules = scoring_params(model), tier_rules(model)
     events: dict[int, list] = {}
-    for account_id, kind, occurred_at, persona in Signal.objects.values_list(
-        "account_id", "kind", "occurred_at", "contact__persona"
+    for account_id, kind, occurred_at, persona, contact in Signal.objects.values_list(
+        "account_id", "kind", "occurred_at", "contact__persona", "contact_id"
     ):
-        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
+        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona, contact))
     result = {}
     for values in Account.objects.values(*VALUE_FIELDS):
         standing = (standings or {}).get(values["id"], Standing())
@@ -296,10 +296,10 @@ def pure_shadow_scores(model: ScoringModel, as_of: dt.datetime) -> dict[int, tup
 
     params, rules = scoring_params(model), tier_rules(model)
     events: dict[int, list] = {}
-    for account_id, kind, occurred_at, persona in Signal.objects.values_list(
-        "account_id", "kind", "occurred_at", "contact__persona"
+    for account_id, kind, occurred_at, persona, contact in Signal.objects.values_list(
+        "account_id", "kind", "occurred_at", "contact__persona", "contact_id"
     ):
-        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
+        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona, contact))
     result = {}
     for values in Account.objects.values(*VALUE_FIELDS):
         score = score_account(params, account_values(values), events.get(values["id"], []), as_of)

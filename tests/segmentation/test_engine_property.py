@@ -117,6 +117,8 @@ models = st.fixed_dictionaries(
         "half_life": st.sampled_from([0.5, 7.0, 30.0, 400.0]),  # 400: a year-old signal still counts
         "cap": st.sampled_from([5.0, 40.0]),
         "full": st.sampled_from([10.0, 100.0]),
+        # The per-contact cap: none (every signal in full), below a kind's cap, above it.
+        "contact_cap": st.sampled_from([None, 4.0, 25.0]),
         "thresholds": st.sampled_from(
             [
                 {},  # the defaults
@@ -161,7 +163,7 @@ def test_sql_engine_equals_the_pure_module(rows, definition):
         model = ScoringModel.objects.create(
             name="p", version=1, icp=icp, signal_rules=rules, required_personas=definition["personas"],
             w_fit=w_fit, w_signal=w_signal, w_coverage=w_coverage, full_signal_points=definition["full"],
-            **definition["thresholds"], **definition["tiers"],
+            contact_cap=definition["contact_cap"], **definition["thresholds"], **definition["tiers"],
         )  # fmt: skip
         other = ScoringModel.objects.create(name="o", version=2, icp=icp, status=ScoringModel.Status.ARCHIVED)
         standings = {}
