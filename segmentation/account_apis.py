@@ -14,9 +14,11 @@ from territories import apis as territory_apis
 from .explain import explain
 from .filters import HeldFilters
 from .models import AccountScore
+from .rollups import account_group
 from .selectors import account_tier_changes
 
 TIER_HISTORY_ROWS = 50
+GROUP_CHILDREN_ROWS = 50
 TRUE_FALSE = [("true", "true"), ("false", "false")]
 
 
@@ -36,9 +38,38 @@ class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
 
     score = serializers.SerializerMethodField()
     tier_history = serializers.SerializerMethodField()
+    group_score = serializers.SerializerMethodField()
 
     class Meta(account_apis.AccountDetailSerializer.Meta):
-        fields = [*account_apis.AccountDetailSerializer.Meta.fields, "score", "tier_history"]
+        fields = [*account_apis.AccountDetailSerializer.Meta.fields, "score", "tier_history", "group_score"]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": {},
+            "description": "null unless the account has subsidiaries. The group (the account and its subsidiaries) "
+            "scored by the model's rule (`max`: highest score in the group; `sum_signals`: the group's summed signal "
+            "blended with the parent's fit): rule, rule_label, value, own, sentence; `children`: the best "
+            f"{GROUP_CHILDREN_ROWS} subsidiaries the caller may see (id, name, tier, unified); `outside_scope`: how "
+            "many subsidiaries are outside the caller's territories (never listed).",
+        }
+    )
+    def get_group_score(self, obj) -> dict | None:
+        group = account_group(user=self.context["request"].user, account=obj, per_page=GROUP_CHILDREN_ROWS)
+        if group is None:
+            return None
+        return {
+            "rule": group["rule"],
+            "rule_label": group["rule_label"],
+            "value": group["value"],
+            "own": group["own"],
+            "sentence": group["sentence"],
+            "children": [{k: c[k] for k in ("id", "name", "tier", "unified")} for c in group["children"]],
+            "children_total": group["children_total"],
+            "children_visible": group["children_visible"],
+            "outside_scope": group["outside_scope"],
+        }
 
     @extend_schema_field(TierHistorySerializer(many=True))
     def get_tier_history(self, obj) -> list[dict]:

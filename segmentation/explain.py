@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from accounts.criteria import criterion_sentence, with_group
-from accounts.models import Signal
+from accounts.models import Contact, Signal
 from core.tiers import LABELS
 
 from .definition import persona_label, scoring_params, signal_kind_label, tier_thresholds
@@ -19,11 +19,11 @@ def _g(value: float) -> str:
     return f"{value:,.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
 
 
-def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] | None = None) -> dict:
+def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime, int | None]] | None = None) -> dict:
     """{fit, signal, coverage, unified, tier, excluded_by, sentences}: every number a person needs to redo the score.
 
-    `signals`: the account's (kind, occurred_at) pairs when the caller loaded them already (see `signals_by_account`,
-    one query for a list of scores); pairs outside the score's look-back window are ignored.
+    `signals`: the account's (kind, occurred_at, contact id) triples when the caller loaded them already (see
+    `signals_by_account`, one query for a list of scores); signals outside the score's look-back window are ignored.
     """
     model = score.model
     params = scoring_params(model)
@@ -54,9 +54,16 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
     if signals is None:
         signals = Signal.objects.filter(
             account_id=score.account_id, occurred_at__lte=score.as_of, occurred_at__gte=since
-        ).values_list("kind", "occurred_at")
-    events = [SignalEvent(kind, occurred_at) for kind, occurred_at in signals if since <= occurred_at <= score.as_of]
-    _, detail = signal_score(params.signal_rules, events, score.as_of, params.lookback_days, params.full_signal_points)
+        ).values_list("kind", "occurred_at", "contact_id")
+    events = [
+        SignalEvent(kind, occurred_at, contact=contact)
+        for kind, occurred_at, contact in signals
+        if since <= occurred_at <= score.as_of
+    ]
+    _, detail = signal_score(
+        params.signal_rules, events, score.as_of, params.lookback_days, params.full_signal_points, params.contact_cap
+    )
+    capped_contacts = _capped_contacts(detail["contacts"])
     caps = {r.kind: r.max_points for r in params.signal_rules}
     kinds = sorted(
         (
@@ -113,6 +120,18 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
             else " (no scored signal in the last " + f"{model.lookback_days} days)"
         )
         + ".",
+        *(
+            [
+                "Signals from "
+                + "; from ".join(
+                    f"{c['name']} capped at {_g(c['points'])} points (had {_g(round(c['decayed'], 1))})"
+                    for c in capped_contacts
+                )
+                + "."
+            ]
+            if capped_contacts
+            else []
+        ),
         f"Buying group: {len(engaged)} of {len(required)} required personas engaged in the last "
         f"{model.engagement_window_days} days"
         + (f" ({', '.join(persona_label(p) for p in engaged)})" if engaged else "")
@@ -127,7 +146,14 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
         "model": {"id": model.pk, "name": model.name, "version": model.version},
         "as_of": score.as_of,
         "fit": {"value": score.fit, "raw": raw, "max": maximum, "groups": group_rows},
-        "signal": {"value": score.signal, "raw": signal_raw, "full_points": params.full_signal_points, "kinds": kinds},
+        "signal": {
+            "value": score.signal,
+            "raw": signal_raw,
+            "full_points": params.full_signal_points,
+            "kinds": kinds,
+            "contact_cap": params.contact_cap,
+            "capped_contacts": capped_contacts,
+        },
         "coverage": {
             "value": score.coverage,
             "required": required,
@@ -148,6 +174,18 @@ def explain(score: AccountScore, *, signals: Iterable[tuple[str, dt.datetime]] |
     }
 
 
+def _capped_contacts(capped: dict) -> list[dict]:
+    """[{id, name, decayed, points}]: the contacts whose signals the per-contact cap cut, the most cut first."""
+    if not capped:
+        return []
+    names = dict(Contact.objects.filter(pk__in=list(capped)).values_list("pk", "name"))
+    rows = [
+        {"id": pk, "name": names.get(pk) or f"Contact {pk}", "decayed": c["decayed"], "points": c["points"]}
+        for pk, c in capped.items()
+    ]
+    return sorted(rows, key=lambda c: (-c["decayed"], c["name"]))
+
+
 def signal_contributions(score: AccountScore, signals, now: dt.datetime) -> list[dict]:
     """Each signal with the points it adds now (before its kind's cap), newest first."""
     params = scoring_params(score.model)
@@ -160,9 +198,9 @@ def signal_contributions(score: AccountScore, signals, now: dt.datetime) -> list
     return rows
 
 
-def signals_by_account(scores: Iterable[AccountScore]) -> dict[int, list[tuple[str, dt.datetime]]]:
-    """Each scored account's (kind, occurred_at) signals inside its score's look-back window, in one query, for
-    `explain(score, signals=...)` over a list of scores."""
+def signals_by_account(scores: Iterable[AccountScore]) -> dict[int, list[tuple[str, dt.datetime, int | None]]]:
+    """Each scored account's (kind, occurred_at, contact id) signals inside its score's look-back window, in one
+    query, for `explain(score, signals=...)` over a list of scores."""
     windows = {s.account_id: (s.as_of - dt.timedelta(days=s.model.lookback_days), s.as_of) for s in scores}
     found: dict[int, list[tuple[str, dt.datetime]]] = {pk: [] for pk in windows}
     if not windows:
@@ -171,9 +209,9 @@ def signals_by_account(scores: Iterable[AccountScore]) -> dict[int, list[tuple[s
         account_id__in=sorted(windows),
         occurred_at__gte=min(start for start, _ in windows.values()),
         occurred_at__lte=max(end for _, end in windows.values()),
-    ).values_list("account_id", "kind", "occurred_at")
-    for account_id, kind, occurred_at in rows.iterator(chunk_size=2000):
+    ).values_list("account_id", "kind", "occurred_at", "contact_id")
+    for account_id, kind, occurred_at, contact in rows.iterator(chunk_size=2000):
         start, end = windows[account_id]
         if start <= occurred_at <= end:
-            found[account_id].append((kind, occurred_at))
+            found[account_id].append((kind, occurred_at, contact))
     return found

@@ -10,6 +10,7 @@ from ..definition import persona_label, signal_kind_label
 from ..explain import explain, signal_contributions
 from ..models import AccountScore
 from ..plays import play_for_tier
+from ..rollups import account_group
 from ..selectors import account_mqas, account_tier_changes
 
 register = template.Library()
@@ -69,6 +70,13 @@ def account_scoring(account) -> dict:
         "more_mqas": more_mqas,
         "timeline_rows": TIMELINE_ROWS,
     }
+
+
+@register.simple_tag
+def account_group_rollup(user, account, page=1) -> dict | None:
+    """A parent account's group (itself and its subsidiaries): its own score beside the group's, by the model's group
+    rule, and a page of the subsidiaries `user` may see with their tiers; None when it has no subsidiaries."""
+    return account_group(user=user, account=account, page=page or 1)
 
 
 @register.simple_tag

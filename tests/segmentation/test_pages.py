@@ -102,9 +102,10 @@ def model_post(model: ScoringModel, **changes) -> dict:
             "name", "notes", "w_fit", "w_signal", "w_coverage", "full_signal_points", "lookback_days",
             "engagement_window_days", "tier1_enter", "tier1_exit", "tier1_min_fit", "tier2_enter", "tier2_exit",
             "tier2_min_fit", "tier3_enter", "tier3_exit", "tier3_min_fit", "min_days_in_tier", "surge_window_days",
-            "surge_delta", "surge_hold_days", "mqa_signal_min", "rejection_cooldown_days",
+            "surge_delta", "surge_hold_days", "mqa_signal_min", "rejection_cooldown_days", "group_rollup",
         ]
     }  # fmt: skip
+    data["contact_cap"] = "" if model.contact_cap is None else model.contact_cap
     data.update(icp=model.icp_id, required_personas=model.required_personas, mqa_tiers=model.mqa_tiers)
     rules = model.signal_rules
     data.update(formset("rules", rules, ["kind", "points", "half_life_days", "max_points"], initial=len(rules)))
