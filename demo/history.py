@@ -47,10 +47,11 @@ def scores_by_day(days: list[dt.date]) -> Iterator[tuple[dt.date, dict[int, Scor
     )
     events: dict[int, list[SignalEvent]] = {}
     signals = Signal.objects.filter(occurred_at__gte=start, occurred_at__lt=_end_of(days[-1]))
-    for account_id, kind, occurred_at, persona in signals.order_by("account_id", "occurred_at", "id").values_list(
-        "account_id", "kind", "occurred_at", "contact__persona"
-    ):
-        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
+    rows = signals.order_by("account_id", "occurred_at", "id").values_list(
+        "account_id", "kind", "occurred_at", "contact__persona", "contact_id"
+    )
+    for account_id, kind, occurred_at, persona, contact in rows:
+        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona, contact))
     moments = {pk: [e.occurred_at for e in found] for pk, found in events.items()}
     rows = list(Account.objects.order_by("pk").values(*VALUE_COLUMNS, "territory_id"))
     accounts = [(values["id"], account_values(values)) for values in rows]

@@ -257,16 +257,17 @@ def _account_chunks():
 
 def _events(account_ids: list[int], *, since: dt.datetime, cutoff: dt.datetime) -> tuple[dict, int]:
     """{account id: [SignalEvent]} of the accounts' signals with since <= occurred_at < cutoff, each with its
-    contact's persona, in one ordered pass; and how many were read."""
+    contact and the contact's persona (the per-contact cap counts by contact), in one ordered pass; and how many were
+    read."""
     events: dict[int, list[SignalEvent]] = {}
     read = 0
     signals = Signal.objects.filter(account_id__in=account_ids, occurred_at__gte=since, occurred_at__lt=cutoff)
     # A fixed order: the same signals always sum to the same float, as the scoring engine reads them.
     rows = signals.order_by("account_id", "occurred_at", "id").values_list(
-        "account_id", "kind", "occurred_at", "contact__persona"
+        "account_id", "kind", "occurred_at", "contact__persona", "contact_id"
     )
-    for account_id, kind, occurred_at, persona in rows.iterator(chunk_size=QUERY_CHUNK):
-        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona))
+    for account_id, kind, occurred_at, persona, contact in rows.iterator(chunk_size=QUERY_CHUNK):
+        events.setdefault(account_id, []).append(SignalEvent(kind, occurred_at, persona, contact))
         read += 1
     return events, read
 

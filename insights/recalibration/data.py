@@ -90,13 +90,13 @@ def signal_history(
     account_ids: list[int], *, since: dt.datetime, until: dt.datetime, every: bool = False, events: bool = True
 ) -> tuple[SignalHistory, dict[int, list[SignalEvent]]]:
     """The signals of `account_ids` with since <= occurred_at < until: as arrays (rows index `account_ids`) and, with
-    `events`, as each account's events in time order (what the scoring reads, persona included). `every` says
-    `account_ids` is every account: the signals are then read in one pass by time alone."""
+    `events`, as each account's events in time order (what the scoring reads, contact and persona included). `every`
+    says `account_ids` is every account: the signals are then read in one pass by time alone."""
     where = {a: i for i, a in enumerate(account_ids)}
     kinds: dict[str, int] = {}
     account, kind, at = [], [], []
     found: dict[int, list[SignalEvent]] = defaultdict(list)
-    columns = ("account_id", "kind", "occurred_at") + (("contact__persona",) if events else ())
+    columns = ("account_id", "kind", "occurred_at") + (("contact__persona", "contact_id") if events else ())
     in_time = Signal.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
     for chunk in [None] if every else _chunks(account_ids):
         signals = in_time if chunk is None else in_time.filter(account_id__in=chunk)
@@ -109,7 +109,7 @@ def signal_history(
             kind.append(kinds.setdefault(row[1], len(kinds)))
             at.append(row[2].timestamp())
             if events:
-                found[row[0]].append(SignalEvent(row[1], row[2], row[3]))
+                found[row[0]].append(SignalEvent(row[1], row[2], row[3], row[4]))
     history = SignalHistory(
         kinds=list(kinds),
         account=np.array(account, dtype=np.int64),

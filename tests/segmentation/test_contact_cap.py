@@ -4,17 +4,25 @@ import datetime as dt
 
 import pytest
 
+from accounts.criteria import VALUE_COLUMNS, account_values
 from accounts.models import Account, Contact, Signal
 from segmentation.engine import Plan, Selection
 from segmentation.engine.python import python_rows
 from segmentation.engine.sql import sql_rows
+from segmentation.engine.sql_signals import signal_aggregate_sql
 from segmentation.models import ICP, ScoringModel
-from segmentation.scoring import SignalEvent, SignalRule, round1, signal_score, signal_score_then
+from segmentation.scoring import SignalEvent, SignalRule, round1, score_and_place, signal_score, signal_score_then
+from segmentation.tiers import Standing
 from tests.conftest import require_postgres
 
 from .test_engine import AS_OF, assert_same, pure_scores
 
 pytestmark = pytest.mark.django_db
+
+
+def account_row(account: Account) -> dict:
+    return Account.objects.values(*VALUE_COLUMNS).get(pk=account.pk)
+
 
 RULES = [
     {"kind": "web_visit", "points": 5, "half_life_days": 30, "max_points": 100},
@@ -104,3 +112,23 @@ def test_sql_and_python_engines_cap_alike(contact_cap):
         assert sql[account_id].placement == row.placement  # the surge test (signal a week ago) included
     if contact_cap == 4:
         assert sql[acme.pk].signal == 13.0  # Jane 4, John 4, the contactless visit 5
+
+
+@pytest.mark.postgres
+def test_without_a_cap_both_engines_score_as_before():
+    """A model without a cap (every model until now) runs the statement it always ran, and the contacts behind the
+    signals change nothing: the scores equal the pure module's on the same signals stripped of their contacts."""
+    require_postgres()
+    model, acme, _ = noisy_world(contact_cap=None, surge_delta=5)
+    plan = Plan.of(model)
+    assert " OVER " not in signal_aggregate_sql(plan, Selection(), AS_OF)[0]
+    sql = {r.account_id: r for r in sql_rows(plan, Selection(), AS_OF)}
+    python = {r.account_id: r for r in python_rows(plan, Selection(), AS_OF)}
+    for account in Account.objects.all():
+        events = [SignalEvent(s.kind, s.occurred_at) for s in Signal.objects.filter(account=account)]
+        pure = score_and_place(plan.params, plan.rules, account_values(account_row(account)), events, Standing(), AS_OF)
+        for rows in (sql, python):
+            row = rows[account.pk]
+            assert (row.fit, row.signal, row.unified) == (pure.score.fit, pure.score.signal, pure.score.unified)
+            assert row.placement == pure.placement
+    assert sql[acme.pk].signal == 100.0

@@ -215,8 +215,6 @@ def test_the_model_editor_refuses_a_bad_cap_or_rule_and_keeps_what_was_typed(cli
 def test_the_api_refuses_a_negative_cap(client, world):
     draft = ScoringModelFactory()
     client.force_login(world.admin)
-    response = client.patch(
-        f"/api/v1/scoring-models/{draft.pk}/", {"contact_cap": -1}, content_type="application/json"
-    )
+    response = client.patch(f"/api/v1/scoring-models/{draft.pk}/", {"contact_cap": -1}, content_type="application/json")
     assert response.status_code == 400
     assert "contact_cap" in response.json()
