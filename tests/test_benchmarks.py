@@ -42,6 +42,8 @@ def test_the_rescore_benchmark_runs_at_a_small_size():
                      r"(\d+ ms|n/a) over \d+ pages", out), out  # fmt: skip
     assert re.search(r"new signal -> updated score: p50 \d+ ms, p95 \d+ ms", out), out
     assert re.search(r"worker 1 peak RSS: \d+ MB", out), out
+    assert re.search(r"scoring statement over every account: without a per-contact cap [\d.]+ s, with a cap of 20 "
+                     r"points per contact [\d.]+ s \([\d.]+x\)", out), out  # fmt: skip
 
 
 @pytest.mark.postgres

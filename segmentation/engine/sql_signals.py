@@ -99,20 +99,22 @@ def signal_aggregate_sql(
               WHERE {where_s} AND s.occurred_at <= %s AND s.occurred_at >= %s::timestamptz - %s::interval
               ORDER BY s.account_id OFFSET 0
             ) x
-            WHERE {wanted}"""  # noqa: S608  # nosec B608  # SQL from model tables and constants; values are parameters
+            WHERE {wanted}
+            ORDER BY x.account_id"""  # noqa: S608  # nosec B608  # SQL from model tables and constants; values are parameters
     cap_params = []
-    if cap is None:
-        signals_sql += "\n            ORDER BY x.account_id"
-    else:
+    if cap is not None:
         # Each contact's points (its signals' decayed points, summed over the account's window of that contact) above
         # the cap count in proportion: d * cap / total (scoring.contact_factors). d0: before the cap.
         signals_sql = f"""
-            SELECT y.account_id, y.occurred_at, y.contact_id, y.k, y.age, y.d AS d0,
-                   CASE WHEN y.contact_id IS NOT NULL AND sum(y.d) OVER w > %s::float8
-                        THEN y.d * (%s::float8 / sum(y.d) OVER w) ELSE y.d END AS d
-            FROM ({signals_sql} OFFSET 0) y
-            WINDOW w AS (PARTITION BY y.account_id, y.contact_id)
-            ORDER BY y.account_id"""  # noqa: S608  # nosec B608  # SQL from constants; values are parameters
+            SELECT t.account_id, t.occurred_at, t.contact_id, t.k, t.age, t.d AS d0,
+                   CASE WHEN t.contact_id IS NOT NULL AND t.total > %s::float8
+                        THEN t.d * (%s::float8 / t.total) ELSE t.d END AS d
+            FROM (
+              SELECT y.*, sum(y.d) OVER (PARTITION BY y.account_id, y.contact_id) AS total
+              FROM ({signals_sql} OFFSET 0) y
+              ORDER BY y.account_id OFFSET 0
+            ) t
+            ORDER BY t.account_id"""  # noqa: S608  # nosec B608  # SQL from constants; values are parameters
         cap_params = [cap, cap]
     sql = f"""
         SELECT g.account_id, g.raw, g.recent, {pmask} AS pmask, {then_sql} AS raw_then
