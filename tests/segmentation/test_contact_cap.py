@@ -132,3 +132,31 @@ def test_without_a_cap_both_engines_score_as_before():
             assert (row.fit, row.signal, row.unified) == (pure.score.fit, pure.score.signal, pure.score.unified)
             assert row.placement == pure.placement
     assert sql[acme.pk].signal == 100.0
+
+
+@pytest.mark.postgres
+def test_a_surge_from_points_shifting_between_kinds_is_found_by_sql_too():
+    """Jane's points, capped at 30, shift between her kinds as they decay at different rates: eight days ago a
+    meeting (50 points, half-life 1,000 days) and a download (50, half-life 1 day, its kind capped at 0.1). A week
+    ago her 75 points counted 30, 20 of them the meeting's; now the download is worth 0.2 and the meeting counts 29.9.
+    The signal score rises by 9.9 with no new signal: a surge (delta 5), which the SQL engine must not skip."""
+    require_postgres()
+    rules = [
+        {"kind": "meeting", "points": 50, "half_life_days": 1000, "max_points": 100},
+        {"kind": "content_download", "points": 50, "half_life_days": 1, "max_points": 0.1},
+    ]
+    icp = ICP.objects.create(name="icp", criteria=[])
+    model = ScoringModel.objects.create(
+        name="m", version=1, icp=icp, status=ScoringModel.Status.ACTIVE, signal_rules=rules, full_signal_points=100,
+        contact_cap=30, surge_delta=5, surge_window_days=7,
+    )  # fmt: skip
+    account = Account.objects.create(name="Acme")
+    jane = Contact.objects.create(account=account, name="Jane Doe", email="jane@acme.example")
+    for kind in ("meeting", "content_download"):
+        Signal.objects.create(account=account, contact=jane, kind=kind, occurred_at=AS_OF - dt.timedelta(days=8))
+    plan = Plan.of(model)
+    (python,) = python_rows(plan, Selection(), AS_OF)
+    (sql,) = sql_rows(plan, Selection(), AS_OF)
+    assert (python.signal, python.signal_then) == (30.0, 20.1)
+    assert python.placement.surge_started
+    assert sql.placement == python.placement
