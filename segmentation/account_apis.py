@@ -51,8 +51,8 @@ class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
             "description": "null unless the account has subsidiaries. The group (the account and its subsidiaries) "
             "scored by the model's rule (`max`: highest score in the group; `sum_signals`: the group's summed signal "
             "blended with the parent's fit): rule, rule_label, value, own, sentence; `children`: the best "
-            f"{GROUP_CHILDREN_ROWS} subsidiaries the caller may see (id, name, tier, unified); `outside_scope`: how "
-            "many subsidiaries are outside the caller's territories (never listed).",
+            f"{GROUP_CHILDREN_ROWS} subsidiaries the caller may see (id, name, tier, tier_label, unified); "
+            "`outside_scope`: how many subsidiaries are outside the caller's territories (never listed).",
         }
     )
     def get_group_score(self, obj) -> dict | None:
@@ -65,7 +65,7 @@ class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
             "value": group["value"],
             "own": group["own"],
             "sentence": group["sentence"],
-            "children": [{k: c[k] for k in ("id", "name", "tier", "unified")} for c in group["children"]],
+            "children": [{k: c[k] for k in ("id", "name", "tier", "tier_label", "unified")} for c in group["children"]],
             "children_total": group["children_total"],
             "children_visible": group["children_visible"],
             "outside_scope": group["outside_scope"],

@@ -106,6 +106,7 @@ def test_the_account_api_gives_the_group_score_scoped(client, world, group):
     assert body["group_score"]["value"] == 74.7 and body["group_score"]["own"] == 56.0
     assert [c["name"] for c in body["group_score"]["children"]] == ["Globex UK"]
     assert body["group_score"]["children"][0]["tier"] == "tier_3"
+    assert body["group_score"]["children"][0]["tier_label"] == "Tier 3"
     assert body["group_score"]["outside_scope"] == 2
     assert "Globex DE" not in str(body) and "Globex US" not in str(body)
     child = client.get(f"/api/v1/accounts/{AccountScore.objects.get(unified=39.0).account_id}/").json()
