@@ -10,7 +10,7 @@ from ..definition import persona_label, signal_kind_label
 from ..explain import explain, signal_contributions
 from ..models import AccountScore
 from ..plays import play_for_tier
-from ..selectors import account_mqas, account_tier_changes
+from ..selectors import account_lookalike, account_mqas, account_tier_changes
 
 register = template.Library()
 
@@ -69,6 +69,12 @@ def account_scoring(account) -> dict:
         "more_mqas": more_mqas,
         "timeline_rows": TIMELINE_ROWS,
     }
+
+
+@register.simple_tag
+def lookalike_reasons(account, user) -> dict | None:
+    """The account's lookalike score and why, naming only the won accounts the reader may see."""
+    return account_lookalike(account=account, user=user)
 
 
 @register.simple_tag
