@@ -10,11 +10,11 @@ MAX_TECHNOLOGIES technologies and MAX_ATTRIBUTE_VALUES attribute values: a trait
 account resemble winners. Each column carries a weight (WEIGHTS): the industry counts most, the decade founded
 least. Rows are scaled to length 1.
 
-**Neighbours.** The won accounts are indexed with scikit-learn's NearestNeighbors (a k-d tree) in a low-dimensional
-embedding of the traits (TruncatedSVD, DIMENSIONS components fitted on the won accounts). For each account the index
-proposes CANDIDATES x K won accounts; their exact cosine similarity on the traits is computed and the K most similar
-are kept (re-ranking: the embedding finds candidates fast, the score reads the traits exactly). An account is never
-its own neighbour.
+**Neighbours.** Exact: scikit-learn's NearestNeighbors, brute force, euclidean on rows of length 1 (which orders
+exactly as cosine does: |a - b|^2 = 2 - 2 cos(a, b)); scikit-learn computes it in chunks with a bounded heap per
+account on every core, so a million accounts against twenty thousand won ones take about a minute. K + 1 won
+accounts are asked for, so that an account that is itself won can be left out of its own neighbours; the cosine
+similarity of those kept is then read exactly from the sparse traits.
 
 **The score** = 100 x the mean cosine similarity of the account's traits with those of its K nearest won accounts
 (cosine distance d -> similarity 1 - d). 100: its K nearest winners have exactly its traits; 0: it shares nothing
@@ -35,15 +35,12 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.decomposition import TruncatedSVD
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from accounts.criteria import money
 
 K = 5  # nearest won accounts the score averages over
-CANDIDATES = 4  # candidates per neighbour proposed by the index before the exact re-ranking
-DIMENSIONS = 16  # of the embedding the index searches
 MAX_CATEGORIES = 60  # industries, countries kept
 MAX_TECHNOLOGIES = 40
 MAX_ATTRIBUTE_VALUES = 30
@@ -52,6 +49,7 @@ FEW_WINNERS = 20
 MAX_SHOWN_TRAITS = 6
 WEIGHTS = {"industry": 1.0, "employees": 0.8, "revenue": 0.8, "country": 0.7, "tech": 0.6, "attr": 0.6, "founded": 0.4}
 KIND_ORDER = list(WEIGHTS)
+MAX_VALUE_LENGTH = 60  # longer attribute text is prose, not a trait
 
 # The columns read of an account.
 COLUMNS = ("id", "industry", "country", "employee_count", "annual_revenue", "year_founded", "technologies",
@@ -94,8 +92,11 @@ def revenue_band_words(band: int) -> str:
     return f"{money(REVENUE_EDGES[band - 1])}–{money(REVENUE_EDGES[band]).lstrip('$')} revenue"
 
 
+SPACES = " \t\n\r\f\v"
+
+
 def _text(value: Any) -> str:
-    return value.strip().lower() if isinstance(value, str) else ""
+    return value.strip(SPACES).lower() if isinstance(value, str) else ""
 
 
 def _scalar(value: Any) -> str | None:
@@ -103,9 +104,9 @@ def _scalar(value: Any) -> str | None:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float) and math.isfinite(value):
-        return f"{value:g}"
-    if isinstance(value, str) and 0 < len(value.strip()) <= 60:
-        return value.strip().lower()
+        return str(int(value)) if value == int(value) else repr(float(value))
+    if isinstance(value, str) and 0 < len(value.strip(SPACES)) <= MAX_VALUE_LENGTH:
+        return value.strip(SPACES).lower()
     return None
 
 
@@ -200,18 +201,36 @@ def _written(row: Mapping[str, Any], trait: tuple) -> str:
 
 def encode(rows: Sequence[Mapping[str, Any]], vocabulary: Vocabulary) -> sp.csr_matrix:
     """The rows as a sparse matrix of weighted traits (one column per vocabulary trait), without scaling."""
-    indptr = [0]
-    indices: list[int] = []
     index = vocabulary.index
-    for row in rows:
-        columns = {index[t] for t in account_traits(row) if t in index}
-        indices.extend(sorted(columns))
-        indptr.append(len(indices))
-    data = vocabulary.weights[np.asarray(indices, dtype=np.int64)] if indices else np.zeros(0, np.float32)
-    return sp.csr_matrix(
-        (data.astype(np.float32), np.asarray(indices, np.int32), np.asarray(indptr, np.int64)),
-        shape=(len(rows), vocabulary.size),
-    )
+    return matrix_from_columns([[index[t] for t in account_traits(row) if t in index] for row in rows], vocabulary)
+
+
+def matrix_from_columns(columns: Sequence[Sequence[int]], vocabulary: Vocabulary) -> sp.csr_matrix:
+    """Each row's trait columns (in any order, repeats allowed) as the weighted sparse matrix `encode` makes."""
+    lengths = np.fromiter((len(c) for c in columns), dtype=np.int64, count=len(columns))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.fromiter((c for row in columns for c in row), dtype=np.int32, count=int(indptr[-1]))
+    matrix = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(len(columns), vocabulary.size))
+    matrix.sum_duplicates()
+    matrix.data = vocabulary.weights[matrix.indices].astype(np.float32)
+    return matrix
+
+
+def lookup_arrays(vocabulary: Vocabulary) -> dict[str, list]:
+    """The vocabulary as arrays, for encoding accounts where they are stored (the SQL of services/lookalikes.py):
+    <kind>_keys (the normalised values) and <kind>_cols (their columns); band and decade columns by position."""
+    arrays: dict[str, list] = {}
+    for kind in ("industry", "country", "tech", "founded"):
+        traits = [t for t in vocabulary.keys if t[0] == kind]
+        arrays[f"{kind}_keys"] = [t[1] for t in traits]
+        arrays[f"{kind}_cols"] = [vocabulary.index[t] for t in traits]
+    arrays["employees_cols"] = [vocabulary.index.get(("employees", b)) for b in range(len(EMPLOYEE_BANDS))]
+    arrays["revenue_cols"] = [vocabulary.index.get(("revenue", b)) for b in range(len(REVENUE_EDGES) + 1)]
+    traits = [t for t in vocabulary.keys if t[0] == "attr"]
+    arrays["attr_keys"] = [t[1] for t in traits]
+    arrays["attr_values"] = [t[2] for t in traits]
+    arrays["attr_cols"] = [vocabulary.index[t] for t in traits]
+    return arrays
 
 
 @dataclass
@@ -221,7 +240,6 @@ class Reference:
     ids: np.ndarray  # account ids
     matrix: sp.csr_matrix  # their traits, rows of length 1
     vocabulary: Vocabulary
-    embed: TruncatedSVD | None
     index: NearestNeighbors | None
 
     @property
@@ -235,15 +253,10 @@ def reference_build(rows: Sequence[Mapping[str, Any]], *, vocabulary: Vocabulary
     ids = np.array([int(r["id"]) for r in rows], dtype=np.int64)
     matrix = encode(rows, vocabulary)
     if not len(ids) or not vocabulary.size:
-        return Reference(ids=ids, matrix=matrix, vocabulary=vocabulary, embed=None, index=None)
-    matrix = normalize(matrix).astype(np.float32)
-    embed = None
-    points = matrix.toarray() if vocabulary.size <= DIMENSIONS else None
-    if points is None:
-        embed = TruncatedSVD(n_components=DIMENSIONS, random_state=0).fit(matrix)
-        points = embed.transform(matrix).astype(np.float32)
-    index = NearestNeighbors(algorithm="kd_tree").fit(points)
-    return Reference(ids=ids, matrix=matrix, vocabulary=vocabulary, embed=embed, index=index)
+        return Reference(ids=ids, matrix=matrix, vocabulary=vocabulary, index=None)
+    matrix = unit_rows(matrix)
+    index = NearestNeighbors(algorithm="brute", metric="euclidean").fit(matrix.toarray())
+    return Reference(ids=ids, matrix=matrix, vocabulary=vocabulary, index=index)
 
 
 @dataclass
@@ -260,8 +273,14 @@ class Scored:
 def score_rows(rows: Sequence[Mapping[str, Any]], reference: Reference, *, k: int = K) -> Scored:
     """Score accounts (rows with COLUMNS) against the won accounts: see the module's description."""
     ids = np.array([int(r["id"]) for r in rows], dtype=np.int64)
-    matrix = normalize(encode(rows, reference.vocabulary)).astype(np.float32)
-    return score_matrix(ids, matrix, reference, k=k)
+    return score_matrix(ids, unit_rows(encode(rows, reference.vocabulary)), reference, k=k)
+
+
+def unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to length 1 (a row with no trait stays empty)."""
+    if not matrix.shape[0] or not matrix.shape[1]:
+        return matrix.astype(np.float32)
+    return normalize(matrix).astype(np.float32)
 
 
 def score_matrix(ids: np.ndarray, matrix: sp.csr_matrix, reference: Reference, *, k: int = K) -> Scored:
@@ -269,9 +288,8 @@ def score_matrix(ids: np.ndarray, matrix: sp.csr_matrix, reference: Reference, *
     neighbours = np.full((n, k), -1, dtype=np.int64)
     similarity = np.zeros((n, k), dtype=np.float32)
     if n and reference.index is not None:
-        points = matrix.toarray() if reference.embed is None else reference.embed.transform(matrix)
-        wanted = min(reference.size, k * CANDIDATES + 1)  # +1: the account itself may be among them
-        _, candidates = reference.index.kneighbors(points.astype(np.float32), n_neighbors=wanted)
+        wanted = min(reference.size, k + 1)  # +1: the account itself may be among them
+        _, candidates = reference.index.kneighbors(matrix.toarray(), n_neighbors=wanted)
         exact = np.empty(candidates.shape, dtype=np.float32)
         for j in range(candidates.shape[1]):
             exact[:, j] = np.asarray(matrix.multiply(reference.matrix[candidates[:, j]]).sum(axis=1)).ravel()

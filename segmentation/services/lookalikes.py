@@ -18,10 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
+import scipy.sparse as sp
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -34,6 +36,7 @@ from .. import lookalike as L
 from ..models import Lookalike, LookalikeRun, ScoringModel
 
 CHUNK = 50_000
+BACKSLASH = "\\"
 CHANGED_BY = 0.05  # a score that moved less than this (half its last decimal) is unchanged
 LOCK_KEY = 7_315_021  # PostgreSQL advisory lock: one refresh at a time
 JOB_PARAMS = {"work": "lookalikes"}
@@ -68,34 +71,50 @@ def model_reads_lookalike(model: ScoringModel | None) -> bool:
     return any(str(item.get("attribute", "")).strip() == "lookalike" for item in items)
 
 
-def _read_chunk(after: int, size: int, *, attributes: bool) -> list[dict]:
-    """The next `size` accounts after id `after`, as the scorer reads them."""
+# Each account's trait columns, computed where the accounts are (PostgreSQL), exactly as lookalike.account_traits
+# reads them: text trimmed and lower-cased, head counts and revenue in power-of-ten bands, years in decades, attribute
+# values as text (yes/no, numbers without trailing zeros). Arrays are the vocabulary's (lookalike.lookup_arrays).
+TRAIT_COLUMNS_SQL = """array_remove(ARRAY[
+  (%(industry_cols)s::int[])[array_position(%(industry_keys)s::text[], lower(btrim(a.industry, E' \\t\\n\\r\\f\\v')))],
+  (%(country_cols)s::int[])[array_position(%(country_keys)s::text[], lower(btrim(a.country, E' \\t\\n\\r\\f\\v')))],
+  CASE WHEN a.employee_count >= 1
+    THEN (%(employees_cols)s::int[])[1 + least(floor(log(a.employee_count::float8))::int, %(top_band)s)] END,
+  CASE WHEN a.annual_revenue > 0 THEN (%(revenue_cols)s::int[])[1 + (a.annual_revenue >= 1e6)::int
+    + (a.annual_revenue >= 1e7)::int + (a.annual_revenue >= 1e8)::int + (a.annual_revenue >= 1e9)::int] END,
+  CASE WHEN a.year_founded BETWEEN 1000 AND 2100
+    THEN (%(founded_cols)s::int[])[array_position(%(founded_keys)s::int[], (a.year_founded / 10) * 10)] END
+] || ARRAY(
+  SELECT (%(tech_cols)s::int[])[array_position(%(tech_keys)s::text[], lower(btrim(t, E' \\t\\n\\r\\f\\v')))]
+  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(a.technologies) = 'array' THEN a.technologies ELSE '[]' END) e,
+  LATERAL (SELECT CASE WHEN jsonb_typeof(e) = 'string' THEN e #>> '{}' END AS t) x
+){attributes}, NULL)"""
+ATTRIBUTE_COLUMNS_SQL = """ || ARRAY(
+  SELECT x.col FROM unnest(%(attr_keys)s::text[], %(attr_values)s::text[], %(attr_cols)s::int[]) x(k, v, col)
+  WHERE CASE jsonb_typeof(a.attributes -> x.k)
+    WHEN 'string' THEN lower(btrim(a.attributes ->> x.k, E' \\t\\n\\r\\f\\v'))
+    WHEN 'boolean' THEN CASE WHEN (a.attributes ->> x.k)::boolean THEN 'yes' ELSE 'no' END
+    WHEN 'number' THEN trim_scale((a.attributes ->> x.k)::numeric)::text
+  END = x.v
+)"""
+
+
+def _read_chunk(after: int, size: int, vocabulary: L.Vocabulary) -> tuple[np.ndarray, list, sp.csr_matrix]:
+    """The next `size` accounts after id `after`: their ids, stored lookalike scores, and traits (unscaled)."""
     if connection.vendor != "postgresql":
-        return list(Account.objects.filter(pk__gt=after).order_by("pk").values(*READ_COLUMNS)[:size])
-    table = Account._meta.db_table
+        rows = list(Account.objects.filter(pk__gt=after).order_by("pk").values(*READ_COLUMNS)[:size])
+        ids = np.array([r["id"] for r in rows], dtype=np.int64)
+        return ids, [r["lookalike"] for r in rows], L.encode(rows, vocabulary)
+    arrays = L.lookup_arrays(vocabulary)
+    columns = TRAIT_COLUMNS_SQL.replace("{attributes}", ATTRIBUTE_COLUMNS_SQL if arrays["attr_cols"] else "")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, industry, country, employee_count, annual_revenue::float8, year_founded, "  # noqa: S608  # nosec B608  # the model's table; values are parameters
-            f"technologies::text, {'attributes::text' if attributes else 'NULL'}, lookalike "
-            f"FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
-            [after, size],
+            f"SELECT a.id, a.lookalike, {columns} FROM {Account._meta.db_table} a "  # noqa: S608  # nosec B608  # the model's table and constant SQL; values are parameters
+            "WHERE a.id > %(after)s ORDER BY a.id LIMIT %(size)s",
+            {**arrays, "top_band": len(L.EMPLOYEE_BANDS) - 1, "after": after, "size": size},
         )
         found = cursor.fetchall()
-    loads = json.loads
-    return [
-        {
-            "id": r[0],
-            "industry": r[1],
-            "country": r[2],
-            "employee_count": r[3],
-            "annual_revenue": r[4],
-            "year_founded": r[5],
-            "technologies": loads(r[6]) if r[6] else [],
-            "attributes": loads(r[7]) if r[7] else None,
-            "lookalike": r[8],
-        }  # fmt: skip
-        for r in found
-    ]
+    ids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+    return ids, [r[1] for r in found], L.matrix_from_columns([r[2] for r in found], vocabulary)
 
 
 def _changed(old: list, new: np.ndarray | None) -> np.ndarray:
@@ -137,9 +156,14 @@ def _write_reasons(first: int, last: int, rows: list[tuple]) -> None:
     if connection.vendor == "postgresql":
         table = Lookalike._meta.db_table
         sql = f"COPY {table} (account_id, score, neighbours, traits, computed_at) FROM STDIN"  # nosec B608
+        # One buffer in COPY's text format: JSON holds no raw tab or newline, only backslashes to double.
+        double = BACKSLASH * 2
+        lines = "".join(
+            f"{a}\t{s!r}\t{n.replace(BACKSLASH, double)}\t{t.replace(BACKSLASH, double)}\t{at.isoformat()}\n"
+            for a, s, n, t, at in rows
+        )
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(lines)
         return
     Lookalike.objects.bulk_create(
         [
@@ -198,31 +222,58 @@ def _refresh(*, trigger, job, progress, today, chunk) -> LookalikeRun:
     total = Account.objects.count()
     done = changed_count = 0
     last = 0
-    while True:
-        rows = _read_chunk(last, chunk, attributes=bool(reference.vocabulary.attribute_keys))
-        if not rows:
-            break
-        first, last = last, rows[-1]["id"]
-        ids = np.array([r["id"] for r in rows], dtype=np.int64)
-        old = [r["lookalike"] for r in rows]
-        scored = L.score_rows(rows, reference) if has_reference else None
-        new = scored.scores if scored is not None else None
-        changed = _changed(old, new)
-        reasons = []
-        if scored is not None:
-            for i, account_id in enumerate(scored.ids.tolist()):
-                neighbours = "[" + ",".join(neighbour_json[p] for p in scored.neighbours[i] if p >= 0) + "]"
-                traits = "[" + ",".join(trait_json[c] for c in scored.shared[i]) + "]"
-                reasons.append((account_id, float(scored.scores[i]), neighbours, traits, now))
+    # On PostgreSQL, past one chunk, reading the next chunk and writing the last one run in threads of their own
+    # (each with its own connection) while this one scores: the database encodes and stores as Python computes.
+    pipelined = connection.vendor == "postgresql" and total > chunk
+    reader = ThreadPoolExecutor(max_workers=1) if pipelined else None
+    writer = ThreadPoolExecutor(max_workers=1) if pipelined else None
+    written: Future | None = None
+
+    def read(after: int):
+        return _read_chunk(after, chunk, reference.vocabulary)
+
+    def write(ids, changed, new, first, last, reasons) -> None:
         with transaction.atomic():
             _write_scores(ids[changed], None if new is None else new[changed])
             _write_reasons(first, last, reasons)
             if rescore and changed.any():
                 accounts_changed(ids[changed].tolist())
-        done += len(rows)
-        changed_count += int(changed.sum())
-        if progress:
-            progress(done, max(total, done))
+
+    try:
+        pending = reader.submit(read, last) if reader else None
+        while True:
+            ids, old, traits = pending.result() if pending else read(last)
+            if not len(ids):
+                break
+            first, last = last, int(ids[-1])
+            if reader:
+                pending = reader.submit(read, last)
+            scored = L.score_matrix(ids, L.unit_rows(traits), reference) if has_reference else None
+            new = scored.scores if scored is not None else None
+            changed = _changed(old, new)
+            reasons = []
+            if scored is not None:
+                for i, account_id in enumerate(ids.tolist()):
+                    neighbours = ",".join(neighbour_json[p] for p in scored.neighbours[i] if p >= 0)
+                    shared = ",".join(trait_json[c] for c in scored.shared[i])
+                    reasons.append((account_id, float(scored.scores[i]), f"[{neighbours}]", f"[{shared}]", now))
+            if writer:
+                if written:
+                    written.result()  # one chunk in flight: memory stays flat, errors surface here
+                written = writer.submit(write, ids, changed, new, first, last, reasons)
+            else:
+                write(ids, changed, new, first, last, reasons)
+            done += len(ids)
+            changed_count += int(changed.sum())
+            if progress:
+                progress(done, max(total, done))
+        if written:
+            written.result()
+    finally:
+        for pool in (reader, writer):
+            if pool:
+                pool.submit(connections.close_all).result()  # the thread's own connection
+                pool.shutdown()
     Lookalike.objects.filter(account_id__gt=last).delete()  # accounts gone since
     run.finished_at = timezone.now()
     run.won_accounts = reference.size
