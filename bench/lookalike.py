@@ -115,6 +115,15 @@ def build(n: dict[str, int]) -> None:
     )
 
 
+def chunk_size() -> int:
+    """`--chunk N`: accounts per chunk (the product's CHUNK by default); a small size runs several chunks."""
+    if "--chunk" in sys.argv:
+        return int(sys.argv[sys.argv.index("--chunk") + 1])
+    from segmentation.services.lookalikes import CHUNK
+
+    return CHUNK
+
+
 def child_refresh() -> None:
     """The refresh, as a worker runs it, in this process: prints its time and peak RSS as JSON."""
     import django
@@ -124,7 +133,7 @@ def child_refresh() -> None:
     from segmentation.services.lookalikes import lookalikes_refresh
 
     begin = time.monotonic()
-    run = lookalikes_refresh(trigger="bench")
+    run = lookalikes_refresh(trigger="bench", chunk=chunk_size())
     seconds = time.monotonic() - begin
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "rss_mb": rss_mb, "won": run.won_accounts, "accounts": run.accounts}))
@@ -135,9 +144,8 @@ def main() -> int:
     url = django_on_fresh_database(DATABASE)
     build(n)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
-    child = subprocess.run(
-        [sys.executable, __file__, "--child-refresh"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    command = [sys.executable, __file__, "--child-refresh", "--chunk", str(chunk_size())]
+    child = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if child.returncode != 0:
         print(child.stdout[-2000:], child.stderr[-4000:])
         return 1
