@@ -349,3 +349,33 @@ def test_the_lookalikes_page_runs_a_refresh_and_says_when_and_on_how_many(client
     assert '<strong id="won-accounts">1</strong> won account:' in page
     client.force_login(world.manager)
     assert client.post(reverse("lookalikes-run")).status_code == 403
+
+
+def test_postgresql_encodes_traits_exactly_as_the_python_reader_does():
+    """The refresh on PostgreSQL reads each account's traits in SQL; it must read what lookalike.account_traits reads,
+    odd values included (spaces, case, bounds of the bands, attribute values of every JSON type)."""
+    from segmentation.services.lookalikes import _read_chunk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL encoding is PostgreSQL's")
+    odd = [
+        {"industry": " software\t", "country": "GERMANY", "employee_count": 10, "annual_revenue": 1_000_000,
+         "year_founded": 1999, "technologies": [" Salesforce ", "salesforce", 5, None], "attributes":
+         {"plan": " Pro ", "seats": 5, "ratio": 2.5, "partner": True, "tier": False, "notes": "x" * 80}},
+        {"industry": "Software", "country": "germany", "employee_count": 9999, "annual_revenue": 999_999.99,
+         "year_founded": 2000, "technologies": ["SALESFORCE", "Snowflake"], "attributes":
+         {"plan": "pro", "seats": 5.0, "ratio": 2.50, "partner": False, "tier": True}},
+        {"industry": "", "country": "", "employee_count": 0, "annual_revenue": 0, "year_founded": None,
+         "technologies": {"not": "a list"}, "attributes": ["not", "an", "object"]},
+        {"industry": "Retail", "country": "Japan", "employee_count": 100_000, "annual_revenue": 1e9,
+         "year_founded": 1000, "technologies": [], "attributes": {"plan": "enterprise", "seats": 12}},
+        {"industry": "Retail", "country": "Japan", "employee_count": 1, "annual_revenue": 12_345_678,
+         "year_founded": 2100, "technologies": ["Snowflake"], "attributes": {"plan": "PRO", "seats": "5"}},
+    ]  # fmt: skip
+    accounts = [AccountFactory(**values) for values in odd * 2]
+    rows = list(Account.objects.order_by("pk").values(*L.COLUMNS))
+    vocabulary = L.vocabulary_learn(rows)
+    assert vocabulary.size > 20 and vocabulary.attribute_keys >= {"plan", "seats", "ratio", "partner", "tier"}
+    ids, _, traits = _read_chunk(accounts[0].pk - 1, 100, vocabulary)
+    assert ids.tolist() == [r["id"] for r in rows]
+    assert (traits != L.encode(rows, vocabulary)).nnz == 0
