@@ -22,6 +22,7 @@ from segmentation.explain import explain
 from segmentation.models import AccountScore, Lookalike, LookalikeRun
 from segmentation.services import model_publish
 from segmentation.services.lookalikes import lookalikes_queued, lookalikes_refresh
+from tests.conftest import require_postgres
 from tests.factories import AccountFactory, ICPFactory, OpportunityFactory, ScoringModelFactory, UserFactory
 
 from .test_engine import assert_same, pure_scores, stored_scores
@@ -356,8 +357,7 @@ def test_postgresql_encodes_traits_exactly_as_the_python_reader_does():
     odd values included (spaces, case, bounds of the bands, attribute values of every JSON type)."""
     from segmentation.services.lookalikes import _read_chunk
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL encoding is PostgreSQL's")
+    require_postgres()  # the SQL encoding is PostgreSQL's
     odd = [
         {"industry": " software\t", "country": "GERMANY", "employee_count": 10, "annual_revenue": 1_000_000,
          "year_founded": 1999, "technologies": [" Salesforce ", "salesforce", 5, None], "attributes":
