@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import RoleAdmin
 
-from .changes import accounts_changed, owners_changed
+from .changes import accounts_changed, owners_changed, won_deals_changed, won_state
 from .models import Account, Contact, Opportunity, Signal
 from .selectors import account_list, contact_list, opportunity_list, signal_list
 
@@ -85,3 +85,22 @@ class OpportunityAdmin(RoleAdmin):
 
     def get_queryset(self, request):
         return opportunity_list(user=request.user)
+
+    # A won deal changed here means what it means anywhere else (changes.py): lookalike scores are refreshed.
+    def save_model(self, request, obj, form, change):
+        before = won_state(Opportunity.objects.filter(pk=obj.pk).first() if change else None)
+        super().save_model(request, obj, form, change)
+        after = won_state(obj)
+        if before != after and (before[1] or after[1]):
+            won_deals_changed([before[0], after[0]])
+
+    def delete_model(self, request, obj):
+        won = obj.is_won
+        super().delete_model(request, obj)
+        if won:
+            won_deals_changed([obj.account_id])
+
+    def delete_queryset(self, request, queryset):
+        ids = list(queryset.filter(is_won=True).values_list("account_id", flat=True))
+        super().delete_queryset(request, queryset)
+        won_deals_changed(ids)

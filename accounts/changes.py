@@ -4,6 +4,9 @@
   (`accounts_changed`). Segmentation drains the queue.
 - It is new, or changed without being placed in a territory by hand: it must be routed to a territory and an owner,
   so it goes on the routing queue too (`accounts_changed(..., route=True)`). Territories drains that queue.
+- One of its opportunities was won, or a won one changed (un-won, closed on another date, deleted): the set of won
+  accounts that lookalike scores compare every account with changed, so it goes on the lookalike queue
+  (`won_deals_changed`). Segmentation drains it with one refresh of every account's lookalike score.
 - Its owner changed (a routing run, a manual reassignment, an edit): its pending handoffs must follow it to the new
   owner, so it goes on the owner-change queue (`owners_changed`). Handoffs drains that queue.
 
@@ -19,12 +22,13 @@ from collections.abc import Iterable
 
 from core.queues import queue_add, wake_after_commit
 
-from .models import PendingOwnerChange, PendingRescore, PendingRoute
+from .models import PendingLookalike, PendingOwnerChange, PendingRescore, PendingRoute
 
 # The tasks that drain the queues, by name: segmentation and territories register them (this app never imports them).
 RESCORE_TASK = "accounts.changes.rescore_queued"
 ROUTE_TASK = "accounts.changes.route_queued"
 OWNERS_TASK = "accounts.changes.owners_changed"
+LOOKALIKE_TASK = "accounts.changes.lookalikes_queued"
 
 
 def accounts_changed(account_ids: Iterable[int], *, route: bool = False) -> list[int]:
@@ -47,3 +51,19 @@ def owners_changed(account_ids: Iterable[int]) -> list[int]:
     if ids:
         wake_after_commit(OWNERS_TASK)
     return ids
+
+
+def won_deals_changed(account_ids: Iterable[int]) -> list[int]:
+    """Queue accounts whose won opportunities changed, so lookalike scores are refreshed against the new set of won
+    accounts once the caller's transaction commits; returns the ids queued."""
+    ids = queue_add(PendingLookalike, account_ids)
+    if ids:
+        wake_after_commit(LOOKALIKE_TASK)
+    return ids
+
+
+def won_state(opportunity) -> tuple:
+    """What of an opportunity the set of won accounts depends on: compare it before and after a write."""
+    if opportunity is None:
+        return (None, False, None)
+    return (opportunity.account_id, bool(opportunity.is_won), opportunity.closed_on)

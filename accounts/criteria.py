@@ -38,7 +38,10 @@ ACCOUNT_FIELDS = {
     "year_founded": NUMBER,
     "technologies": LIST,
     "is_customer": BOOLEAN,
+    "lookalike": NUMBER,  # computed by segmentation (0-100, null until computed): never imported nor written by hand
 }
+# Fields the product computes: criteria read them, but no import or API write may set them.
+COMPUTED_FIELDS = frozenset({"lookalike"})
 # What to read of an account row so that `account_values` can build what criteria see.
 VALUE_COLUMNS = ("id", *ACCOUNT_FIELDS, "attributes")
 OPERATORS_BY_TYPE = {
@@ -302,11 +305,21 @@ FIELD_LABELS = {
     "year_founded": "Year founded",
     "technologies": "Technologies",
     "is_customer": "Customer",
+    "lookalike": "Lookalike score",
 }
 # Text fields whose values are proper names: a value typed in lower case reads capitalised ("united states").
 PROPER_NAME_FIELDS = frozenset({"industry", "country", "region", "city"})
 MONEY_FIELDS = frozenset({"annual_revenue"})
 PLAIN_NUMBER_FIELDS = frozenset({"year_founded"})  # a year reads 2010, not 2,010
+
+
+def computed_field_message(name: str) -> str:
+    """Why a computed field (COMPUTED_FIELDS, or an attribute of the same name) cannot be written."""
+    field_name = name.rsplit(".", 1)[-1]
+    return (
+        f"{attribute_label(field_name)} ({field_name}) is computed by the product and cannot be imported or written; "
+        "leave it out."
+    )
 
 
 def attribute_label(attribute: str) -> str:

@@ -22,6 +22,12 @@ class Account(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries")
     is_customer = models.BooleanField(default=False)
     attributes = models.JSONField(default=dict, blank=True)
+    # Computed by segmentation (how much the account resembles the accounts won lately, 0-100; see
+    # segmentation/lookalike.py), never imported or written through the API; null until first computed.
+    lookalike = models.FloatField(
+        null=True, blank=True, editable=False, verbose_name="lookalike score",
+        help_text="0-100: how much the account resembles the accounts won lately (computed).",
+    )  # fmt: skip
     # owner and territory are indexed by the composite indexes below (owner, name) and (territory, name).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -209,6 +215,18 @@ class PendingRoute(models.Model):
 class PendingOwnerChange(models.Model):
     """The owner-change queue: accounts whose owner changed, whose pending handoffs must follow them to the new owner
     (filled by `changes.py`, drained by handoffs)."""
+
+    account_id = models.BigIntegerField(primary_key=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}"
+
+
+class PendingLookalike(models.Model):
+    """The lookalike queue: accounts whose won opportunities changed (won, un-won, closed on another date), so the
+    reference set of won accounts changed and lookalike scores must be refreshed (filled by `changes.py`, drained by
+    segmentation with one refresh for the whole burst)."""
 
     account_id = models.BigIntegerField(primary_key=True)
     requested_at = models.DateTimeField(auto_now_add=True)

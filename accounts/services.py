@@ -20,7 +20,7 @@ from core.jobs import job_create, job_fail, job_progress, job_start, job_succeed
 from core.models import Job
 from core.services import row_update
 
-from .changes import accounts_changed, owners_changed
+from .changes import accounts_changed, owners_changed, won_deals_changed, won_state
 from .imports import ImportFileError, file_header, import_file, reason_in_words, rejected_rows_write
 from .models import Account, Contact, Opportunity
 
@@ -81,17 +81,28 @@ def contact_delete(*, contact: Contact) -> None:
 
 @transaction.atomic
 def opportunity_create(*, values: dict) -> Opportunity:
-    return Opportunity.objects.create(**values)
+    opportunity = Opportunity.objects.create(**values)
+    if opportunity.is_won:
+        won_deals_changed([opportunity.account_id])
+    return opportunity
 
 
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, values: dict) -> Opportunity:
-    return row_update(opportunity, values)[0]
+    before = won_state(opportunity)
+    opportunity = row_update(opportunity, values)[0]
+    after = won_state(opportunity)
+    if before != after and (before[1] or after[1]):  # a won deal appeared, went, moved account or changed date
+        won_deals_changed([before[0], after[0]])
+    return opportunity
 
 
 @transaction.atomic
 def opportunity_delete(*, opportunity: Opportunity) -> None:
+    account_id, won = opportunity.account_id, opportunity.is_won
     opportunity.delete()
+    if won:
+        won_deals_changed([account_id])
 
 
 def _imports_dir() -> Path:

@@ -15,7 +15,7 @@ from .explain import explain
 from .filters import HeldFilters
 from .models import AccountScore
 from .rollups import account_group
-from .selectors import account_tier_changes
+from .selectors import account_lookalike, account_tier_changes
 
 TIER_HISTORY_ROWS = 50
 GROUP_CHILDREN_ROWS = 50
@@ -32,6 +32,24 @@ class TierHistorySerializer(serializers.Serializer):
     unified = serializers.FloatField()
 
 
+class LookalikeNeighbourSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    year_won = serializers.IntegerField(allow_null=True)
+
+
+class LookalikeReasonsSerializer(serializers.Serializer):
+    """Why the account has its lookalike score: its nearest won accounts the reader may see (the others only
+    counted in `hidden`), the traits it shares with them, and the same in a sentence."""
+
+    score = serializers.FloatField()
+    neighbours = LookalikeNeighbourSerializer(many=True)
+    hidden = serializers.IntegerField(help_text="Nearest won accounts outside the reader's scope (never named).")
+    traits = serializers.ListField(child=serializers.CharField())
+    sentence = serializers.CharField()
+    computed_at = serializers.DateTimeField(allow_null=True)
+
+
 class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
     """One account with its score explained (fit groups, signal kinds, coverage, weights, the tier's reason, in
     numbers and in sentences) and its latest tier moves, newest first."""
@@ -39,9 +57,16 @@ class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
     score = serializers.SerializerMethodField()
     tier_history = serializers.SerializerMethodField()
     group_score = serializers.SerializerMethodField()
+    lookalike_reasons = serializers.SerializerMethodField()
 
     class Meta(account_apis.AccountDetailSerializer.Meta):
-        fields = [*account_apis.AccountDetailSerializer.Meta.fields, "score", "tier_history", "group_score"]
+        fields = [
+            *account_apis.AccountDetailSerializer.Meta.fields,
+            "score",
+            "tier_history",
+            "group_score",
+            "lookalike_reasons",
+        ]
 
     @extend_schema_field(
         {
@@ -70,6 +95,12 @@ class ScoredAccountDetailSerializer(account_apis.AccountDetailSerializer):
             "children_visible": group["children_visible"],
             "outside_scope": group["outside_scope"],
         }
+
+    @extend_schema_field(LookalikeReasonsSerializer(allow_null=True))
+    def get_lookalike_reasons(self, obj) -> dict | None:
+        request = self.context.get("request")
+        reasons = account_lookalike(account=obj, user=request.user) if request is not None else None
+        return LookalikeReasonsSerializer(reasons).data if reasons else None
 
     @extend_schema_field(TierHistorySerializer(many=True))
     def get_tier_history(self, obj) -> list[dict]:

@@ -3,7 +3,7 @@ from django.contrib import admin
 from accounts.selectors import criteria_problems
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
-from .models import ICP, MQA, AccountScore, Play, ScoringModel, ShadowScore, TierChange
+from .models import ICP, MQA, AccountScore, Lookalike, LookalikeRun, Play, ScoringModel, ShadowScore, TierChange
 from .plays import play_save
 from .services import icp_create, icp_update
 
@@ -70,6 +70,20 @@ class ShadowScoreAdmin(ReadOnlyAdmin):
     list_filter = ["tier"]
     raw_id_fields = ["account"]
     list_select_related = ["account", "model"]
+
+
+@admin.register(Lookalike)
+class LookalikeAdmin(ReadOnlyAdmin):
+    """Why each account has its lookalike score: read only, written by every lookalike refresh."""
+
+    list_display = ["account", "score", "traits", "computed_at"]
+    raw_id_fields = ["account"]
+    list_select_related = ["account"]
+
+
+@admin.register(LookalikeRun)
+class LookalikeRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "trigger", "period_days", "won_accounts", "accounts", "changed"]
 
 
 @admin.register(Play)

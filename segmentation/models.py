@@ -342,3 +342,41 @@ class ShadowScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.unified} ({self.tier}, shadow)"
+
+
+class Lookalike(models.Model):
+    """Why an account has its lookalike score (Account.lookalike): its nearest won accounts and the traits it shares
+    with them, as of the latest refresh (segmentation/lookalike.py)."""
+
+    account = models.OneToOneField(
+        "accounts.Account", on_delete=models.CASCADE, primary_key=True, related_name="lookalike_reasons",
+        db_constraint=False,
+    )  # fmt: skip
+    score = models.FloatField(help_text="0-100, as stored on the account.")
+    # [[account id, name, year won], ...], nearest first.
+    neighbours = models.JSONField(default=list)
+    # The traits shared with most of the neighbours, as readable words ("Software", "1k–10k employees").
+    traits = models.JSONField(default=list)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"lookalike of account {self.account_id}"
+
+
+class LookalikeRun(models.Model):
+    """One refresh of the lookalike scores: when, over which period, against how many won accounts."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    period_days = models.PositiveIntegerField()
+    won_accounts = models.PositiveIntegerField(default=0)
+    accounts = models.PositiveIntegerField(default=0, help_text="Accounts scored.")
+    changed = models.PositiveIntegerField(default=0, help_text="Accounts whose score changed (queued for rescoring).")
+    trigger = models.CharField(max_length=40, help_text="nightly, won deals changed, or by whom")
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"lookalike refresh {self.started_at:%Y-%m-%d %H:%M}"

@@ -8,12 +8,12 @@ import datetime as dt
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Account
-from accounts.selectors import account_visibility_q
+from accounts.selectors import account_list, account_visibility_q
 from accounts.selectors import scored_account_list as accounts_scored
 from core.summaries import counted
 from core.tiers import ORDER, tier_rank
 
-from .models import MQA, AccountScore, ScoringModel, TierChange
+from .models import MQA, AccountScore, Lookalike, ScoringModel, TierChange
 from .tiers import CAPACITY, PLACED
 
 
@@ -108,3 +108,53 @@ def account_mqas(*, account: Account, limit: int) -> tuple[list[MQA], bool]:
     """The account's latest `limit` MQAs, newest first, and whether there are older ones (one query)."""
     rows = list(MQA.objects.filter(account=account).order_by("-qualified_at", "-pk")[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def account_lookalike(*, account: Account, user) -> dict | None:
+    """An account's lookalike score and why (None before the first refresh), for a reader who may see the account:
+    its nearest won accounts the reader may also see, by name and year won; the others only counted ("and 2 won
+    accounts outside your territories"), never named; the traits it shares with them. Two queries."""
+    reasons = Lookalike.objects.filter(account_id=account.pk).first()
+    if reasons is None:
+        if account.lookalike is None:
+            return None
+        return {"score": account.lookalike, "neighbours": [], "hidden": 0, "traits": [], "computed_at": None,
+                "sentence": ""}  # fmt: skip
+    ids = [int(n[0]) for n in reasons.neighbours]
+    visible = set(account_list(user=user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    shown = [{"id": int(n[0]), "name": n[1], "year_won": n[2]} for n in reasons.neighbours if int(n[0]) in visible]
+    hidden = len(ids) - len(shown)
+    return {
+        "score": account.lookalike if account.lookalike is not None else reasons.score,
+        "neighbours": shown,
+        "hidden": hidden,
+        "traits": list(reasons.traits),
+        "computed_at": reasons.computed_at,
+        "sentence": lookalike_sentence(shown, hidden, list(reasons.traits)),
+    }
+
+
+def lookalike_sentence(shown: list[dict], hidden: int, traits: list[str]) -> str:
+    """ "like Acme, Globex (won 2026), sharing: Software, 1k–10k employees, uses Salesforce"; years by name when
+    they differ; accounts the reader may not see only counted."""
+    if not shown and not hidden:
+        return "like no won account: it shares no trait with the accounts won in the period"
+    years = {n["year_won"] for n in shown}
+    if not shown:
+        like = ""
+    elif len(years) == 1:
+        year = years.pop()
+        like = _names([n["name"] for n in shown]) + (f" (won {year})" if year else "")
+    else:
+        like = _names([f"{n['name']} (won {n['year_won']})" if n["year_won"] else n["name"] for n in shown])
+    if hidden:
+        outside = f"{hidden} won account{'s' if hidden != 1 else ''} outside your territories"
+        like = f"{like} and {outside}" if like else outside
+    sentence = f"like {like}"
+    if traits:
+        sentence += f", sharing: {', '.join(traits)}"
+    return sentence

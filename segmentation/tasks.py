@@ -2,7 +2,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from accounts.changes import RESCORE_TASK
+from accounts.changes import LOOKALIKE_TASK, RESCORE_TASK
 from core.jobs import job_run
 from core.models import Job
 from territories.services import CAPACITY_TASK
@@ -17,6 +17,7 @@ from .services import (
     rescore_pending,
     score_scopes_repair,
 )
+from .services.lookalikes import lookalikes_job_run, lookalikes_queued, lookalikes_refresh
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
@@ -65,3 +66,21 @@ def preview_task(job_id: int) -> None:
         return preview_compute(model=model, progress=progress)
 
     job_run(job=job, work=work)
+
+
+@shared_task(acks_late=True)
+def lookalikes_nightly_task() -> None:
+    """Every account's lookalike score against the accounts won lately, once a night. Idempotent."""
+    lookalikes_refresh(trigger="nightly")
+
+
+@shared_task(name=LOOKALIKE_TASK, acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+def lookalikes_queued_task() -> None:
+    """Won deals changed (the lookalike queue): one refresh for the burst."""
+    lookalikes_queued()
+
+
+@shared_task(acks_late=True)
+def lookalikes_job_task(job_id: int) -> None:
+    """A refresh an admin asked for, as a job."""
+    lookalikes_job_run(job_id)

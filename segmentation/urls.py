@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import shadow_views, views
+from . import lookalike_views, shadow_views, views
 
 urlpatterns = [
     path("", views.scoring_index, name="scoring-index"),
@@ -15,5 +15,7 @@ urlpatterns = [
     path("models/<int:model_id>/shadow/start/", shadow_views.model_shadow_start_view, name="model-shadow-start"),
     path("models/<int:model_id>/shadow/stop/", shadow_views.model_shadow_stop_view, name="model-shadow-stop"),
     path("plays/", views.play_index, name="play-list"),
+    path("lookalikes/", lookalike_views.lookalikes, name="lookalikes"),
+    path("lookalikes/run/", lookalike_views.lookalikes_run, name="lookalikes-run"),
     path("plays/<slug:tier>/edit/", views.play_edit, name="play-edit"),
 ]

@@ -190,3 +190,28 @@ def test_the_rotation_benchmark_runs_at_a_small_size():
     assert float(worst.group(1)) < 1.0 < float(turns.group(1)), out
     assert "target: no catch-up burst on return: PASS" in out, out
     assert "all targets met: PASS" in out, out
+
+
+@pytest.mark.postgres
+def test_the_lookalike_benchmark_runs_at_a_small_size():
+    """5,000 accounts against 100 won ones, in chunks of 1,000: the pipelined reading and writing run too."""
+    url = os.environ.get("DATABASE_URL", "")
+    require(url.startswith(("postgres://", "postgresql://")), "needs PostgreSQL: set DATABASE_URL=postgres://...")
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env["BENCH_SCALE"] = "0.005"
+    run = subprocess.run(
+        [sys.executable, "bench/lookalike.py", "--chunk", "1000"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    out = run.stdout
+    assert run.returncode == 0, out[-2000:] + run.stderr[-3000:]
+    assert "set-up: 5,000 accounts, 100 won in the period, 50 won before it (held out), 150 lost" in out, out
+    assert re.search(r"lookalike refresh, in its own process: 5,000 accounts against 100 won ones in [\d.]+ s, "
+                     r"peak RSS \d+ MB", out), out  # fmt: skip
+    assert re.search(r"baseline \(the same brute-force query in plain scikit-learn, k=6, .*: [\d.]+ s; the refresh "
+                     r"takes [\d.]+x the baseline", out), out  # fmt: skip
+    auc = re.search(r"AUC, 50 held-out wins against 150 losses: (\d\.\d+) \(planted ceiling (\d\.\d+)\)", out)
+    assert auc, out
+    assert 0.7 <= float(auc.group(1)) <= float(auc.group(2)) + 0.03, out  # 200 accounts: a noisy AUC
+    assert re.search(r"mean gap 0\.0\d points", out), out  # the stored scores are the exact neighbours'
+    assert re.search(r"target: refresh <= 120 s: PASS; peak memory <= 1 GB: PASS; AUC >= 0.8: (PASS|FAIL)", out), out

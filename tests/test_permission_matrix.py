@@ -150,6 +150,9 @@ MATRIX = {
     "model-preview": ("model", web(ADMIN_ONLY, admin=405)),
     "model-publish": ("model", web(ADMIN_ONLY)),
     "model-restore": ("model", web(ADMIN_ONLY)),
+    # Lookalikes: admins see when scores were last refreshed and refresh them (a job); everyone else is refused.
+    "lookalikes": (None, web(ADMIN_ONLY)),
+    "lookalikes-run": (None, web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),
     "model-shadow-start": ("model", web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),
     "model-shadow-stop": ("model", web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),
     "play-list": (None, web(ADMIN_ONLY)),

@@ -14,6 +14,7 @@ from core.apis import IdFilter
 from core.permissions import ReadScopedWriteAdmin
 from core.tiers import Tier
 
+from ..criteria import COMPUTED_FIELDS, computed_field_message
 from ..imports import fields as import_fields
 from ..models import Account
 from ..selectors import account_list, account_visibility_q, scored_account_list, visible_parent
@@ -46,6 +47,11 @@ class AccountSerializer(serializers.ModelSerializer):
     year_founded = WholeNumberField(minimum=1000, maximum=2100, required=False, allow_null=True)
     annual_revenue = AmountField(required=False, allow_null=True, help_text="USD")
     attributes = serializers.DictField(required=False)
+    lookalike = serializers.FloatField(
+        read_only=True, allow_null=True,
+        help_text="Lookalike score 0-100: how much the account resembles the accounts won lately (computed; null until "
+        "first computed; it cannot be written).",
+    )  # fmt: skip
     tier = serializers.CharField(source="score.tier", read_only=True, allow_null=True, default=None)
     unified = serializers.FloatField(source="score.unified", read_only=True, allow_null=True, default=None)
     tier_since = serializers.DateTimeField(source="score.tier_since", read_only=True, allow_null=True, default=None)
@@ -63,12 +69,23 @@ class AccountSerializer(serializers.ModelSerializer):
         model = Account
         fields = [
             "id", "name", "domain", "external_id", "industry", "employee_count", "annual_revenue", "country",
-            "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes",
+            "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes", "lookalike",
             "owner", "owner_detail", "territory", "territory_detail", "tier", "unified", "tier_since", "surge_until",
             "flags", "expected_value", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"domain": {"validators": []}, "external_id": {"validators": []}}
+
+    def to_internal_value(self, data):
+        # Computed fields are refused, not silently ignored: the writer learns that their value was not kept.
+        if hasattr(data, "keys"):
+            computed = sorted(name for name in COMPUTED_FIELDS if name in data)
+            attributes = data.get("attributes")
+            if isinstance(attributes, dict):
+                computed += sorted(f"attributes.{name}" for name in COMPUTED_FIELDS if name in attributes)
+            if computed:
+                raise serializers.ValidationError({name: [computed_field_message(name)] for name in computed})
+        return super().to_internal_value(data)
 
     def _unique(self, field_name: str, value):
         others = Account.objects.filter(**{field_name: value})

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from core.apis import MAX_ID, IdFilter, UtcDateTimeFilter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 
+from ..criteria import COMPUTED_FIELDS, computed_field_message
 from ..imports import ImportReport, import_records
 from ..imports import fields as import_fields
 from ..models import Contact, Signal
@@ -108,7 +109,13 @@ def _batch(request, allowed: set[str]) -> tuple[list[dict] | None, Response | No
     if not all(isinstance(item, dict) for item in items):
         return None, _refusal("Each item must be a JSON object.")
     unknown = [
-        {"index": index, "field": key, "detail": f"Unknown field {key!r}: use {', '.join(sorted(allowed))}."}
+        {
+            "index": index,
+            "field": key,
+            "detail": computed_field_message(key)
+            if key in COMPUTED_FIELDS
+            else f"Unknown field {key!r}: use {', '.join(sorted(allowed))}.",
+        }
         for index, item in enumerate(items)
         for key in sorted(set(item) - allowed)
     ]

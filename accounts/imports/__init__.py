@@ -18,6 +18,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 
 from ..changes import accounts_changed
+from ..criteria import COMPUTED_FIELDS, computed_field_message
 from .account_kind import AccountImporter
 from .activity_kinds import ContactImporter, OpportunityImporter, SignalImporter
 from .fields import FieldError, is_blank
@@ -222,6 +223,9 @@ def final_mapping(
             raise ImportFileError(
                 f"The mapping names column {column!r}, which is not in the file (columns: {', '.join(header)})."
             )
+        computed = [t for t in targets if t in COMPUTED_FIELDS]
+        if computed:
+            raise ImportFileError(f"Column {column!r}: {computed_field_message(computed[0])}")
         unknown = [t for t in targets if t not in fields]
         if unknown:
             raise ImportFileError(f"Unknown field {unknown[0]!r} for {kind}; the fields are: {', '.join(fields)}.")
@@ -280,12 +284,21 @@ def _parse_row(importer: KindImporter, line: int, raw: dict[str, Any], mapping: 
             problems.append(f"{name} is required but empty")
     if mapping is not None and importer.keeps_extra_columns:
         mapped = set(mapping)
-        extra = {c: v.strip() for c, v in raw.items() if c not in mapped and not is_blank(v)}
+        # A column named like a computed field (lookalike) is not kept: the product computes it (see import_file).
+        extra = {
+            c: v.strip()
+            for c, v in raw.items()
+            if c not in mapped and not is_blank(v) and c.strip().lower() not in COMPUTED_FIELDS
+        }
     elif mapping is None and importer.keeps_extra_columns and raw.get("attributes"):
         if isinstance(raw["attributes"], dict):
             extra = dict(raw["attributes"])  # an API record's attributes, kept as JSON values
+            for name in sorted(COMPUTED_FIELDS & set(extra)):
+                problems.append(f"attributes.{name}: {computed_field_message(name)}")
         else:
             problems.append("attributes: send an object of names and values")
+    if mapping is None and importer.keeps_extra_columns:
+        problems.extend(f"{name}: {computed_field_message(name)}" for name in sorted(COMPUTED_FIELDS & set(raw)))
     row = Row(line=line, values=values, extra=extra)
     if problems:
         row.error = "; ".join(problems)
@@ -433,7 +446,11 @@ def import_file(
     header, total = check_file(path)
     final = final_mapping(kind, header, mapping, complete=complete)
     run = _Run(kind, dry_run=dry_run, progress=progress, total=total, where="file")
-    unmapped = [c for c in header if c not in final]
+    unmapped = [c for c in header if c not in final and c.strip().lower() not in COMPUTED_FIELDS]
+    for column in header:
+        if column not in final and column.strip().lower() in COMPUTED_FIELDS:
+            reason = computed_field_message(column.strip().lower())
+            run.report.notes.append(f"Column {column!r} was not imported: {reason}")
     if unmapped:
         where = "kept with each account, under their own names" if run.importer.keeps_extra_columns else "ignored"
         run.report.notes.append(f"Columns not mapped to a field ({where}): {', '.join(unmapped)}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..changes import won_deals_changed, won_state
 from ..models import Contact, Opportunity, Signal
 from . import fields as f
 from .fields import Field
@@ -243,6 +244,7 @@ class OpportunityImporter(KindImporter):
             for o in Opportunity.objects.filter(external_id__in={r.values["external_id"] for r in rows})
         }
         changes = Changes(Opportunity)
+        won_changed: set[int] = set()
         for row in rows:
             values = {k: v for k, v in row.values.items() if k not in ("account", "owner")}
             values["account_id"] = row.refs["account_id"]
@@ -253,7 +255,15 @@ class OpportunityImporter(KindImporter):
                     values[name] = ""
             opportunity = existing.get(values["external_id"])
             if opportunity is None:
-                existing[values["external_id"]] = changes.create(Opportunity(**values))
+                existing[values["external_id"]] = opportunity = changes.create(Opportunity(**values))
+                before = won_state(None)
             else:
+                before = won_state(opportunity)
                 changes.update(opportunity, values)
-        return changes.save(dry_run=dry_run)
+            after = won_state(opportunity)
+            if before != after and (before[1] or after[1]):
+                won_changed.update({before[0], after[0]})
+        counts = changes.save(dry_run=dry_run)
+        if not dry_run:
+            won_deals_changed(won_changed)  # the set of won accounts changed: lookalike scores are refreshed
+        return counts

@@ -160,6 +160,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 200, minimum=1)
 # An absence longer than this many days is a departure: the rep's accounts and open handoffs may be handed over.
 DEPARTURE_ABSENCE_DAYS = env_int("DEPARTURE_ABSENCE_DAYS", 14, minimum=1)
+# Lookalike scores compare every account with the accounts won in this many days up to today (segmentation/lookalike).
+LOOKALIKE_PERIOD_DAYS = env_int("LOOKALIKE_PERIOD_DAYS", 365, minimum=1)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "revops@localhost")
@@ -208,6 +210,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "jobs-heal": {"task": "core.jobs_heal", "schedule": crontab(minute="*/5")},
     # Spend potential reads the scores: after the daily rescore (it waits for one still running).
     "potential-daily": {"task": "insights.tasks.potential_refresh_task", "schedule": crontab(hour=3, minute=30)},
+    # Lookalike scores against the accounts won lately: nightly, before the daily rescore reads them.
+    "lookalikes-nightly": {"task": "segmentation.tasks.lookalikes_nightly_task", "schedule": crontab(hour=1, minute=0)},
+    # Won deals changed: the lookalike queue is drained as soon as a change commits, and every five minutes as well.
+    "lookalike-queue": {"task": "accounts.changes.lookalikes_queued", "schedule": crontab(minute="*/5")},
 }
 
 # API tokens: a login through POST /api/v1/auth/token/ makes one valid API_TOKEN_DAYS days; users make and revoke

@@ -18,6 +18,7 @@ COLUMN_TYPES = {
     "annual_revenue": "numeric",
     "technologies": "jsonb",
     "is_customer": "boolean",
+    "lookalike": "double precision",
 }
 
 

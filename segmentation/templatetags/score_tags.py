@@ -11,7 +11,7 @@ from ..explain import explain, signal_contributions
 from ..models import AccountScore
 from ..plays import play_for_tier
 from ..rollups import account_group
-from ..selectors import account_mqas, account_tier_changes
+from ..selectors import account_lookalike, account_mqas, account_tier_changes
 
 register = template.Library()
 
@@ -77,6 +77,12 @@ def account_group_rollup(user, account, page=1) -> dict | None:
     """A parent account's group (itself and its subsidiaries): its own score beside the group's, by the model's group
     rule, and a page of the subsidiaries `user` may see with their tiers; None when it has no subsidiaries."""
     return account_group(user=user, account=account, page=page or 1)
+
+
+@register.simple_tag
+def lookalike_reasons(account, user) -> dict | None:
+    """The account's lookalike score and why, naming only the won accounts the reader may see."""
+    return account_lookalike(account=account, user=user)
 
 
 @register.simple_tag
