@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('segmentation', '0010_shadow_scores'),
+        ('segmentation', '0011_lookalikes'),
     ]
 
     operations = [
