@@ -38,7 +38,10 @@ ACCOUNT_FIELDS = {
     "year_founded": NUMBER,
     "technologies": LIST,
     "is_customer": BOOLEAN,
+    "surging_topics": LIST,
 }
+# Fields criteria read that the app computes (accounts/topics.py): never imported nor written through the API.
+COMPUTED_FIELDS = {"surging_topics": "computed from the topics of the account's signals"}
 # What to read of an account row so that `account_values` can build what criteria see.
 VALUE_COLUMNS = ("id", *ACCOUNT_FIELDS, "attributes")
 OPERATORS_BY_TYPE = {
@@ -302,6 +305,7 @@ FIELD_LABELS = {
     "year_founded": "Year founded",
     "technologies": "Technologies",
     "is_customer": "Customer",
+    "surging_topics": "Surging topics",
 }
 # Text fields whose values are proper names: a value typed in lower case reads capitalised ("united states").
 PROPER_NAME_FIELDS = frozenset({"industry", "country", "region", "city"})

@@ -14,9 +14,16 @@ from core.apis import IdFilter
 from core.permissions import ReadScopedWriteAdmin
 from core.tiers import Tier
 
+from ..criteria import COMPUTED_FIELDS
 from ..imports import fields as import_fields
 from ..models import Account
-from ..selectors import account_list, account_visibility_q, scored_account_list, visible_parent
+from ..selectors import (
+    account_list,
+    account_visibility_q,
+    scored_account_list,
+    surging_filter_q,
+    visible_parent,
+)
 from ..services import (
     account_create,
     account_delete,
@@ -46,6 +53,10 @@ class AccountSerializer(serializers.ModelSerializer):
     year_founded = WholeNumberField(minimum=1000, maximum=2100, required=False, allow_null=True)
     annual_revenue = AmountField(required=False, allow_null=True, help_text="USD")
     attributes = serializers.DictField(required=False)
+    surging_topics = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="The topics of the account's signals surging now (lower case; computed nightly, never written).",
+    )  # fmt: skip
     tier = serializers.CharField(source="score.tier", read_only=True, allow_null=True, default=None)
     unified = serializers.FloatField(source="score.unified", read_only=True, allow_null=True, default=None)
     tier_since = serializers.DateTimeField(source="score.tier_since", read_only=True, allow_null=True, default=None)
@@ -63,7 +74,7 @@ class AccountSerializer(serializers.ModelSerializer):
         model = Account
         fields = [
             "id", "name", "domain", "external_id", "industry", "employee_count", "annual_revenue", "country",
-            "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes",
+            "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes", "surging_topics",
             "owner", "owner_detail", "territory", "territory_detail", "tier", "unified", "tier_since", "surge_until",
             "flags", "expected_value", "created_at", "updated_at",
         ]  # fmt: skip
@@ -87,6 +98,20 @@ class AccountSerializer(serializers.ModelSerializer):
     def validate_external_id(self, value):
         return self._unique("external_id", (value or "").strip() or None)
 
+    def to_internal_value(self, data):
+        # A computed field is refused by name rather than ignored, so a client that sends one learns it is not kept.
+        if isinstance(data, dict):
+            refused = {name: computed_refusal(name) for name in COMPUTED_FIELDS if name in data}
+            if refused:
+                raise serializers.ValidationError(refused)
+        return super().to_internal_value(data)
+
+    def validate_attributes(self, value):
+        named = sorted(set(value) & set(COMPUTED_FIELDS))
+        if named:
+            raise serializers.ValidationError(computed_refusal(named[0]))
+        return value
+
     def validate_parent(self, value):
         if value is not None and self.instance is not None and value.pk == self.instance.pk:
             raise serializers.ValidationError("An account cannot be its own parent.")
@@ -106,6 +131,10 @@ class AccountSerializer(serializers.ModelSerializer):
             return known
         request = self.context.get("request")
         return request is None or visible_parent(user=request.user, account=instance) is not None
+
+
+def computed_refusal(name: str) -> str:
+    return f"{name} is {COMPUTED_FIELDS[name]}: it cannot be written."
 
 
 class AccountCountsSerializer(serializers.Serializer):
@@ -141,10 +170,17 @@ class AccountFilter(django_filters.FilterSet):
     industry = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(lookup_expr="iexact")
     tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices)
+    surging_topic = django_filters.CharFilter(
+        method="by_surging_topic",
+        help_text="Accounts on which this topic surges now (any case; see surging_topics).",
+    )
 
     class Meta:
         model = Account
-        fields = ["territory", "owner", "industry", "country", "tier"]
+        fields = ["territory", "owner", "industry", "country", "tier", "surging_topic"]
+
+    def by_surging_topic(self, queryset, name, value):
+        return queryset.filter(surging_filter_q(value)) if value.strip() else queryset
 
 
 class NullsLastOrderingFilter(OrderingFilter):

@@ -19,11 +19,12 @@ from rest_framework.views import APIView
 from core.apis import MAX_ID, IdFilter, UtcDateTimeFilter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 
+from ..criteria import COMPUTED_FIELDS
 from ..imports import ImportReport, import_records
 from ..imports import fields as import_fields
 from ..models import Contact, Signal
 from ..selectors import account_list, account_visibility_q, signal_list
-from .accounts import MAX_BATCH, AccountSerializer
+from .accounts import MAX_BATCH, AccountSerializer, computed_refusal
 
 
 class SignalSerializer(serializers.ModelSerializer):
@@ -97,6 +98,12 @@ def _refused(errors: list[dict]) -> Response:
     return _refusal("Nothing was saved.", sorted(errors, key=lambda e: (e["index"], e["field"] or "")))
 
 
+def _unknown_field(key: str, allowed: set[str]) -> str:
+    if key in COMPUTED_FIELDS:
+        return computed_refusal(key)
+    return f"Unknown field {key!r}: use {', '.join(sorted(allowed))}."
+
+
 def _batch(request, allowed: set[str]) -> tuple[list[dict] | None, Response | None]:
     """(the items: a list posted, or the one object; or the 400 that says why they are not acceptable). Keys an
     item does not know are refused by name, rather than dropped."""
@@ -108,7 +115,7 @@ def _batch(request, allowed: set[str]) -> tuple[list[dict] | None, Response | No
     if not all(isinstance(item, dict) for item in items):
         return None, _refusal("Each item must be a JSON object.")
     unknown = [
-        {"index": index, "field": key, "detail": f"Unknown field {key!r}: use {', '.join(sorted(allowed))}."}
+        {"index": index, "field": key, "detail": _unknown_field(key, allowed)}
         for index, item in enumerate(items)
         for key in sorted(set(item) - allowed)
     ]

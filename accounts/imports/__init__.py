@@ -18,6 +18,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 
 from ..changes import accounts_changed
+from ..criteria import COMPUTED_FIELDS
 from .account_kind import AccountImporter
 from .activity_kinds import ContactImporter, OpportunityImporter, SignalImporter
 from .fields import FieldError, is_blank
@@ -33,6 +34,8 @@ __all__ = [
     "RowError",
     "auto_mapping",
     "check_file",
+    "computed_columns",
+    "computed_note",
     "field_labels",
     "file_header",
     "final_mapping",
@@ -133,6 +136,20 @@ def _words(name: str) -> str:
     return "_".join(re.findall(r"[a-z0-9]+", name.lower()))
 
 
+def computed_columns(kind: str, header: Iterable[str]) -> list[str]:
+    """The columns of an accounts file named like a field the app computes (surging_topics, "Surging topics"): never
+    imported, not even kept as attributes, since the computed field would hide them from every criterion."""
+    if not IMPORTERS[_check_kind(kind)].keeps_extra_columns:
+        return []
+    return [column for column in header if _words(column) in COMPUTED_FIELDS]
+
+
+def computed_note(columns: list[str]) -> str:
+    fields = sorted({_words(column) for column in columns})
+    why = "; ".join(f"{name} is {COMPUTED_FIELDS[name]}" for name in fields)
+    return f"Columns not imported ({why}): {', '.join(columns)}."
+
+
 def guess_mapping(kind: str, header: list[str]) -> dict[str, str]:
     """{field: column} as the upload page first proposes it: a column named like the field, its label or one of the
     names people give it ("Company Name", "Employees", "Website", "Sector"...). Each column fills one field at most,
@@ -222,6 +239,11 @@ def final_mapping(
             raise ImportFileError(
                 f"The mapping names column {column!r}, which is not in the file (columns: {', '.join(header)})."
             )
+        computed = [t for t in targets if t in COMPUTED_FIELDS]
+        if computed:
+            raise ImportFileError(
+                f"Column {column!r} cannot be imported into {computed[0]}: it is {COMPUTED_FIELDS[computed[0]]}."
+            )
         unknown = [t for t in targets if t not in fields]
         if unknown:
             raise ImportFileError(f"Unknown field {unknown[0]!r} for {kind}; the fields are: {', '.join(fields)}.")
@@ -280,12 +302,19 @@ def _parse_row(importer: KindImporter, line: int, raw: dict[str, Any], mapping: 
             problems.append(f"{name} is required but empty")
     if mapping is not None and importer.keeps_extra_columns:
         mapped = set(mapping)
-        extra = {c: v.strip() for c, v in raw.items() if c not in mapped and not is_blank(v)}
+        extra = {
+            c: v.strip()
+            for c, v in raw.items()
+            if c not in mapped and not is_blank(v) and _words(c) not in COMPUTED_FIELDS
+        }
     elif mapping is None and importer.keeps_extra_columns and raw.get("attributes"):
-        if isinstance(raw["attributes"], dict):
-            extra = dict(raw["attributes"])  # an API record's attributes, kept as JSON values
-        else:
+        if not isinstance(raw["attributes"], dict):
             problems.append("attributes: send an object of names and values")
+        elif set(raw["attributes"]) & set(COMPUTED_FIELDS):
+            name = sorted(set(raw["attributes"]) & set(COMPUTED_FIELDS))[0]
+            problems.append(f"attributes: {name} is {COMPUTED_FIELDS[name]}: it cannot be imported")
+        else:
+            extra = dict(raw["attributes"])  # an API record's attributes, kept as JSON values
     row = Row(line=line, values=values, extra=extra)
     if problems:
         row.error = "; ".join(problems)
@@ -433,7 +462,10 @@ def import_file(
     header, total = check_file(path)
     final = final_mapping(kind, header, mapping, complete=complete)
     run = _Run(kind, dry_run=dry_run, progress=progress, total=total, where="file")
-    unmapped = [c for c in header if c not in final]
+    computed = computed_columns(kind, [c for c in header if c not in final])
+    if computed:
+        run.report.notes.append(computed_note(computed))
+    unmapped = [c for c in header if c not in final and c not in computed]
     if unmapped:
         where = "kept with each account, under their own names" if run.importer.keeps_extra_columns else "ignored"
         run.report.notes.append(f"Columns not mapped to a field ({where}): {', '.join(unmapped)}.")
