@@ -153,7 +153,7 @@ class Signal(models.Model):
 class TopicSurge(models.Model):
     """How much an account's signals on one topic surge: the recent window's count against the account's own
     baseline (the counts of the windows before it), as a z-score (accounts/topics.py). One row per account and topic
-    with a signal in the recent window or the baseline; refreshed nightly as a whole."""
+    with a signal in the recent window; refreshed nightly as a whole."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="topic_surges", db_index=False)
     topic = models.CharField(max_length=120, help_text="Normalised: lower case, trimmed.")

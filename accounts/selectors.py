@@ -137,13 +137,25 @@ def opportunity_list(*, user) -> QuerySet[Opportunity]:
 
 def surging_topics_present(*, user) -> list[tuple[str, str]]:
     """(topic, label) of the topics surging on at least one account `user` may see, by label: the account list's
-    "Surging topic" pick list. Read from the surging rows' own index (topic, account)."""
-    surges = _scoped(TopicSurge.objects.filter(surging=True), user=user, prefix="account__")
-    labels: dict[str, str] = {}
-    for topic, label in surges.order_by().values_list("topic", "label").distinct()[: PICK_LIST_LIMIT * 4]:
-        if topic not in labels or label < labels[topic]:
-            labels[topic] = label
-    return sorted(labels.items(), key=lambda item: (item[1].casefold(), item[0]))[:PICK_LIST_LIMIT]
+    "Surging topic" pick list. Read from the surging rows' own index (topic, account); shared for
+    COUNTS_CACHE_SECONDS like the other pick lists (the topics change nightly)."""
+    surges = TopicSurge.objects.filter(surging=True)
+    if is_admin(user):
+        scope: object = "all"
+    else:
+        territory_ids, rep = sorted(covered_ids(user)), is_rep(user)
+        scope = (territory_ids, user.pk if rep else None)
+        q = Q(account__territory_id__in=territory_ids) | (Q(account__owner_id=user.pk) if rep else Q(pk__in=[]))
+        surges = surges.filter(q)
+
+    def compute() -> list[tuple[str, str]]:
+        labels: dict[str, str] = {}
+        for topic, label in surges.order_by().values_list("topic", "label").distinct()[: PICK_LIST_LIMIT * 4]:
+            if topic not in labels or label < labels[topic]:
+                labels[topic] = label
+        return sorted(labels.items(), key=lambda item: (item[1].casefold(), item[0]))[:PICK_LIST_LIMIT]
+
+    return list(counted("account-surging-topics", scope, compute)[0])
 
 
 def account_topic_surges(*, account: Account) -> list[TopicSurge]:

@@ -17,6 +17,9 @@ Two implementations of the same arithmetic, tested equal: on PostgreSQL one set-
 (`_SURGE_SQL`), stored with an upsert; elsewhere (SQLite) Python over the same rows. The refresh stores a row per
 account and topic seen in the windows (TopicSurge), keeps `Account.surging_topics` (the surging topics, sorted: a
 LIST field criteria read) and queues the accounts whose surging topics changed for rescoring (changes.py).
+
+An account's topics are those with at least one signal in the recent window: a topic quiet now cannot surge, and
+keeping it would make the nightly table several times larger (most topics of most accounts are quiet in any week).
 """
 
 from __future__ import annotations
@@ -130,6 +133,8 @@ def python_surges(now: dt.datetime, rules: SurgeRules) -> list[Surge]:
             counts[(recent_start - occurred_at) // window] += 1
     found = []
     for pair, counts in windows.items():
+        if not recent.get(pair):
+            continue  # quiet now: not one of the account's topics
         mean, std, z, surging = surge_of(recent.get(pair, 0), list(counts.values()), rules)
         found.append(Surge(pair[0], pair[1], labels[pair], recent.get(pair, 0), mean, std, z, surging))
     found.sort(key=lambda s: (s.account_id, s.topic))
@@ -171,6 +176,7 @@ SELECT account_id, topic, label, recent, mean, std,
        recent >= %(min_recent)s AND (recent::float8 - mean) / greatest(std, %(std_floor)s::float8) >= %(z)s::float8
          AS surging
   FROM measured
+ WHERE recent > 0
 """  # noqa: S608  # nosec B608  # SQL from model tables and constants; values are parameters
 
 
@@ -204,6 +210,9 @@ def _sql_store(now: dt.datetime, rules: SurgeRules) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
         cursor.execute("DROP TABLE IF EXISTS topic_surge_new")  # left by a refresh earlier in this transaction
+        # The grouping of millions of signals by account and topic hashes in memory rather than spilling to disk;
+        # for this transaction only.
+        cursor.execute("SET LOCAL work_mem = %s", [f"{settings.TOPIC_WORK_MEM_MB}MB"])
         cursor.execute(f"CREATE TEMP TABLE topic_surge_new ON COMMIT DROP AS {_SURGE_SQL}", _params(now, rules))  # noqa: S608  # nosec B608
         cursor.execute("CREATE UNIQUE INDEX ON topic_surge_new (account_id, topic)")
         cursor.execute("ANALYZE topic_surge_new")

@@ -101,7 +101,7 @@ class AccountSerializer(serializers.ModelSerializer):
     def to_internal_value(self, data):
         # A computed field is refused by name rather than ignored, so a client that sends one learns it is not kept.
         if isinstance(data, dict):
-            refused = {name: computed_refusal(name) for name in COMPUTED_FIELDS if name in data}
+            refused = {name: [computed_refusal(name)] for name in COMPUTED_FIELDS if name in data}
             if refused:
                 raise serializers.ValidationError(refused)
         return super().to_internal_value(data)

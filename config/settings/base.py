@@ -201,6 +201,8 @@ TOPIC_BASELINE_WINDOWS = env_int("TOPIC_BASELINE_WINDOWS", 8, minimum=1)
 TOPIC_SURGE_Z = env_float("TOPIC_SURGE_Z", 2.0, minimum=0.0, maximum=100.0)
 TOPIC_STD_FLOOR = env_float("TOPIC_STD_FLOOR", 1.0, minimum=0.01, maximum=1000.0)
 TOPIC_MIN_RECENT = env_int("TOPIC_MIN_RECENT", 5, minimum=1)
+# PostgreSQL's work_mem for the refresh's transaction, so that grouping millions of signals hashes in memory.
+TOPIC_WORK_MEM_MB = env_int("TOPIC_WORK_MEM_MB", 64, minimum=4)
 CELERY_BEAT_SCHEDULE: dict = {
     # Intent topics: every account's topic surges, before the daily rescore reads them (accounts whose surging
     # topics change are queued for rescoring at once).
