@@ -95,6 +95,7 @@ def main() -> None:
     import logging
 
     logging.getLogger("celery").setLevel(logging.WARNING)
+    from django.conf import settings
     from django.db import connection
 
     import core.queues
@@ -142,7 +143,8 @@ def main() -> None:
     )
     print(
         f"memory: this process's peak RSS {rss_after:.0f} MB (before {rss_before:.0f} MB); PostgreSQL temporary "
-        f"files {(temp_after - temp_before) / 1e6:,.0f} MB (work_mem {_work_mem()})"
+        f"files {(temp_after - temp_before) / 1e6:,.0f} MB (work_mem: the refresh's {settings.TOPIC_WORK_MEM_MB} MB, "
+        f"the server's {_work_mem()})"
     )
     again, took_again = timed(lambda: topic_surges_refresh(now=NOW + dt.timedelta(days=1), rules=rules))
     print(
