@@ -38,10 +38,14 @@ ACCOUNT_FIELDS = {
     "year_founded": NUMBER,
     "technologies": LIST,
     "is_customer": BOOLEAN,
-    "lookalike": NUMBER,  # computed by segmentation (0-100, null until computed): never imported nor written by hand
+    "lookalike": NUMBER,  # computed by segmentation (0-100, null until computed)
+    "surging_topics": LIST,  # computed from the account's signals (accounts/topics.py)
 }
-# Fields the product computes: criteria read them, but no import or API write may set them.
-COMPUTED_FIELDS = frozenset({"lookalike"})
+# Fields criteria read that the product computes, with where from: never imported nor written through the API.
+COMPUTED_FIELDS = {
+    "lookalike": "from the accounts won lately (the lookalike refresh)",
+    "surging_topics": "from the topics of the account's signals",
+}
 # What to read of an account row so that `account_values` can build what criteria see.
 VALUE_COLUMNS = ("id", *ACCOUNT_FIELDS, "attributes")
 OPERATORS_BY_TYPE = {
@@ -306,6 +310,7 @@ FIELD_LABELS = {
     "technologies": "Technologies",
     "is_customer": "Customer",
     "lookalike": "Lookalike score",
+    "surging_topics": "Surging topics",
 }
 # Text fields whose values are proper names: a value typed in lower case reads capitalised ("united states").
 PROPER_NAME_FIELDS = frozenset({"industry", "country", "region", "city"})
@@ -316,9 +321,11 @@ PLAIN_NUMBER_FIELDS = frozenset({"year_founded"})  # a year reads 2010, not 2,01
 def computed_field_message(name: str) -> str:
     """Why a computed field (COMPUTED_FIELDS, or an attribute of the same name) cannot be written."""
     field_name = name.rsplit(".", 1)[-1]
+    source = COMPUTED_FIELDS.get(field_name)
     return (
-        f"{attribute_label(field_name)} ({field_name}) is computed by the product and cannot be imported or written; "
-        "leave it out."
+        f"{attribute_label(field_name)} ({field_name}) is computed by the product"
+        + (f", {source}" if source else "")
+        + ": it cannot be written or imported; leave it out."
     )
 
 

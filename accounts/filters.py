@@ -7,7 +7,8 @@ from core.roles import is_admin, is_rep
 from core.tiers import Tier
 
 from .models import Account, territory_model
-from .selectors import account_values_present, covered_ids
+from .selectors import account_values_present, covered_ids, surging_filter_q, surging_topics_present
+from .topics import topic_key
 
 NO_TERRITORY = "No territory"
 
@@ -36,10 +37,12 @@ class AccountFilter(django_filters.FilterSet):
     industry = django_filters.CharFilter(method="by_value", label="Industry")
     country = django_filters.CharFilter(method="by_value", label="Country")
     tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices, empty_label="Any tier")
+    # Picked from the topics surging in the user's accounts (surging_topics_present); any case matches.
+    surging_topic = django_filters.CharFilter(method="by_surging_topic", label="Surging topic")
 
     class Meta:
         model = Account
-        fields = ["q", "territory", "owner", "industry", "country", "tier"]
+        fields = ["q", "territory", "owner", "industry", "country", "tier", "surging_topic"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,6 +64,19 @@ class AccountFilter(django_filters.FilterSet):
     @cached_property
     def country_choices(self) -> list[str]:
         return self.pick_list("country")
+
+    @cached_property
+    def surging_topic_choices(self) -> list[tuple[str, str]]:
+        """(topic, label) of the topics surging in the user's accounts, plus the one asked for if it surges nowhere
+        they can see (a link from elsewhere), so the list shows it chosen."""
+        offered = surging_topics_present(user=self.user)
+        chosen = topic_key(self.form["surging_topic"].value())
+        if chosen and chosen not in {topic for topic, _ in offered}:
+            offered.append((chosen, chosen))
+        return offered
+
+    def by_surging_topic(self, queryset, name, value):
+        return queryset.filter(surging_filter_q(value)) if topic_key(value) else queryset
 
     def pick_list(self, field: str) -> list[str]:
         """The values offered for `field` (industry, country): those present in the user's accounts, one per spelling

@@ -16,7 +16,16 @@ from core.roles import ADMIN
 from core.selectors import access_job
 
 from .forms import ImportMappingForm, ImportUploadForm, kind_label
-from .imports import ImportFileError, check_file, guess_mapping, key_sentence, reason_in_words, sample_values
+from .imports import (
+    ImportFileError,
+    check_file,
+    computed_columns,
+    computed_note,
+    guess_mapping,
+    key_sentence,
+    reason_in_words,
+    sample_values,
+)
 from .imports.rejects import LINE, REASON
 from .services import (
     import_file_store,
@@ -79,6 +88,7 @@ def import_map(request):
         if not dry_run:
             del request.session[SESSION_KEY]
         return redirect("job-detail", job_id=job.pk)
+    computed = computed_columns(kind, form.unmapped_columns())
     context = {
         "form": form,
         "pending": pending,
@@ -87,7 +97,8 @@ def import_map(request):
         "kind": kind,
         "kind_label": kind_label(kind),
         "columns": [(column, samples[column]) for column in header],
-        "unmapped": form.unmapped_columns(),
+        "unmapped": [c for c in form.unmapped_columns() if c not in computed],
+        "computed": computed_note(computed) if computed else "",
         "key_sentence": key_sentence(kind),
     }
     return render(request, "accounts/import_map.html", context)

@@ -28,6 +28,11 @@ class Account(models.Model):
         null=True, blank=True, editable=False, verbose_name="lookalike score",
         help_text="0-100: how much the account resembles the accounts won lately (computed).",
     )  # fmt: skip
+    # Computed, never imported nor written through the API: the topics of its signals surging now (accounts/topics.py),
+    # lower-case and trimmed, sorted. A database default too, so rows copied in without it hold an empty list.
+    surging_topics = models.JSONField(
+        default=list, db_default=models.Value([], models.JSONField()), blank=True, editable=False
+    )
     # owner and territory are indexed by the composite indexes below (owner, name) and (territory, name).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -149,6 +154,33 @@ class Signal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"
+
+
+class TopicSurge(models.Model):
+    """How much an account's signals on one topic surge: the recent window's count against the account's own
+    baseline (the counts of the windows before it), as a z-score (accounts/topics.py). One row per account and topic
+    with a signal in the recent window; refreshed nightly as a whole."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="topic_surges", db_index=False)
+    topic = models.CharField(max_length=120, help_text="Normalised: lower case, trimmed.")
+    label = models.CharField(max_length=120, help_text="The topic as the signals spell it.")
+    recent_count = models.PositiveIntegerField()
+    baseline_mean = models.FloatField()
+    baseline_std = models.FloatField()
+    z = models.FloatField()
+    surging = models.BooleanField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["account", "-surging", "-z", "topic"]
+        constraints = [models.UniqueConstraint(fields=["account", "topic"], name="topic_surge_account_topic_unique")]
+        # The list's "surging topic" filter and its pick list read the surging rows by topic.
+        indexes = [
+            models.Index(fields=["topic", "account"], condition=Q(surging=True), name="topic_surge_surging_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} on account {self.account_id}"
 
 
 class Opportunity(models.Model):

@@ -22,7 +22,8 @@ from core.roles import is_admin, is_rep
 from core.summaries import counted
 
 from .criteria import ACCOUNT_FIELDS, attributes_named, criteria_errors
-from .models import Account, Contact, Opportunity, Signal
+from .models import Account, Contact, Opportunity, Signal, TopicSurge
+from .topics import topic_key
 
 
 def account_visibility_q(*, user, prefix: str = "") -> Q | None:
@@ -132,6 +133,40 @@ def signal_list(*, user) -> QuerySet[Signal]:
 
 def opportunity_list(*, user) -> QuerySet[Opportunity]:
     return _scoped(Opportunity.objects.all(), user=user, prefix="account__")
+
+
+def surging_topics_present(*, user) -> list[tuple[str, str]]:
+    """(topic, label) of the topics surging on at least one account `user` may see, by label: the account list's
+    "Surging topic" pick list. Read from the surging rows' own index (topic, account); shared for
+    COUNTS_CACHE_SECONDS like the other pick lists (the topics change nightly)."""
+    surges = TopicSurge.objects.filter(surging=True)
+    if is_admin(user):
+        scope: object = "all"
+    else:
+        territory_ids, rep = sorted(covered_ids(user)), is_rep(user)
+        scope = (territory_ids, user.pk if rep else None)
+        q = Q(account__territory_id__in=territory_ids) | (Q(account__owner_id=user.pk) if rep else Q(pk__in=[]))
+        surges = surges.filter(q)
+
+    def compute() -> list[tuple[str, str]]:
+        labels: dict[str, str] = {}
+        for topic, label in surges.order_by().values_list("topic", "label").distinct()[: PICK_LIST_LIMIT * 4]:
+            if topic not in labels or label < labels[topic]:
+                labels[topic] = label
+        return sorted(labels.items(), key=lambda item: (item[1].casefold(), item[0]))[:PICK_LIST_LIMIT]
+
+    return list(counted("account-surging-topics", scope, compute)[0])
+
+
+def account_topic_surges(*, account: Account) -> list[TopicSurge]:
+    """The account's topics, surging ones first, then by how far above their usual they stand."""
+    return list(TopicSurge.objects.filter(account=account).order_by("-surging", "-z", "-recent_count", "topic"))
+
+
+def surging_filter_q(topic: str, *, prefix: str = "") -> Q:
+    """Accounts on which `topic` (any case and surrounding spaces) surges now."""
+    surging = TopicSurge.objects.filter(surging=True, topic=topic_key(topic))
+    return Q(**{f"{prefix}pk__in": surging.values("account_id")})
 
 
 def visible_parent(*, user, account: Account) -> Account | None:

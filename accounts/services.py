@@ -225,3 +225,16 @@ def import_job_enqueue(*, job: Job) -> None:
     from .tasks import import_csv_task
 
     transaction.on_commit(lambda: import_csv_task.delay(job.pk))
+
+
+TOPIC_SURGES_TITLE = "Topic surges"
+
+
+def topic_surges_job_start(*, user=None) -> Job:
+    """Queue a refresh of every account's topic surges (accounts/topics.py) as a job; its task starts once the job
+    row is committed."""
+    from .tasks import topic_surges_task
+
+    job = job_create(kind=Job.Kind.OTHER, created_by=user, title=TOPIC_SURGES_TITLE)
+    transaction.on_commit(lambda: topic_surges_task.delay(job.pk))
+    return job

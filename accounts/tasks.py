@@ -1,8 +1,10 @@
 from celery import shared_task
 
+from core.jobs import job_create, job_run
 from core.models import Job
 
-from .services import import_job_run
+from .services import TOPIC_SURGES_TITLE, import_job_run
+from .topics import topic_surges_refresh
 
 
 @shared_task(acks_late=True)
@@ -12,3 +14,16 @@ def import_csv_task(job_id: int) -> None:
     if job is None or job.status == Job.Status.SUCCEEDED:
         return
     import_job_run(job=job)
+
+
+@shared_task(acks_late=True)
+def topic_surges_task(job_id: int | None = None) -> None:
+    """Refresh every account's topic surges, as a job (nightly from beat, without a job; on demand by an admin, with
+    the job the page follows). Safe to re-run: a second run over the same signals changes no surging topics."""
+    if job_id is None:
+        job = job_create(kind=Job.Kind.OTHER, title=TOPIC_SURGES_TITLE)
+    else:
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None or job.status == Job.Status.SUCCEEDED:
+            return
+    job_run(job=job, work=lambda job: topic_surges_refresh())

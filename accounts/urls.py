@@ -5,6 +5,7 @@ from . import import_views, views
 urlpatterns = [
     path("", views.account_index, name="account-list"),
     path("export.csv", views.account_export, name="account-export"),
+    path("topics/refresh/", views.topic_refresh, name="topic-refresh"),
     path("<int:account_id>/", views.account_detail, name="account-detail"),
     path("<int:account_id>/opportunities/", views.account_opportunities, name="account-opportunities"),
     path("imports/new/", import_views.import_new, name="import-new"),

@@ -1,14 +1,26 @@
+from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from core.csvexport import streamed_csv
 from core.decorators import role_required
 from core.pagination import CappedCountPaginator
+from core.roles import ADMIN
 from core.tiers import LABELS as TIER_LABELS
 
 from .filters import AccountFilter
-from .selectors import access_account, account_list, coverage_remember, scored_subset, visible_parent
+from .selectors import (
+    access_account,
+    account_list,
+    account_topic_surges,
+    coverage_remember,
+    scored_subset,
+    visible_parent,
+)
+from .services import topic_surges_job_start
 from .tables import AccountTable, ScoredFirstPaginator, score_ordered
+from .topics import SurgeRules, rules_sentence, surge_sentence
 
 PAGE_SIZE = 50
 DETAIL_ROWS = 100
@@ -187,8 +199,29 @@ def account_detail(request, account_id: int):
         "opportunity_count": opportunities.count(),
         "detail_rows": DETAIL_ROWS,
         "detail_opportunities": DETAIL_OPPORTUNITIES,
+        **_topics(account),
     }
     return render(request, "accounts/account_detail.html", context)
+
+
+def _topics(account) -> dict:
+    """The account's intent topics in words, surging ones first, and the rule that decides a surge."""
+    rules = SurgeRules.current()
+    surges = account_topic_surges(account=account)
+    return {
+        "topics": [{"surge": s, "sentence": surge_sentence(s, rules)} for s in surges],
+        "topics_rule": rules_sentence(rules),
+        "topics_computed_at": max((s.computed_at for s in surges), default=None),
+    }
+
+
+@require_POST
+@role_required(ADMIN)
+def topic_refresh(request):
+    """Recompute every account's topic surges now (beat does it nightly); the job page follows it."""
+    job = topic_surges_job_start(user=request.user)
+    messages.info(request, "Topic surges are being recomputed; this page follows the job.")
+    return redirect("job-detail", job_id=job.pk)
 
 
 @role_required()

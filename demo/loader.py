@@ -22,6 +22,7 @@ from accounts.changes import RESCORE_TASK, ROUTE_TASK
 from accounts.imports import ImportReport, import_file, import_records
 from accounts.models import Account, Contact, Opportunity, Signal
 from accounts.services import import_job_create, import_job_run
+from accounts.topics import topic_surges_refresh
 from core.models import Job
 from core.queues import wake
 from core.roles import ADMIN, MANAGER, REP
@@ -345,6 +346,8 @@ def _load(*, password: str, out: Callable[[str], None]) -> dict:
         if report.errors:
             raise RuntimeError(f"Generated {report.kind} were refused: {report.errors[:3]}")
     changed |= bool(contacts.created or signals.created)
+    topics = topic_surges_refresh()["summary"]
+    out(f"Intent topics: {topics['topics']} account topics this week, {topics['surging']} surging.")
     # Work queued by the changes above (accounts to route or rescore) is done before the scores are read.
     wake(ROUTE_TASK)
     wake(RESCORE_TASK)

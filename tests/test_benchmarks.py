@@ -215,3 +215,17 @@ def test_the_lookalike_benchmark_runs_at_a_small_size():
     assert 0.7 <= float(auc.group(1)) <= float(auc.group(2)) + 0.03, out  # 200 accounts: a noisy AUC
     assert re.search(r"mean gap 0\.0\d points", out), out  # the stored scores are the exact neighbours'
     assert re.search(r"target: refresh <= 120 s: PASS; peak memory <= 1 GB: PASS; AUC >= 0.8: (PASS|FAIL)", out), out
+
+
+def test_the_topics_benchmark_runs_at_a_small_size():
+    out = run_bench("topics.py", "0.01")
+    assert "set-up: 2,000 accounts, 100,000 signals on 20 topics" in out, out
+    assert re.search(r"baseline: plain GROUP BY account, topic over every signal: [\d,]+ groups in [\d.]+ s", out), out
+    assert re.search(r"baseline: the same over the windows' signals only: [\d,]+ groups in [\d.]+ s", out), out
+    assert re.search(r"refresh \(empty table\): [\d,]+ account topics, [\d,]+ surging, 40 accounts queued for "
+                     r"rescoring, in [\d.]+ s; ratio to the windowed baseline [\d.]+x", out), out  # fmt: skip
+    assert re.search(r"memory: this process's peak RSS \d+ MB .*; PostgreSQL temporary files [\d,]+ MB", out), out
+    assert re.search(r"refresh a day later \(every row updated\): [\d,]+ account topics", out), out
+    assert "planted surges found: 40 of 40" in out, out
+    assert re.search(r"account list filtered by a surging topic \(admin\): 40 accounts", out), out
+    assert "every planted surge found: PASS" in out, out

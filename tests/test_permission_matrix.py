@@ -74,6 +74,8 @@ MATRIX = {
     "account-export": (None, web()),
     "account-detail": ("account", web(NORTH_SCOPE)),
     "account-opportunities": ("account", web(NORTH_SCOPE)),
+    # Recomputing every account's topic surges: admins only (the job page follows it); GET is not an action.
+    "topic-refresh": (None, by_user(405), ({}, web(ADMIN_ONLY, admin=302))),
     "tier-list": (None, web()),
     "tier-export": (None, web()),
     "tier-movement": (None, web(REPS_REFUSED)),

@@ -17,7 +17,13 @@ from core.tiers import Tier
 from ..criteria import COMPUTED_FIELDS, computed_field_message
 from ..imports import fields as import_fields
 from ..models import Account
-from ..selectors import account_list, account_visibility_q, scored_account_list, visible_parent
+from ..selectors import (
+    account_list,
+    account_visibility_q,
+    scored_account_list,
+    surging_filter_q,
+    visible_parent,
+)
 from ..services import (
     account_create,
     account_delete,
@@ -52,6 +58,10 @@ class AccountSerializer(serializers.ModelSerializer):
         help_text="Lookalike score 0-100: how much the account resembles the accounts won lately (computed; null until "
         "first computed; it cannot be written).",
     )  # fmt: skip
+    surging_topics = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="The topics of the account's signals surging now (lower case; computed nightly, never written).",
+    )  # fmt: skip
     tier = serializers.CharField(source="score.tier", read_only=True, allow_null=True, default=None)
     unified = serializers.FloatField(source="score.unified", read_only=True, allow_null=True, default=None)
     tier_since = serializers.DateTimeField(source="score.tier_since", read_only=True, allow_null=True, default=None)
@@ -70,6 +80,7 @@ class AccountSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "domain", "external_id", "industry", "employee_count", "annual_revenue", "country",
             "region", "city", "year_founded", "technologies", "parent", "is_customer", "attributes", "lookalike",
+            "surging_topics",
             "owner", "owner_detail", "territory", "territory_detail", "tier", "unified", "tier_since", "surge_until",
             "flags", "expected_value", "created_at", "updated_at",
         ]  # fmt: skip
@@ -158,10 +169,17 @@ class AccountFilter(django_filters.FilterSet):
     industry = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(lookup_expr="iexact")
     tier = django_filters.ChoiceFilter(field_name="score__tier", choices=Tier.choices)
+    surging_topic = django_filters.CharFilter(
+        method="by_surging_topic",
+        help_text="Accounts on which this topic surges now (any case; see surging_topics).",
+    )
 
     class Meta:
         model = Account
-        fields = ["territory", "owner", "industry", "country", "tier"]
+        fields = ["territory", "owner", "industry", "country", "tier", "surging_topic"]
+
+    def by_surging_topic(self, queryset, name, value):
+        return queryset.filter(surging_filter_q(value)) if value.strip() else queryset
 
 
 class NullsLastOrderingFilter(OrderingFilter):

@@ -98,6 +98,12 @@ def _refused(errors: list[dict]) -> Response:
     return _refusal("Nothing was saved.", sorted(errors, key=lambda e: (e["index"], e["field"] or "")))
 
 
+def _unknown_field(key: str, allowed: set[str]) -> str:
+    if key in COMPUTED_FIELDS:
+        return computed_field_message(key)
+    return f"Unknown field {key!r}: use {', '.join(sorted(allowed))}."
+
+
 def _batch(request, allowed: set[str]) -> tuple[list[dict] | None, Response | None]:
     """(the items: a list posted, or the one object; or the 400 that says why they are not acceptable). Keys an
     item does not know are refused by name, rather than dropped."""
@@ -109,13 +115,7 @@ def _batch(request, allowed: set[str]) -> tuple[list[dict] | None, Response | No
     if not all(isinstance(item, dict) for item in items):
         return None, _refusal("Each item must be a JSON object.")
     unknown = [
-        {
-            "index": index,
-            "field": key,
-            "detail": computed_field_message(key)
-            if key in COMPUTED_FIELDS
-            else f"Unknown field {key!r}: use {', '.join(sorted(allowed))}.",
-        }
+        {"index": index, "field": key, "detail": _unknown_field(key, allowed)}
         for index, item in enumerate(items)
         for key in sorted(set(item) - allowed)
     ]

@@ -34,6 +34,8 @@ __all__ = [
     "RowError",
     "auto_mapping",
     "check_file",
+    "computed_columns",
+    "computed_note",
     "field_labels",
     "file_header",
     "final_mapping",
@@ -134,6 +136,20 @@ def _words(name: str) -> str:
     return "_".join(re.findall(r"[a-z0-9]+", name.lower()))
 
 
+def computed_columns(kind: str, header: Iterable[str]) -> list[str]:
+    """The columns of an accounts file named like a field the app computes (surging_topics, "Surging topics"): never
+    imported, not even kept as attributes, since the computed field would hide them from every criterion."""
+    if not IMPORTERS[_check_kind(kind)].keeps_extra_columns:
+        return []
+    return [column for column in header if _words(column) in COMPUTED_FIELDS]
+
+
+def computed_note(columns: list[str]) -> str:
+    fields = sorted({_words(column) for column in columns})
+    shown = ", ".join(repr(column) for column in columns)
+    return f"Not imported: {shown}. " + " ".join(computed_field_message(name) for name in fields)
+
+
 def guess_mapping(kind: str, header: list[str]) -> dict[str, str]:
     """{field: column} as the upload page first proposes it: a column named like the field, its label or one of the
     names people give it ("Company Name", "Employees", "Website", "Sector"...). Each column fills one field at most,
@@ -225,7 +241,9 @@ def final_mapping(
             )
         computed = [t for t in targets if t in COMPUTED_FIELDS]
         if computed:
-            raise ImportFileError(f"Column {column!r}: {computed_field_message(computed[0])}")
+            raise ImportFileError(
+                f"Column {column!r} cannot be imported into {computed[0]}: {computed_field_message(computed[0])}"
+            )
         unknown = [t for t in targets if t not in fields]
         if unknown:
             raise ImportFileError(f"Unknown field {unknown[0]!r} for {kind}; the fields are: {', '.join(fields)}.")
@@ -284,21 +302,20 @@ def _parse_row(importer: KindImporter, line: int, raw: dict[str, Any], mapping: 
             problems.append(f"{name} is required but empty")
     if mapping is not None and importer.keeps_extra_columns:
         mapped = set(mapping)
-        # A column named like a computed field (lookalike) is not kept: the product computes it (see import_file).
         extra = {
             c: v.strip()
             for c, v in raw.items()
-            if c not in mapped and not is_blank(v) and c.strip().lower() not in COMPUTED_FIELDS
+            if c not in mapped and not is_blank(v) and _words(c) not in COMPUTED_FIELDS
         }
     elif mapping is None and importer.keeps_extra_columns and raw.get("attributes"):
         if isinstance(raw["attributes"], dict):
             extra = dict(raw["attributes"])  # an API record's attributes, kept as JSON values
-            for name in sorted(COMPUTED_FIELDS & set(extra)):
+            for name in sorted(set(COMPUTED_FIELDS) & set(extra)):
                 problems.append(f"attributes.{name}: {computed_field_message(name)}")
         else:
             problems.append("attributes: send an object of names and values")
     if mapping is None and importer.keeps_extra_columns:
-        problems.extend(f"{name}: {computed_field_message(name)}" for name in sorted(COMPUTED_FIELDS & set(raw)))
+        problems.extend(f"{name}: {computed_field_message(name)}" for name in sorted(set(COMPUTED_FIELDS) & set(raw)))
     row = Row(line=line, values=values, extra=extra)
     if problems:
         row.error = "; ".join(problems)
@@ -446,11 +463,10 @@ def import_file(
     header, total = check_file(path)
     final = final_mapping(kind, header, mapping, complete=complete)
     run = _Run(kind, dry_run=dry_run, progress=progress, total=total, where="file")
-    unmapped = [c for c in header if c not in final and c.strip().lower() not in COMPUTED_FIELDS]
-    for column in header:
-        if column not in final and column.strip().lower() in COMPUTED_FIELDS:
-            reason = computed_field_message(column.strip().lower())
-            run.report.notes.append(f"Column {column!r} was not imported: {reason}")
+    computed = computed_columns(kind, [c for c in header if c not in final])
+    if computed:
+        run.report.notes.append(computed_note(computed))
+    unmapped = [c for c in header if c not in final and c not in computed]
     if unmapped:
         where = "kept with each account, under their own names" if run.importer.keeps_extra_columns else "ignored"
         run.report.notes.append(f"Columns not mapped to a field ({where}): {', '.join(unmapped)}.")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_owner_change_queue'),
+        ('accounts', '0008_topic_surges'),
     ]
 
     operations = [

@@ -194,7 +194,21 @@ JOB_STUCK_MINUTES = env_int("JOB_STUCK_MINUTES", CELERY_TASK_TIME_LIMIT // 60 + 
 # A full rescore on PostgreSQL runs in this many slices of accounts, which the workers take one at a time: a slice
 # reads only its own accounts' signals, so more slices than workers keep every worker busy to the end.
 RESCORE_SLICES = env_int("RESCORE_SLICES", 8, minimum=1)
+# Intent topics (accounts/topics.py): per account and topic, the signals of the last TOPIC_WINDOW_DAYS days against
+# the account's own baseline, the counts of the TOPIC_BASELINE_WINDOWS windows of as many days before them:
+# z = (recent - mean) / max(std, TOPIC_STD_FLOOR). A topic surges when z >= TOPIC_SURGE_Z with at least
+# TOPIC_MIN_RECENT signals in the recent window. Refreshed nightly (topic-surges below) and on demand by admins.
+TOPIC_WINDOW_DAYS = env_int("TOPIC_WINDOW_DAYS", 7, minimum=1)
+TOPIC_BASELINE_WINDOWS = env_int("TOPIC_BASELINE_WINDOWS", 8, minimum=1)
+TOPIC_SURGE_Z = env_float("TOPIC_SURGE_Z", 2.0, minimum=0.0, maximum=100.0)
+TOPIC_STD_FLOOR = env_float("TOPIC_STD_FLOOR", 1.0, minimum=0.01, maximum=1000.0)
+TOPIC_MIN_RECENT = env_int("TOPIC_MIN_RECENT", 5, minimum=1)
+# PostgreSQL's work_mem for the refresh's transaction, so that grouping millions of signals hashes in memory.
+TOPIC_WORK_MEM_MB = env_int("TOPIC_WORK_MEM_MB", 64, minimum=4)
 CELERY_BEAT_SCHEDULE: dict = {
+    # Intent topics: every account's topic surges, before the daily rescore reads them (accounts whose surging
+    # topics change are queued for rescoring at once).
+    "topic-surges": {"task": "accounts.tasks.topic_surges_task", "schedule": crontab(hour=1, minute=30)},
     # Signals decay: everyone is rescored once a day.
     "rescore-daily": {"task": "segmentation.tasks.rescore_daily_task", "schedule": crontab(hour=2, minute=0)},
     # Every minute: overdue handoffs are breached; open MQAs without a handoff and the owner-change queue are healed.

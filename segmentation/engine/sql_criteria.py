@@ -17,6 +17,7 @@ COLUMN_TYPES = {
     "year_founded": "bigint",
     "annual_revenue": "numeric",
     "technologies": "jsonb",
+    "surging_topics": "jsonb",
     "is_customer": "boolean",
     "lookalike": "double precision",
 }
