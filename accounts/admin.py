@@ -1,9 +1,9 @@
 from django.contrib import admin
 
-from core.admin import RoleAdmin
+from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .changes import accounts_changed, owners_changed, won_deals_changed, won_state
-from .models import Account, Contact, Opportunity, Signal
+from .models import Account, Contact, Opportunity, Signal, TopicSurge
 from .selectors import account_list, contact_list, opportunity_list, signal_list
 
 
@@ -104,3 +104,14 @@ class OpportunityAdmin(RoleAdmin):
         ids = list(queryset.filter(is_won=True).values_list("account_id", flat=True))
         super().delete_queryset(request, queryset)
         won_deals_changed(ids)
+
+
+@admin.register(TopicSurge)
+class TopicSurgeAdmin(ReadOnlyAdmin):
+    """Each account's topics against its own baseline: read only, written by every topic refresh."""
+
+    list_display = ["account", "label", "recent_count", "baseline_mean", "z", "surging", "computed_at"]
+    list_filter = ["surging"]
+    search_fields = ["topic", "account__name"]
+    raw_id_fields = ["account"]
+    list_select_related = ["account"]
