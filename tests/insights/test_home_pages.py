@@ -92,6 +92,7 @@ def test_every_model_has_a_django_admin_page(client, world):
                 "PendingRoute",
                 "PendingCapacity",
                 "PendingOwnerChange",
+                "PendingLookalike",
             ):
                 continue  # a job's or a queue's own bookkeeping, seen through what it does
             assert model in admin.site._registry, f"{model.__name__} has no admin page"
