@@ -131,11 +131,16 @@ def distinctive(key: str) -> str:
 
 
 def name_similarity(a: str, b: str) -> float:
-    """How alike two name keys are, 0-100: their token-sort ratio (word order does not count), but no more than
-    that of their distinctive words, so that a shared trade word ("Analytics") does not make two names alike."""
+    """How alike two name keys are, 0-100: their token-sort ratio (word order does not count); when both names hold
+    words many companies share, no more than the ratio of their other words, so that a shared trade word
+    ("Loko Analytics", "Nalolo Analytics") does not make two names alike."""
     if not a or not b:
         return 0.0
-    return min(fuzz.token_sort_ratio(a, b), fuzz.token_sort_ratio(distinctive(a), distinctive(b)))
+    full = fuzz.token_sort_ratio(a, b)
+    own_a, own_b = distinctive(a), distinctive(b)
+    if own_a == a or own_b == b:
+        return full
+    return min(full, fuzz.token_sort_ratio(own_a, own_b))
 
 
 @dataclass
