@@ -97,7 +97,7 @@ def test_the_survivor_keeps_its_values_fills_blanks_and_unites_lists(pair, world
     assert survivor.attributes == {"funding_stage": "seed", "segment": "mid-market"}
 
 
-def test_a_merge_is_audited_and_rescores_the_survivor(pair, world):
+def test_a_merge_is_audited_and_rescores_the_survivor(client, pair, world):
     survivor, loser = pair
     PendingRescore.objects.all().delete()
     record = account_merge(survivor=survivor, loser=loser, by=world.admin)
@@ -107,6 +107,9 @@ def test_a_merge_is_audited_and_rescores_the_survivor(pair, world):
     assert (history.history_type, history.history_user) == ("+", world.admin)
     assert (record.merged_name, record.merged_external_id, record.survivor_id) == ("ACME Widgets Inc.", "CRM-2",
                                                                                   survivor.pk)  # fmt: skip
+    client.force_login(world.admin)
+    audit = client.get(reverse("audit-trail")).content.decode()
+    assert "Account merge" in audit and "ACME Widgets Inc. merged into Acme Widgets" in audit
 
 
 def test_rows_both_accounts_hold_are_kept_once_and_counted_as_merged(world):
