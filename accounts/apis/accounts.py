@@ -3,6 +3,8 @@ segmentation/account_apis.py)."""
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q
@@ -255,7 +257,7 @@ class AccountViewSet(viewsets.ModelViewSet):
         if (
             isinstance(loser_id, bool)
             or not isinstance(loser_id, int | str)
-            or not str(loser_id).isdigit()
+            or not re.fullmatch(r"[0-9]{1,20}", str(loser_id))
             or int(loser_id) > MAX_ID
         ):
             return Response({"loser": ["Give the id of the account to merge into this one."]}, status=400)
