@@ -1,7 +1,11 @@
 """Matching: domains and names normalised on the way in, and a new account matched against the ones we have (import
 and API): a confident match updates the account we have, a doubtful one is created and reported."""
 
+import io
+
 import pytest
+from django.core.management import call_command
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.imports import import_file, import_records
@@ -15,6 +19,7 @@ from accounts.matching import (
     pair_score,
 )
 from accounts.models import Account
+from core.models import Job
 
 from ..factories import AccountFactory
 
@@ -221,3 +226,17 @@ def test_api_bulk_reports_matches_by_index(admin_api):
     assert (body["created"], body["updated"]) == (2, 1)
     assert [(m["index"], m["account"]) for m in body["matched"]] == [(1, acme.pk)]
     assert [(m["index"], m["account"]) for m in body["possible_duplicates"]] == [(2, globex.pk)]
+
+
+@pytest.mark.django_db
+def test_the_import_jobs_page_and_the_command_list_the_matches(client, world, tmp_path):
+    AccountFactory(name="Globex Systems", domain=None, external_id=None, country="France")
+    path = write(tmp_path, "name,country,external_id\nGlobex Sytsems,France,CRM-9\n")
+    out = io.StringIO()
+    call_command("import_csv", "--kind", "accounts", str(path), stdout=out)
+    assert "line 2: Possible duplicate of account #" in out.getvalue()
+    job = Job.objects.get(kind=Job.Kind.IMPORT)
+    client.force_login(world.admin)
+    page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert "Matched to accounts we have (1)" in page and "Possible duplicate of account #" in page
+    assert '<th scope="row">Possible duplicates added</th><td class="text-end">1</td>' in page
