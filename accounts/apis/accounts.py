@@ -142,6 +142,22 @@ class AccountDetailSerializer(AccountSerializer):
         }
 
 
+class AccountCreatedSerializer(AccountSerializer):
+    """A created account (201), or the account we have that the one posted matched confidently (200)."""
+
+    match = serializers.DictField(
+        read_only=True, required=False,
+        help_text="200 only: the account we have that the one posted matched (score, evidence), which it updated.",
+    )  # fmt: skip
+    possible_duplicates = serializers.ListField(
+        child=serializers.DictField(), read_only=True, required=False,
+        help_text="201 only: an account we have that the new one may duplicate (score and evidence), for review.",
+    )  # fmt: skip
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "match", "possible_duplicates"]
+
+
 class AccountFilter(django_filters.FilterSet):
     territory = IdFilter(field_name="territory_id")
     owner = IdFilter(field_name="owner_id")
@@ -216,6 +232,7 @@ class AccountViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self):
         return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
 
+    @extend_schema(responses={201: AccountCreatedSerializer, 200: AccountCreatedSerializer})
     def create(self, request, *args, **kwargs):
         """A new account, unless it is one we have: matched by domain, then by name and country. A confident match
         updates that account instead (200, with `match`); a doubtful one is created (201) and reported in
