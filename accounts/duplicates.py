@@ -1,8 +1,10 @@
 """Matching new accounts against the ones we have (import, API) and finding the duplicates already there (a job).
 
 Before an account is created it is matched (`match_records`): by domain key first, then by name within the same
-country (accounts/matching.py has the keys, the scores and the thresholds). A confident match updates the existing
-account instead; a doubtful one still creates the account, and is reported.
+country (accounts/matching.py has the keys, the scores and the thresholds). Its name's candidates are the accounts
+whose name key starts as its does: four letters, more while that block holds over MAX_PREFIX_CANDIDATES accounts (a
+key whose block stays that large matches only the same name). A confident match updates the existing account
+instead; a doubtful one still creates the account, and is reported.
 
 The duplicates job (`duplicates_detect`) never compares all pairs. It compares accounts within blocks:
 - the same domain key (a block larger than MAX_DOMAIN_BLOCK is a shared mail or hosting domain, and is skipped);

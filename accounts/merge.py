@@ -50,6 +50,13 @@ class MergeCounts:
 
 
 def _label(model) -> str:
+    """What a page calls rows of `model`: its plural name; for the table behind a many-to-many relation, the model
+    that holds it and the relation ("territories (named accounts)")."""
+    if model._meta.auto_created:
+        holder = model._meta.auto_created
+        for f in holder._meta.many_to_many:
+            if f.remote_field.through is model:
+                return f"{holder._meta.verbose_name_plural} ({f.verbose_name})"
     return str(model._meta.verbose_name_plural)
 
 

@@ -221,3 +221,14 @@ def test_the_api_merges_for_admins_and_explains_a_bad_request(pair, world):
     assert response.status_code == 200, response.json()
     assert response.json()["merged_account"] == loser.pk and response.json()["moved"]["contacts"]["moved"] == 3
     assert api.post(url, {"loser": loser.pk}, format="json").json() == {"loser": [f"No account has the id {loser.pk}."]}
+
+
+def test_territories_that_named_the_merged_account_name_the_survivor(world):
+    survivor = AccountFactory(name="Acme")
+    loser = AccountFactory(name="Acme Inc")
+    world.north.named_accounts.add(survivor, loser)  # both named: the survivor is named once
+    world.south.named_accounts.add(loser)  # only the merged one: the survivor takes its place
+    record = account_merge(survivor=survivor, loser=loser, by=world.admin)
+    assert list(world.north.named_accounts.all()) == [survivor]
+    assert list(world.south.named_accounts.all()) == [survivor]
+    assert record.moved["territories (named accounts)"] == {"moved": 1, "merged": 1, "replaced": 0}
