@@ -122,13 +122,16 @@ def _name_pools(keys: set[str]) -> tuple[dict[str, list[Account]], dict[str, str
             for block, n in rows:
                 counts[block] += n
         small = [p for p in prefixes if counts.get(p, 0) <= MAX_PREFIX_CANDIDATES]
+        small_set = set(small)
         for p in small:
             pools[p] = []
         for start in range(0, len(small), PREFIX_QUERY_BATCH):
             batch = small[start : start + PREFIX_QUERY_BATCH]
             for account in Account.objects.filter(_startswith(batch)).only(*FIELDS):
-                pools[account.name_key[:length]].append(account)
-        small_set = set(small)
+                # Every block it starts with: a short key ("00") is a block of its own beside a longer one ("0000").
+                for end in range(1, length + 1):
+                    if account.name_key[:end] in small_set:
+                        pools[account.name_key[:end]].append(account)
         for key in list(pending):
             if key[:length] in small_set:
                 block_of[key] = key[:length]

@@ -76,8 +76,9 @@ def _check(before: dict, database_url: str, after_counts) -> None:
     after = after_counts()
     # Every table the previous main had keeps its rows; only new models add content types (and their four
     # permissions each): the routing, capacity and owner-change queues, API tokens, single sign-on groups, shadow
-    # scores, rep quotas (and their history) and planning scenarios (their territories, members and assignments).
-    grown = {"django_content_type": 12, "auth_permission": 48}
+    # scores, rep quotas (and their history), planning scenarios (their territories, members and assignments), and
+    # duplicate candidates and account merges (and their history).
+    grown = {"django_content_type": 15, "auth_permission": 60}
     lost = {
         t: (n, after.get(t))
         for t, n in before["counts"].items()

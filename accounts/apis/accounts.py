@@ -146,12 +146,14 @@ class AccountCreatedSerializer(AccountSerializer):
     """A created account (201), or the account we have that the one posted matched confidently (200)."""
 
     match = serializers.DictField(
-        read_only=True, required=False,
-        help_text="200 only: the account we have that the one posted matched (score, evidence), which it updated.",
+        read_only=True, allow_null=True,
+        help_text="200: the account we have that the one posted matched (score, evidence), which it updated; "
+        "201: null.",
     )  # fmt: skip
     possible_duplicates = serializers.ListField(
-        child=serializers.DictField(), read_only=True, required=False,
-        help_text="201 only: an account we have that the new one may duplicate (score and evidence), for review.",
+        child=serializers.DictField(), read_only=True,
+        help_text="201: an account we have that the new one may duplicate (score and evidence), for review; 200: "
+        "empty.",
     )  # fmt: skip
 
     class Meta(AccountSerializer.Meta):
@@ -244,11 +246,11 @@ class AccountViewSet(viewsets.ModelViewSet):
         if match is not None and match.confident:
             account = account_update(account=match.account, values=matched_values(values, match.account))
             body = dict(self.get_serializer(account).data)
-            body["match"] = match.as_dict()
+            body.update(match=match.as_dict(), possible_duplicates=[])
             return Response(body, status=status.HTTP_200_OK)
         serializer.instance = account_create(values=values)
         body = dict(serializer.data)
-        body["possible_duplicates"] = [match.as_dict()] if match is not None else []
+        body.update(match=None, possible_duplicates=[match.as_dict()] if match is not None else [])
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -240,3 +240,11 @@ def test_the_import_jobs_page_and_the_command_list_the_matches(client, world, tm
     page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
     assert "Matched to accounts we have (1)" in page and "Possible duplicate of account #" in page
     assert '<th scope="row">Possible duplicates added</th><td class="text-end">1</td>' in page
+
+
+@pytest.mark.django_db
+def test_a_short_name_is_matched_beside_longer_ones_that_start_like_it():
+    AccountFactory(name="00", domain=None, external_id=None, country="")
+    AccountFactory(name="0000", domain=None, external_id=None, country="")
+    report = import_records(kind="accounts", records=[{"name": "00 Inc", "external_id": "Z-1"}])
+    assert (report.updated, report.created, report.matched) == (1, 0, 1)
