@@ -148,11 +148,20 @@ def import_result_words(job: Job) -> dict:
             ("Unchanged", result_value_text(summary.get("unchanged", 0))),
             ("Not imported", result_value_text(summary.get("failed", 0))),
         ]
+        if "matched" in summary:
+            rows += [
+                ("Matched to an existing account", result_value_text(summary.get("matched", 0))),
+                ("Possible duplicates added", result_value_text(summary.get("possible_duplicates", 0))),
+            ]
     errors = result.get("errors") or []
     words = {
         "summary": rows,
         "errors": [(line, reason_in_words(kind, reason)) for line, reason in errors[:200]],
     }
+    matches = result.get("matches") or []
+    if matches:
+        words["matches"] = [(entry[0], entry[1]) for entry in matches[:200]]
+        words["match_count"] = len(matches)
     if errors:
         words["download_url"] = reverse("import-rejects", args=[job.pk])
     return words

@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from .matching import account_keys
 
 
 class Account(models.Model):
@@ -50,6 +53,17 @@ class Account(models.Model):
         related_name="accounts",
         db_index=False,
     )
+    # Matching keys (accounts/matching.py), kept by every writer that sets the name or the domain.
+    name_key = models.CharField(
+        max_length=255,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The name without legal form, case or punctuation.",
+    )
+    domain_key = models.CharField(
+        max_length=255, null=True, blank=True, editable=False, help_text="The registrable domain (public-suffix list)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -66,10 +80,28 @@ class Account(models.Model):
             models.Index(fields=["territory", "name"], name="account_territory_idx"),
             models.Index(fields=["industry"], name="account_industry_idx"),
             models.Index(fields=["name"], name="account_name_idx"),
+            models.Index(fields=["domain_key"], name="account_domain_key_idx"),
+            # Prefix look-ups (LIKE 'acme%') for matching by name.
+            models.Index(fields=["name_key"], name="account_name_key_idx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        changed = self.keys_refresh()
+        if changed and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *changed}
+        super().save(*args, **kwargs)
+
+    def keys_refresh(self) -> list[str]:
+        """Set the matching keys from the name and domain; returns the names of those that changed."""
+        changed = []
+        for name, value in account_keys(name=self.name, domain=self.domain).items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed.append(name)
+        return changed
 
 
 def territory_model() -> type[models.Model]:
@@ -265,3 +297,47 @@ class PendingLookalike(models.Model):
 
     def __str__(self) -> str:
         return f"account {self.account_id}"
+
+
+class DuplicateCandidate(models.Model):
+    """A pair of accounts that may be one company, as the last duplicates job found it (accounts/duplicates.py):
+    `account_a` has the lower id."""
+
+    account_a = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    account_b = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    evidence = models.JSONField(default=dict)
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [models.UniqueConstraint(fields=["account_a", "account_b"], name="duplicate_pair_unique")]
+        indexes = [models.Index(fields=["-score", "id"], name="duplicate_score_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_a_id} ~ {self.account_b_id} ({self.score:.0f})"
+
+
+class AccountMerge(models.Model):
+    """One account merged into another: who did it, what the merged account was, and what moved (audited)."""
+
+    survivor = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="merges_absorbed"
+    )
+    survivor_name = models.CharField(max_length=255)
+    merged_account_id = models.BigIntegerField()
+    merged_name = models.CharField(max_length=255)
+    merged_domain = models.CharField(max_length=255, blank=True)
+    merged_external_id = models.CharField(max_length=255, blank=True)
+    moved = models.JSONField(default=dict, blank=True, help_text="What moved to the survivor, by kind of record.")
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()  # the audit trail: who merged what, when
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} merged into {self.survivor_name}"

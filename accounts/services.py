@@ -22,6 +22,7 @@ from core.services import row_update
 
 from .changes import accounts_changed, owners_changed, won_deals_changed, won_state
 from .imports import ImportFileError, file_header, import_file, reason_in_words, rejected_rows_write
+from .merge import account_merge  # noqa: F401  (the merge service lives in merge.py)
 from .models import Account, Contact, Opportunity
 
 

@@ -27,3 +27,14 @@ def topic_surges_task(job_id: int | None = None) -> None:
         if job is None or job.status == Job.Status.SUCCEEDED:
             return
     job_run(job=job, work=lambda job: topic_surges_refresh())
+
+
+@shared_task(acks_late=True)
+def duplicates_task(job_id: int) -> None:
+    """Find the duplicate accounts (accounts/duplicates.py); a second run finds the same pairs."""
+    from .duplicates import duplicates_job_run
+
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return
+    duplicates_job_run(job=job)

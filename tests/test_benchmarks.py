@@ -229,3 +229,20 @@ def test_the_topics_benchmark_runs_at_a_small_size():
     assert "planted surges found: 40 of 40" in out, out
     assert re.search(r"account list filtered by a surging topic \(admin\): 40 accounts", out), out
     assert "every planted surge found: PASS" in out, out
+
+
+def test_the_duplicates_benchmark_runs_at_a_small_size():
+    """10,000 accounts with 100 planted duplicates: the job finds most, far above the exact baselines."""
+    out = run_bench("duplicates.py", "0.01")
+    assert re.search(r"world: 10,000 accounts, 100 planted duplicates \(case \d+, legal form \d+, typo \d+, website "
+                     r"variant \d+\)", out), out  # fmt: skip
+    job = re.search(r"duplicates job: [\d.]+ s for 10,000 accounts; ([\d,]+) pairs compared \(all pairs would be "
+                    r"49,995,000\); [\d,]+ candidate pairs\n  precision (\d\.\d+), recall (\d\.\d+)", out)  # fmt: skip
+    assert job, out
+    compared, precision, recall = int(job.group(1).replace(",", "")), float(job.group(2)), float(job.group(3))
+    assert compared < 49_995_000 / 20, out  # blocks, never all pairs
+    assert precision >= 0.8 and recall >= 0.9, out
+    domain = re.search(r"baseline, exact normalised domain only: [\d.]+ s; [\d,]+ pairs; precision (\d\.\d+), "
+                       r"recall (\d\.\d+)", out)  # fmt: skip
+    assert domain and float(domain.group(1)) == 1.0 and float(domain.group(2)) < recall, out
+    assert "target: duplicates job <= 300 s: PASS" in out and "recall above the exact baselines': PASS" in out, out

@@ -95,6 +95,10 @@ MATRIX = {
     "handoff-feedback": (None, web(ADMIN_ONLY)),
     "handoff-detail": ("handoff_page", web(NORTH_SCOPE)),  # its owner, the territory's managers, admins
     "handoff-feedback-export": (None, web(ADMIN_ONLY)),
+    # Duplicate accounts (admins): a search started as a job (back to the page); the pair merged after a confirmation
+    # (the admin's POST merges it and goes to the survivor's page).
+    "account-duplicates": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
+    "account-duplicate-merge": ("duplicate_pair", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
     "import-new": (None, web(ADMIN_ONLY)),
     "import-map": (None, web(ADMIN_ONLY, admin=302)),  # nothing uploaded yet: back to the upload page
     "import-rejects": ("job", web(ADMIN_ONLY, admin=404)),  # the matrix's job is no import: not found
@@ -175,6 +179,8 @@ MATRIX = {
     "api:api-token-detail": ("api_token", api(**NOT_MINE)),
     "api:account-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:account-detail": ("account", api(**NORTH_SCOPE)),
+    # Merging (admins): no loser given is a 400; reps and managers are refused.
+    "api:account-merge": ("account", api(**ADMIN_ONLY, admin=405), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:account-bulk": (None, api(**ADMIN_ONLY, admin=405), ([], api(**ADMIN_ONLY, admin=400))),
     "api:contact-bulk": (None, api(**ADMIN_ONLY, admin=405), ([], api(**ADMIN_ONLY, admin=400))),
     "api:contact-list": (None, api(), ({}, api(**ADMIN_ONLY, admin=400))),
@@ -334,6 +340,7 @@ def objects(world):
         "handoff_page": {"handoff_id": handoff.pk},
         "api_token": {"token_id": token_create(world.north_rep, name="CRM sync")[0].pk},
         "sso_mapping": {"mapping_id": SsoGroupRole.objects.create(group="sales-east", role="rep").pk},
+        "duplicate_pair": {"pair_id": _duplicate_pair(world).pk},
         **_scenario(world),
     }
 
@@ -361,6 +368,16 @@ def _quota(world):
     return Quota.objects.create(
         territory=world.north, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31), amount=100
     )
+
+
+def _duplicate_pair(world):
+    """A likely duplicate of the North account, found by the duplicates job."""
+    from accounts.models import DuplicateCandidate
+
+    from .factories import AccountFactory
+
+    twin = AccountFactory(name="North account Inc.", country=world.north_account.country)
+    return DuplicateCandidate.objects.create(account_a=world.north_account, account_b=twin, score=97, evidence={})
 
 
 def _handoff(world):

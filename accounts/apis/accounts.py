@@ -3,19 +3,26 @@ segmentation/account_apis.py)."""
 
 from __future__ import annotations
 
+import re
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.response import Response
 
-from core.apis import IdFilter
-from core.permissions import ReadScopedWriteAdmin
+from core.apis import MAX_ID, IdFilter
+from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 from core.tiers import Tier
 
 from ..criteria import COMPUTED_FIELDS, computed_field_message
+from ..duplicates import match_records, matched_values
 from ..imports import fields as import_fields
+from ..merge import account_merge
 from ..models import Account
 from ..selectors import (
     account_list,
@@ -163,6 +170,24 @@ class AccountDetailSerializer(AccountSerializer):
         }
 
 
+class AccountCreatedSerializer(AccountSerializer):
+    """A created account (201), or the account we have that the one posted matched confidently (200)."""
+
+    match = serializers.DictField(
+        read_only=True, allow_null=True,
+        help_text="200: the account we have that the one posted matched (score, evidence), which it updated; "
+        "201: null.",
+    )  # fmt: skip
+    possible_duplicates = serializers.ListField(
+        child=serializers.DictField(), read_only=True,
+        help_text="201: an account we have that the new one may duplicate (score and evidence), for review; 200: "
+        "empty.",
+    )  # fmt: skip
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "match", "possible_duplicates"]
+
+
 class AccountFilter(django_filters.FilterSet):
     territory = IdFilter(field_name="territory_id")
     owner = IdFilter(field_name="owner_id")
@@ -244,8 +269,67 @@ class AccountViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self):
         return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
 
-    def perform_create(self, serializer):
-        serializer.instance = account_create(values=serializer.validated_data)
+    @extend_schema(responses={201: AccountCreatedSerializer, 200: AccountCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        """A new account, unless it is one we have: matched by domain, then by name and country. A confident match
+        updates that account instead (200, with `match`); a doubtful one is created (201) and reported in
+        `possible_duplicates`."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        match = match_records([values])[0]
+        if match is not None and match.confident:
+            account = account_update(account=match.account, values=matched_values(values, match.account))
+            body = dict(self.get_serializer(account).data)
+            body.update(match=match.as_dict(), possible_duplicates=[])
+            return Response(body, status=status.HTTP_200_OK)
+        serializer.instance = account_create(values=values)
+        body = dict(serializer.data)
+        body.update(match=None, possible_duplicates=[match.as_dict()] if match is not None else [])
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=inline_serializer("AccountMergeRequest", {"loser": serializers.IntegerField(min_value=1)}),
+        responses={
+            200: inline_serializer(
+                "AccountMergeResult",
+                {
+                    "survivor": serializers.IntegerField(),
+                    "merged_account": serializers.IntegerField(),
+                    "merged_name": serializers.CharField(),
+                    "moved": serializers.DictField(help_text="By kind of record: moved, merged, replaced."),
+                },
+            )
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsRevOpsAdmin])
+    def merge(self, request, pk=None):
+        """Merge the account `loser` into this one (admins): everything that points at it moves here, and it is
+        deleted."""
+        survivor = self.get_object()
+        loser_id = request.data.get("loser") if isinstance(request.data, dict) else None
+        if (
+            isinstance(loser_id, bool)
+            or not isinstance(loser_id, int | str)
+            or not re.fullmatch(r"[0-9]{1,20}", str(loser_id))
+            or int(loser_id) > MAX_ID
+        ):
+            return Response({"loser": ["Give the id of the account to merge into this one."]}, status=400)
+        loser = Account.objects.filter(pk=int(loser_id)).first()
+        if loser is None:
+            return Response({"loser": [f"No account has the id {loser_id}."]}, status=400)
+        try:
+            record = account_merge(survivor=survivor, loser=loser, by=request.user)
+        except ValidationError as exc:
+            return Response({"loser": exc.messages}, status=400)
+        return Response(
+            {
+                "survivor": survivor.pk,
+                "merged_account": record.merged_account_id,
+                "merged_name": record.merged_name,
+                "moved": record.moved,
+            }
+        )
 
     def perform_update(self, serializer):
         serializer.instance = account_update(account=serializer.instance, values=serializer.validated_data)

@@ -87,6 +87,32 @@ BATCH_REFUSED = inline_serializer(
     },
 )
 BATCH_RESPONSES = {201: BATCH_RESULT, 200: BATCH_RESULT, 400: BATCH_REFUSED}
+ACCOUNT_MATCH = inline_serializer(
+    "AccountMatch",
+    {
+        "index": serializers.IntegerField(help_text="The item's 0-based place in the list."),
+        "account": serializers.IntegerField(help_text="The account we have that it matched."),
+        "name": serializers.CharField(),
+        "confident": serializers.BooleanField(),
+        "score": serializers.FloatField(help_text="0-100"),
+        "same_domain": serializers.BooleanField(),
+        "other_domains": serializers.BooleanField(),
+        "name_similarity": serializers.FloatField(help_text="0-100"),
+        "same_country": serializers.BooleanField(),
+        "reasons": serializers.ListField(child=serializers.CharField()),
+    },
+    many=True,
+)
+ACCOUNT_BATCH_RESULT = inline_serializer(
+    "AccountBatchResult",
+    {
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "matched": ACCOUNT_MATCH,
+        "possible_duplicates": ACCOUNT_MATCH,
+    },
+)
 REASON_PART = re.compile(r"^(?P<field>[a-z_]+)(?::\s*(?P<detail>.*)| (?P<rest>is required.*))$", re.S)
 
 
@@ -175,6 +201,13 @@ def _import_batch(*, kind: str, records: list[dict], fields: set[str]) -> Respon
     if report.errors:
         return _refused([entry for e in report.errors for entry in _reason_errors(e.line - 1, e.reason, fields)])
     body = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+    if kind == "accounts":
+        # Items matched to an account we have by domain or name: a confident match updated it (counted as
+        # updated), a doubtful one was created and is reported here.
+        body["matched"] = [{"index": line - 1, **m.as_dict()} for line, m in report.matches if m.confident]
+        body["possible_duplicates"] = [
+            {"index": line - 1, **m.as_dict()} for line, m in report.matches if not m.confident
+        ]
     return Response(body, status=status.HTTP_201_CREATED if report.created else status.HTTP_200_OK)
 
 
@@ -241,11 +274,16 @@ ACCOUNT_BULK_FIELDS = {name for name, field in AccountBulkItemSerializer().field
 
 class AccountBulkView(APIView):
     """Upsert up to 1,000 accounts by external_id or domain (admins). All or nothing. `attributes` are merged into
-    what the account holds already."""
+    what the account holds already. An item whose keys name no account is matched by domain, then by name and
+    country: a confident match updates that account (`matched`), a doubtful one is created and reported
+    (`possible_duplicates`)."""
 
     permission_classes = [IsRevOpsAdmin]
 
-    @extend_schema(request=AccountBulkItemSerializer(many=True), responses=BATCH_RESPONSES)
+    @extend_schema(
+        request=AccountBulkItemSerializer(many=True),
+        responses={201: ACCOUNT_BATCH_RESULT, 200: ACCOUNT_BATCH_RESULT, 400: BATCH_REFUSED},
+    )
     def post(self, request):
         items, refusal = _batch(request, ACCOUNT_BULK_FIELDS)
         if refusal:

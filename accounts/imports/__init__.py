@@ -72,6 +72,9 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Accounts matched to existing ones by domain or name (accounts/duplicates.py): (line, Match); a confident
+    # match updated that account, a doubtful one was added and is reported here.
+    matches: list[tuple[int, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -81,8 +84,16 @@ class ImportReport:
     def failed(self) -> int:
         return len({e.line for e in self.errors})
 
+    @property
+    def matched(self) -> int:
+        return sum(1 for _, match in self.matches if match.confident)
+
+    @property
+    def possible_duplicates(self) -> int:
+        return sum(1 for _, match in self.matches if not match.confident)
+
     def summary(self) -> dict[str, Any]:
-        return {
+        summary = {
             "kind": self.kind,
             "dry_run": self.dry_run,
             "rows": self.rows,
@@ -91,13 +102,21 @@ class ImportReport:
             "unchanged": self.unchanged,
             "failed": self.failed,
         }
+        if self.kind == "accounts":
+            summary.update(matched=self.matched, possible_duplicates=self.possible_duplicates)
+        return summary
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "summary": self.summary(),
             "errors": [[e.line, e.reason] for e in self.errors],
             "notes": self.notes,
         }
+        if self.kind == "accounts":
+            found["matches"] = [
+                [line, match.words(), match.confident, match.account.pk] for line, match in self.matches
+            ]
+        return found
 
 
 def kind_fields(kind: str) -> dict:
@@ -430,6 +449,9 @@ class _Run:
             # New and changed accounts are routed to their territory and owner as soon as they are committed.
             accounts_changed(to_route, route=True)
         self.report.notes.extend(self.importer.notes)
+        failed = {e.line for e in self.report.errors}
+        matches = getattr(self.importer, "matches", {})
+        self.report.matches.extend((line, matches[line]) for line in sorted(matches) if line not in failed)
         if self.dry_run:
             self.report.notes.insert(0, "Dry run: nothing was written.")
         return self.report

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..changes import owners_changed
+from ..duplicates import match_records, matched_values
+from ..matching import account_keys
 from ..models import Account
 from . import fields as f
 from .fields import Field
@@ -85,6 +87,9 @@ class AccountImporter(KindImporter):
         # Accounts to route once committed: new or changed ones whose territory the file does not set.
         self.route_ids: list[int] = []
         self.owner_changed_ids: list[int] = []
+        # Rows matched to an existing account by domain or name (accounts/duplicates.py): line -> match (a chunk
+        # written again after a transient failure matches again, once).
+        self.matches: dict[int, object] = {}
 
     def keys(self, row: Row) -> list[tuple]:
         keys = []
@@ -133,6 +138,7 @@ class AccountImporter(KindImporter):
         by_domain = {a.domain: a for a in Account.objects.filter(domain__in=domains)}
         changes = Changes(Account)
         new_rows = []
+        planned: list[tuple[Row, Account | None]] = []
         for row in rows:
             external_id, dom = row.values.get("external_id"), row.values.get("domain")
             account = by_external.get(external_id) if external_id else None
@@ -145,18 +151,35 @@ class AccountImporter(KindImporter):
             elif account is not None and other is not None and other.pk != account.pk:
                 row.error = f"domain {dom!r} already belongs to another account ({other.name})"
                 continue
+            planned.append((row, account))
+        # Rows whose keys name no account: are they an account we have under another name or domain?
+        unkeyed = [row for row, account in planned if account is None]
+        matches = dict(zip((r.line for r in unkeyed), match_records([r.values for r in unkeyed]), strict=True))
+        for row, account in planned:
+            external_id, dom = row.values.get("external_id"), row.values.get("domain")
             values = self._model_values(row)
+            match = matches.get(row.line) if account is None else None
+            if match is not None:
+                self.matches[row.line] = match
+                if match.confident:
+                    account = match.account
+                    values = matched_values(values, account)
             if row.extra:
                 base = dict(account.attributes) if account else {}
                 values["attributes"] = {**base, **row.extra}
             if account is None:
-                account = changes.create(Account(**values))
+                account = Account(**values)
+                account.keys_refresh()
+                account = changes.create(account)
                 new_rows.append((row, account))
                 if external_id:
                     by_external[external_id] = account
                 if dom:
                     by_domain[dom] = account
                 continue
+            values.update(
+                account_keys(name=values.get("name", account.name), domain=values.get("domain", account.domain))
+            )
             changed = changes.update(account, values)
             if changed and "territory" not in row.values:
                 self.route_ids.append(account.pk)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from ..criteria import attribute_label
+from ..matching import normalise_domain  # noqa: F401  (re-exported: imports/refs.py reads it from here)
 
 
 class FieldError(ValueError):
@@ -204,17 +205,6 @@ def string_list(raw: Any) -> list[str] | None:
 
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
-
-def normalise_domain(raw: str) -> str:
-    """'https://www.Example.com/about' -> 'example.com'."""
-    value = raw.strip().lower()
-    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
-    value = value.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    value = value.rsplit("@", 1)[-1].split(":", 1)[0].rstrip(".")
-    if value.startswith("www."):
-        value = value[4:]
-    return value
 
 
 def domain(raw: Any) -> str | None:

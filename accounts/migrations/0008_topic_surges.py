@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_owner_change_queue'),
+        ('accounts', '0007_account_matching_keys'),
     ]
 
     operations = [

@@ -313,6 +313,9 @@ def test_bad_input_gets_field_messages(api, world):
     assert Account.objects.count() == 5
 
 
+NO_MATCHES = {"matched": [], "possible_duplicates": []}  # no item matched an account we have by name or website
+
+
 def test_bulk_upserts_by_external_id_or_domain(api, world):
     api.force_authenticate(world.admin)
     batch = [
@@ -320,10 +323,10 @@ def test_bulk_upserts_by_external_id_or_domain(api, world):
         {"name": "Beta", "domain": "beta.example", "owner": world.north_rep.pk},
     ]
     first = api.post(f"{URL}bulk/", batch, format="json")
-    assert first.status_code == 201 and first.json() == {"created": 2, "updated": 0, "unchanged": 0}
+    assert first.status_code == 201 and first.json() == {"created": 2, "updated": 0, "unchanged": 0, **NO_MATCHES}
     assert Account.objects.get(domain="beta.example").owner == world.north_rep
     again = api.post(f"{URL}bulk/", batch, format="json")
-    assert again.status_code == 200 and again.json() == {"created": 0, "updated": 0, "unchanged": 2}
+    assert again.status_code == 200 and again.json() == {"created": 0, "updated": 0, "unchanged": 2, **NO_MATCHES}
     changed = api.post(
         f"{URL}bulk/",
         [
@@ -333,7 +336,7 @@ def test_bulk_upserts_by_external_id_or_domain(api, world):
         ],
         format="json",
     )
-    assert changed.status_code == 201 and changed.json() == {"created": 1, "updated": 2, "unchanged": 0}
+    assert changed.status_code == 201 and changed.json() == {"created": 1, "updated": 2, "unchanged": 0, **NO_MATCHES}
     assert Account.objects.get(external_id="A1").employee_count == 99
     assert Account.objects.get(domain="beta.example").name == "Beta Inc"
     one = api.post(f"{URL}bulk/", {"name": "Solo", "external_id": "SOLO"}, format="json")

@@ -67,6 +67,11 @@ class Command(BaseCommand):
         )
         for note in job.result["notes"]:
             self.stdout.write(f"  {note}")
+        matches = job.result.get("matches") or []
+        for line, words, *_ in matches[:20]:
+            self.stdout.write(f"  line {line}: {words}")
+        if len(matches) > 20:
+            self.stdout.write(f"  ... and {len(matches) - 20} more matched to accounts we have (job #{job.pk}).")
         for line, reason in errors[:20]:
             self.stdout.write(self.style.WARNING(f"  line {line}: {reason}"))
         if len(errors) > 20:
