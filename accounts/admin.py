@@ -3,7 +3,7 @@ from django.contrib import admin
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .changes import accounts_changed, owners_changed, won_deals_changed, won_state
-from .models import Account, Contact, Opportunity, Signal, TopicSurge
+from .models import Account, AccountMerge, Contact, DuplicateCandidate, Opportunity, Signal, TopicSurge
 from .selectors import account_list, contact_list, opportunity_list, signal_list
 
 
@@ -115,3 +115,21 @@ class TopicSurgeAdmin(ReadOnlyAdmin):
     search_fields = ["topic", "account__name"]
     raw_id_fields = ["account"]
     list_select_related = ["account"]
+
+
+@admin.register(DuplicateCandidate)
+class DuplicateCandidateAdmin(ReadOnlyAdmin):
+    """Pairs the last duplicates job found: read only; admins merge them from the Duplicates page."""
+
+    list_display = ["account_a", "account_b", "score", "found_at"]
+    raw_id_fields = ["account_a", "account_b"]
+    list_select_related = ["account_a", "account_b"]
+
+
+@admin.register(AccountMerge)
+class AccountMergeAdmin(ReadOnlyAdmin):
+    """Every merge: what was merged into what, by whom, and what moved (read only)."""
+
+    list_display = ["merged_name", "survivor_name", "merged_by", "merged_at"]
+    search_fields = ["merged_name", "survivor_name", "merged_external_id"]
+    raw_id_fields = ["survivor", "merged_by"]
