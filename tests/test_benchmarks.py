@@ -217,6 +217,7 @@ def test_the_lookalike_benchmark_runs_at_a_small_size():
     assert re.search(r"target: refresh <= 120 s: PASS; peak memory <= 1 GB: PASS; AUC >= 0.8: (PASS|FAIL)", out), out
 
 
+@pytest.mark.postgres
 def test_the_topics_benchmark_runs_at_a_small_size():
     out = run_bench("topics.py", "0.01")
     assert "set-up: 2,000 accounts, 100,000 signals on 20 topics" in out, out
@@ -231,6 +232,7 @@ def test_the_topics_benchmark_runs_at_a_small_size():
     assert "every planted surge found: PASS" in out, out
 
 
+@pytest.mark.postgres
 def test_the_duplicates_benchmark_runs_at_a_small_size():
     """10,000 accounts with 100 planted duplicates: the job finds most, far above the exact baselines."""
     out = run_bench("duplicates.py", "0.01")

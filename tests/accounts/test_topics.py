@@ -204,6 +204,7 @@ def random_signals(seed: int) -> None:
     Signal.objects.bulk_create(rows)
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("rules", [RULES, SurgeRules(window_days=3, baseline_windows=5, z_threshold=1.5,
                                                     std_floor=0.5, min_recent=2)])  # fmt: skip
 def test_sql_and_python_agree(db, rules):

@@ -354,6 +354,7 @@ def test_the_lookalikes_page_runs_a_refresh_and_says_when_and_on_how_many(client
     assert client.post(reverse("lookalikes-run")).status_code == 403
 
 
+@pytest.mark.postgres
 def test_postgresql_encodes_traits_exactly_as_the_python_reader_does():
     """The refresh on PostgreSQL reads each account's traits in SQL; it must read what lookalike.account_traits reads,
     odd values included (spaces, case, bounds of the bands, attribute values of every JSON type)."""
