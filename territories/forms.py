@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.functional import cached_property
 
 from accounts.criteria_forms import CriteriaFormSet
@@ -104,12 +105,17 @@ class MembershipAddForm(forms.Form):
     )
     weight = weight_field(initial=Decimal(1))
 
+    @staticmethod
+    def already_in(territory) -> Q:
+        """The people already members of `territory`: not offered."""
+        return Q(memberships__territory=territory)
+
     def __init__(self, *args, territory: Territory, may_set_role: bool, **kwargs):
         super().__init__(*args, **kwargs)
         roles = [REP, MANAGER] if may_set_role else [REP]
         people = (
             User.objects.filter(is_active=True, groups__name__in=roles)
-            .exclude(memberships__territory=territory)
+            .exclude(self.already_in(territory))
             .distinct()
             .order_by("first_name", "last_name", "username")
             .prefetch_related("groups")

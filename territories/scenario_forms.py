@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.contrib.auth.models import User
+from django.db.models import Q
 
 from accounts.criteria_forms import CriteriaFormSet
-from core.roles import MANAGER, REP
 
-from .forms import MEMBERSHIP_HELP, MEMBERSHIP_LABELS, WEIGHT_ERRORS, _away_order
-from .models import Membership, Scenario, ScenarioMember, ScenarioTerritory, Territory
+from .forms import MEMBERSHIP_HELP, MEMBERSHIP_LABELS, WEIGHT_ERRORS, MembershipAddForm, _away_order
+from .models import Scenario, ScenarioMember, ScenarioTerritory, Territory
 
 SCENARIO_WEIGHT_HELP = "How much the balancer cares about this spread; 0 ignores it."
 PERCENT_ERROR = "Choose a value from 0 to 100 percent."
@@ -154,53 +153,16 @@ class ScenarioMemberForm(forms.ModelForm):
         return cleaned
 
 
-class ScenarioMemberAddForm(forms.Form):
-    """A person joins a scenario territory: reps (and, for admins, managers) not already in it, by full name."""
+class ScenarioMemberAddForm(MembershipAddForm):
+    """A person joins a scenario territory: the live territory's form, offering the people not already in it."""
 
-    user = forms.TypedChoiceField(coerce=int, label="Person", error_messages={"required": "Choose a person."})
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.REP, label="Role")
-    max_accounts = forms.IntegerField(
-        min_value=0, required=False, label=MEMBERSHIP_LABELS["max_accounts"], help_text=MEMBERSHIP_HELP["max_accounts"]
-    )
-    max_tier1_accounts = forms.IntegerField(
-        min_value=0, required=False, label=MEMBERSHIP_LABELS["max_tier1_accounts"],
-        help_text=MEMBERSHIP_HELP["max_tier1_accounts"],
-    )  # fmt: skip
-    weight = forms.DecimalField(
-        max_digits=6, decimal_places=2, min_value=Decimal("0.01"), initial=Decimal(1), label="Weight",
-        help_text=MEMBER_WEIGHT_HELP, error_messages=WEIGHT_ERRORS,
-    )  # fmt: skip
+    @staticmethod
+    def already_in(territory: ScenarioTerritory) -> Q:
+        return Q(pk__in=territory.members.values("user_id"))
 
     def __init__(self, *args, territory: ScenarioTerritory, may_set_role: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        roles = [REP, MANAGER] if may_set_role else [REP]
-        people = (
-            User.objects.filter(is_active=True, groups__name__in=roles)
-            .exclude(pk__in=territory.members.values("user_id"))
-            .distinct()
-            .order_by("first_name", "last_name", "username")
-            .prefetch_related("groups")
-        )
-        self.people = {u.pk: u for u in people}
-        self.fields["user"].choices = [("", "Choose a person…")] + [
-            (u.pk, u.get_full_name() or u.username) for u in self.people.values()
-        ]
-        self.role_of = {pk: {g.name for g in u.groups.all()} for pk, u in self.people.items()}
-        if not may_set_role:
-            self.fields["role"].choices = [(Membership.Role.REP, "Rep")]
+        super().__init__(*args, territory=territory, may_set_role=may_set_role, **kwargs)
         _styled(self)
-
-    def clean(self):
-        cleaned = super().clean()
-        user_id, role = cleaned.get("user"), cleaned.get("role")
-        if user_id is not None and role:
-            wanted = MANAGER if role == Membership.Role.MANAGER else REP
-            if wanted not in self.role_of.get(user_id, set()):
-                label = self.people[user_id].get_full_name() or self.people[user_id].username
-                self.add_error("role", f"{label} does not have the {wanted} role.")
-        if user_id is not None:
-            cleaned["person"] = self.people[user_id]
-        return cleaned
 
 
 class ApplyConfirmForm(forms.Form):

@@ -451,3 +451,21 @@ def test_the_api_edits_rules_and_members_and_nothing_live_changes(world, north):
     assert api.delete(f"{url}members/{member['id']}/").status_code == 204
     assert api.delete(f"{url}members/{member['id']}/").status_code == 404
     assert live_state() == before
+
+
+def test_the_add_member_form_offers_the_people_not_in_the_scenario_territory(world, north):
+    """The scenario's form is the live territory's: people already in the copy are not offered (even those the live
+    territory lacks), a manager adds reps only, and a weight left empty is 1."""
+    from territories.scenario_forms import ScenarioMemberAddForm
+
+    _, newcomer = north
+    scenario = planned(world, newcomer)
+    north_copy = scenario.territories.get(source=world.north)
+    form = ScenarioMemberAddForm(territory=north_copy, may_set_role=False)
+    offered = {pk for pk, _ in form.fields["user"].choices if pk}
+    assert newcomer.pk not in offered and world.north_rep.pk not in offered  # in the copy already
+    assert world.other_rep.pk in offered and world.manager.pk not in offered  # a manager adds reps only
+    assert "role" not in form.fields or form.fields["role"].choices == [("rep", "Rep")]
+    added = ScenarioMemberAddForm({"user": world.other_rep.pk, "role": "rep"}, territory=north_copy, may_set_role=False)
+    assert added.is_valid(), added.errors
+    assert added.cleaned_data["weight"] == Decimal(1) and added.cleaned_data["person"] == world.other_rep
