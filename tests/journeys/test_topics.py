@@ -68,6 +68,27 @@ def test_a_rep_filters_their_list_by_a_surging_topic_and_reads_an_accounts_topic
     shot(page, "2-account")
 
 
+def test_an_admin_recomputes_topic_surges_from_the_account_list(page, live_server, world):
+    """Signals arrived since the last computation: the admin recomputes from the account list, the job page says it
+    succeeded, and the list's filter then offers the topics surging now, every territory's."""
+    from accounts.models import TopicSurge
+
+    burst(world.north_account, "CRM software", 14, weekly_before=2)
+    burst(world.south_account, "Payroll", 9)
+    assert not TopicSurge.objects.exists()
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/accounts/")
+    picker = page.locator("select[name=surging_topic]")
+    expect(picker.locator("option")).to_have_text(["Any surging topic"])  # nothing computed yet
+    page.click("button:has-text('Refresh topic surges')")
+    expect(page.locator(".job-status")).to_have_text("Succeeded")
+    expect(page.locator("main")).to_contain_text("Topic surges are being recomputed")
+    shot(page, "0-refreshed")
+    page.goto(f"{live_server.url}/accounts/")
+    expect(picker.locator("option")).to_have_text(["Any surging topic", "CRM software", "Payroll"])
+    assert set(TopicSurge.objects.filter(surging=True).values_list("label", flat=True)) == {"CRM software", "Payroll"}
+
+
 def test_an_admin_scores_surging_topics_through_the_model_pages(
     page, live_server, surging, django_capture_on_commit_callbacks
 ):
