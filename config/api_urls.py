@@ -9,6 +9,7 @@ from insights.apis import KpiViewSet
 from insights.backtest_apis import BacktestViewSet
 from insights.recalibration_apis import RecalibrationViewSet
 from insights.shadow_apis import ShadowComparisonView
+from integrations.api_urls import urlpatterns as integration_urls
 from segmentation.account_apis import AccountViewSet  # accounts' endpoint, with what scoring adds
 from segmentation.apis import ICPViewSet, ScoringModelViewSet
 from territories.apis import (
@@ -54,5 +55,6 @@ urlpatterns = [
     path("assignments/reassign/", ReassignView.as_view(), name="assignment-reassign"),
     path("quota-suggestions/", QuotaSuggestionView.as_view(), name="quota-suggestions"),
     path("kpis/shadow/", ShadowComparisonView.as_view(), name="kpi-shadow"),  # before the KPIs' own routes
+    *integration_urls,
     *router.urls,
 ]

@@ -28,6 +28,7 @@ urlpatterns = [
     path("tiers/", include("segmentation.tier_urls")),
     path("kpis/", include("insights.shadow_urls")),  # before the KPI pages: "shadow" is no KPI key
     path("kpis/", include("insights.urls")),
+    path("integrations/", include("integrations.urls")),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
-from .models import ApiToken, Job, SsoGroupRole
+from .models import ApiToken, Event, Job, SsoGroupRole
 from .roles import is_admin
 from .selectors import job_list
 
@@ -54,6 +54,22 @@ class ApiTokenAdmin(RoleAdmin):
 
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} token(s).")
+
+
+@admin.register(Event)
+class EventAdmin(RoleAdmin):
+    """The domain event log, read-only: what the change feed, webhooks and alerts are made of."""
+
+    list_display = ["id", "seq", "kind", "occurred_at", "account_id", "actor_id"]
+    list_filter = ["kind"]
+    fields = [*list_display, "data"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(SsoGroupRole)

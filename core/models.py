@@ -100,3 +100,42 @@ class SsoGroupRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group} → {self.get_role_display()}"
+
+
+class Event(models.Model):
+    """A domain event: something that happened to an account (or to the product) that outside tools may want to
+    know. Written by the app that makes the change, in the same transaction as the change (`core/events.py`), so an
+    event exists exactly when its change committed. The integrations app reads them: the change feed, webhooks and
+    chat alerts. `seq` is given once the event is seen committed (`core.events.sequence`), in commit order, so a
+    reader paging by `seq` never skips an event that committed late."""
+
+    class Kind(models.TextChoices):
+        TIER_CHANGED = "tier.changed", "Tier changed"
+        MQA_RAISED = "mqa.raised", "MQA raised"
+        HANDOFF_ASSIGNED = "handoff.assigned", "Handoff assigned"
+        HANDOFF_ACCEPTED = "handoff.accepted", "Handoff accepted"
+        HANDOFF_REJECTED = "handoff.rejected", "Handoff rejected"
+        HANDOFF_BREACHED = "handoff.breached", "SLA breached"
+        OWNER_CHANGED = "owner.changed", "Owner changed"
+        MODEL_PUBLISHED = "model.published", "Scoring model published"
+        SURGE_STARTED = "surge.started", "Signal surge"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    # The account it happened to (none for product-wide events such as a publish). A plain id, not a foreign key:
+    # the log outlives merges and deletions, and writing it never locks the account.
+    account_id = models.BigIntegerField(null=True, blank=True)
+    # The acting user, when a person did it (a rep accepting, an admin publishing); none for the product's own work.
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["seq", "id"]
+        indexes = [
+            models.Index(fields=["account_id", "seq"], name="event_account_seq_idx"),
+            models.Index(fields=["kind", "seq"], name="event_kind_seq_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"

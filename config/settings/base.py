@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "segmentation",
     "handoffs",
     "insights",
+    "integrations",
     "demo",
 ]
 

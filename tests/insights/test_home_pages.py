@@ -82,7 +82,7 @@ def test_every_model_has_a_django_admin_page(client, world):
     from django.contrib import admin
 
     client.force_login(world.admin)
-    for label in ("core", "accounts", "territories", "segmentation", "handoffs", "insights"):
+    for label in ("core", "accounts", "territories", "segmentation", "handoffs", "insights", "integrations"):
         for model in apps.get_app_config(label).get_models():
             if model.__name__.startswith("Historical") or model._meta.auto_created:
                 continue

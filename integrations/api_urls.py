@@ -1,0 +1,3 @@
+"""The integrations' API, under /api/v1/."""
+
+urlpatterns: list = []

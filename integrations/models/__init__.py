@@ -1,0 +1,1 @@
+"""The integrations' tables, one module per integration (each imported here so Django finds its models)."""

@@ -1,0 +1,5 @@
+"""The integrations' pages, under /integrations/ (admins configure them)."""
+
+app_name = "integrations"
+
+urlpatterns: list = []
