@@ -46,7 +46,7 @@ from .adapter import CrmError, CrmRecord, Page, PushResult, RecordError
 
 VENDOR = "salesforce"
 API_VERSION = "62.0"
-TOKEN_URL = "https://login.salesforce.com/services/oauth2/token"
+TOKEN_URL = "https://login.salesforce.com/services/oauth2/token"  # nosec B105
 BATCH_SIZE = 200  # sObject Collections: at most 200 records a call
 ACTIVITY_SOBJECTS = ("Task", "Event")
 SOBJECTS = {"account": ("Account",), "contact": ("Contact",), "opportunity": ("Opportunity",)}
