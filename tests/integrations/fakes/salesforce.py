@@ -414,7 +414,9 @@ class FakeSalesforce:
         self.server.daemon_threads = True
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, name="fake-salesforce", daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-salesforce", daemon=True
+        ).start()
 
     def stop(self) -> None:
         if self.server:
