@@ -111,6 +111,9 @@ def test_activities_are_tasks_then_events_each_paged_and_each_cursor_says_which(
         org.add("activity", {"Subject": f"Call {n}", "Type": "Call"}, account, modified_at=at(n)) for n in range(6)
     ]
     on_deal = org.add("activity", {"Subject": "Follow-up", "WhatId": deal}, modified_at=at(6))
+    person = org.add("contact", {"LastName": "Byron"}, account, modified_at=at(0))
+    about = org.add("activity", {"Subject": "Intro", "WhoId": person}, modified_at=at(7))
+    unrelated = org.add("activity", {"Subject": "Admin"}, modified_at=at(8))
     events = [
         org.add("activity", {"Subject": f"Demo {n}", "Type": "Meeting"}, account, modified_at=at(n), sobject="Event")
         for n in range(5)
@@ -119,19 +122,30 @@ def test_activities_are_tasks_then_events_each_paged_and_each_cursor_says_which(
     result = list(pages(adapter, "activity", None))
 
     cursors = [json.loads(page.next_cursor) if page.next_cursor else None for page in result]
-    assert [c and c["sobject"] for c in cursors] == ["Task", "Event", "Event", None]
-    assert cursors[1]["next"] is None  # the tasks are done: the events' query starts afresh
+    assert [c and c["sobject"] for c in cursors] == ["Task", "Task", "Event", "Event", None]
+    assert cursors[2]["next"] is None  # the tasks are done: the events' query starts afresh
     assert [[r.crm_id for r in page.records] for page in result] == [
         tasks[:4],
-        [*tasks[4:], on_deal],
+        [*tasks[4:], on_deal, about],
+        [unrelated],
         events[:4],
         [events[4]],
     ]
     records = {record.crm_id: record for page in result for record in page.records}
     assert records[tasks[0]].account_crm_id == account and records[tasks[0]].fields["TaskSubtype"] == "Call"
     assert records[events[0]].account_crm_id == account and records[events[0]].fields["EventSubtype"] == "Event"
-    assert records[on_deal].account_crm_id is None  # related to an opportunity, not an account
+    # Salesforce's AccountId: the opportunity's account, the contact's account; none for a task about nothing.
+    assert records[on_deal].account_crm_id == account and records[about].account_crm_id == account
+    assert records[unrelated].account_crm_id is None
     assert [q.split(" FROM ")[1].split(" ")[0] for q in soql_sent(org)] == ["Task", "Event"]
+
+
+def test_an_activity_without_account_id_belongs_to_the_account_it_is_related_to(org, adapter):
+    account = org.add("account", {"Name": "Acme"}, modified_at=at(0))
+    task = org.add("activity", {"Subject": "Call"}, account, modified_at=at(1))
+    org.touch(task, modified_at=at(2), AccountId=None)  # e.g. a field the integration user may not read
+
+    assert adapter.changed("activity", at(2)).records[0].account_crm_id == account
 
 
 def test_since_takes_every_record_stamped_at_or_after_the_watermark_even_within_its_second(org, adapter):

@@ -460,10 +460,12 @@ class FakeSalesforce:
                     self.schema[sobject].append((name, name.replace("__c", "").replace("_", " "), "string", True))
                     known[name.lower()] = name
                 record[known[name.lower()]] = _stored(value)
-            if account_crm_id and sobject in ("Contact", "Opportunity", "Task", "Event"):
+            if account_crm_id and sobject in ("Contact", "Opportunity"):
                 record["AccountId"] = account_crm_id
-                if sobject in ("Task", "Event"):
+            if sobject in ("Task", "Event"):
+                if account_crm_id:
                     record["WhatId"] = account_crm_id
+                record["AccountId"] = self._activity_account(record)
             if sobject == "Task" and not record.get("TaskSubtype"):
                 record["TaskSubtype"] = "Call" if record.get("Type") == "Call" else "Task"
             if sobject == "Event":
@@ -475,6 +477,18 @@ class FakeSalesforce:
             record.update(Id=crm_id, CreatedDate=stamp, LastModifiedDate=stamp, SystemModstamp=stamp, IsDeleted=False)
             self.data[sobject][crm_id] = record
             return crm_id
+
+    def _activity_account(self, record) -> str | None:
+        """Salesforce fills a Task's or Event's AccountId: the account it is related to (WhatId), the account of
+        the opportunity it is related to, else the account of the contact it is about (WhoId)."""
+        what, who = record.get("WhatId") or "", record.get("WhoId") or ""
+        if what.startswith(KEY_PREFIXES["Account"]):
+            return what
+        if what in self.data["Opportunity"]:
+            return self.data["Opportunity"][what].get("AccountId")
+        if who in self.data["Contact"]:
+            return self.data["Contact"][who].get("AccountId")
+        return None
 
     def records(self, obj) -> dict[str, dict]:
         with self.lock:
