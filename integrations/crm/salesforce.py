@@ -2,7 +2,8 @@
 
 - Pulls: SOQL through `/services/data/vXX.X/query`, `WHERE SystemModstamp >= <since> ORDER BY SystemModstamp, Id`,
   paged with the query's `nextRecordsUrl` (up to 2,000 records a batch, Salesforce's choice). Activities are two
-  sObjects, Task then Event; the cursor says which one a page came from.
+  sObjects, Task and Event, merged into one stream, oldest first (see `_changed_merged`); the cursor says where in
+  each it stands.
 - Fields: `/sobjects/<Object>/describe`.
 - Pushes: sObject Collections, `PATCH /services/data/vXX.X/composite/sobjects`, 200 records a call, `allOrNone`
   false, so one refused record does not hold back the others; each refusal comes back with Salesforce's words.
@@ -26,6 +27,7 @@ Connection settings (`build(settings, on_tokens)`):
   timeout           seconds to wait for Salesforce to answer (default 60)
   max_retries       how many times a rate-limited call is retried (default 5)
   max_retry_wait    the longest Retry-After honoured, in seconds (default 60)
+  page_size         activities: records asked of Task and of Event for each page (default 2,000)
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ VENDOR = "salesforce"
 API_VERSION = "62.0"
 TOKEN_URL = "https://login.salesforce.com/services/oauth2/token"  # nosec B105
 BATCH_SIZE = 200  # sObject Collections: at most 200 records a call
+PAGE_SIZE = 2000  # activities: records asked of Task and of Event for a page (Salesforce's largest query batch)
 ACTIVITY_SOBJECTS = ("Task", "Event")
 SOBJECTS = {"account": ("Account",), "contact": ("Contact",), "opportunity": ("Opportunity",)}
 SOBJECTS["activity"] = ACTIVITY_SOBJECTS
@@ -105,6 +108,7 @@ class SalesforceAdapter:
         self.timeout = float(settings.get("timeout") or 60)
         self.max_retries = int(settings.get("max_retries", 5))
         self.max_retry_wait = float(settings.get("max_retry_wait", 60))
+        self.page_size = max(1, int(settings.get("page_size") or PAGE_SIZE))
         self.extra_fields = settings.get("fields") or {}
         self.refresh_token = settings.get("refresh_token")
         self.api_usage: dict = {}
@@ -125,21 +129,66 @@ class SalesforceAdapter:
 
     def changed(self, obj: str, since: dt.datetime | None, cursor: str | None = None) -> Page:
         sobjects = _sobjects(obj)
-        position = _decode_cursor(cursor, sobjects)
-        sobject, next_url = position["sobject"], position["next"]
-        if next_url:
-            answer = self._call(f"read {sobject}", lambda sf: sf.query_more(next_url, identifier_is_url=True))
+        if len(sobjects) == 1:
+            return self._changed_one(obj, sobjects[0], since, _decode_cursor(cursor, sobjects))
+        return self._changed_merged(obj, sobjects, since, _decode_merged_cursor(cursor, sobjects))
+
+    def _changed_one(self, obj: str, sobject: str, since: dt.datetime | None, position: dict) -> Page:
+        """One sObject: a SOQL query, then the batches it left behind through nextRecordsUrl."""
+        if position["next"]:
+            answer = self._call(f"read {sobject}", lambda sf: sf.query_more(position["next"], identifier_is_url=True))
         else:
             soql = self._soql(obj, sobject, since)
             answer = self._call(f"query {sobject}", lambda sf: sf.query(soql))
         records = [self._record(sobject, raw) for raw in answer.get("records", [])]
+        next_cursor = None
         if not answer.get("done", True) and answer.get("nextRecordsUrl"):
             next_cursor = _encode_cursor(sobject, answer["nextRecordsUrl"])
-        elif sobjects.index(sobject) + 1 < len(sobjects):
-            next_cursor = _encode_cursor(sobjects[sobjects.index(sobject) + 1], None)
-        else:
-            next_cursor = None
         return Page(records=records, next_cursor=next_cursor)
+
+    def _changed_merged(self, obj: str, sobjects: tuple[str, ...], since: dt.datetime | None, position: dict) -> Page:
+        """Activities are two sObjects (Task, Event); the sync needs them oldest first as one stream, or a watermark
+        taken from a page of tasks would skip older events. Each page asks both for their next `page_size` records
+        from the cursor's second on and keeps, merged, those stamped before the earliest second at which one of them
+        was cut off; the rest come again with the next page. A second holding a whole page of one sObject is read to
+        its end through nextRecordsUrl, each sObject in turn, before moving on."""
+        if "second" in position:
+            return self._drain_second(obj, sobjects, position)
+        start = _parse_cursor_time(position["from"]) if position.get("from") else since
+        fetched: list[CrmRecord] = []
+        cut: list[dt.datetime] = []
+        for sobject in sobjects:
+            soql = self._soql(obj, sobject, start, limit=self.page_size)
+            answer = self._call(f"query {sobject}", lambda sf, soql=soql: sf.query(soql))
+            records = [self._record(sobject, raw) for raw in answer.get("records", [])]
+            fetched += records
+            if len(records) >= self.page_size:
+                cut.append(_second(records[-1].modified_at))
+        fetched.sort(key=lambda record: (record.modified_at, record.crm_id))
+        if not cut:
+            return Page(records=fetched, next_cursor=None)
+        cutoff = min(cut)
+        kept = [record for record in fetched if record.modified_at < cutoff]
+        if kept:
+            return Page(records=kept, next_cursor=json.dumps({"from": _cursor_time(cutoff)}))
+        return self._drain_second(obj, sobjects, {"second": _cursor_time(cutoff), "sobject": sobjects[0], "next": None})
+
+    def _drain_second(self, obj: str, sobjects: tuple[str, ...], position: dict) -> Page:
+        second = _parse_cursor_time(position["second"])
+        sobject = position["sobject"]
+        if position["next"]:
+            answer = self._call(f"read {sobject}", lambda sf: sf.query_more(position["next"], identifier_is_url=True))
+        else:
+            soql = self._soql(obj, sobject, second, before=second + dt.timedelta(seconds=1))
+            answer = self._call(f"query {sobject}", lambda sf: sf.query(soql))
+        records = [self._record(sobject, raw) for raw in answer.get("records", [])]
+        if not answer.get("done", True) and answer.get("nextRecordsUrl"):
+            after = {**position, "next": answer["nextRecordsUrl"]}
+        elif sobjects.index(sobject) + 1 < len(sobjects):
+            after = {**position, "sobject": sobjects[sobjects.index(sobject) + 1], "next": None}
+        else:
+            after = {"from": _cursor_time(second + dt.timedelta(seconds=1))}
+        return Page(records=records, next_cursor=json.dumps(after, separators=(",", ":")))
 
     def push(self, obj: str, updates: list[tuple[str, dict]]) -> PushResult:
         sobjects = _sobjects(obj)
@@ -171,7 +220,14 @@ class SalesforceAdapter:
 
     # -- pulls --------------------------------------------------------------------------------------------------
 
-    def _soql(self, obj: str, sobject: str, since: dt.datetime | None) -> str:
+    def _soql(
+        self,
+        obj: str,
+        sobject: str,
+        since: dt.datetime | None,
+        before: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> str:
         # Extra fields are named for the product's object ("activity": both Task and Event) or for one sObject.
         names = ["Id", "SystemModstamp", *DEFAULT_FIELDS[sobject]]
         names += [*self.extra_fields.get(obj, []), *self.extra_fields.get(sobject, [])]
@@ -179,9 +235,13 @@ class SalesforceAdapter:
             if not name.replace("_", "").replace(".", "").isalnum():
                 raise CrmError(f"{name!r} is not a Salesforce field name.")
         select = ", ".join(dict.fromkeys(names))
-        where = f" WHERE SystemModstamp >= {soql_datetime(since)}" if since else ""
-        # SOQL, not SQL: field names checked above, a fixed sObject, a formatted dateTime; nothing else is interpolated.
-        return f"SELECT {select} FROM {sobject}{where} ORDER BY SystemModstamp, Id"  # noqa: S608  # nosec B608
+        conditions = [f"SystemModstamp >= {soql_datetime(since)}"] if since else []
+        if before:
+            conditions.append(f"SystemModstamp < {soql_datetime(before)}")
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        limit_clause = f" LIMIT {int(limit)}" if limit else ""
+        # SOQL, not SQL: field names checked above, a fixed sObject, formatted dateTimes; nothing else is interpolated.
+        return f"SELECT {select} FROM {sobject}{where} ORDER BY SystemModstamp, Id{limit_clause}"  # noqa: S608  # nosec B608
 
     def _record(self, sobject: str, raw: dict) -> CrmRecord:
         fields = {name: value for name, value in raw.items() if name != "attributes"}
@@ -340,6 +400,34 @@ def _decode_cursor(cursor: str | None, sobjects: tuple[str, ...]) -> dict:
     except (ValueError, KeyError, TypeError) as error:
         raise CrmError(f"{cursor!r} is not a page of Salesforce {'/'.join(sobjects)} records.") from error
     return position
+
+
+def _decode_merged_cursor(cursor: str | None, sobjects: tuple[str, ...]) -> dict:
+    if not cursor:
+        return {}
+    try:
+        position = json.loads(cursor)
+        if "second" in position:
+            _parse_cursor_time(position["second"])
+            if position["sobject"] not in sobjects or not isinstance(position.get("next") or "", str):
+                raise ValueError(position["sobject"])
+        else:
+            _parse_cursor_time(position["from"])
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CrmError(f"{cursor!r} is not a page of Salesforce {'/'.join(sobjects)} records.") from error
+    return position
+
+
+def _second(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(microsecond=0)
+
+
+def _cursor_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_cursor_time(value: str) -> dt.datetime:
+    return parse_datetime(value)
 
 
 def _vendor_error(content) -> tuple[str, str]:

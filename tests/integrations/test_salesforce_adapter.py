@@ -15,6 +15,16 @@ from .fakes.salesforce import FakeSalesforce
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
+class _AnyQueryUrl(str):
+    def __eq__(self, other):
+        return isinstance(other, str) and other.startswith("/services/data/v62.0/query/01g")
+
+    __hash__ = str.__hash__
+
+
+ANY_URL = _AnyQueryUrl("a nextRecordsUrl")
+
+
 @pytest.fixture
 def org():
     fake = FakeSalesforce(page_size=4)
@@ -104,40 +114,66 @@ def test_contacts_and_opportunities_belong_to_their_account(org, adapter):
     assert opportunity.fields["IsWon"] is True and opportunity.fields["IsClosed"] is True
 
 
-def test_activities_are_tasks_then_events_each_paged_and_each_cursor_says_which(org, adapter):
+def ids_in_order(result):
+    return [record.crm_id for page in result for record in page.records]
+
+
+def test_activities_are_tasks_and_events_in_one_stream_oldest_first_across_pages(org, tokens):
+    adapter = salesforce.build({**org.settings(), "page_size": 4}, tokens.append)
     account = org.add("account", {"Name": "Acme"}, modified_at=at(0))
     deal = org.add("opportunity", {"Name": "Acme renewal", "StageName": "Prospecting"}, account, modified_at=at(0))
+    person = org.add("contact", {"LastName": "Byron"}, account, modified_at=at(0))
     tasks = [
         org.add("activity", {"Subject": f"Call {n}", "Type": "Call"}, account, modified_at=at(n)) for n in range(6)
     ]
-    on_deal = org.add("activity", {"Subject": "Follow-up", "WhatId": deal}, modified_at=at(6))
-    person = org.add("contact", {"LastName": "Byron"}, account, modified_at=at(0))
-    about = org.add("activity", {"Subject": "Intro", "WhoId": person}, modified_at=at(7))
-    unrelated = org.add("activity", {"Subject": "Admin"}, modified_at=at(8))
     events = [
         org.add("activity", {"Subject": f"Demo {n}", "Type": "Meeting"}, account, modified_at=at(n), sobject="Event")
         for n in range(5)
     ]
+    on_deal = org.add("activity", {"Subject": "Follow-up", "WhatId": deal}, modified_at=at(6))
+    about = org.add("activity", {"Subject": "Intro", "WhoId": person}, modified_at=at(7))
+    unrelated = org.add("activity", {"Subject": "Admin"}, modified_at=at(8))
 
     result = list(pages(adapter, "activity", None))
 
-    cursors = [json.loads(page.next_cursor) if page.next_cursor else None for page in result]
-    assert [c and c["sobject"] for c in cursors] == ["Task", "Task", "Event", "Event", None]
-    assert cursors[2]["next"] is None  # the tasks are done: the events' query starts afresh
-    assert [[r.crm_id for r in page.records] for page in result] == [
-        tasks[:4],
-        [*tasks[4:], on_deal, about],
-        [unrelated],
-        events[:4],
-        [events[4]],
+    # Tasks and events interleaved by SystemModstamp (then Id: a Task's 00T before an Event's 00U).
+    interleaved = [x for pair in zip(tasks, events, strict=False) for x in pair] + [tasks[5], on_deal, about, unrelated]
+    assert ids_in_order(result) == interleaved
+    assert len(result) == 3 and result[-1].next_cursor is None
+    assert [json.loads(page.next_cursor) for page in result[:-1]] == [
+        {"from": "2026-03-02T09:00:03Z"},
+        {"from": "2026-03-02T09:00:06Z"},
     ]
+    queried = soql_sent(org)
+    assert [q.split(" FROM ")[1].split(" ")[0] for q in queried] == ["Task", "Event"] * 3
+    assert all(q.endswith("ORDER BY SystemModstamp, Id LIMIT 4") for q in queried)
     records = {record.crm_id: record for page in result for record in page.records}
     assert records[tasks[0]].account_crm_id == account and records[tasks[0]].fields["TaskSubtype"] == "Call"
     assert records[events[0]].account_crm_id == account and records[events[0]].fields["EventSubtype"] == "Event"
     # Salesforce's AccountId: the opportunity's account, the contact's account; none for a task about nothing.
     assert records[on_deal].account_crm_id == account and records[about].account_crm_id == account
     assert records[unrelated].account_crm_id is None
-    assert [q.split(" FROM ")[1].split(" ")[0] for q in soql_sent(org)] == ["Task", "Event"]
+
+
+def test_a_second_holding_more_activities_than_a_page_is_read_to_its_end(org, tokens):
+    adapter = salesforce.build({**org.settings(), "page_size": 4}, tokens.append)
+    busy = [org.add("activity", {"Subject": f"Import {n}"}, modified_at=at(0, ms=n)) for n in range(6)]
+    meetings = [
+        org.add("activity", {"Subject": f"M {n}"}, modified_at=at(0, ms=500), sobject="Event") for n in range(3)
+    ]
+    after = org.add("activity", {"Subject": "Later"}, modified_at=at(1))
+
+    result = list(pages(adapter, "activity", None))
+
+    assert ids_in_order(result) == [*busy, *meetings, after]
+    # The second is read sObject by sObject, the tasks through their nextRecordsUrl, then the stream moves on.
+    assert [json.loads(page.next_cursor or "null") for page in result] == [
+        {"second": "2026-03-02T09:00:00Z", "sobject": "Task", "next": ANY_URL},
+        {"second": "2026-03-02T09:00:00Z", "sobject": "Event", "next": None},
+        {"from": "2026-03-02T09:00:01Z"},
+        None,
+    ]
+    assert "WHERE SystemModstamp >= 2026-03-02T09:00:00Z AND SystemModstamp < 2026-03-02T09:00:01Z" in soql_sent(org)[2]
 
 
 def test_an_activity_without_account_id_belongs_to_the_account_it_is_related_to(org, adapter):
@@ -331,6 +367,27 @@ def test_a_stream_broken_midway_raises_and_resumes_from_the_watermark_losing_not
 
     assert resumed == ids[7:]  # from the watermark on: the record stamped at it again, then the rest
     assert set(seen) | set(resumed) == set(ids)
+
+
+def test_an_activity_stream_broken_midway_resumes_from_the_watermark_losing_no_event(org, tokens):
+    adapter = salesforce.build({**org.settings(), "page_size": 3}, tokens.append)
+    every = []
+    for n in range(12):
+        every.append(org.add("activity", {"Subject": f"Call {n}"}, modified_at=at(n, ms=100)))
+        every.append(org.add("activity", {"Subject": f"Demo {n}"}, modified_at=at(n, ms=200), sobject="Event"))
+    org.fail_after(5)  # query answers: two a page
+
+    seen, watermark = [], None
+    with pytest.raises(CrmError, match="unexpected error"):
+        for page in pages(adapter, "activity", None):
+            seen += [record.crm_id for record in page.records]
+            watermark = max(record.modified_at for record in page.records)
+    assert seen == every[:8]
+
+    resumed = ids_in_order(pages(adapter, "activity", watermark))
+
+    assert resumed == every[6:]  # again only what was stamped in the watermark's second
+    assert set(seen) | set(resumed) == set(every)
 
 
 def test_the_orgs_api_usage_is_kept_from_sforce_limit_info(org, adapter):
