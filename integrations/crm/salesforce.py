@@ -87,7 +87,6 @@ DEFAULT_PUSH_FIELDS = {
     "owner": "RevOps_Owner__c",
     "mqa_status": "RevOps_MQA_Status__c",
 }
-READ_ONLY = {"Id", "SystemModstamp", "CreatedDate", "LastModifiedDate", "IsDeleted"}
 
 
 def build(settings: dict, on_tokens: Callable[[dict], None]) -> SalesforceAdapter:
@@ -202,7 +201,7 @@ class SalesforceAdapter:
             body = {"allOrNone": False, "records": []}
             for crm_id, values in batch:
                 record = {"attributes": {"type": _sobject_of(crm_id, sobjects)}, "id": crm_id}
-                record.update({name: _json_value(value) for name, value in values.items() if name not in READ_ONLY})
+                record.update({name: _json_value(value) for name, value in values.items()})
                 body["records"].append(record)
             answers = self._call(
                 f"update {obj} records",

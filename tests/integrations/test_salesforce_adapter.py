@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from integrations.crm import salesforce
-from integrations.crm.adapter import CrmError, pages
+from integrations.crm.adapter import CrmError, PushResult, pages
 
 from .fakes.salesforce import FakeSalesforce
 
@@ -302,13 +302,20 @@ def test_push_reports_unknown_fields_and_records_in_salesforces_words(org, adapt
     account = org.add("account", {"Name": "Acme"}, modified_at=at(0))
     missing = "001000000000000AAA"
 
+    deal = org.add("opportunity", {"Name": "Renewal", "StageName": "Prospecting"}, account, modified_at=at(0))
+
     result = adapter.push("account", [(account, {"Score__c": 5}), (missing, {"RevOps_Score__c": 5})])
+    read_only = adapter.push("opportunity", [(deal, {"IsWon": True})])
 
     assert result.updated == []
     assert {e.crm_id: e.message for e in result.errors} == {
         account: "No such column 'Score__c' on sobject of type Account",
         missing: "invalid cross reference id",
     }
+    assert read_only.errors[0].message.startswith("Unable to create/update fields: IsWon.")
+    assert org.records("opportunity")[deal]["IsWon"] is False
+    calls = len(org.calls)
+    assert adapter.push("account", []) == PushResult() and len(org.calls) == calls
 
 
 def test_push_to_activities_names_each_records_sobject(org, adapter):
@@ -371,10 +378,13 @@ def test_a_stream_broken_midway_raises_and_resumes_from_the_watermark_losing_not
 
 def test_an_activity_stream_broken_midway_resumes_from_the_watermark_losing_no_event(org, tokens):
     adapter = salesforce.build({**org.settings(), "page_size": 3}, tokens.append)
-    every = []
-    for n in range(12):
-        every.append(org.add("activity", {"Subject": f"Call {n}"}, modified_at=at(n, ms=100)))
-        every.append(org.add("activity", {"Subject": f"Demo {n}"}, modified_at=at(n, ms=200), sobject="Event"))
+    stamped = []  # two calls a second, one meeting: a page of tasks ends sooner than a page of events
+    for n in range(10):
+        stamped.append((at(n, ms=100), org.add("activity", {"Subject": f"Call {n}"}, modified_at=at(n, ms=100))))
+        stamped.append((at(n, ms=600), org.add("activity", {"Subject": f"Call {n}b"}, modified_at=at(n, ms=600))))
+        event = org.add("activity", {"Subject": f"Demo {n}"}, modified_at=at(n, ms=200), sobject="Event")
+        stamped.append((at(n, ms=200), event))
+    every = [crm_id for _stamp, crm_id in sorted(stamped)]
     org.fail_after(5)  # query answers: two a page
 
     seen, watermark = [], None
@@ -382,11 +392,11 @@ def test_an_activity_stream_broken_midway_resumes_from_the_watermark_losing_no_e
         for page in pages(adapter, "activity", None):
             seen += [record.crm_id for record in page.records]
             watermark = max(record.modified_at for record in page.records)
-    assert seen == every[:8]
+    assert seen == every[:6]  # the seconds 0 and 1
 
     resumed = ids_in_order(pages(adapter, "activity", watermark))
 
-    assert resumed == every[6:]  # again only what was stamped in the watermark's second
+    assert resumed == every[3:]  # again only what was stamped in the watermark's second
     assert set(seen) | set(resumed) == set(every)
 
 
