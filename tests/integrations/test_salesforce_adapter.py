@@ -1,6 +1,7 @@
 """The Salesforce adapter, unchanged, against a local Salesforce org served over HTTPS (tests/integrations/fakes)."""
 
 import datetime as dt
+import email.utils
 import json
 import time
 from urllib.parse import parse_qs
@@ -255,6 +256,40 @@ def test_an_expired_token_is_refreshed_stored_and_the_call_retried_once(org, ada
     # The new token is used from then on: no second refresh.
     adapter.fields("account")
     assert org.refreshes == 1 and len(tokens) == 1
+
+
+def test_a_rotated_refresh_token_and_a_moved_instance_are_stored_and_used(org, adapter, tokens):
+    org.rotate_refresh_tokens = True
+    org.instance_host = "localhost"  # the org now answers at another address
+    org.expire_token()
+
+    adapter.changed("account", None)
+    first = tokens[-1]
+    assert first["refresh_token"] == org.refresh_token and first["instance_url"].startswith("https://localhost:")
+    assert [call["host"] for call in org.calls] == ["127.0.0.1", "127.0.0.1", "localhost"]
+
+    org.expire_token()  # the next refresh must use the rotated refresh token
+    adapter.changed("account", None)
+    assert org.refreshes == 2 and tokens[-1]["refresh_token"] == org.refresh_token != first["refresh_token"]
+
+
+def test_an_expired_query_locator_fails_so_the_sync_starts_again_from_its_watermark(org, adapter):
+    stale = json.dumps({"sobject": "Account", "next": "/services/data/v62.0/query/01gexpired000000-2000"})
+    with pytest.raises(CrmError, match="invalid query locator"):
+        adapter.changed("account", None, stale)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("2", 2.0), ("0.5", 0.5), ("-3", 0.0), ("soon", None), (None, None)],
+)
+def test_retry_after_is_read_in_seconds_or_as_a_date(header, seconds):
+    class Answer:
+        headers = {"Retry-After": header} if header else {}
+
+    assert salesforce._retry_after(Answer()) == seconds
+    Answer.headers = {"Retry-After": email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))}
+    assert 25 < salesforce._retry_after(Answer()) <= 30
 
 
 def test_a_refused_refresh_fails_with_salesforces_reason_and_stores_nothing(org, adapter, tokens):

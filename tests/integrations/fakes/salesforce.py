@@ -394,6 +394,8 @@ class FakeSalesforce:
         self.access_token = next(iter(self.access_tokens))
         self.refresh_token = f"5Aep861fake{secrets.token_urlsafe(24)}"
         self.refreshes = 0
+        self.rotate_refresh_tokens = False  # the connected app's "refresh token rotation"
+        self.instance_host = "127.0.0.1"  # what the token endpoint names as the instance (an org moved: "localhost")
         self.throttled: list[tuple[int, str, float | None]] = []  # (status, errorCode, retry_after) for next calls
         self.rejections: dict[str, str] = {}
         self.pages_served = 0
@@ -710,7 +712,15 @@ def _handler(org: FakeSalesforce):
             raw = self.rfile.read(length) if length else b""
             with org.lock:
                 org.requests.append((method, parts.path))
-                org.calls.append({"method": method, "path": parts.path, "query": parse_qs(parts.query), "body": raw})
+                org.calls.append(
+                    {
+                        "method": method,
+                        "path": parts.path,
+                        "query": parse_qs(parts.query),
+                        "body": raw,
+                        "host": self.headers.get("Host", "").rsplit(":", 1)[0],
+                    }
+                )
             if parts.path == "/services/oauth2/token" and method == "POST":
                 return self.token(parse_qs(raw.decode()))
             prefix = f"/services/data/v{org.api_version}/"
@@ -737,14 +747,19 @@ def _handler(org: FakeSalesforce):
                 org.access_tokens.add(org.access_token)
                 org.refreshes += 1
                 token = org.access_token
+                rotated = {}
+                if org.rotate_refresh_tokens:
+                    org.refresh_token = rotated["refresh_token"] = f"5Aep861fake{secrets.token_urlsafe(24)}"
+                instance_url = org.url.replace("127.0.0.1", org.instance_host)
             self.answer(
                 200,
                 {
                     "access_token": token,
                     "signature": secrets.token_urlsafe(32),
                     "scope": "refresh_token api",
-                    "instance_url": org.url,
-                    "id": f"{org.url}/id/{ORG_ID}/0055g00000FAKEUAAR",
+                    "instance_url": instance_url,
+                    "id": f"{instance_url}/id/{ORG_ID}/0055g00000FAKEUAAR",
+                    **rotated,
                     "token_type": "Bearer",
                     "issued_at": str(int(dt.datetime.now(dt.UTC).timestamp() * 1000)),
                 },
