@@ -11,7 +11,8 @@
   the OAuth token endpoint for a new one (`grant_type=refresh_token`), hands it to `on_tokens` and retries once.
 - Limits: a 429 (a proxy in front of the org) or 403 `REQUEST_LIMIT_EXCEEDED` (the org's API limit) is retried after
   its Retry-After, if it gives one no longer than `max_retry_wait`, a bounded number of times; otherwise the call
-  fails with Salesforce's message. The org's usage (`Sforce-Limit-Info`) is kept in `api_usage`.
+  fails with Salesforce's message. The org's usage (`Sforce-Limit-Info`) is kept in `api_usage`, and the adapter
+  stops before it uses more than `max_api_share` of the org's daily calls (other tools need them too).
 
 Connection settings (`build(settings, on_tokens)`):
   instance_url      the org's URL, as the OAuth flow returned it (https://<my-domain>.my.salesforce.com)
@@ -27,6 +28,7 @@ Connection settings (`build(settings, on_tokens)`):
   timeout           seconds to wait for Salesforce to answer (default 60)
   max_retries       how many times a rate-limited call is retried (default 5)
   max_retry_wait    the longest Retry-After honoured, in seconds (default 60)
+  max_api_share     the share of the org's daily API calls (Sforce-Limit-Info) the sync may use (default 0.9)
   page_size         activities: records asked of Task and of Event for each page (default 2,000)
 """
 
@@ -107,6 +109,7 @@ class SalesforceAdapter:
         self.timeout = float(settings.get("timeout") or 60)
         self.max_retries = int(settings.get("max_retries", 5))
         self.max_retry_wait = float(settings.get("max_retry_wait", 60))
+        self.max_api_share = float(settings.get("max_api_share") or 0.9)
         self.page_size = max(1, int(settings.get("page_size") or PAGE_SIZE))
         self.extra_fields = settings.get("fields") or {}
         self.refresh_token = settings.get("refresh_token")
@@ -275,6 +278,7 @@ class SalesforceAdapter:
         refreshed = False
         retries = 0
         while True:
+            self._check_api_budget(what)
             try:
                 return call(self.sf)
             except SalesforceError as error:
@@ -298,6 +302,16 @@ class SalesforceAdapter:
                 raise CrmError(f"Salesforce could not be reached to {what}: {error}") from error
             except ValueError as error:  # a body that is not JSON
                 raise CrmError(f"Salesforce's answer to {what} could not be read: {error}") from error
+
+    def _check_api_budget(self, what: str) -> None:
+        """The org's daily API calls are shared with every other integration: stop at `max_api_share` of them."""
+        used, total = self.api_usage.get("api-usage", (0, 0))
+        if total and used >= self.max_api_share * total:
+            raise CrmError(
+                f"Salesforce's org has used {used:,} of its {total:,} daily API calls; the sync stops at "
+                f"{self.max_api_share:.0%} to leave the rest to other tools and resumes when the count falls "
+                f"(before it would {what})."
+            )
 
     def _refresh(self) -> None:
         if not (self.refresh_token and self.settings.get("client_id")):

@@ -442,11 +442,23 @@ def test_the_orgs_api_usage_is_kept_from_sforce_limit_info(org, adapter):
     assert adapter.api_usage == {"api-usage": (2, 15000)}
 
 
-def test_an_org_past_its_daily_limit_refuses_every_call(org, adapter):
+def test_an_org_past_its_daily_limit_refuses_every_call(org, tokens):
+    adapter = salesforce.build({**org.settings(), "max_api_share": 1.5}, tokens.append)
     org.api_limit = 1
     adapter.changed("account", None)
     with pytest.raises(CrmError, match="TotalRequests Limit exceeded"):
         adapter.changed("account", None)
+
+
+def test_the_sync_leaves_the_rest_of_the_orgs_daily_calls_to_other_tools(org, tokens):
+    adapter = salesforce.build({**org.settings(), "max_api_share": 0.5}, tokens.append)
+    org.api_limit = 6
+    org.api_used = 1  # another tool's call
+    adapter.changed("account", None)
+    adapter.changed("contact", None)
+    with pytest.raises(CrmError, match="used 3 of its 6 daily API calls; the sync stops at 50%"):
+        adapter.changed("opportunity", None)
+    assert len(org.requests) == 2
 
 
 def test_bad_objects_cursors_and_settings_are_clear_errors(org, adapter):
