@@ -164,7 +164,8 @@ class SalesforceAdapter:
             answer = self._call(f"query {sobject}", lambda sf, soql=soql: sf.query(soql))
             records = [self._record(sobject, raw) for raw in answer.get("records", [])]
             fetched += records
-            if len(records) >= self.page_size:
+            # Cut off: by the LIMIT, or by a batch smaller than asked (Salesforce's choice: it left a nextRecordsUrl).
+            if records and (len(records) >= self.page_size or not answer.get("done", True)):
                 cut.append(_second(records[-1].modified_at))
         fetched.sort(key=lambda record: (record.modified_at, record.crm_id))
         if not cut:
@@ -216,7 +217,8 @@ class SalesforceAdapter:
                 if answer.get("success"):
                     result.updated.append(crm_id)
                 else:
-                    messages = [error.get("message") or error.get("statusCode", "") for error in answer["errors"]]
+                    errors = answer.get("errors") or [{"message": "refused without a reason"}]
+                    messages = [error.get("message") or error.get("statusCode", "") for error in errors]
                     result.errors.append(RecordError(crm_id=crm_id, message="; ".join(m for m in messages if m)))
         return result
 

@@ -156,6 +156,18 @@ def test_activities_are_tasks_and_events_in_one_stream_oldest_first_across_pages
     assert records[unrelated].account_crm_id is None
 
 
+def test_activities_cut_short_by_salesforces_batch_size_are_not_lost(org, tokens):
+    # Salesforce may answer a LIMIT 10 query in smaller batches (here 4, with a nextRecordsUrl).
+    adapter = salesforce.build({**org.settings(), "page_size": 10}, tokens.append)
+    stamped = []
+    for n in range(9):
+        stamped.append((at(n, ms=100), org.add("activity", {"Subject": f"Call {n}"}, modified_at=at(n, ms=100))))
+        event = org.add("activity", {"Subject": f"Demo {n}"}, modified_at=at(n, ms=200), sobject="Event")
+        stamped.append((at(n, ms=200), event))
+
+    assert ids_in_order(pages(adapter, "activity", None)) == [crm_id for _stamp, crm_id in sorted(stamped)]
+
+
 def test_a_second_holding_more_activities_than_a_page_is_read_to_its_end(org, tokens):
     adapter = salesforce.build({**org.settings(), "page_size": 4}, tokens.append)
     busy = [org.add("activity", {"Subject": f"Import {n}"}, modified_at=at(0, ms=n)) for n in range(6)]
