@@ -826,3 +826,6 @@ def _handler(org: FakeSalesforce):
             raise LookupError(path)
 
     return Handler
+
+
+FakeCrm = FakeSalesforce  # the name the vendor-neutral sync tests use for "this vendor's fake"
