@@ -29,6 +29,7 @@ from django.db.models import Case, JSONField, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Account, PendingOwnerChange
+from core.events import Kind
 from core.jobs import job_create, job_start, job_succeed
 from core.models import Job
 from core.queues import queue_add, queue_claim
@@ -40,6 +41,8 @@ from territories.models import Membership
 from territories.selectors import can_assign_in
 from territories.services import account_reassign
 
+from .events import assigned as handoff_assigned
+from .events import handoff_events
 from .models import Handoff, SlaPolicy
 from .selectors import access_handoff
 from .sla import describe, due_at
@@ -95,6 +98,13 @@ def handoffs_create(mqa_ids: Iterable[int], *, now: dt.datetime | None = None) -
         )
     with transaction.atomic():
         Handoff.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        handoff_assigned(
+            Handoff.objects.filter(mqa_id__in=[r.mqa_id for r in rows if r.owner_id], assigned_at=now).values_list(
+                "pk", flat=True
+            ),
+            why="MQA raised",
+            at=now,
+        )
         ids = list(
             Handoff.objects.filter(mqa_id__in=[r.mqa_id for r in rows], owner_notified_at__isnull=True).values_list(
                 "pk", flat=True
@@ -128,6 +138,7 @@ def handoffs_follow_owners(account_ids: Iterable[int], *, now: dt.datetime | Non
         )
         if changed and handoff.account.owner_id:
             moved.append(handoff.pk)
+    handoff_assigned(moved, why="its account's owner changed", at=now)
     _notify_owners_later(moved)
     return len(moved)
 
@@ -227,6 +238,8 @@ def _decide(*, user, handoff_id: int, status: str, reason: str = "", note: str =
             raise AlreadyDecided
         mqa_status = MQA.Status.ACCEPTED if status == Handoff.Status.ACCEPTED else MQA.Status.REJECTED
         mqas_decide(mqa_ids=[handoff.mqa_id], status=mqa_status, at=now)
+        kind = Kind.HANDOFF_ACCEPTED if status == Handoff.Status.ACCEPTED else Kind.HANDOFF_REJECTED
+        handoff_events(kind, [handoff.pk], actor_id=user.pk, at=now)
         if status == Handoff.Status.REJECTED:
             # Back to marketing: the account goes to Recycle and stays there for the cooldown; its owner stays.
             reasons = {handoff.account_id: rejection_reason(user=user, reason=reason, note=note)}
@@ -288,6 +301,7 @@ def handoff_reassign(*, user, handoff_id: int, owner_id: int) -> Handoff:
         Handoff.objects.filter(pk=handoff.pk, status=PENDING).update(
             owner_id=owner_id, assigned_at=now, accept_due_at=due_for(policy, now), owner_notified_at=None
         )
+        handoff_assigned([handoff.pk], why="reassigned by a manager", actor_id=user.pk, at=now)
         _notify_owners_later([handoff.pk])
     handoff.refresh_from_db()
     return handoff
@@ -404,6 +418,7 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         result.breached = len(claimed)
         if not claimed:
             return result
+        handoff_events(Kind.HANDOFF_BREACHED, [pk for pk, _ in claimed], at=now)
         policies = _policies()
         actions: dict[str, list[int]] = {}
         for pk, tier in claimed:
@@ -536,6 +551,7 @@ def _reassign_to_next(handoff_ids: list[int], now: dt.datetime, policies: dict[s
         )
         Handoff.objects.filter(pk__in=[m[0] for m in moved]).update(owner_notified_at=None)
     ids = [m[0] for m in moved]
+    handoff_assigned(ids, why="reassigned after an SLA breach", at=now)
     _notify_owners_later(ids)
     return ids
 

@@ -279,7 +279,9 @@ class AccountViewSet(viewsets.ModelViewSet):
         values = serializer.validated_data
         match = match_records([values])[0]
         if match is not None and match.confident:
-            account = account_update(account=match.account, values=matched_values(values, match.account))
+            account = account_update(
+                account=match.account, values=matched_values(values, match.account), by=request.user
+            )
             body = dict(self.get_serializer(account).data)
             body.update(match=match.as_dict(), possible_duplicates=[])
             return Response(body, status=status.HTTP_200_OK)
@@ -332,7 +334,9 @@ class AccountViewSet(viewsets.ModelViewSet):
         )
 
     def perform_update(self, serializer):
-        serializer.instance = account_update(account=serializer.instance, values=serializer.validated_data)
+        serializer.instance = account_update(
+            account=serializer.instance, values=serializer.validated_data, by=self.request.user
+        )
 
     def perform_destroy(self, instance):
         account_delete(account=instance)
