@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
-from core.apis import MAX_ID, IdFilter
+from core.apis import MAX_ID, IdFilter, updated_since_filter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 from core.tiers import Tier
 
@@ -198,10 +198,11 @@ class AccountFilter(django_filters.FilterSet):
         method="by_surging_topic",
         help_text="Accounts on which this topic surges now (any case; see surging_topics).",
     )
+    updated_since = updated_since_filter()
 
     class Meta:
         model = Account
-        fields = ["territory", "owner", "industry", "country", "tier", "surging_topic"]
+        fields = ["territory", "owner", "industry", "country", "tier", "surging_topic", "updated_since"]
 
     def by_surging_topic(self, queryset, name, value):
         return queryset.filter(surging_filter_q(value)) if value.strip() else queryset
