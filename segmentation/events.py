@@ -88,8 +88,11 @@ def tier_changes_recorded_after(*, after_id: int, model_id: int, at: dt.datetime
     )
 
 
-def _unsequenced_tier_events(change_id: int):
-    return Event.objects.filter(kind=Kind.TIER_CHANGED, seq__isnull=True, data__tier_change_id=change_id)
+def _unsequenced_tier_events(change: TierChange):
+    """The event of this move while no reader can have seen it (by the account first: its index)."""
+    return Event.objects.filter(
+        account_id=change.account_id, seq__isnull=True, kind=Kind.TIER_CHANGED, data__tier_change_id=change.pk
+    )
 
 
 def tier_change_corrected(
@@ -105,7 +108,7 @@ def tier_change_corrected(
     (`rewritten`) by the capacity pass or the Recycle hold. Its event goes with it while no reader can have seen it
     (not yet sequenced), and a rewritten move's event is written again from the row; else the feed showed the account
     in `shown_tier`, and a new event says it went from there to `final_tier`."""
-    if _unsequenced_tier_events(change.pk).delete()[0]:
+    if _unsequenced_tier_events(change).delete()[0]:
         if rewritten:
             tier_changes_recorded([change.pk])
         return
