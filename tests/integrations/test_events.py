@@ -270,3 +270,22 @@ def test_events_are_sequenced_in_commit_order(world):
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.seq, second.seq) == (1, 2)
+
+
+def test_an_mqa_raised_by_a_rescore_is_an_event_that_goes_when_the_rescore_rolls_back(
+    world, django_capture_on_commit_callbacks
+):
+    account = world.north_account
+    set_fit(account, 40)  # Tier 3: no MQA
+    start = T0
+    for _ in range(3):
+        SignalFactory(account=account, kind="meeting", occurred_at=start - dt.timedelta(hours=1))
+    publish(fit_model(), django_capture_on_commit_callbacks, as_of=start)
+    assert events(Kind.MQA_RAISED) == []
+    set_fit(account, 60)  # Tier 2 with signal enough: an MQA
+    rolled_back(lambda: services.account_rescore(account, as_of=start + dt.timedelta(hours=1)))
+    assert events(Kind.MQA_RAISED) == [] and events(Kind.TIER_CHANGED) == []
+    services.account_rescore(account, as_of=start + dt.timedelta(hours=1))
+    (raised,) = events(Kind.MQA_RAISED)
+    assert raised.account_id == account.pk and raised.data["tier"] == "tier_2"
+    assert [e.data["to_tier"] for e in events(Kind.TIER_CHANGED)] == ["tier_2"]
