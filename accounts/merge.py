@@ -25,6 +25,7 @@ from django.db import models, transaction
 from django.db.models import Q
 
 from .changes import accounts_changed, owners_changed, won_deals_changed
+from .events import owner_changes_record
 from .models import Account, AccountMerge, DuplicateCandidate, Signal
 
 FILLED_FIELDS = (
@@ -255,6 +256,9 @@ def account_merge(*, survivor: Account, loser: Account, by) -> AccountMerge:
     accounts_changed([survivor.pk], route=survivor.territory_id is None)
     if survivor.owner_id != owner_before:
         owners_changed([survivor.pk])
+        owner_changes_record(
+            [(survivor.pk, owner_before, f"merged with {record.merged_name}")], actor_id=getattr(by, "pk", None)
+        )
     from .models import Opportunity, PendingLookalike, PendingOwnerChange, PendingRescore, PendingRoute
 
     for queue in (PendingRescore, PendingRoute, PendingOwnerChange, PendingLookalike):

@@ -83,6 +83,7 @@ class Account(models.Model):
             models.Index(fields=["domain_key"], name="account_domain_key_idx"),
             # Prefix look-ups (LIKE 'acme%') for matching by name.
             models.Index(fields=["name_key"], name="account_name_key_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["updated_at"], name="account_updated_idx"),  # the API's updated_since
         ]
 
     def __str__(self) -> str:
@@ -138,7 +139,10 @@ class Contact(models.Model):
                 fields=["external_id"], condition=Q(external_id__isnull=False), name="contact_external_id_unique"
             ),
         ]
-        indexes = [models.Index(fields=["account", "persona"], name="contact_account_persona_idx")]
+        indexes = [
+            models.Index(fields=["account", "persona"], name="contact_account_persona_idx"),
+            models.Index(fields=["updated_at"], name="contact_updated_idx"),  # the API's updated_since
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -181,7 +185,8 @@ class Signal(models.Model):
         indexes = [
             models.Index(
                 fields=["account", "occurred_at"], include=["kind", "contact"], name="signal_account_time_cover_idx"
-            )
+            ),
+            models.Index(fields=["created_at"], name="signal_created_idx"),  # the API's updated_since
         ]
 
     def __str__(self) -> str:
@@ -244,6 +249,7 @@ class Opportunity(models.Model):
         indexes = [
             models.Index(fields=["account", "is_closed"], name="opportunity_account_idx"),
             models.Index(fields=["owner"], name="opportunity_owner_idx"),
+            models.Index(fields=["updated_at"], name="opportunity_updated_idx"),  # the API's updated_since
         ]
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ from core.models import Job
 from core.services import row_update
 
 from .changes import accounts_changed, owners_changed, won_deals_changed, won_state
+from .events import owner_changes_record
 from .imports import ImportFileError, file_header, import_file, reason_in_words, rejected_rows_write
 from .merge import account_merge  # noqa: F401  (the merge service lives in merge.py)
 from .models import Account, Contact, Opportunity
@@ -41,14 +42,17 @@ def account_create(*, values: dict) -> Account:
 
 
 @transaction.atomic
-def account_update(*, account: Account, values: dict) -> Account:
-    """Change an account's fields; a change is rescored, and routed again unless it places the account itself (a
-    territory, with an owner); an owner change takes the account's pending handoffs with it."""
-    account, changed = row_update(account, values)
+def account_update(*, account: Account, values: dict, by=None) -> Account:
+    """Change an account's fields (`by`: who, when a person did); a change is rescored, and routed again unless it
+    places the account itself (a territory, with an owner); an owner change takes the account's pending handoffs with
+    it and is an owner.changed event."""
+    before: dict = {}
+    account, changed = row_update(account, values, check=lambda locked: before.update(owner=locked.owner_id))
     if changed:
         accounts_changed([account.pk], route=_to_route(account, values))
     if "owner" in changed:
         owners_changed([account.pk])  # its pending handoffs follow it
+        owner_changes_record([(account.pk, before["owner"], "edited")], actor_id=getattr(by, "pk", None))
     return account
 
 

@@ -75,6 +75,14 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+UPDATED_SINCE_HELP = "Only what changed at or after this moment (ISO 8601, any offset): a poller's catch-up."
+
+
+def updated_since_filter(field_name: str = "updated_at", help_text: str = UPDATED_SINCE_HELP) -> UtcDateTimeFilter:
+    """The `updated_since` filter of a list: rows whose `field_name` is at or after the moment given."""
+    return UtcDateTimeFilter(field_name=field_name, lookup_expr="gte", help_text=help_text)
+
+
 CONFLICT = OpenApiResponse(
     response=inline_serializer("Conflict", {"detail": serializers.CharField()}),
     description="The object's state does not allow this (e.g. it is not a draft, or others still use it).",

@@ -10,7 +10,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from core.apis import IdFilter
+from core.apis import IdFilter, updated_since_filter
 from core.permissions import HasRole
 from core.roles import ADMIN, MANAGER, user_roles
 
@@ -32,6 +32,7 @@ class HandoffSerializer(serializers.ModelSerializer):
         fields = [
             "id", "account", "account_name", "mqa", "territory", "owner", "tier", "assigned_at", "accept_due_at",
             "status", "decided_by", "decided_at", "reason", "note", "breached_at", "breached_by", "created_at",
+            "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -50,10 +51,11 @@ class HandoffReassignSerializer(serializers.Serializer):
 class HandoffFilterSet(django_filters.FilterSet):
     owner = IdFilter(field_name="owner_id")
     territory = IdFilter(field_name="territory_id")
+    updated_since = updated_since_filter()
 
     class Meta:
         model = Handoff
-        fields = ["status", "tier", "owner", "territory"]
+        fields = ["status", "tier", "owner", "territory", "updated_since"]
 
 
 ALREADY = OpenApiResponse(description="Already decided: nothing changed.")
@@ -65,7 +67,7 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = HandoffSerializer
     permission_classes = [IsAuthenticated, HasRole]
     filterset_class = HandoffFilterSet
-    ordering_fields = ["accept_due_at", "assigned_at", "created_at", "id"]
+    ordering_fields = ["accept_due_at", "assigned_at", "created_at", "updated_at", "id"]
     ordering = ["accept_due_at", "id"]
 
     def get_queryset(self):

@@ -126,6 +126,8 @@ class Handoff(models.Model):
     breach_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     owner_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Every write sets it (the services' conditional updates name it): what `updated_since` on the API reads.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         db_table = "territories_handoff"
@@ -138,6 +140,7 @@ class Handoff(models.Model):
                 condition=Q(status="pending", breached_at__isnull=True),
             ),
             models.Index(fields=["territory", "status"], name="handoff_territory_idx"),
+            models.Index(fields=["updated_at"], name="handoff_updated_idx"),  # the API's updated_since
         ]
 
     def __str__(self) -> str:

@@ -29,6 +29,7 @@ from django.db.models import Case, JSONField, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Account, PendingOwnerChange
+from core.events import Kind
 from core.jobs import job_create, job_start, job_succeed
 from core.models import Job
 from core.queues import queue_add, queue_claim
@@ -40,6 +41,8 @@ from territories.models import Membership
 from territories.selectors import can_assign_in
 from territories.services import account_reassign
 
+from .events import assigned as handoff_assigned
+from .events import handoff_events
 from .models import Handoff, SlaPolicy
 from .selectors import access_handoff
 from .sla import describe, due_at
@@ -95,6 +98,13 @@ def handoffs_create(mqa_ids: Iterable[int], *, now: dt.datetime | None = None) -
         )
     with transaction.atomic():
         Handoff.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        handoff_assigned(
+            Handoff.objects.filter(mqa_id__in=[r.mqa_id for r in rows if r.owner_id], assigned_at=now).values_list(
+                "pk", flat=True
+            ),
+            why="MQA raised",
+            at=now,
+        )
         ids = list(
             Handoff.objects.filter(mqa_id__in=[r.mqa_id for r in rows], owner_notified_at__isnull=True).values_list(
                 "pk", flat=True
@@ -124,10 +134,15 @@ def handoffs_follow_owners(account_ids: Iterable[int], *, now: dt.datetime | Non
         else:
             clock = {"assigned_at": now, "accept_due_at": due_for(policies.get(handoff.tier), now)}
         changed = Handoff.objects.filter(pk=handoff.pk, status=PENDING, owner_id=handoff.owner_id).update(
-            owner_id=new_owner_id, territory_id=handoff.account.territory_id, owner_notified_at=None, **clock
+            owner_id=new_owner_id,
+            territory_id=handoff.account.territory_id,
+            owner_notified_at=None,
+            updated_at=timezone.now(),
+            **clock,
         )
         if changed and handoff.account.owner_id:
             moved.append(handoff.pk)
+    handoff_assigned(moved, why="its account's owner changed", at=now)
     _notify_owners_later(moved)
     return len(moved)
 
@@ -176,7 +191,7 @@ def handoffs_notify_owners(handoff_ids: Iterable[int]) -> int:
         if handoff.owner is None or not handoff.owner.email:
             continue
         if not Handoff.objects.filter(pk=handoff.pk, owner_notified_at__isnull=True).update(
-            owner_notified_at=timezone.now()
+            owner_notified_at=timezone.now(), updated_at=timezone.now()
         ):
             continue  # already told
         due = f"{handoff.accept_due_at:%Y-%m-%d %H:%M} UTC" if handoff.accept_due_at else "no deadline"
@@ -222,11 +237,13 @@ def _decide(*, user, handoff_id: int, status: str, reason: str = "", note: str =
     with transaction.atomic():
         # The one decision: the first update finds it pending, every later one finds nothing to change.
         if not Handoff.objects.filter(pk=handoff.pk, owner_id=user.pk, status=PENDING).update(
-            status=status, decided_by=user, decided_at=now, reason=reason, note=note
+            status=status, decided_by=user, decided_at=now, reason=reason, note=note, updated_at=now
         ):
             raise AlreadyDecided
         mqa_status = MQA.Status.ACCEPTED if status == Handoff.Status.ACCEPTED else MQA.Status.REJECTED
         mqas_decide(mqa_ids=[handoff.mqa_id], status=mqa_status, at=now)
+        kind = Kind.HANDOFF_ACCEPTED if status == Handoff.Status.ACCEPTED else Kind.HANDOFF_REJECTED
+        handoff_events(kind, [handoff.pk], actor_id=user.pk, at=now)
         if status == Handoff.Status.REJECTED:
             # Back to marketing: the account goes to Recycle and stays there for the cooldown; its owner stays.
             reasons = {handoff.account_id: rejection_reason(user=user, reason=reason, note=note)}
@@ -286,8 +303,13 @@ def handoff_reassign(*, user, handoff_id: int, owner_id: int) -> Handoff:
                     {"owner": f"its account's owner cannot change: {' '.join(_messages(exc))}"}
                 ) from exc
         Handoff.objects.filter(pk=handoff.pk, status=PENDING).update(
-            owner_id=owner_id, assigned_at=now, accept_due_at=due_for(policy, now), owner_notified_at=None
+            owner_id=owner_id,
+            assigned_at=now,
+            accept_due_at=due_for(policy, now),
+            owner_notified_at=None,
+            updated_at=now,
         )
+        handoff_assigned([handoff.pk], why="reassigned by a manager", actor_id=user.pk, at=now)
         _notify_owners_later([handoff.pk])
     handoff.refresh_from_db()
     return handoff
@@ -327,15 +349,20 @@ class SweepResult:
         return notes
 
 
+def _stamp():
+    """`updated_at` as raw SQL takes it (the wall clock: when the row changed, whatever moment the sweep works at)."""
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
 def _claim_overdue(now: dt.datetime) -> list[tuple[int, str]]:
     """Mark every overdue pending handoff breached, each exactly once, against its owner at this moment; returns
     (id, tier) of those marked now."""
     table = Handoff._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET breached_at = %s, breached_by_id = owner_id "  # noqa: S608  # nosec B608  # SQL from model table names and constants; every value is a parameter, never input
+            f"UPDATE {table} SET breached_at = %s, breached_by_id = owner_id, updated_at = %s "  # noqa: S608  # nosec B608  # SQL from model table names and constants; every value is a parameter, never input
             "WHERE status = 'pending' AND breached_at IS NULL AND accept_due_at < %s RETURNING id, tier",
-            [now, now],
+            [now, _stamp(), now],
         )
         return [(row[0], row[1]) for row in cursor.fetchall()]
 
@@ -404,6 +431,7 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         result.breached = len(claimed)
         if not claimed:
             return result
+        handoff_events(Kind.HANDOFF_BREACHED, [pk for pk, _ in claimed], at=now)
         policies = _policies()
         actions: dict[str, list[int]] = {}
         for pk, tier in claimed:
@@ -413,7 +441,9 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         _tell_later(claimed, result)
         recycle = actions.get(SlaPolicy.BreachAction.RECYCLE, [])
         if recycle:
-            Handoff.objects.filter(pk__in=recycle, status=PENDING).update(status=Handoff.Status.EXPIRED, decided_at=now)
+            Handoff.objects.filter(pk__in=recycle, status=PENDING).update(
+                status=Handoff.Status.EXPIRED, decided_at=now, updated_at=timezone.now()
+            )
             mqa_ids = Handoff.objects.filter(pk__in=recycle).values_list("mqa_id", flat=True)
             mqas_decide(mqa_ids=mqa_ids, status=MQA.Status.CLOSED, at=now)
             accounts_recycle(reasons=_breach_recycle_reasons(recycle, policies), at=now)
@@ -440,7 +470,9 @@ def _tell_later(claimed: list[tuple[int, str]], result: SweepResult, *, named: i
         )
         for territory_id in by_territory
     ]
-    Handoff.objects.filter(pk__in=[pk for pk, _ in claimed]).update(breach_audience=Case(*whens))
+    Handoff.objects.filter(pk__in=[pk for pk, _ in claimed]).update(
+        breach_audience=Case(*whens), updated_at=timezone.now()
+    )
     for territory_id, pks in by_territory.items():
         audience = audiences[territory_id]
         if audience.told:
@@ -523,10 +555,10 @@ def _reassign_to_next(handoff_ids: list[int], now: dt.datetime, policies: dict[s
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Handoff._meta.db_table} AS h SET owner_id = v.owner_id, assigned_at = %s, "  # noqa: S608  # nosec B608  # SQL from model table names and constants; every value is a parameter, never input
-                "accept_due_at = v.due, owner_notified_at = NULL "
+                "accept_due_at = v.due, owner_notified_at = NULL, updated_at = %s "
                 "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::int[]) AS owner_id, "
                 "unnest(%s::timestamptz[]) AS due) AS v WHERE h.id = v.id",
-                [now, [m[0] for m in moved], [m[1] for m in moved], [m[2] for m in moved]],
+                [now, timezone.now(), [m[0] for m in moved], [m[1] for m in moved], [m[2] for m in moved]],
             )
     else:
         Handoff.objects.bulk_update(
@@ -534,8 +566,9 @@ def _reassign_to_next(handoff_ids: list[int], now: dt.datetime, policies: dict[s
             ["owner_id", "assigned_at", "accept_due_at"],
             batch_size=500,
         )
-        Handoff.objects.filter(pk__in=[m[0] for m in moved]).update(owner_notified_at=None)
+        Handoff.objects.filter(pk__in=[m[0] for m in moved]).update(owner_notified_at=None, updated_at=timezone.now())
     ids = [m[0] for m in moved]
+    handoff_assigned(ids, why="reassigned after an SLA breach", at=now)
     _notify_owners_later(ids)
     return ids
 
@@ -553,7 +586,7 @@ def handoffs_breach_mail(handoff_ids: Iterable[int]) -> int:
     for handoff in handoffs:
         audience = audiences[handoff.territory_id]
         if not Handoff.objects.filter(pk=handoff.pk, breach_notified_at__isnull=True).update(
-            breach_notified_at=timezone.now(), breach_audience=audience.stored()
+            breach_notified_at=timezone.now(), breach_audience=audience.stored(), updated_at=timezone.now()
         ):
             continue
         recipients = sorted({email for _, email in audience.told})

@@ -235,6 +235,8 @@ MATRIX = {
     "api:sla-policy-list": (None, api(**REPS_REFUSED), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:sla-policy-detail": ("sla_policy", api(**REPS_REFUSED)),
     "api:handoff-list": (None, api()),
+    # The change feed: every role reads it, each the events of the accounts they see (tests/integrations).
+    "api:event-list": (None, api()),
     "api:handoff-detail": ("handoff", api(**NORTH_SCOPE)),
     "api:handoff-accept": (
         "handoff",

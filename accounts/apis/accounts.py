@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
-from core.apis import MAX_ID, IdFilter
+from core.apis import MAX_ID, IdFilter, updated_since_filter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 from core.tiers import Tier
 
@@ -198,10 +198,11 @@ class AccountFilter(django_filters.FilterSet):
         method="by_surging_topic",
         help_text="Accounts on which this topic surges now (any case; see surging_topics).",
     )
+    updated_since = updated_since_filter()
 
     class Meta:
         model = Account
-        fields = ["territory", "owner", "industry", "country", "tier", "surging_topic"]
+        fields = ["territory", "owner", "industry", "country", "tier", "surging_topic", "updated_since"]
 
     def by_surging_topic(self, queryset, name, value):
         return queryset.filter(surging_filter_q(value)) if value.strip() else queryset
@@ -279,7 +280,9 @@ class AccountViewSet(viewsets.ModelViewSet):
         values = serializer.validated_data
         match = match_records([values])[0]
         if match is not None and match.confident:
-            account = account_update(account=match.account, values=matched_values(values, match.account))
+            account = account_update(
+                account=match.account, values=matched_values(values, match.account), by=request.user
+            )
             body = dict(self.get_serializer(account).data)
             body.update(match=match.as_dict(), possible_duplicates=[])
             return Response(body, status=status.HTTP_200_OK)
@@ -332,7 +335,9 @@ class AccountViewSet(viewsets.ModelViewSet):
         )
 
     def perform_update(self, serializer):
-        serializer.instance = account_update(account=serializer.instance, values=serializer.validated_data)
+        serializer.instance = account_update(
+            account=serializer.instance, values=serializer.validated_data, by=self.request.user
+        )
 
     def perform_destroy(self, instance):
         account_delete(account=instance)

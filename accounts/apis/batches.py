@@ -16,7 +16,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.apis import MAX_ID, IdFilter, UtcDateTimeFilter
+from core.apis import MAX_ID, IdFilter, UtcDateTimeFilter, updated_since_filter
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 
 from ..criteria import COMPUTED_FIELDS, computed_field_message
@@ -56,10 +56,15 @@ class SignalFilter(django_filters.FilterSet):
     contact = IdFilter(field_name="contact_id")
     occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    updated_since = updated_since_filter(
+        "created_at",
+        "Only signals received at or after this moment (ISO 8601, any offset). A signal has no time of change: "
+        "this is when it was first received (created_at); a batch that sends it again does not move it.",
+    )
 
     class Meta:
         model = Signal
-        fields = ["account", "contact", "kind", "occurred_after", "occurred_before"]
+        fields = ["account", "contact", "kind", "occurred_after", "occurred_before", "updated_since"]
 
 
 BATCH_RESULT = inline_serializer(
@@ -227,7 +232,7 @@ class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = SignalSerializer
     permission_classes = [ReadScopedWriteAdmin]
     filterset_class = SignalFilter
-    ordering_fields = ["occurred_at", "id"]
+    ordering_fields = ["occurred_at", "created_at", "id"]
     ordering = ["-occurred_at", "-id"]
 
     def get_queryset(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers, viewsets
 
-from core.apis import IdFilter
+from core.apis import IdFilter, updated_since_filter
 from core.permissions import ReadScopedWriteAdmin
 
 from ..models import Account, Contact, Opportunity
@@ -59,10 +59,11 @@ class ContactSerializer(serializers.ModelSerializer):
 
 class ContactFilter(django_filters.FilterSet):
     account = IdFilter(field_name="account_id")
+    updated_since = updated_since_filter()
 
     class Meta:
         model = Contact
-        fields = ["account", "persona"]
+        fields = ["account", "persona", "updated_since"]
 
 
 class ContactViewSet(viewsets.ModelViewSet):
@@ -72,7 +73,7 @@ class ContactViewSet(viewsets.ModelViewSet):
     permission_classes = [ReadScopedWriteAdmin]
     filterset_class = ContactFilter
     search_fields = ["name", "email", "=external_id"]
-    ordering_fields = ["name", "created_at"]
+    ordering_fields = ["name", "created_at", "updated_at"]
     ordering = ["name", "id"]
 
     def get_queryset(self):
@@ -116,10 +117,11 @@ class OpportunitySerializer(serializers.ModelSerializer):
 class OpportunityFilter(django_filters.FilterSet):
     account = IdFilter(field_name="account_id")
     owner = IdFilter(field_name="owner_id")
+    updated_since = updated_since_filter()
 
     class Meta:
         model = Opportunity
-        fields = ["account", "owner", "stage", "is_closed", "is_won"]
+        fields = ["account", "owner", "stage", "is_closed", "is_won", "updated_since"]
 
 
 class OpportunityViewSet(viewsets.ModelViewSet):
@@ -129,7 +131,7 @@ class OpportunityViewSet(viewsets.ModelViewSet):
     permission_classes = [ReadScopedWriteAdmin]
     filterset_class = OpportunityFilter
     search_fields = ["name", "product", "=external_id"]
-    ordering_fields = ["closed_on", "engaged_on", "amount", "created_at"]
+    ordering_fields = ["closed_on", "engaged_on", "amount", "created_at", "updated_at"]
     ordering = ["-id"]
 
     def get_queryset(self):

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..changes import owners_changed
 from ..duplicates import match_records, matched_values
+from ..events import owner_changes_record
 from ..matching import account_keys
 from ..models import Account
 from . import fields as f
@@ -86,7 +87,7 @@ class AccountImporter(KindImporter):
         self.parents: list[tuple[int, int, str]] = []  # (line, account id, parent reference)
         # Accounts to route once committed: new or changed ones whose territory the file does not set.
         self.route_ids: list[int] = []
-        self.owner_changed_ids: list[int] = []
+        self.owner_changed_ids: list[tuple[int, int | None]] = []  # (account, its owner before)
         # Rows matched to an existing account by domain or name (accounts/duplicates.py): line -> match (a chunk
         # written again after a transient failure matches again, once).
         self.matches: dict[int, object] = {}
@@ -180,16 +181,18 @@ class AccountImporter(KindImporter):
             values.update(
                 account_keys(name=values.get("name", account.name), domain=values.get("domain", account.domain))
             )
+            owner_before = account.owner_id
             changed = changes.update(account, values)
             if changed and "territory" not in row.values:
                 self.route_ids.append(account.pk)
             if "owner_id" in changed:
-                self.owner_changed_ids.append(account.pk)
+                self.owner_changed_ids.append((account.pk, owner_before))
             if row.values.get("parent"):
                 self.parents.append((row.line, account.pk, row.values["parent"]))
         counts = changes.save(dry_run=dry_run)
         if not dry_run:
-            owners_changed(self.owner_changed_ids)  # their pending handoffs follow them
+            owners_changed([pk for pk, _ in self.owner_changed_ids])  # their pending handoffs follow them
+            owner_changes_record([(pk, before, "imported") for pk, before in self.owner_changed_ids])
             self.owner_changed_ids = []
             self.route_ids.extend(a.pk for row, a in new_rows if "territory" not in row.values)
         for row, account in new_rows:

@@ -13,9 +13,10 @@ from accounts.criteria import (
 )
 from accounts.models import Account, Signal
 
+from ..events import surges_started, tier_changes_recorded
 from ..models import AccountScore, ScoringModel, TierChange
 from ..scoring import SignalEvent, compact_explanation, score_and_place
-from ..tiers import Standing
+from ..tiers import PLACED, Standing
 from .plan import SCORE_FIELDS, Plan, Row, Selection
 
 
@@ -86,7 +87,7 @@ def python_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
     rows = list(python_rows(plan, selection, as_of))
     existing = {s.account_id: s for s in AccountScore.objects.filter(account_id__in=[r.account_id for r in rows])}
     now = timezone.now()
-    changed, moves = [], []
+    changed, moves, surges = [], [], []
     for row in rows:
         old = existing.get(row.account_id)
         placement = row.placement
@@ -107,6 +108,10 @@ def python_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
                 continue  # nothing changes: the row keeps the moment it was computed at
         if row.recorded:  # a move, or its first placement
             moves.append(row.tier_change(plan, as_of))
+        if placement.surge_until is not None and not (
+            row.standing.surge_until is not None and row.standing.surge_until > as_of
+        ):  # its surge begins
+            surges.append((row.account_id, placement.surge_until, row.signal, placement.tier))
         changed.append(
             AccountScore(
                 account_id=row.account_id,
@@ -132,4 +137,6 @@ def python_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
         batch_size=500,
     )
     TierChange.objects.bulk_create(moves, batch_size=500)
+    tier_changes_recorded([move.pk for move in moves if move.from_tier != PLACED])
+    surges_started(surges, model=plan.model, at=as_of)
     return len(changed)

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from accounts.models import Account
 from core.tiers import RANKED, SUPPRESS, TIERS
 
+from ..events import surges_insert_sql, tier_changes_recorded_after
 from ..models import AccountScore, ScoringModel, TierChange
 from ..tiers import CAPACITY, HYSTERESIS, MIN_DAYS, PLACED, SURGE, Placement, Standing, move_reason
 from .plan import EXPLANATION_FIELDS, Plan, Row, Selection
@@ -322,6 +323,16 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
     where_o, where_o_params = selection.q("o.account_id")
     where_old, where_old_params = selection.q("old.account_id")
     wordings, wordings_params = _wordings_sql(plan)
+    # Accounts whose surge begins: surging now, and not before (an account scored for the first time too).
+    surges, surges_params = surges_insert_sql(
+        model=plan.model,
+        at=as_of,
+        rows_sql="SELECT account_id, signal, surge_until, tier FROM changed "
+        "WHERE surge_until IS NOT NULL AND NOT COALESCE(old_surge > %s::timestamptz, FALSE) "
+        "UNION ALL SELECT n.account_id, n.signal, n.surge_until, n.tier FROM n JOIN added USING (account_id) "
+        "WHERE n.surge_until IS NOT NULL",
+        rows_params=[as_of],
+    )
     # Changed rows are updated, missing rows inserted: one join, no per-row conflict handling. A row is left
     # alone when nothing in it changes, or when it holds a newer score of the same version.
     return (
@@ -368,7 +379,8 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
                  AND w.fit_below = COALESCE(n.fit < w.above_min_fit, FALSE)
               WHERE NOT ({LIFTED})
               RETURNING 1
-            )
+            ),
+            surges AS ({surges} RETURNING 1)
             SELECT NULL, (SELECT count(*) FROM changed) + (SELECT count(*) FROM added)
                    {", NULL" * (len(RETURNED.split(",")) - 2)}
             UNION ALL
@@ -391,6 +403,7 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
             plan.model.pk,
             as_of,
             *wordings_params,
+            *surges_params,
         ],  # fmt: skip
     )
 
@@ -424,6 +437,8 @@ def sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
             )
             moves += 1
         if moves:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CHANGE_TABLE}")  # noqa: S608  # nosec B608  # the model's table
+            before = cursor.fetchone()[0]
             spool.seek(0)
             # An empty from_tier (a placement) is the empty string, not NULL.
             copy_sql = (
@@ -432,4 +447,9 @@ def sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
             with cursor.cursor.copy(copy_sql) as copy:
                 while data := spool.read(1 << 20):
                     copy.write(data)
+            # The moves' events, from the rows just copied (first placements lifted by a surge are not moves).
+            where, where_params = selection.q("tc.account_id")
+            tier_changes_recorded_after(
+                after_id=before, model_id=plan.model.pk, at=as_of, where=where, params=where_params
+            )
     return written

@@ -27,6 +27,7 @@ from core.queues import wake_after_commit
 from core.tiers import TIERS
 from territories.models import Membership, Territory
 
+from ..events import mqas_raised, tier_change_corrected, tier_changes_recorded
 from ..models import MQA, AccountScore, ScoringModel, TierChange
 from ..tiers import CAPACITY, PLACED, capacity_reason
 from .recycle import recycle_hold
@@ -104,15 +105,19 @@ def _move(score: AccountScore, tier: str, flags: list[str], territory: str, plac
     # A move into Tier 1 made by this same rescore is corrected rather than followed by a second move back; a first
     # placement in Tier 1 at this moment becomes a placement in its final tier.
     same_moment = TierChange.objects.filter(account_id=score.account_id, at=as_of, to_tier=score.tier).first()
+    scores = (score.fit, score.signal, score.unified)
+    correction = {"shown_tier": score.tier, "final_tier": tier, "reason": reason, "scores": scores}
     if same_moment is not None and same_moment.from_tier == tier:
+        tier_change_corrected(change=same_moment, rewritten=False, **correction)
         same_moment.delete()
     elif same_moment is not None:
         placed = same_moment.from_tier == PLACED
         same_moment.to_tier = tier
         same_moment.reason = capacity_reason(territory, places, unified=score.unified, held=held, placed=placed)
         same_moment.save(update_fields=["to_tier", "reason"])
+        tier_change_corrected(change=same_moment, rewritten=True, **correction)
     else:
-        TierChange.objects.create(
+        change = TierChange.objects.create(
             account_id=score.account_id,
             model_id=score.model_id,
             from_tier=score.tier,
@@ -123,6 +128,7 @@ def _move(score: AccountScore, tier: str, flags: list[str], territory: str, plac
             unified=score.unified,
             at=as_of,
         )
+        tier_changes_recorded([change.pk])
     AccountScore.objects.filter(pk=score.pk).update(tier=tier, flags=sorted(set(flags)), tier_since=as_of)
 
 
@@ -164,7 +170,9 @@ def mqa_pass(model: ScoringModel, as_of: dt.datetime, *, account_ids: list[int] 
         statement = f"INSERT OR IGNORE INTO {table} ({columns}) {sql} RETURNING id"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        return sorted(row[0] for row in cursor.fetchall())
+        raised = sorted(row[0] for row in cursor.fetchall())
+    mqas_raised(raised)
+    return raised
 
 
 def mqas_decide(*, mqa_ids: Iterable[int], status: str, at: dt.datetime) -> int:

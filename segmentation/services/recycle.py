@@ -25,6 +25,7 @@ from django.db.models import Exists, Max, OuterRef
 from core.tiers import RECYCLE, SUPPRESS, TIERS
 from territories.services import capacity_changed
 
+from ..events import tier_change_corrected, tier_changes_recorded
 from ..models import MQA, AccountScore, ScoringModel, TierChange
 from ..tiers import RECYCLED, SURGE, recycle_hold_reason
 
@@ -73,6 +74,7 @@ def accounts_recycle(*, reasons: Mapping[int, str], at: dt.datetime) -> list[int
         changed.append(score)
     AccountScore.objects.bulk_update(changed, ["tier", "tier_since", "flags"], batch_size=500)
     TierChange.objects.bulk_create(moves, batch_size=500)
+    tier_changes_recorded([move.pk for move in moves])
     if freed:
         capacity_changed(sorted(freed))
     return [move.account_id for move in moves]
@@ -112,9 +114,14 @@ def recycle_hold(model: ScoringModel, as_of: dt.datetime, account_ids: Iterable[
         .annotate(at=Max("at"))
         .values_list("account_id", "at")
     )
-    undone, rewritten = [], []
+    undone, rewritten, corrections = [], [], []
     for score in scores:
         moment = moments.get(score.account_id)
+        if moment is not None:
+            corrections.append(
+                {"change": moment, "shown_tier": score.tier, "final_tier": RECYCLE, "reason": moment.reason,
+                 "scores": (score.fit, score.signal, score.unified), "rewritten": moment.from_tier != RECYCLE}
+            )  # fmt: skip
         if moment is not None and moment.from_tier == RECYCLE:
             undone.append(moment.pk)  # the lift is taken back: it stays where it was, since it got there
             score.tier_since = stints.get(score.account_id, as_of)
@@ -124,7 +131,15 @@ def recycle_hold(model: ScoringModel, as_of: dt.datetime, account_ids: Iterable[
             rewritten.append(moment)
         score.tier = RECYCLE
         score.flags = _recycled_flags(score.flags)
+    for correction in corrections:  # their events follow (the undone ones before their rows go)
+        if not correction["rewritten"]:
+            correction["reason"] = recycle_hold_reason(lifted_to=correction["shown_tier"])
+            tier_change_corrected(**correction)
     TierChange.objects.filter(pk__in=undone).delete()
     TierChange.objects.bulk_update(rewritten, ["to_tier", "reason"], batch_size=500)
+    for correction in corrections:
+        if correction["rewritten"]:
+            correction["reason"] = correction["change"].reason
+            tier_change_corrected(**correction)
     AccountScore.objects.bulk_update(scores, ["tier", "tier_since", "flags"], batch_size=500)
     return ids

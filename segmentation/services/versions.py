@@ -16,6 +16,7 @@ from core.models import Job
 from core.services import row_update
 
 from ..definition import SETTING_LABELS, model_errors, signal_kind_label, signal_rule_errors
+from ..events import model_published
 from ..history import criterion_line
 from ..models import ICP, ScoringModel
 from ..selectors import active_model
@@ -168,6 +169,7 @@ def model_publish(*, model: ScoringModel, user, as_of: dt.datetime | None = None
                 "updated_at",
             ]
         )  # fmt: skip
+        model_published(model=model, user=user)
         return rescore_job_start(model=model, user=user, as_of=as_of, title=f"publish v{model.version}")
 
 
@@ -192,6 +194,7 @@ def model_restore(*, model: ScoringModel, user, as_of: dt.datetime | None = None
         model.status = ScoringModel.Status.ACTIVE
         model.restored_at, model.restored_by, model.archived_at = now, user, None
         model.save(update_fields=["status", "restored_at", "restored_by", "archived_at", "updated_at"])
+        model_published(model=model, user=user, restored=True)
         return rescore_job_start(model=model, user=user, as_of=as_of, title=f"restore v{model.version}")
 
 

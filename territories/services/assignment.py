@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.changes import owners_changed
 from accounts.criteria import VALUE_COLUMNS, account_values
+from accounts.events import owner_changes_record
 from accounts.models import Account, PendingRoute
 from core.bulk import copy_rows
 from core.jobs import job_create, job_progress
@@ -181,6 +182,9 @@ def _apply_moves(*, moves: list[Move], changed_by, job: Job | None, progress=Non
                 ],
             )  # fmt: skip
             owners_changed(moved)  # a pending handoff goes with its account to the new owner
+            owner_changes_record(
+                [(m.account_id, m.from_owner_id, m.rule) for m in chunk if m.account_id in moved], actor_id=by, at=now
+            )
         result.moved += len(moved)
         result.skipped += len(chunk) - len(moved)
         if progress:
@@ -373,4 +377,5 @@ def account_reassign(*, user, account_ids: list[int], owner: User | None) -> int
     Account.objects.bulk_update([c.account for c in changes], ["owner", "updated_at"])
     OwnershipChange.objects.bulk_create(changes)
     owners_changed([c.account.pk for c in changes])
+    owner_changes_record([(c.account.pk, c.from_owner_id, c.rule) for c in changes], actor_id=user.pk)
     return len(changes)
