@@ -9,6 +9,7 @@
 """
 
 from .assignment import (
+    CHUNK,
     ApplyResult,
     Move,
     Plan,
@@ -49,6 +50,7 @@ from .previews import (
 )
 
 __all__ = [
+    "CHUNK",
     "CAPACITY_TASK",
     "ApplyResult",
     "DeparturePlan",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -376,6 +378,41 @@ def _persist_rotation(router: Router) -> None:
     Membership.objects.bulk_update(stamped, ["last_assigned_at"], batch_size=500)
 
 
+class _ChunkWriter:
+    """Applies chunks of moves, in order, in a thread with its own database connection, at most two chunks behind the
+    planning (so memory stays that of a few chunks). The first error stops the writing and is raised by `put` or
+    `finish`; chunks applied before it stay applied, as when the chunks are applied one after the other."""
+
+    def __init__(self, apply: Callable[[list[Move]], None]):
+        self.apply = apply
+        self.chunks: queue.Queue[list[Move] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="assignment-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (moves := self.chunks.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.apply(moves)
+                    except BaseException as exc:  # handed to the planning thread, which raises it
+                        self.error = exc
+        finally:
+            connection.close()  # this thread's own connection
+
+    def put(self, moves: list[Move]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(moves)
+
+    def finish(self) -> None:
+        self.chunks.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def assignment_apply(
     *,
     user,
@@ -394,15 +431,26 @@ def assignment_apply(
     total = _account_count(scope=scope, account_ids=account_ids) if job is not None else 0
     result = ApplyResult()
     by, job_id = (user.pk if user is not None else None), (job.pk if job is not None else None)
-    for moves, _ in _planned_chunks(plan, scope=scope, account_ids=account_ids, chunk_size=chunk_size):
-        if moves:
-            moved = _apply_chunk(moves, changed_by_id=by, job_id=job_id)
-            result.moved += len(moved)
-            result.skipped += len(moves) - len(moved)
-            if on_moves is not None:
-                on_moves(moves)
-        if job is not None:
-            job_progress(job=job, done=plan.considered, total=total)
+
+    def apply(moves: list[Move]) -> None:
+        moved = _apply_chunk(moves, changed_by_id=by, job_id=job_id)
+        result.moved += len(moved)
+        result.skipped += len(moves) - len(moved)
+
+    # On PostgreSQL, outside a caller's transaction, a chunk is written on a connection of its own while the next one
+    # is planned (the database works while Python routes); in a transaction, or elsewhere, one after the other.
+    writer = _ChunkWriter(apply) if connection.vendor == "postgresql" and not connection.in_atomic_block else None
+    try:
+        for moves, _ in _planned_chunks(plan, scope=scope, account_ids=account_ids, chunk_size=chunk_size):
+            if moves:
+                writer.put(moves) if writer is not None else apply(moves)
+                if on_moves is not None:
+                    on_moves(moves)
+            if job is not None:
+                job_progress(job=job, done=plan.considered, total=total)
+    finally:
+        if writer is not None:
+            writer.finish()
     _persist_rotation(plan.router)
     return plan, result
 

@@ -129,3 +129,50 @@ def test_the_stored_preview_holds_every_move_in_order_and_pages_through_them(wor
     pages = [m.account_id for n in paginator.page_range for m in paginator.page(n).object_list]
     assert pages == [m[0] for m in moves]
     assert [m.position for m in paginator.page(4).object_list] == list(range(30, 33))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_each_chunk_is_written_beside_the_planning_of_the_next(world, monkeypatch):
+    from territories.services import assignment as service
+
+    one_after_the_other = applied_with(3)  # in a transaction: chunk after chunk on the one connection
+    writers = []
+
+    class Spy(service._ChunkWriter):
+        def __init__(self, apply):
+            writers.append(self)
+            super().__init__(apply)
+
+    monkeypatch.setattr(service, "_ChunkWriter", Spy)
+    plan, result = assignment_apply(user=None, today=TODAY, chunk_size=3)
+    assert len(writers) == 1 and not writers[0].thread.is_alive()
+    assert (plan.considered, plan.move_count, result.moved, result.skipped) == one_after_the_other["result"]
+    assert sorted(Account.objects.values_list("id", "owner_id", "territory_id")) == one_after_the_other["accounts"]
+    logged = sorted(OwnershipChange.objects.values_list("account_id", "to_owner_id", "rule"))
+    assert logged == one_after_the_other["log"]
+    assert (
+        sorted(Territory.objects.values_list("name", "rotation_last_user__username"))
+        == (one_after_the_other["last_served"])
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_that_fails_to_be_written_stops_the_run_and_keeps_the_chunks_before_it(world, monkeypatch):
+    from territories.services import assignment as service
+
+    real, calls = service._move_accounts, []
+
+    def fails_the_third(chunk):
+        calls.append(len(chunk))
+        if len(calls) == 3:
+            raise RuntimeError("the database went away")
+        return real(chunk)
+
+    monkeypatch.setattr(service, "_move_accounts", fails_the_third)
+    with pytest.raises(RuntimeError, match="went away"):
+        assignment_apply(user=None, today=TODAY, chunk_size=3)
+    moved = OwnershipChange.objects.count()
+    assert moved == sum(calls[:2]) > 0  # the first two chunks were applied and logged; nothing after the failure
+    assert Account.objects.filter(owner__isnull=False).exclude(pk=world["accounts"][0].pk).count() == moved
