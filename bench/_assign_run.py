@@ -34,10 +34,9 @@ def main() -> None:
     django.setup()
     from django.contrib.auth.models import User
 
+    from config.celery_app import app
     from territories.models import AssignmentPreview
     from territories.services import CHUNK, assignment_apply, assignment_preview_compute
-
-    from config.celery_app import app
 
     chunk = args.chunk or CHUNK
     app.loader.import_default_modules()  # what a worker has loaded before its first task (the task modules, checks)

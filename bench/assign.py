@@ -30,10 +30,10 @@ TARGET_RSS_MB = 300.0
 
 
 def run_alone(what: str, *extra: str) -> dict:
-    """bench/_assign_run.py in a process of its own; its JSON figures."""
+    """bench/_assign_run.py in a process of its own, as in production (DEBUG off: no query log); its JSON figures."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "_assign_run.py"), what, *extra],
-        cwd=ROOT, env={**os.environ}, capture_output=True, text=True, check=False,
+        cwd=ROOT, env={**os.environ, "DEBUG": "false"}, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
         sys.exit(f"{what} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")

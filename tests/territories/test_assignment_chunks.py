@@ -17,6 +17,7 @@ from territories.services import (
     assignment_preview_latest,
 )
 
+from ..conftest import require_postgres
 from ..factories import AccountFactory, MembershipFactory, TerritoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +135,7 @@ def test_the_stored_preview_holds_every_move_in_order_and_pages_through_them(wor
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_on_postgresql_each_chunk_is_written_beside_the_planning_of_the_next(world, monkeypatch):
+    require_postgres()
     from territories.services import assignment as service
 
     one_after_the_other = applied_with(3)  # in a transaction: chunk after chunk on the one connection
@@ -160,6 +162,7 @@ def test_on_postgresql_each_chunk_is_written_beside_the_planning_of_the_next(wor
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_chunk_that_fails_to_be_written_stops_the_run_and_keeps_the_chunks_before_it(world, monkeypatch):
+    require_postgres()
     from territories.services import assignment as service
 
     real, calls = service._move_accounts, []
