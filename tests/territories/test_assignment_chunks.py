@@ -179,3 +179,26 @@ def test_a_chunk_that_fails_to_be_written_stops_the_run_and_keeps_the_chunks_bef
     moved = OwnershipChange.objects.count()
     assert moved == sum(calls[:2]) > 0  # the first two chunks were applied and logged; nothing after the failure
     assert Account.objects.filter(owner__isnull=False).exclude(pk=world["accounts"][0].pk).count() == moved
+
+
+def test_a_run_reads_the_fields_and_attributes_its_rules_name(world):
+    from territories.services.assignment import _new_plan, routing_columns
+
+    columns = routing_columns(_new_plan(TODAY).router)
+    assert "country" in columns and "attributes" not in columns and "technologies" not in columns
+    stack = TerritoryFactory(
+        name="Snowflake shops", priority=1,
+        criteria=[{"attribute": "technologies", "operator": "contains", "value": "Snowflake"}],
+    )  # fmt: skip
+    smb = TerritoryFactory(
+        name="SMB", priority=2, criteria=[{"attribute": "segment", "operator": "eq", "value": "smb"}]
+    )
+    for territory in (stack, smb):
+        MembershipFactory(user=UserFactory(role="rep"), territory=territory)
+    on_stack = AccountFactory(country="Peru", technologies=["AWS", "Snowflake"])
+    small = AccountFactory(country="Peru", attributes={"segment": "smb"})
+    columns = routing_columns(_new_plan(TODAY).router)
+    assert "attributes" in columns and "technologies" in columns
+    _, moves, _, _ = plan_of(world["admin"], 2)
+    placed = {account_id: territory_id for account_id, _, _, territory_id, _ in moves}
+    assert (placed[on_stack.pk], placed[small.pk]) == (stack.pk, smb.pk)
