@@ -12,10 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench_database_url(name: str) -> str:
-    """DATABASE_URL with its database name replaced by `name`; exits with a message when it is not PostgreSQL."""
+    """DATABASE_URL with its database name replaced by `name` (its `revops_bench` prefix by BENCH_DATABASE_PREFIX when
+    set); exits with a message when it is not PostgreSQL."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("The benchmarks run on PostgreSQL: set DATABASE_URL=postgres://user@host:port/db (any database).")
+    prefix = os.environ.get("BENCH_DATABASE_PREFIX")  # several checkouts on one server keep their databases apart
+    if prefix and name.startswith("revops_bench"):
+        name = prefix + name.removeprefix("revops_bench")
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
 

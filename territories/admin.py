@@ -3,8 +3,10 @@ from django.contrib import admin
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .models import (
+    AssignmentPreview,
     Membership,
     OwnershipChange,
+    PlannedMove,
     Quota,
     RepQuota,
     Scenario,
@@ -105,6 +107,22 @@ class OwnershipChangeAdmin(ReadOnlyAdmin):
     search_fields = ["account__name", "rule"]
     list_select_related = ["account", "from_owner", "to_owner", "from_territory", "to_territory", "changed_by"]
     raw_id_fields = ["account"]
+
+
+# Assignment previews are prepared on the assignment preview page (or the API) and read there page by page.
+@admin.register(AssignmentPreview)
+class AssignmentPreviewAdmin(ReadOnlyAdmin):
+    list_display = ["created_by", "created_at", "status", "considered", "move_count", "unassigned", "outside_scope"]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+
+
+@admin.register(PlannedMove)
+class PlannedMoveAdmin(ReadOnlyAdmin):
+    list_display = ["preview", "position", "account_name", "from_owner_id", "to_owner_id", "rule"]
+    list_select_related = ["preview"]
+    search_fields = ["account_name", "rule"]
+    show_full_result_count = False  # a preview of a million accounts holds a million moves
 
 
 # Planning scenarios are made, edited, balanced and applied on their pages (Territories > Planning scenarios), where

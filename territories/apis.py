@@ -7,10 +7,11 @@ from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,9 +26,11 @@ from core.roles import ADMIN, MANAGER, REP, ROLES, is_admin, user_roles
 from .models import Membership, Territory
 from .selectors import membership_list, ownership_problems, territory_ids_assignable_by, territory_list
 from .services import (
+    PlannedMoves,
     account_reassign,
     assignment_job_start,
-    assignment_plan,
+    assignment_preview_latest,
+    assignment_preview_start,
     membership_create,
     membership_delete,
     membership_departure_plan,
@@ -320,6 +323,7 @@ class AssignmentRequestSerializer(serializers.Serializer):
 
 
 class MoveSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="The move's place in the run (0 first), in account id order.")
     account_id = serializers.IntegerField()
     account_name = serializers.CharField()
     from_owner_id = serializers.IntegerField(allow_null=True)
@@ -329,40 +333,90 @@ class MoveSerializer(serializers.Serializer):
     rule = serializers.CharField()
 
 
+class PreviewPageSerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=PREVIEW_MOVES, required=False, default=100)
+
+
 PREVIEW = inline_serializer(
     "AssignmentPreview",
     {
+        "id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=["preparing", "ready", "failed"]),
+        "job": serializers.IntegerField(allow_null=True),
+        "prepared_at": serializers.DateTimeField(allow_null=True),
         "considered": serializers.IntegerField(),
         "move_count": serializers.IntegerField(),
         "unassigned": serializers.IntegerField(),
         "outside_scope": serializers.IntegerField(),
-        "moves": MoveSerializer(many=True),
         "rep_counts": serializers.ListField(child=serializers.DictField()),
+        "territory_counts": serializers.ListField(child=serializers.DictField()),
+        "page": serializers.IntegerField(),
+        "pages": serializers.IntegerField(),
+        "moves": MoveSerializer(many=True),
+    },
+)
+PREVIEW_STARTED = inline_serializer(
+    "AssignmentPreviewStarted",
+    {
+        "preview": serializers.IntegerField(),
+        "job": serializers.IntegerField(),
+        "status_url": serializers.CharField(),
+        "preview_url": serializers.CharField(),
     },
 )
 
 
 class AssignmentPreviewView(APIView):
-    """Every move an assignment run would make (the first 500 listed), and owned counts per rep before and after."""
+    """An assignment preview: POST prepares one as a job (202; follow the job, then GET it); GET reads the caller's
+    latest: its totals, owned accounts per rep and accounts per territory before and after, and its moves a page at a
+    time (`page`, `page_size` up to 500), in account id order."""
 
     permission_classes = [ManagerOrAdmin]
 
-    @extend_schema(request=AssignmentRequestSerializer, responses={200: PREVIEW})
+    @extend_schema(request=AssignmentRequestSerializer, responses={202: PREVIEW_STARTED})
     def post(self, request):
         body = AssignmentRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            plan = assignment_plan(user=request.user, account_ids=body.validated_data.get("account_ids"))
+            preview = assignment_preview_start(user=request.user, account_ids=body.validated_data.get("account_ids"))
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         return Response(
             {
-                "considered": plan.considered,
-                "move_count": len(plan.moves),
-                "unassigned": plan.unassigned,
-                "outside_scope": plan.outside_scope,
-                "moves": MoveSerializer(plan.moves[:PREVIEW_MOVES], many=True).data,
-                "rep_counts": plan.rep_counts(),
+                "preview": preview.pk,
+                "job": preview.job_id,
+                "status_url": f"/api/v1/jobs/{preview.job_id}/",
+                "preview_url": "/api/v1/assignments/preview/",
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(parameters=[PreviewPageSerializer], responses={200: PREVIEW, 404: OpenApiResponse()})
+    def get(self, request):
+        query = PreviewPageSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        preview = assignment_preview_latest(user=request.user)
+        if preview is None:
+            raise NotFound("No assignment preview yet: POST to prepare one.")
+        state = "failed" if preview.job is not None and preview.job.status == "failed" else preview.status
+        paginator = Paginator(PlannedMoves(preview), query.validated_data["page_size"])
+        page = paginator.get_page(query.validated_data["page"]) if state == "ready" else None
+        return Response(
+            {
+                "id": preview.pk,
+                "status": state,
+                "job": preview.job_id,
+                "prepared_at": preview.finished_at,
+                "considered": preview.considered,
+                "move_count": preview.move_count,
+                "unassigned": preview.unassigned,
+                "outside_scope": preview.outside_scope,
+                "rep_counts": preview.rep_counts,
+                "territory_counts": preview.territory_counts,
+                "page": page.number if page else 1,
+                "pages": paginator.num_pages if page else 0,
+                "moves": MoveSerializer(page.object_list if page else [], many=True).data,
             }
         )
 

@@ -333,3 +333,63 @@ class ScenarioAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.from_owner_id} -> {self.to_owner_id}"
+
+
+class AssignmentPreview(models.Model):
+    """What an assignment run by a manager or admin would do, prepared as a job and kept for reading page by page:
+    the totals and the owned accounts per rep and per territory before and after (aggregated as the plan streamed),
+    and every move in `PlannedMove`. A user's new preview replaces their previous one."""
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignment_previews"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREPARING)
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    account_ids = models.JSONField(
+        null=True, blank=True, help_text="The accounts the preview covers; empty: every account in reach."
+    )
+    considered = models.PositiveIntegerField(default=0, help_text="Accounts considered.")
+    move_count = models.PositiveIntegerField(default=0, help_text="Accounts that would change owner or territory.")
+    unassigned = models.PositiveIntegerField(default=0, help_text="Accounts that would be left without an owner.")
+    outside_scope = models.PositiveIntegerField(
+        default=0, help_text="Accounts matching a territory outside the user's, left where they are."
+    )
+    rep_counts = models.JSONField(default=list, blank=True, help_text="Owned accounts per rep, before and after.")
+    territory_counts = models.JSONField(default=list, blank=True, help_text="Accounts per territory, before and after.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="assignment_preview_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Assignment preview {self.pk} ({self.get_status_display()}, {self.move_count} moves)"
+
+
+class PlannedMove(models.Model):
+    """One move of an assignment preview, in the order the run would make it (by account id). Plain ids, not foreign
+    keys: written by COPY a chunk at a time without a check per row, and never in the way of deleting what they name
+    (the preview is a snapshot; apply plans again)."""
+
+    preview = models.ForeignKey(AssignmentPreview, on_delete=models.CASCADE, related_name="moves", db_index=False)
+    position = models.PositiveIntegerField()
+    account_id = models.BigIntegerField()
+    account_name = models.CharField(max_length=255)
+    from_owner_id = models.IntegerField(null=True, blank=True)
+    to_owner_id = models.IntegerField(null=True, blank=True)
+    from_territory_id = models.BigIntegerField(null=True, blank=True)
+    to_territory_id = models.BigIntegerField(null=True, blank=True)
+    rule = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["preview", "position"]
+        constraints = [models.UniqueConstraint(fields=["preview", "position"], name="planned_move_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account_name}: {self.from_owner_id} -> {self.to_owner_id} ({self.rule})"

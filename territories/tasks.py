@@ -5,8 +5,9 @@ from accounts.changes import ROUTE_TASK
 from core.jobs import job_run
 from core.models import Job
 
-from .models import Membership, Scenario
+from .models import AssignmentPreview, Membership, Scenario
 from .services import assignment_apply, membership_departure_apply, route_queued, unrouted_account_ids
+from .services.previews import assignment_preview_compute, assignment_preview_failed
 from .services.scenarios import scenario_apply, scenario_apply_failed, scenario_run, scenario_run_failed
 
 
@@ -95,3 +96,28 @@ def hand_over_task(job_id: int) -> None:
         }
 
     job_run(job=job, work=work)
+
+
+@shared_task(acks_late=True)
+def assignment_preview_task(job_id: int) -> None:
+    """Prepare an assignment preview. Safe to re-run: its moves are stored again."""
+    job = Job.objects.select_related("created_by").filter(pk=job_id).first()
+    preview_id = job.params.get("preview_id") if job else None
+    preview = AssignmentPreview.objects.select_related("created_by").filter(pk=preview_id).first()
+    if job is None or preview is None or job.status == Job.Status.SUCCEEDED:
+        return
+
+    def work(job: Job) -> dict:
+        done = assignment_preview_compute(preview=preview, job=job)
+        return {
+            "summary": {
+                "accounts considered": done.considered,
+                "would move": done.move_count,
+                "would stay unassigned": done.unassigned,
+                "outside your territories": done.outside_scope,
+            }
+        }
+
+    job_run(job=job, work=work)
+    if job.status == Job.Status.FAILED:
+        assignment_preview_failed(preview_id=preview.pk)

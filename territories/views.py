@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -24,9 +25,11 @@ from .selectors import (
     unassigned_accounts,
 )
 from .services import (
+    PlannedMoves,
     account_reassign,
     assignment_job_start,
-    assignment_plan,
+    assignment_preview_latest,
+    assignment_preview_start,
     departure_reason,
     membership_create,
     membership_departure_plan,
@@ -36,6 +39,7 @@ from .services import (
 
 QUEUE_ROWS = 200
 PREVIEW_ROWS = 500
+MOVES_PER_PAGE = 50  # moves per page of an assignment preview
 
 
 def person(user) -> str:
@@ -196,16 +200,24 @@ def reassign(request):
     return redirect(back) if back else redirect("territory-detail", territory_id=territory_id)
 
 
-@role_required(MANAGER, ADMIN)
-def assignment_preview(request):
-    """Every move an assignment run would make in the user's territories, before anything changes."""
-    plan = assignment_plan(user=request.user)
-    territory_names = dict(territory_list(user=request.user).values_list("pk", "name"))
-    shown = plan.moves[:PREVIEW_ROWS]
-    user_ids = {m.from_owner_id for m in shown} | {m.to_owner_id for m in shown}
+def preview_state(preview) -> str:
+    """none, preparing, failed or ready: a preview whose job failed (or was given up by the job healer) failed."""
+    if preview is None:
+        return "none"
+    if preview.status == preview.Status.PREPARING and preview.job is not None and preview.job.status == "failed":
+        return "failed"
+    return preview.status
+
+
+def planned_move_rows(*, user, moves) -> list[dict]:
+    """A page of planned moves in words: people by full name, territories by name."""
+    user_ids = {m.from_owner_id for m in moves} | {m.to_owner_id for m in moves}
     names = {u.pk: person(u) for u in User.objects.filter(pk__in=user_ids).only("username", "first_name", "last_name")}
-    moves = [
+    territory_ids = {m.from_territory_id for m in moves} | {m.to_territory_id for m in moves}
+    territory_names = dict(territory_list(user=user).filter(pk__in=territory_ids - {None}).values_list("pk", "name"))
+    return [
         {
+            "position": m.position,
             "account_id": m.account_id,
             "account_name": m.account_name,
             "from_owner": names.get(m.from_owner_id, "—"),
@@ -214,9 +226,30 @@ def assignment_preview(request):
             "to_territory": territory_names.get(m.to_territory_id, "—"),
             "rule": m.rule,
         }
-        for m in shown
+        for m in moves
     ]
-    context = {"plan": plan, "moves": moves, "rep_counts": plan.rep_counts(), "preview_rows": PREVIEW_ROWS}
+
+
+@role_required(MANAGER, ADMIN)
+def assignment_preview(request):
+    """GET: the user's latest assignment preview (what a run in their territories would do): the totals, the accounts
+    per territory and per rep before and after, and the moves a page at a time. POST: prepare a new one, as a job (a
+    run over many accounts takes a while; the pages of a prepared one read at once)."""
+    if request.method == "POST":
+        assignment_preview_start(user=request.user)
+        messages.info(request, "Preparing the preview; this page shows it when it is ready.")
+        return redirect("assignment-preview")
+    preview = assignment_preview_latest(user=request.user)
+    state = preview_state(preview)
+    context = {"preview": preview, "state": state, "moves": [], "rep_counts": [], "territory_counts": []}
+    if state == "ready":
+        page = Paginator(PlannedMoves(preview), MOVES_PER_PAGE).get_page(request.GET.get("page"))
+        context.update(
+            page=page,
+            moves=planned_move_rows(user=request.user, moves=page.object_list),
+            rep_counts=preview.rep_counts,
+            territory_counts=preview.territory_counts,
+        )
     return render(request, "territories/assignment_preview.html", context)
 
 

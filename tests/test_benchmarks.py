@@ -248,3 +248,33 @@ def test_the_duplicates_benchmark_runs_at_a_small_size():
                        r"recall (\d\.\d+)", out)  # fmt: skip
     assert domain and float(domain.group(1)) == 1.0 and float(domain.group(2)) < recall, out
     assert "target: duplicates job <= 300 s: PASS" in out and "recall above the exact baselines': PASS" in out, out
+
+
+@pytest.mark.postgres
+def test_the_assignment_benchmark_runs_at_a_small_size():
+    out = run_bench("assign.py", "0.01")
+    assert re.search(r"first run: 1,000 accounts, 1,000 moved, \d+ unassigned in [\d.]+ s \([\d,]+ accounts/s; "
+                     r"target <= 20 s\); peak RSS \d+ MB \(target <= 300 MB; the same process before the run: \d+ MB\)",
+                     out), out  # fmt: skip
+    assert "second run (nothing to move: 0 moves)" in out, out
+    assert re.search(r"preview prepared and stored: 1,000 moves of 1,000 accounts in [\d.]+ s; peak RSS \d+ MB", out), (
+        out
+    )
+    assert re.search(r"preview page \(1,000 moves, 20 pages of 50; pages 1 to 20\): p95 \d+ ms; API p95 \d+ ms over "
+                     r"\d+ reads each \(target p95 <= 150 ms, as the account list\); baseline: the last page's rows "
+                     r"read by OFFSET \d+ ms", out), out  # fmt: skip
+    assert re.search(r"full run over 3x the accounts: 3,000 accounts in [\d.]+ s \([\d.]+x the time of 1x: linear is "
+                     r"3x\); peak RSS \d+ MB against \d+ MB at 1x \([\d.]+x; target <= 300 MB, flat\)", out), out  # fmt: skip
+    assert re.search(r"baseline \(one SQL UPDATE by country over 3,000 accounts, no owners, no log\): [\d.]+ s", out), (
+        out
+    )
+
+
+@pytest.mark.postgres
+def test_the_generate_benchmark_prints_its_wall_time_beside_its_target_and_a_copy_baseline():
+    out = run_bench("generate.py", "0.001")
+    assert re.search(r"total: 13,000 rows in [\d.]+ s", out), out
+    assert re.search(r"wall time \(incl. start-up and ANALYZE\): [\d.]+ s for 13,000 rows \(target <= \d+ s: the "
+                     r"README's \d+ s for 13,000,000 rows, scaled to this size\); baseline: the database copying the "
+                     r"same 13,000 rows into copies of the tables with their indexes [\d.]+ s \([\d.]+x\)", out), out  # fmt: skip
+    assert re.search(r"peak RSS: \d+ MB \(target <= 300 MB\)", out), out

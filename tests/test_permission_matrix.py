@@ -120,7 +120,8 @@ MATRIX = {
     "territory-account-search": (None, web(ADMIN_ONLY)),
     "unrouted-accounts": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),  # nothing selected: shown with the reason
     "account-reassign": (None, by_user(405)),
-    "assignment-preview": (None, web(REPS_REFUSED)),
+    # The latest preview (none yet: the page says so); POST prepares one as a job and comes back to the page.
+    "assignment-preview": (None, web(REPS_REFUSED), ({}, web(REPS_REFUSED, manager=302, other_manager=302, admin=302))),
     "assignment-apply": (None, by_user(405)),
     "sla-policy-list": (None, web(ADMIN_ONLY)),
     "kpi-dashboard": (None, web()),
@@ -279,9 +280,9 @@ MATRIX = {
     "api:job-detail": ("job", api(**MANAGER_JOB)),
     "api:user-list": (None, api(**ADMIN_ONLY), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:user-detail": ("user", api(**ADMIN_ONLY)),
-    "api:assignment-preview": (
+    "api:assignment-preview": (  # GET: the caller's latest preview (none yet: 404); POST prepares one (202, a job)
         None,
-        api(**REPS_REFUSED, manager=405, other_manager=405, admin=405),
+        api(**REPS_REFUSED, manager=404, other_manager=404, admin=404),
         ({"account_ids": "x"}, api(**REPS_REFUSED, manager=400, other_manager=400, admin=400)),
     ),
     "api:assignment-apply": (

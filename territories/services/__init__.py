@@ -2,12 +2,14 @@
 - assignment.py: routing accounts to a territory and an owner (plan, apply as a job, the routing queue, manual
   reassignment, the accounts in no territory);
 - memberships.py: members, their capacities and away dates (each change queues a Tier 1 capacity check);
+- previews.py: assignment previews prepared as a job, stored, read page by page;
 - departures.py: a departing rep's accounts handed over by the territory's rotation (plan, apply as a job);
 - carving.py: territories themselves (rules, named accounts, hierarchy, strategy), each change audited;
 - people.py: users created with a role and placed in territories.
 """
 
 from .assignment import (
+    CHUNK,
     ApplyResult,
     Move,
     Plan,
@@ -39,18 +41,31 @@ from .memberships import (
     membership_update,
 )
 from .people import user_create
+from .previews import (
+    PlannedMoves,
+    assignment_preview_compute,
+    assignment_preview_latest,
+    assignment_preview_start,
+    assignment_previews_discard,
+)
 
 __all__ = [
+    "CHUNK",
     "CAPACITY_TASK",
     "ApplyResult",
     "DeparturePlan",
     "Move",
     "Plan",
+    "PlannedMoves",
     "account_reassign",
     "assignment_apply",
     "assignment_job_start",
     "assignment_plan",
     "assignment_plan_all",
+    "assignment_preview_compute",
+    "assignment_preview_latest",
+    "assignment_preview_start",
+    "assignment_previews_discard",
     "capacity_changed",
     "departure_reason",
     "membership_create",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
@@ -13,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.changes import owners_changed
-from accounts.criteria import VALUE_COLUMNS, account_values
+from accounts.criteria import ACCOUNT_FIELDS, VALUE_COLUMNS, account_values
 from accounts.events import owner_changes_record
 from accounts.models import Account, PendingRoute
 from core.bulk import copy_rows
@@ -75,12 +78,17 @@ class Move:
 
 @dataclass
 class Plan:
+    """What a run decided, aggregated as it streamed: never the moves themselves (they go, a chunk at a time, to
+    whoever asked for them: the apply, a stored preview, the command's listing)."""
+
     considered: int = 0
-    moves: list[Move] = field(default_factory=list)
+    move_count: int = 0
     unassigned: int = 0
     outside_scope: int = 0
-    counts_before: Counter = field(default_factory=Counter)
+    counts_before: Counter = field(default_factory=Counter)  # owner id -> accounts owned (among those considered)
     counts_after: Counter = field(default_factory=Counter)
+    territories_before: Counter = field(default_factory=Counter)  # territory id (None: no territory) -> accounts
+    territories_after: Counter = field(default_factory=Counter)
     router: Router | None = None
 
     def rep_counts(self) -> list[dict]:
@@ -99,6 +107,21 @@ class Plan:
         ]
         return sorted(rows, key=lambda r: (r["name"].lower(), r["user_id"]))
 
+    def territory_counts(self) -> list[dict]:
+        """Accounts per territory (None: in no territory), among the accounts considered, before and after."""
+        ids = set(self.territories_before) | set(self.territories_after)
+        names = dict(Territory.objects.filter(pk__in=ids - {None}).values_list("pk", "name"))
+        rows = [
+            {
+                "territory_id": tid,
+                "name": "No territory" if tid is None else names.get(tid, str(tid)),
+                "before": self.territories_before[tid],
+                "after": self.territories_after[tid],
+            }
+            for tid in ids
+        ]
+        return sorted(rows, key=lambda r: (r["territory_id"] is None, r["name"].lower(), r["territory_id"] or 0))
+
 
 def _scope_filter(*, user) -> set[int] | None:
     """Territory ids a user may assign within (None: all, for admins)."""
@@ -109,47 +132,135 @@ def _scope_filter(*, user) -> set[int] | None:
     raise PermissionDenied("Only managers and RevOps admins may assign owners.")
 
 
-def assignment_plan(*, user, account_ids: list[int] | None = None, today: dt.date | None = None) -> Plan:
-    """Every move an assignment run by `user` would make, without making it. Deterministic for the same data."""
-    return _plan(scope=_scope_filter(user=user), account_ids=account_ids, today=today)
+def routing_columns(router: Router) -> tuple[str, ...]:
+    """What a run reads of each account: its name, owner and territory, and only the fields its territories' rules
+    name (the account's `attributes` only when a rule names something that is not a field). A value no rule reads
+    changes no decision; not reading it spares decoding the JSON columns of every account."""
+    named = {c.attribute for t in router.matcher.territories for c in t.criteria}
+    fields = [f for f in ACCOUNT_FIELDS if f in named and f != "name"]
+    attributes = ["attributes"] if named - set(ACCOUNT_FIELDS) else []
+    return ("id", "name", *fields, *attributes, "owner_id", "territory_id")
 
 
-def _plan(*, scope: set[int] | None, account_ids: list[int] | None, today: dt.date | None) -> Plan:
-    now = timezone.now()
-    router = _router(today=today or now.date(), now=now)
+def _account_chunks(
+    *, scope: set[int] | None, account_ids: list[int] | None, chunk_size: int, columns: tuple[str, ...]
+) -> Iterator[list[dict]]:
+    """The accounts a run reads, `chunk_size` at a time in id order (keyset: each chunk starts after the last id of
+    the one before, so no chunk is read twice nor skipped while earlier ones are being moved)."""
     accounts = Account.objects.order_by("id")
-    if account_ids is not None:
-        accounts = accounts.filter(pk__in=account_ids)
     if scope is not None:
         accounts = accounts.filter(territory_id__in=scope)
-    plan = Plan(router=router)
-    for row in accounts.values(*ROUTING_COLUMNS).iterator(chunk_size=CHUNK):
-        plan.considered += 1
-        owner_id, territory_id = row["owner_id"], row["territory_id"]
-        if owner_id:
-            plan.counts_before[owner_id] += 1
-        decision = router.route(row["id"], account_values(row), owner_id, territory_id)
-        if scope is not None and decision.territory_id not in scope:
-            plan.outside_scope += 1  # a manager's run never moves an account out of their territories
-            decision.territory_id, decision.owner_id = territory_id, owner_id
-        elif (decision.owner_id, decision.territory_id) != (owner_id, territory_id):
-            plan.moves.append(
-                Move(
-                    row["id"],
-                    row["name"],
-                    owner_id,
-                    decision.owner_id,
-                    territory_id,
-                    decision.territory_id,
-                    decision.rule,
+    if account_ids is not None:
+        ids = sorted(set(account_ids))
+        for start in range(0, len(ids), chunk_size):
+            rows = list(accounts.filter(pk__in=ids[start : start + chunk_size]).values(*columns))
+            if rows:
+                yield rows
+        return
+    last = 0
+    while rows := list(accounts.filter(pk__gt=last).values(*columns)[:chunk_size]):
+        yield rows
+        last = rows[-1]["id"]
+
+
+def _account_count(*, scope: set[int] | None, account_ids: list[int] | None) -> int:
+    accounts = Account.objects.all()
+    if scope is not None:
+        accounts = accounts.filter(territory_id__in=scope)
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=account_ids)
+    return accounts.count()
+
+
+def _planned_chunks(
+    plan: Plan, *, scope: set[int] | None, account_ids: list[int] | None, chunk_size: int = CHUNK
+) -> Iterator[tuple[list[Move], int]]:
+    """Route the accounts chunk by chunk; yields each chunk's moves and how many accounts it read, and keeps the
+    totals and counts in `plan`. The router carries its rotations and counts from one chunk to the next, so the
+    decisions are those of one pass over every account, whatever the chunk size."""
+    router = plan.router
+    columns = routing_columns(router)
+    for rows in _account_chunks(scope=scope, account_ids=account_ids, chunk_size=chunk_size, columns=columns):
+        moves = []
+        for row in rows:
+            plan.considered += 1
+            owner_id, territory_id = row["owner_id"], row["territory_id"]
+            if owner_id:
+                plan.counts_before[owner_id] += 1
+            plan.territories_before[territory_id] += 1
+            decision = router.route(row["id"], account_values(row), owner_id, territory_id)
+            if scope is not None and decision.territory_id not in scope:
+                plan.outside_scope += 1  # a manager's run never moves an account out of their territories
+                decision.territory_id, decision.owner_id = territory_id, owner_id
+            elif (decision.owner_id, decision.territory_id) != (owner_id, territory_id):
+                moves.append(
+                    Move(
+                        row["id"],
+                        row["name"],
+                        owner_id,
+                        decision.owner_id,
+                        territory_id,
+                        decision.territory_id,
+                        decision.rule,
+                    )
                 )
-            )
-        router.commit(decision, old_owner_id=owner_id, old_territory_id=territory_id)
-        if decision.owner_id:
-            plan.counts_after[decision.owner_id] += 1
-        else:
-            plan.unassigned += 1
+            router.commit(decision, old_owner_id=owner_id, old_territory_id=territory_id)
+            plan.territories_after[decision.territory_id] += 1
+            if decision.owner_id:
+                plan.counts_after[decision.owner_id] += 1
+            else:
+                plan.unassigned += 1
+        plan.move_count += len(moves)
+        yield moves, len(rows)
+
+
+def _new_plan(today: dt.date | None) -> Plan:
+    now = timezone.now()
+    return Plan(router=_router(today=today or now.date(), now=now))
+
+
+MovesSink = Callable[[list[Move]], object]
+Progress = Callable[[int, int], object]
+
+
+def _run_plan(
+    *,
+    scope: set[int] | None,
+    account_ids: list[int] | None,
+    today: dt.date | None,
+    on_moves: MovesSink | None,
+    progress: Progress | None,
+    chunk_size: int,
+) -> Plan:
+    plan = _new_plan(today)
+    total = _account_count(scope=scope, account_ids=account_ids) if progress else 0
+    for moves, _ in _planned_chunks(plan, scope=scope, account_ids=account_ids, chunk_size=chunk_size):
+        if on_moves is not None and moves:
+            on_moves(moves)
+        if progress is not None:
+            progress(plan.considered, total)
     return plan
+
+
+def assignment_plan(
+    *,
+    user,
+    account_ids: list[int] | None = None,
+    today: dt.date | None = None,
+    on_moves: MovesSink | None = None,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK,
+) -> Plan:
+    """What an assignment run by `user` would do, without doing it. Deterministic for the same data. The moves are
+    handed to `on_moves` a chunk at a time, in account id order (nothing holds them all)."""
+    return _run_plan(
+        scope=_scope_filter(user=user),
+        account_ids=account_ids,
+        today=today,
+        on_moves=on_moves,
+        progress=progress,
+        chunk_size=chunk_size,
+    )
 
 
 @dataclass
@@ -158,33 +269,45 @@ class ApplyResult:
     skipped: int = 0  # changed by someone else between plan and apply
 
 
+OWNERSHIP_LOG_COLUMNS = (
+    "account_id", "from_owner_id", "to_owner_id", "from_territory_id", "to_territory_id",
+    "changed_by_id", "rule", "job_id", "at",
+)  # fmt: skip
+
+
+def _log_ownership_changes(moves: list[Move], *, changed_by_id: int | None, job_id: int | None) -> None:
+    """The change log of one chunk of moves that were made (OwnershipChange, by COPY) and their owner.changed
+    events, in the chunk's transaction."""
+    now = timezone.now()
+    copy_rows(
+        OwnershipChange._meta.db_table,
+        OWNERSHIP_LOG_COLUMNS,
+        [
+            (m.account_id, m.from_owner_id, m.to_owner_id, m.from_territory_id, m.to_territory_id, changed_by_id,
+             m.rule[:200], job_id, now)
+            for m in moves
+        ],
+    )  # fmt: skip
+    owner_changes_record([(m.account_id, m.from_owner_id, m.rule) for m in moves], actor_id=changed_by_id, at=now)
+
+
+def _apply_chunk(moves: list[Move], *, changed_by_id: int | None, job_id: int | None) -> set[int]:
+    """Apply one chunk of moves in one transaction: the accounts still as the plan saw them move, the moves made are
+    logged, and their pending handoffs queued to follow the new owners. Returns the ids moved."""
+    with transaction.atomic():
+        moved = _move_accounts(moves)
+        _log_ownership_changes([m for m in moves if m.account_id in moved], changed_by_id=changed_by_id, job_id=job_id)
+        owners_changed(moved)  # a pending handoff goes with its account to the new owner
+    return moved
+
+
 def _apply_moves(*, moves: list[Move], changed_by, job: Job | None, progress=None) -> ApplyResult:
-    """Apply moves chunk by chunk; each move applies only if the account is still as the plan saw it."""
+    """Apply a list of moves chunk by chunk; each move applies only if the account is still as the plan saw it."""
     result = ApplyResult()
-    log_columns = [
-        "account_id", "from_owner_id", "to_owner_id", "from_territory_id", "to_territory_id",
-        "changed_by_id", "rule", "job_id", "at",
-    ]  # fmt: skip
     by = changed_by.pk if changed_by is not None else None
     for start in range(0, len(moves), CHUNK):
         chunk = moves[start : start + CHUNK]
-        with transaction.atomic():
-            moved = _move_accounts(chunk)
-            now = timezone.now()
-            copy_rows(
-                OwnershipChange._meta.db_table,
-                log_columns,
-                [
-                    (m.account_id, m.from_owner_id, m.to_owner_id, m.from_territory_id, m.to_territory_id, by,
-                     m.rule[:200], job.pk if job else None, now)
-                    for m in chunk
-                    if m.account_id in moved
-                ],
-            )  # fmt: skip
-            owners_changed(moved)  # a pending handoff goes with its account to the new owner
-            owner_changes_record(
-                [(m.account_id, m.from_owner_id, m.rule) for m in chunk if m.account_id in moved], actor_id=by, at=now
-            )
+        moved = _apply_chunk(chunk, changed_by_id=by, job_id=job.pk if job else None)
         result.moved += len(moved)
         result.skipped += len(chunk) - len(moved)
         if progress:
@@ -230,46 +353,129 @@ def _move_accounts(chunk: list[Move]) -> set[int]:
 
 
 def _persist_rotation(router: Router) -> None:
-    """Keep the round-robin position, the rotation credits and last-assignment times for the next run."""
-    for territory_id, user_id in router.rotation.items():
-        Territory.objects.filter(pk=territory_id).exclude(rotation_last_user_id=user_id).update(
-            rotation_last_user_id=user_id
-        )
-    for territory_id in router.rotated:
-        for member in router.members.get(territory_id, []):
-            Membership.objects.filter(territory_id=territory_id, user_id=member.user_id).exclude(
-                rotation_credit=member.credit
-            ).update(rotation_credit=member.credit)
-    for territory_id, members in router.members.items():
-        for member in members:
-            if member.last_assigned_at and member.last_assigned_at >= router.now:
-                Membership.objects.filter(territory_id=territory_id, user_id=member.user_id).update(
-                    last_assigned_at=member.last_assigned_at
-                )
+    """Keep the round-robin position, the rotation credits and last-assignment times for the next run (a few
+    statements, whatever the number of territories and members)."""
+    last_served = dict(Territory.objects.filter(pk__in=router.rotation).values_list("pk", "rotation_last_user_id"))
+    Territory.objects.bulk_update(
+        [
+            Territory(pk=territory_id, rotation_last_user_id=user_id)
+            for territory_id, user_id in router.rotation.items()
+            if territory_id in last_served and last_served[territory_id] != user_id
+        ],
+        ["rotation_last_user_id"],
+        batch_size=500,
+    )
+    credits = {
+        (territory_id, member.user_id): member.credit
+        for territory_id in router.rotated
+        for member in router.members.get(territory_id, [])
+    }
+    served = {
+        (territory_id, member.user_id): member.last_assigned_at
+        for territory_id, members in router.members.items()
+        for member in members
+        if member.last_assigned_at and member.last_assigned_at >= router.now
+    }
+    territory_ids = {t for t, _ in credits} | {t for t, _ in served}
+    if not territory_ids:
+        return
+    credited, stamped = [], []
+    for membership in Membership.objects.filter(territory_id__in=territory_ids).only(
+        "pk", "territory_id", "user_id", "rotation_credit", "last_assigned_at"
+    ):
+        key = (membership.territory_id, membership.user_id)
+        if key in credits and membership.rotation_credit != credits[key]:
+            membership.rotation_credit = credits[key]
+            credited.append(membership)
+        if key in served:
+            membership.last_assigned_at = served[key]
+            stamped.append(membership)
+    Membership.objects.bulk_update(credited, ["rotation_credit"], batch_size=500)
+    Membership.objects.bulk_update(stamped, ["last_assigned_at"], batch_size=500)
+
+
+class _ChunkWriter:
+    """Applies chunks of moves, in order, in a thread with its own database connection, at most two chunks behind the
+    planning (so memory stays that of a few chunks). The first error stops the writing and is raised by `put` or
+    `finish`; chunks applied before it stay applied, as when the chunks are applied one after the other."""
+
+    def __init__(self, apply: Callable[[list[Move]], None]):
+        self.apply = apply
+        self.chunks: queue.Queue[list[Move] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="assignment-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (moves := self.chunks.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.apply(moves)
+                    except BaseException as exc:  # handed to the planning thread, which raises it
+                        self.error = exc
+        finally:
+            connection.close()  # this thread's own connection
+
+    def put(self, moves: list[Move]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(moves)
+
+    def finish(self) -> None:
+        self.chunks.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def assignment_apply(
-    *, user, account_ids: list[int] | None = None, job: Job | None = None, today: dt.date | None = None
+    *,
+    user,
+    account_ids: list[int] | None = None,
+    job: Job | None = None,
+    today: dt.date | None = None,
+    on_moves: MovesSink | None = None,
+    chunk_size: int = CHUNK,
 ) -> tuple[Plan, ApplyResult]:
-    """Plan and apply as `user` (None: the system, with an admin's reach, e.g. the command or new accounts).
-
-    Moves whose account changed in the meantime are skipped, not forced.
-    """
+    """Plan and apply as `user` (None: the system, with an admin's reach, e.g. the command or new accounts), a chunk
+    of accounts at a time: each chunk's moves are applied (and logged) as soon as they are decided, so memory stays
+    that of one chunk whatever the number of accounts. Moves whose account changed in the meantime are skipped, not
+    forced."""
     scope = None if user is None else _scope_filter(user=user)
-    plan = _plan(scope=scope, account_ids=account_ids, today=today)
+    plan = _new_plan(today)
+    total = _account_count(scope=scope, account_ids=account_ids) if job is not None else 0
+    result = ApplyResult()
+    by, job_id = (user.pk if user is not None else None), (job.pk if job is not None else None)
 
-    def progress(done: int, total: int) -> None:
-        if job is not None:
-            job_progress(job=job, done=done, total=total)
+    def apply(moves: list[Move]) -> None:
+        moved = _apply_chunk(moves, changed_by_id=by, job_id=job_id)
+        result.moved += len(moved)
+        result.skipped += len(moves) - len(moved)
 
-    result = _apply_moves(moves=plan.moves, changed_by=user, job=job, progress=progress)
+    # On PostgreSQL, outside a caller's transaction, a chunk is written on a connection of its own while the next one
+    # is planned (the database works while Python routes); in a transaction, or elsewhere, one after the other.
+    writer = _ChunkWriter(apply) if connection.vendor == "postgresql" and not connection.in_atomic_block else None
+    try:
+        for moves, _ in _planned_chunks(plan, scope=scope, account_ids=account_ids, chunk_size=chunk_size):
+            if moves:
+                writer.put(moves) if writer is not None else apply(moves)
+                if on_moves is not None:
+                    on_moves(moves)
+            if job is not None:
+                job_progress(job=job, done=plan.considered, total=total)
+    finally:
+        if writer is not None:
+            writer.finish()
     _persist_rotation(plan.router)
     return plan, result
 
 
-def assignment_plan_all(*, today: dt.date | None = None) -> Plan:
+def assignment_plan_all(
+    *, today: dt.date | None = None, on_moves: MovesSink | None = None, chunk_size: int = CHUNK
+) -> Plan:
     """The system's plan over every account (the command's preview)."""
-    return _plan(scope=None, account_ids=None, today=today)
+    return _run_plan(scope=None, account_ids=None, today=today, on_moves=on_moves, progress=None, chunk_size=chunk_size)
 
 
 def route_new_accounts(*, account_ids: list[int]) -> ApplyResult:

@@ -78,9 +78,11 @@ def busy_world(world):
     return world
 
 
-def test_key_pages_render_no_inline_script_or_style(client, busy_world):
+def test_key_pages_render_no_inline_script_or_style(client, busy_world, django_capture_on_commit_callbacks):
     world = busy_world
     client.force_login(world.manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("assignment-preview"))  # a prepared preview, with its confirmation
     pages = {
         "account list": reverse("account-list"),
         "account detail": reverse("account-detail", args=[world.north_account.pk]),

@@ -54,6 +54,7 @@ def test_select_all_and_confirm_work_without_inline_code(page, live_server, rout
     assert page.locator(".progress-bar").evaluate("bar => [bar.style.width, bar.textContent]") == ["25%", "25%"]
 
     page.goto(f"{live_server.url}/territories/assignment/")
+    page.click("#prepare-preview")
     apply = page.locator("button:has-text('Apply these')")
     question = f"Move {apply.inner_text().split()[2]} accounts now?"
     questions = []

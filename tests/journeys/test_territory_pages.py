@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Account
 from core.models import Job
-from territories.models import Membership, Territory
+from territories.models import AssignmentPreview, Membership, Territory
 from territories.selectors import day_text
 
 from ..factories import AccountFactory, MembershipFactory, UserFactory
@@ -215,10 +215,20 @@ def test_a_manager_assigns_and_reassigns_with_full_names_and_the_away_warning(pa
                       territory=world.north, is_active=False)  # fmt: skip
     nora = world.north_rep.get_full_name()
 
+    more = AccountFactory.create_batch(60, country="United States", territory=world.north)  # two pages of moves
+    before = sorted(Account.objects.values_list("id", "owner_id", "territory_id"))
+
     log_in(page, live_server, "manager")
     page.click("nav >> text=Territories")
     page.get_by_role("link", name="North", exact=True).click()
     page.click("text=Preview assignment")
+    expect(page.locator("#preview-empty")).to_contain_text("No preview yet")
+    page.click("#prepare-preview")  # prepared as a job (run at once here), then read here
+    expect(page.locator("#preview-summary")).to_contain_text(" would move")
+    total = AssignmentPreview.objects.get(created_by=world.manager).move_count
+    assert 60 < total < 100
+    expect(page.locator("#preview-summary")).to_contain_text(f"{total} would move")
+    expect(page.locator("#moves-range")).to_have_text(f"Moves 1 to 50 of {total}, in account order.")
     moves = page.locator("table", has_text="Why")
     row = moves.locator("tr", has_text="North account")
     expect(row).to_contain_text(f"— → {nora}")  # Ada is away and Ben at capacity: Nora is the one eligible
@@ -226,12 +236,25 @@ def test_a_manager_assigns_and_reassigns_with_full_names_and_the_away_warning(pa
     expect(counts).to_contain_text(nora)
     assert "north_rep" not in page.locator("main").inner_text()
     shot(page, "10-assignment-preview")
+    page.click("#moves-pages >> text=next")
+    expect(page.locator("#moves-range")).to_have_text(f"Moves 51 to {total} of {total}, in account order.")
+    expect(page.locator("#moves tbody tr")).to_have_count(total - 50)
+    shown = [row.split("\t")[0] for row in page.locator("#moves tbody tr").all_inner_texts()]
+    assert shown == [a.name for a in sorted(more, key=lambda a: a.pk)[50 - total :]]  # the last, in account order
+    expect(page.locator("#moves tbody")).to_contain_text(f"— → {nora}")
+    shot(page, "10b-assignment-preview-page-2")
+    page.click("#moves-pages >> text=first")
+    expect(page.locator("#moves-range")).to_have_text(f"Moves 1 to 50 of {total}, in account order.")
+    assert sorted(Account.objects.values_list("id", "owner_id", "territory_id")) == before  # nothing moved yet
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("button:has-text('Apply these')")
     expect(page.locator(".job-status")).to_have_text("Succeeded")
     job = Job.objects.get(kind="assign")
     assert job.created_by == world.manager
     assert Account.objects.get(pk=world.north_account.pk).owner == world.north_rep
+    assert set(Account.objects.filter(pk__in=[a.pk for a in more]).values_list("owner", flat=True)) == {
+        world.north_rep.pk
+    }
 
     page.goto(f"{live_server.url}/accounts/{world.north_account.pk}/")
     picker = page.locator("select[name=owner]")

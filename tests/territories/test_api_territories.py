@@ -181,7 +181,14 @@ def test_assignment_preview_apply_and_reassign_through_the_api(world, django_cap
     world.north_account.save()
     api = APIClient()
     api.force_authenticate(world.manager)
-    preview = api.post("/api/v1/assignments/preview/", {}, format="json").json()
+    assert api.get("/api/v1/assignments/preview/").status_code == 404  # none prepared yet
+    with django_capture_on_commit_callbacks(execute=True):
+        started = api.post("/api/v1/assignments/preview/", {}, format="json")
+    assert started.status_code == 202
+    assert api.get(started.json()["status_url"]).json()["status"] == "succeeded"
+    preview = api.get(started.json()["preview_url"]).json()
+    assert preview["status"] == "ready" and preview["move_count"] == len(preview["moves"]) > 0
+    assert preview["id"] == started.json()["preview"]
     applied_before = Account.objects.get(pk=world.north_account.pk).owner
     assert applied_before is None
     with django_capture_on_commit_callbacks(execute=True):

@@ -51,19 +51,28 @@ def state():
     return sorted(Account.objects.values_list("id", "owner_id", "territory_id"))
 
 
+def planned(**kwargs):
+    """The plan and every move it handed out (a chunk at a time)."""
+    moves = []
+    plan = assignment_plan(on_moves=moves.extend, **kwargs)
+    assert plan.move_count == len(moves)
+    return plan, moves
+
+
 def test_preview_equals_what_apply_does(setup):
     before = state()
-    plan = assignment_plan(user=setup["admin"])
+    plan, moves = planned(user=setup["admin"])
     assert state() == before  # a preview writes nothing
-    expected = {m.account_id: (m.to_owner_id, m.to_territory_id) for m in plan.moves}
-    applied, result = assignment_apply(user=setup["admin"])
-    assert [(m.account_id, m.to_owner_id, m.to_territory_id) for m in applied.moves] == [
-        (m.account_id, m.to_owner_id, m.to_territory_id) for m in plan.moves
+    expected = {m.account_id: (m.to_owner_id, m.to_territory_id) for m in moves}
+    applied = []
+    _, result = assignment_apply(user=setup["admin"], on_moves=applied.extend)
+    assert [(m.account_id, m.to_owner_id, m.to_territory_id) for m in applied] == [
+        (m.account_id, m.to_owner_id, m.to_territory_id) for m in moves
     ]
     after = {pk: (owner, territory) for pk, owner, territory in state()}
     for account_id, target in expected.items():
         assert after[account_id] == target
-    assert result.moved == len(plan.moves) == 10  # the Peruvian account matches no territory
+    assert result.moved == len(moves) == 10  # the Peruvian account matches no territory
     assert {r["username"]: (r["before"], r["after"]) for r in plan.rep_counts()} == {
         "fr0": (0, 3),
         "fr1": (0, 2),
@@ -72,7 +81,7 @@ def test_preview_equals_what_apply_does(setup):
     }
     assert plan.unassigned == 2  # one German account over capacity, one in no territory
     # A second run has nothing left to do.
-    assert assignment_plan(user=setup["admin"]).moves == []
+    assert planned(user=setup["admin"])[1] == []
 
 
 def test_every_move_is_logged_with_its_rule_and_author(setup):
@@ -109,13 +118,13 @@ def test_owner_keeps_accounts_and_away_members_resume(setup):
     Membership.objects.filter(user=setup["reps"][2]).update(
         max_accounts=1, away_from=dt.date(2026, 6, 1), away_until=dt.date(2026, 6, 10)
     )
-    plan = assignment_plan(user=setup["admin"], today=dt.date(2026, 6, 5))
-    assert kept.pk not in {m.account_id for m in plan.moves}  # kept, though away and at capacity
-    owners = {m.to_owner_id for m in plan.moves if m.to_territory_id == setup["france"].pk}
+    _, moves = planned(user=setup["admin"], today=dt.date(2026, 6, 5))
+    assert kept.pk not in {m.account_id for m in moves}  # kept, though away and at capacity
+    owners = {m.to_owner_id for m in moves if m.to_territory_id == setup["france"].pk}
     assert setup["reps"][2].pk not in owners
     Membership.objects.filter(user=setup["reps"][2]).update(max_accounts=None)
-    back = assignment_plan(user=setup["admin"], today=dt.date(2026, 6, 11))
-    assert setup["reps"][2].pk in {m.to_owner_id for m in back.moves}
+    _, back = planned(user=setup["admin"], today=dt.date(2026, 6, 11))
+    assert setup["reps"][2].pk in {m.to_owner_id for m in back}
 
 
 def test_a_manager_assigns_only_within_their_territories(setup):
@@ -127,8 +136,8 @@ def test_a_manager_assigns_only_within_their_territories(setup):
     plan, result = assignment_apply(user=setup["de_manager"])
     assert plan.outside_scope == 3 and result.moved == 0
     assert Account.objects.filter(territory=setup["germany"]).count() == 3
-    plan = assignment_plan(user=setup["fr_manager"])
-    assert all(m.to_territory_id == setup["france"].pk for m in plan.moves)
+    _, moves = planned(user=setup["fr_manager"])
+    assert all(m.to_territory_id == setup["france"].pk for m in moves)
     with pytest.raises(PermissionDenied):
         assignment_plan(user=setup["reps"][0])
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from core.models import Job
-from territories.models import OwnershipChange
+from territories.models import AssignmentPreview, OwnershipChange
 
 
 @pytest.fixture
@@ -87,7 +87,13 @@ def test_preview_then_apply_as_a_job(client, routed, django_capture_on_commit_ca
     world = routed
     Account.objects.filter(pk=world.north_account.pk).update(owner=None)
     client.force_login(world.manager)
+    empty = client.get(reverse("assignment-preview"))
+    assert empty.context["state"] == "none" and "Prepare the preview" in empty.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        prepared = client.post(reverse("assignment-preview"))
+    assert prepared["Location"] == reverse("assignment-preview")
     preview = client.get(reverse("assignment-preview"))
+    assert preview.context["state"] == "ready"
     moves = [(m["account_id"], m["to_owner"]) for m in preview.context["moves"]]
     assert (world.north_account.pk, world.north_rep.get_full_name()) in moves  # people by full name
     assert "Apply these" in preview.content.decode()
@@ -101,7 +107,9 @@ def test_preview_then_apply_as_a_job(client, routed, django_capture_on_commit_ca
         assert Account.objects.get(pk=account_id).owner.get_full_name() == owner
     client.force_login(world.north_rep)
     assert client.get(reverse("assignment-preview")).status_code == 403
+    assert client.post(reverse("assignment-preview")).status_code == 403
     assert client.post(reverse("assignment-apply")).status_code == 403
+    assert AssignmentPreview.objects.filter(created_by=world.north_rep).count() == 0
 
 
 def test_reassign_never_redirects_off_site(client, routed):

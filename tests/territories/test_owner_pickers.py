@@ -115,12 +115,14 @@ def test_someone_free_needs_no_confirmation_and_a_manager_is_not_an_owner_choice
     assert messages[-1] == "Choose one of the territory's active reps, or nobody."
 
 
-def test_the_assignment_preview_names_people_in_full(client, team):
+def test_the_assignment_preview_names_people_in_full(client, team, django_capture_on_commit_callbacks):
     world = team
     world.north.criteria = [{"attribute": "country", "operator": "eq", "value": "United States"}]
     world.north.save()
     Account.objects.filter(pk=world.north_account.pk).update(owner=None)
     client.force_login(world.manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("assignment-preview"))
     response = client.get(reverse("assignment-preview"))
     html = response.content.decode()
     assert "Nora North" in html and ">north_rep<" not in html
