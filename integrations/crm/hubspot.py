@@ -85,6 +85,13 @@ def _millis(moment: dt.datetime) -> str:
 
 class HubSpotAdapter:
     vendor = "hubspot"
+    # The mapping first proposed, besides what the properties' names and labels suggest: {object: {field: property}}.
+    suggested = {
+        "account": {"employee_count": "numberofemployees", "annual_revenue": "annualrevenue", "region": "state"},
+        "contact": {"first_name": "firstname", "last_name": "lastname", "title": "jobtitle"},
+        "opportunity": {"name": "dealname", "stage": "dealstage", "closed_on": "closedate"},
+        "activity": {"kind": ENGAGEMENT_TYPE_FIELD, "occurred_at": "hs_timestamp"},
+    }
 
     def __init__(self, settings: dict, on_tokens: Callable[[dict], None]) -> None:
         self.settings = settings
@@ -96,9 +103,12 @@ class HubSpotAdapter:
             settings.get("retry_after_max", getattr(django_settings, "CRM_RETRY_AFTER_MAX_SECONDS", 60))
         )
         self.retries = int(settings.get("rate_limit_retries", getattr(django_settings, "CRM_RATE_LIMIT_RETRIES", 5)))
+        # The properties each search asks for: the default mapping's and the sync's `extra_fields` (the mapping's
+        # and the push fields, per object), HubSpot sending only the properties asked for.
+        extra = settings.get("extra_fields") or {}
         self.properties: dict[str, list[str]] = {
-            t: list(dict.fromkeys(DEFAULT_PROPERTIES.get(t, []) + list((settings.get("properties") or {}).get(t, []))))
-            for types in OBJECT_TYPES.values()
+            t: list(dict.fromkeys(DEFAULT_PROPERTIES.get(t, []) + [f for f in extra.get(obj, []) if f != ENGAGEMENT_TYPE_FIELD]))
+            for obj, types in OBJECT_TYPES.items()
             for t in types
         }
         self.access_token = settings.get("access_token") or ""
@@ -238,23 +248,27 @@ class HubSpotAdapter:
         companies = self._companies(object_type, [str(i.id) for i in items]) if obj != "account" else {}
         records = [self._record(object_type, item, companies) for item in items]
         next_after = answer.paging.next.after if answer.paging and answer.paging.next else None
+        total = getattr(answer, "total", None)
         if not next_after or not records:
-            return Page(records=records, next_cursor=None)
+            return Page(records=records, next_cursor=None, total=total)
         base = {k: position[k] for k in ("t", "id") if k in position}
         if int(next_after) + self.page_size > self.search_cap:
             # The search API's cap: ask again from the last record returned.
             last = records[-1]
-            return Page(records=records, next_cursor=json.dumps({"t": last.modified_at.isoformat(), "id": last.crm_id}))
-        return Page(records=records, next_cursor=json.dumps({**base, "after": next_after}))
+            cursor = json.dumps({"t": last.modified_at.isoformat(), "id": last.crm_id})
+            return Page(records=records, next_cursor=cursor, total=total)
+        return Page(records=records, next_cursor=json.dumps({**base, "after": next_after}), total=total)
 
     def _activities(self, position: dict) -> Page:
         """The oldest records of every engagement type after `position`, merged: each type is asked for its next
         page; only the oldest `page_size` of them are returned (the others come again on the next page)."""
         merged: list[tuple[tuple, str, object]] = []
         more = False
+        total = 0
         for order, object_type in enumerate(OBJECT_TYPES["activity"]):
             answer = self._search(object_type, position, kind_order=order)
             items = list(answer.results or [])
+            total += getattr(answer, "total", None) or 0
             if answer.paging and answer.paging.next:
                 more = True
             for item in items:
@@ -273,9 +287,10 @@ class HubSpotAdapter:
         for _key, object_type, item in kept:
             records.append(self._record(object_type, item, companies[object_type]))
         if not kept or not more:
-            return Page(records=records, next_cursor=None)
+            return Page(records=records, next_cursor=None, total=total)
         (modified, order, last_id), _, _ = kept[-1]
-        return Page(records=records, next_cursor=json.dumps({"t": modified.isoformat(), "k": order, "id": last_id}))
+        cursor = json.dumps({"t": modified.isoformat(), "k": order, "id": last_id})
+        return Page(records=records, next_cursor=cursor, total=total)
 
     def _companies(self, object_type: str, ids: list[str]) -> dict[str, str]:
         """Record id -> the id of its company (the first associated), for one page."""

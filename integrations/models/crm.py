@@ -79,8 +79,9 @@ class CrmLink(models.Model):
     crm_id = models.CharField(max_length=64)
     object_id = models.BigIntegerField()
     crm_modified_at = models.DateTimeField(null=True, blank=True)
-    # What the product last pushed to this record ({crm field: value}), so later pushes send only changes.
-    pushed = models.JSONField(default=dict, blank=True)
+    # What the CRM holds in the push fields ({crm field: value}), as last pulled or pushed: a push sends only what
+    # differs, and its diff shows these as the CRM's values now.
+    crm_values = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = "CRM link"
