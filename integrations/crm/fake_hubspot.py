@@ -238,7 +238,10 @@ class FakeHubSpot:
         sorts = body.get("sorts") or []
         sort = sorts[0] if sorts else {"propertyName": "hs_object_id", "direction": "ASCENDING"}
         if isinstance(sort, str):
-            sort = {"propertyName": sort.lstrip("-"), "direction": "DESCENDING" if sort.startswith("-") else "ASCENDING"}
+            sort = {
+                "propertyName": sort.lstrip("-"),
+                "direction": "DESCENDING" if sort.startswith("-") else "ASCENDING",
+            }
         found.sort(key=lambda item: (_sort_value(item[1], sort["propertyName"]), int(item[0])))
         if sort.get("direction") == "DESCENDING":
             found.reverse()
@@ -314,7 +317,7 @@ class FakeHubSpot:
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
             "expires_in": 1800,
-            "token_type": "bearer",
+            "token_type": "bearer",  # nosec B105: the OAuth token type, no secret
         }
 
 
@@ -356,14 +359,12 @@ def _matches(record: dict, filters: list[dict]) -> bool:
         if isinstance(have, int):
             want = int(want)
         operator = f["operator"]
-        ok = {
-            "EQ": lambda: have == want,
-            "NEQ": lambda: have != want,
-            "GT": lambda: have is not None and have > want,
-            "GTE": lambda: have is not None and have >= want,
-            "LT": lambda: have is not None and have < want,
-            "LTE": lambda: have is not None and have <= want,
-        }[operator]()
+        if operator in ("EQ", "NEQ"):
+            ok = (have == want) == (operator == "EQ")
+        elif have is None:
+            ok = False
+        else:
+            ok = {"GT": have > want, "GTE": have >= want, "LT": have < want, "LTE": have <= want}[operator]
         if not ok:
             return False
     return True
@@ -427,20 +428,19 @@ class _Handler(BaseHTTPRequestHandler):
         if token not in fake.valid_tokens:
             return self._send(
                 401,
-                _error(
-                    "The OAuth token used to make this call expired 0 second(s) ago.", "EXPIRED_AUTHENTICATION"
-                ),
+                _error("The OAuth token used to make this call expired 0 second(s) ago.", "EXPIRED_AUTHENTICATION"),
             )
         parts = [p for p in path.split("/") if p]
         body = json.loads(raw or b"{}") if method == "POST" else {}
         if method == "GET" and parts[:3] == ["crm", "v3", "properties"] and len(parts) == 4:
             return self._send(200, {"results": [_property(parts[3], *p) for p in PROPERTIES.get(parts[3], [])]})
-        if method == "POST" and parts[:3] == ["crm", "v3", "objects"] and len(parts) == 5 and parts[3] in fake.store:
-            if parts[4] == "search":
-                return self._send(*fake.search(parts[3], body))
-        if method == "POST" and parts[:3] == ["crm", "v3", "objects"] and parts[4:] == ["batch", "update"]:
-            if parts[3] in fake.store:
-                return self._send(*fake.batch_update(parts[3], body))
+        objects = (
+            method == "POST" and parts[:3] == ["crm", "v3", "objects"] and len(parts) > 3 and parts[3] in fake.store
+        )
+        if objects and parts[4:] == ["search"]:
+            return self._send(*fake.search(parts[3], body))
+        if objects and parts[4:] == ["batch", "update"]:
+            return self._send(*fake.batch_update(parts[3], body))
         if method == "POST" and parts[:3] == ["crm", "v4", "associations"] and parts[5:] == ["batch", "read"]:
             return self._send(*fake.associations(parts[3], parts[4], body))
         return self._send(404, _error(f"No route for {method} {path}", "OBJECT_NOT_FOUND"))

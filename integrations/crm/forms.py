@@ -17,7 +17,7 @@ PUSH_FIELD_LABELS = {
     "owner": "CRM property for the owner's e-mail",
     "handoff_status": "CRM property for the handoff status",
 }
-SECRET_HELP = "Stored encrypted; never shown again. Leave blank to keep the one saved."
+CREDENTIAL_HELP = "Stored encrypted; never shown again. Leave blank to keep the one saved."
 
 
 class ConnectionForm(forms.Form):
@@ -32,14 +32,14 @@ class ConnectionForm(forms.Form):
     )
     client_id = forms.CharField(label="OAuth client ID", max_length=200, required=False)
     client_secret = forms.CharField(label="OAuth client secret", required=False, widget=forms.PasswordInput,
-                                    help_text=SECRET_HELP)  # fmt: skip
+                                    help_text=CREDENTIAL_HELP)  # fmt: skip
     access_token = forms.CharField(label="Access token", required=False, widget=forms.PasswordInput,
-                                   help_text=SECRET_HELP)  # fmt: skip
+                                   help_text=CREDENTIAL_HELP)  # fmt: skip
     refresh_token = forms.CharField(
         label="Refresh token",
         required=False,
         widget=forms.PasswordInput,
-        help_text="Used to get a new access token when it expires. " + SECRET_HELP,
+        help_text="Used to get a new access token when it expires. " + CREDENTIAL_HELP,
     )
     enabled = forms.BooleanField(label="Sync every 15 minutes", required=False, initial=True)
     objects_enabled = forms.MultipleChoiceField(
@@ -105,7 +105,9 @@ class ConnectionForm(forms.Form):
     def values(self) -> dict:
         """The vendor's settings and credentials (secret ones split off by services.split_values)."""
         data = self.cleaned_data
-        return {k: data.get(k) or "" for k in ("base_url", "client_id", "client_secret", "access_token", "refresh_token")}
+        return {
+            k: data.get(k) or "" for k in ("base_url", "client_id", "client_secret", "access_token", "refresh_token")
+        }
 
     def model_fields(self) -> dict:
         data = self.cleaned_data
@@ -132,8 +134,13 @@ class CrmMappingForm(ImportMappingForm):
                 del self.fields[name]
         if obj == "contact":
             for name, spec in reversed(list(m.EXTRA_FIELDS["contact"].items())):
-                field = forms.ChoiceField(label=spec.title, choices=[(IGNORE, "—")] + [(c, c) for c in header],
-                                          required=False, initial=guessed.get(name, IGNORE), help_text=spec.help)  # fmt: skip
+                field = forms.ChoiceField(
+                    label=spec.title,
+                    choices=[(IGNORE, "—")] + [(c, c) for c in header],
+                    required=False,
+                    initial=guessed.get(name, IGNORE),
+                    help_text=spec.help,
+                )
                 field.field_name, field.required_field = name, False
                 self.fields = {f"field__{name}": field, **self.fields}
         if "field__name" in self.fields and obj == "contact":

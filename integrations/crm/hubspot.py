@@ -27,7 +27,10 @@ from collections.abc import Callable
 
 from django.conf import settings as django_settings
 from hubspot import HubSpot
-from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest, PublicFetchAssociationsBatchRequest
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
 from hubspot.crm.companies import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from hubspot.crm.objects import PublicObjectSearchRequest
 from urllib3.util.retry import Retry
@@ -70,10 +73,7 @@ DEFAULT_PROPERTIES = {
 
 
 def _parse_time(value) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)
@@ -107,7 +107,11 @@ class HubSpotAdapter:
         # and the push fields, per object), HubSpot sending only the properties asked for.
         extra = settings.get("extra_fields") or {}
         self.properties: dict[str, list[str]] = {
-            t: list(dict.fromkeys(DEFAULT_PROPERTIES.get(t, []) + [f for f in extra.get(obj, []) if f != ENGAGEMENT_TYPE_FIELD]))
+            t: list(
+                dict.fromkeys(
+                    DEFAULT_PROPERTIES.get(t, []) + [f for f in extra.get(obj, []) if f != ENGAGEMENT_TYPE_FIELD]
+                )
+            )
             for obj, types in OBJECT_TYPES.items()
             for t in types
         }
@@ -329,7 +333,9 @@ class HubSpotAdapter:
             )
             answer = self._call(
                 "the companies batch update",
-                lambda c, body=body: c.crm.companies.batch_api.update(batch_input_simple_public_object_batch_input=body),
+                lambda c, body=body: c.crm.companies.batch_api.update(
+                    batch_input_simple_public_object_batch_input=body
+                ),
             )
             refused: dict[str, str] = {}
             for error in getattr(answer, "errors", None) or []:

@@ -7,8 +7,8 @@ activities (from their company's link). Contacts may be named by a first and a l
 
 from __future__ import annotations
 
-from accounts.imports import guess_mapping, kind_fields, mapping_problems
 from accounts.imports import fields as f
+from accounts.imports import guess_mapping, kind_fields, mapping_problems
 from accounts.imports.fields import Field, is_blank
 
 from .adapter import CrmRecord
@@ -36,8 +36,7 @@ def product_fields(obj: str) -> dict[str, Field]:
     """The fields a CRM field can fill, for `obj`: name -> Field (its label is `.title`)."""
     fields = {n: spec for n, spec in kind_fields(IMPORT_KIND[obj]).items() if n not in SET_BY_SYNC[obj]}
     if obj == "contact":
-        fields = {"first_name": EXTRA_FIELDS["contact"]["first_name"], "last_name": EXTRA_FIELDS["contact"]["last_name"],
-                  **fields}  # fmt: skip
+        fields = {**EXTRA_FIELDS["contact"], **fields}
     return fields
 
 
@@ -100,6 +99,4 @@ def convert(obj: str, record: CrmRecord, mapping: dict, *, account_id: int | Non
 def mapping_words(obj: str, mapping: dict, labels: dict[str, str]) -> list[tuple[str, str]]:
     """(product field label, CRM field label) pairs of a mapping, for pages."""
     fields = product_fields(obj)
-    return [
-        (fields[p].title if p in fields else p, labels.get(c, c)) for p, c in (mapping.get("fields") or {}).items()
-    ]
+    return [(fields[p].title if p in fields else p, labels.get(c, c)) for p, c in (mapping.get("fields") or {}).items()]

@@ -253,8 +253,7 @@ def _link(connection: CrmConnection, obj: str, records: list[CrmRecord]) -> None
     crm_ids = [r.crm_id for r in records]
     objects = dict(MODELS[obj].objects.filter(external_id__in=crm_ids).values_list("external_id", "pk"))
     existing = {
-        link.crm_id: link
-        for link in CrmLink.objects.filter(connection=connection, object_kind=obj, crm_id__in=crm_ids)
+        link.crm_id: link for link in CrmLink.objects.filter(connection=connection, object_kind=obj, crm_id__in=crm_ids)
     }
     push_names = set(connection.push_field_names().values()) if obj == "account" else set()
     new, changed = [], []
@@ -382,7 +381,8 @@ def push(
             for change in changed:
                 for label, crm, old, new in change.changes:
                     if out:
-                        out(f"{change.account.name} ({change.link.crm_id}): {label} [{crm}] {old or '—'} -> {new or '—'}")
+                        shown = f"{label} [{crm}] {old or '—'} -> {new or '—'}"
+                        out(f"{change.account.name} ({change.link.crm_id}): {shown}")
                 report.pushed += 1
             continue
         if not changed:

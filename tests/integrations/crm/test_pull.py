@@ -45,8 +45,9 @@ def test_a_second_pull_reads_only_what_changed(fake, connect):
 
 
 def test_the_search_cap_is_passed_by_asking_again_from_the_last_record(db):
-    from ..fakes.hubspot import FakeHubSpot
     from integrations.crm.services import connection_save
+
+    from ..fakes.hubspot import FakeHubSpot
 
     with FakeHubSpot(search_cap=200) as fake:
         moment = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
@@ -90,7 +91,9 @@ def test_an_expired_token_is_refreshed_and_stored_encrypted(fake, connect):
     new = conn.credentials["access_token"]
     assert new != old and new == fake.settings()["access_token"]
     with db.cursor() as cursor:
-        cursor.execute("SELECT credentials_encrypted, settings FROM integrations_crmconnection WHERE id = %s", [conn.pk])
+        cursor.execute(
+            "SELECT credentials_encrypted, settings FROM integrations_crmconnection WHERE id = %s", [conn.pk]
+        )
         raw, settings = cursor.fetchone()
     assert new not in raw and fake.settings()["refresh_token"] not in raw
     assert new not in str(settings) and "client_secret" not in str(settings)
