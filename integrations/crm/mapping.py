@@ -14,7 +14,8 @@ from accounts.imports.fields import Field, is_blank
 from .adapter import CrmRecord
 
 IMPORT_KIND = {"account": "accounts", "contact": "contacts", "opportunity": "opportunities", "activity": "signals"}
-NOUN = {"account": "company", "contact": "contact", "opportunity": "deal", "activity": "activity"}
+NOUN = {"account": "account", "contact": "contact", "opportunity": "opportunity", "activity": "activity"}
+PLURAL = {"account": "accounts", "contact": "contacts", "opportunity": "opportunities", "activity": "activities"}
 # The importer's fields the sync fills itself (never mapped): the CRM id, the account a record belongs to; and the
 # ones a CRM cannot name the product's way (owners, territories and parents are the product's own).
 SET_BY_SYNC = {

@@ -34,7 +34,7 @@ from ..models.crm import PUSH_FIELDS
 from . import mapping as m
 from .adapter import OBJECTS, Adapter, CrmError, CrmRecord
 from .demo import DEMO_URL, demo_server
-from .vendors import VENDOR_LABELS, VENDORS
+from .vendors import VENDOR_LABELS, VENDOR_NOUNS, VENDORS
 
 MODELS = {"account": Account, "contact": Contact, "opportunity": Opportunity, "activity": Signal}
 ERRORS_KEPT = 1000
@@ -117,8 +117,7 @@ class Report:
     def as_dict(self) -> dict:
         summary = {}
         for obj, tally in self.pulled.items():
-            noun = m.NOUN[obj] + ("ies" if m.NOUN[obj].endswith("y") else "s")
-            noun = noun.replace("activitys", "activities").replace("companys", "companies")
+            noun = m.PLURAL[obj]
             summary[f"{noun} read"] = tally.read
             summary[f"{noun} created"] = tally.created
             summary[f"{noun} updated"] = tally.updated
@@ -156,7 +155,8 @@ class _Progress:
 
 
 def _what(connection: CrmConnection, obj: str, crm_id: str) -> str:
-    return f"{VENDOR_LABELS.get(connection.vendor, connection.vendor)} {m.NOUN[obj]} {crm_id}"
+    noun = VENDOR_NOUNS.get(connection.vendor, {}).get(obj, m.NOUN[obj])
+    return f"{VENDOR_LABELS.get(connection.vendor, connection.vendor)} {noun} {crm_id}"
 
 
 def pull(
@@ -468,7 +468,7 @@ def resume_words(connection: CrmConnection) -> str:
     for obj in OBJECTS:
         when, _ = connection.watermark(obj)
         if when:
-            marks.append(f"{m.NOUN[obj]}s changed since {when:%Y-%m-%d %H:%M:%S} UTC")
+            marks.append(f"{m.PLURAL[obj]} changed since {when:%Y-%m-%d %H:%M:%S} UTC")
     if not marks:
         return "The next sync starts from the beginning."
     return "The next sync resumes from what was committed: " + "; ".join(marks) + "."

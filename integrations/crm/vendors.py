@@ -18,3 +18,5 @@ SECRET_KEYS = {
     "private_key",
     "session_id",
 }
+# What a vendor calls the objects, where it differs from the product ("HubSpot company 1234").
+VENDOR_NOUNS = {"hubspot": {"account": "company", "opportunity": "deal"}}

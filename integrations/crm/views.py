@@ -26,7 +26,7 @@ from .services import (
     sync_job_enqueue,
 )
 from .sync import account_links, adapter_for, mapping_for, push_changes, since_words
-from .vendors import VENDOR_LABELS
+from .vendors import VENDOR_LABELS, VENDOR_NOUNS
 
 SAMPLES = 3
 DIFF_PAGE = 50
@@ -176,7 +176,7 @@ def mapping_edit(request, connection_id: int, obj: str):
         "form": form,
         "columns": [(name, samples[name]) for name, _ in crm_fields],
         "labels": dict(crm_fields),
-        "noun": m.NOUN[obj],
+        "noun": VENDOR_NOUNS.get(connection.vendor, {}).get(obj, m.NOUN[obj]),
         "sampled": len(first),
     }
     return render(request, "integrations/crm/mapping.html", context)
