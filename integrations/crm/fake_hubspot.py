@@ -15,6 +15,7 @@ answered 429 with Retry-After (rate_limit_next)."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import json
@@ -90,6 +91,8 @@ class FakeHubSpot:
         self.search_cap = search_cap
         self.page_limit = page_limit
         self.store: dict[str, dict[str, dict]] = {t: {} for types in OBJECT_TYPES.values() for t in types}
+        # Each type's records in search order, (modified in ms, id): searches from a time are a bisection.
+        self.order: dict[str, list[tuple[int, int]]] = {t: [] for t in self.store}
         self.ids = itertools.count(1001)
         self.lock = threading.RLock()
         self.client_id, self.client_secret = "fake-client-id", "fake-client-secret"
@@ -163,16 +166,23 @@ class FakeHubSpot:
                 "modified": moment,
                 "company": account_crm_id,
             }
+            bisect.insort(self.order[object_type], (millis(moment), int(crm_id)))
         return crm_id
 
     def touch(self, obj: str, crm_id: str, fields: dict, modified_at=None) -> None:
         """The record is changed in the CRM (its last-modified time moves on)."""
         with self.lock:
-            record = next(self.store[t][crm_id] for t in OBJECT_TYPES[obj] if crm_id in self.store[t])
-            moment = modified_at or self._tick()
+            object_type = next(t for t in OBJECT_TYPES[obj] if crm_id in self.store[t])
+            record = self.store[object_type][crm_id]
             record["properties"].update({k: None if v is None else str(v) for k, v in fields.items()})
-            record["properties"]["hs_lastmodifieddate"] = iso(moment)
-            record["modified"] = moment
+            self._modified(object_type, crm_id, modified_at or self._tick())
+
+    def _modified(self, object_type: str, crm_id: str, moment: dt.datetime) -> None:
+        record = self.store[object_type][crm_id]
+        self.order[object_type].remove((millis(record["modified"]), int(crm_id)))
+        record["properties"]["hs_lastmodifieddate"] = iso(moment)
+        record["modified"] = moment
+        bisect.insort(self.order[object_type], (millis(moment), int(crm_id)))
 
     def records(self, obj: str) -> dict[str, dict]:
         with self.lock:
@@ -232,26 +242,36 @@ class FakeHubSpot:
                 if self.pages_before_failure <= 0:
                     return 500, _error("internal error", "INTERNAL_ERROR")
                 self.pages_before_failure -= 1
-            candidates = list(self.store[object_type].items())
-        groups = body.get("filterGroups") or []
+            groups = body.get("filterGroups") or []
+            sorts = body.get("sorts") or []
+            sort = sorts[0] if sorts else {"propertyName": "hs_object_id", "direction": "ASCENDING"}
+            if isinstance(sort, str):
+                descending = sort.startswith("-")
+                sort = {"propertyName": sort.lstrip("-"), "direction": "DESCENDING" if descending else "ASCENDING"}
+            start = _start(groups) if sort == {"propertyName": MODIFIED, "direction": "ASCENDING"} else None
+            if start is not None:
+                # The adapter's searches (from a time, or after a record), by bisection: as HubSpot answers them.
+                order = self.order[object_type]
+                first = bisect.bisect_right(order, start)
+                store = self.store[object_type]
+                page = [(str(i), store[str(i)]) for _, i in order[first + after : first + after + limit]]
+                total = len(order) - first
+            else:
+                page, total = self._scan(object_type, groups, sort, after, limit)
+        wanted = body.get("properties") or None
+        results = [_public(object_type, crm_id, record, wanted) for crm_id, record in page]
+        answer = {"total": total, "results": results}
+        if after + limit < total:
+            answer["paging"] = {"next": {"after": str(after + limit), "link": None}}
+        return 200, answer
+
+    def _scan(self, object_type: str, groups: list, sort: dict, after: int, limit: int) -> tuple[list, int]:
+        candidates = list(self.store[object_type].items())
         found = [(i, r) for i, r in candidates if not groups or any(_matches(r, g.get("filters", [])) for g in groups)]
-        sorts = body.get("sorts") or []
-        sort = sorts[0] if sorts else {"propertyName": "hs_object_id", "direction": "ASCENDING"}
-        if isinstance(sort, str):
-            sort = {
-                "propertyName": sort.lstrip("-"),
-                "direction": "DESCENDING" if sort.startswith("-") else "ASCENDING",
-            }
         found.sort(key=lambda item: (_sort_value(item[1], sort["propertyName"]), int(item[0])))
         if sort.get("direction") == "DESCENDING":
             found.reverse()
-        page = found[after : after + limit]
-        wanted = body.get("properties") or None
-        results = [_public(object_type, crm_id, record, wanted) for crm_id, record in page]
-        answer = {"total": len(found), "results": results}
-        if after + limit < len(found):
-            answer["paging"] = {"next": {"after": str(after + limit), "link": None}}
-        return 200, answer
+        return found[after : after + limit], len(found)
 
     def associations(self, from_type: str, to_type: str, body: dict) -> tuple[int, dict]:
         results = []
@@ -289,10 +309,8 @@ class FakeHubSpot:
                 if crm_id in self.rejected:
                     errors.append(_batch_error(crm_id, self.rejected[crm_id], "VALIDATION_ERROR"))
                     continue
-                moment = self._tick()
                 record["properties"].update({k: None if v is None else str(v) for k, v in item["properties"].items()})
-                record["properties"]["hs_lastmodifieddate"] = iso(moment)
-                record["modified"] = moment
+                self._modified(object_type, crm_id, self._tick())
                 results.append(_public(object_type, crm_id, record, list(item["properties"])))
         now = iso(dt.datetime.now(dt.UTC))
         answer = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
@@ -334,6 +352,26 @@ def _batch_error(crm_id: str, message: str, category: str) -> dict:
         "errors": [],
         "links": {},
     }
+
+
+MODIFIED = "hs_lastmodifieddate"
+
+
+def _start(groups: list) -> tuple[int, float] | None:
+    """The (ms, id) key the matching records come after, in search order, for the filter shapes a pull sends: none;
+    modified >= t; modified > t; (modified > t) or (modified = t and id > i). None for any other shape."""
+    shapes = [sorted((f["propertyName"], f["operator"]) for f in g.get("filters", [])) for g in groups]
+    if not groups:
+        return (-1, 0)
+    if shapes == [[(MODIFIED, "GTE")]]:
+        return (int(groups[0]["filters"][0]["value"]) - 1, float("inf"))
+    if shapes == [[(MODIFIED, "GT")]]:
+        return (int(groups[0]["filters"][0]["value"]), float("inf"))
+    if shapes == [[(MODIFIED, "GT")], [("hs_object_id", "GT"), (MODIFIED, "EQ")]]:
+        values = {f["propertyName"]: int(f["value"]) for f in groups[1]["filters"]}
+        if values[MODIFIED] == int(groups[0]["filters"][0]["value"]):
+            return (values[MODIFIED], values["hs_object_id"])
+    return None
 
 
 def _sort_value(record: dict, name: str):

@@ -2,10 +2,10 @@
 
 It knows the vendors only through the contract (adapter.py) and the registry (vendors.VENDORS).
 
-Pull, object by object (companies first, so contacts, deals and activities find their account): one page at a
-time, each mapped (mapping.py) and upserted through the product's importer (validation, matching, rescore and
-routing queues as for any import), then linked by CRM id (CrmLink), and the object's watermark moved to the page's
-last record, all in one transaction. An interrupted sync resumes from the last committed page: the records at the
+Pull, object by object (companies first, so contacts, deals and activities find their account): page by page from
+the CRM, never holding more than a batch (PULL_BATCH records): each batch mapped (mapping.py) and upserted through
+the product's importer (validation, matching, rescore and routing queues as for any import), then linked by CRM id
+(CrmLink), and the object's watermark moved to the batch's last record, all in one transaction. An interrupted sync resumes from the last committed page: the records at the
 watermark's time come again and are upserted again (changing nothing), except the last one, which is known; nothing
 is lost, nothing doubled. Records the product refuses are reported in the job's result with the reason.
 
@@ -38,6 +38,9 @@ from .vendors import VENDOR_LABELS, VENDOR_NOUNS, VENDORS
 
 MODELS = {"account": Account, "contact": Contact, "opportunity": Opportunity, "activity": Signal}
 ERRORS_KEPT = 1000
+# Records upserted together, in one transaction with their watermark: several of the CRM's pages (the importer's
+# per-batch work, matching above all, costs less in fewer, larger batches); memory stays bounded by it.
+PULL_BATCH = 1000
 PUSH_CHUNK = 500
 PUSH_LABELS = {"score": "Score", "tier": "Tier", "owner": "Owner e-mail", "handoff_status": "Handoff status"}
 Out = Callable[[str], None]
@@ -170,33 +173,47 @@ def pull(
     out: Out | None = None,
 ) -> None:
     progress = _Progress(job)
+    batch_size = int(connection.settings.get("pull_batch") or PULL_BATCH)
     for obj in objects or connection.enabled_objects():
         tally = report.pulled.setdefault(obj, Tally())
         mapping = mapping_for(connection, obj, adapter)
         since, last_id = connection.watermark(obj)
         cursor = None
         first = True
+        buffered: list[CrmRecord] = []
+
+        def commit(buffered=buffered, obj=obj, mapping=mapping, tally=tally) -> None:
+            if buffered:
+                _pull_page(connection, obj, buffered, mapping, tally, report, dry_run=dry_run)
+                progress.step(len(buffered))
+                buffered.clear()
+                if out:
+                    out(f"{m.PLURAL[obj]}: {tally.read} read, {tally.created} created, {tally.updated} updated")
+
         while True:
-            page = adapter.changed(obj, since, cursor)
+            try:
+                page = adapter.changed(obj, since, cursor)
+            except CrmError:
+                commit()  # what came before the failure is kept: the next sync resumes after it
+                raise
             if first and getattr(page, "total", None):
                 progress.add_total(page.total)
             first = False
-            records = [r for r in page.records if not (since and r.modified_at == since and r.crm_id == last_id)]
-            if records:
-                _pull_page(connection, obj, records, mapping, tally, report, dry_run=dry_run)
-            progress.step(len(page.records))
-            if out:
-                out(f"{m.NOUN[obj]}: {tally.read} read, {tally.created} created, {tally.updated} updated")
+            buffered.extend(r for r in page.records if not (since and r.modified_at == since and r.crm_id == last_id))
+            if len(buffered) >= batch_size:
+                commit()
             if not page.next_cursor:
                 break
             cursor = page.next_cursor
+        commit()
 
 
 def _pull_page(
     connection: CrmConnection, obj: str, records: list[CrmRecord], mapping: dict, tally: Tally, report: Report, *,
     dry_run: bool,
 ) -> None:  # fmt: skip
-    """One page, in one transaction: upserted through the importer, linked, and the watermark moved past it."""
+    """One batch of records, in one transaction: upserted through the importer, linked, and the watermark moved
+    past the last one."""
     source = VENDOR_LABELS.get(connection.vendor, connection.vendor)
     with transaction.atomic():
         account_ids = {}
