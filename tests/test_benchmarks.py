@@ -248,3 +248,17 @@ def test_the_duplicates_benchmark_runs_at_a_small_size():
                        r"recall (\d\.\d+)", out)  # fmt: skip
     assert domain and float(domain.group(1)) == 1.0 and float(domain.group(2)) < recall, out
     assert "target: duplicates job <= 300 s: PASS" in out and "recall above the exact baselines': PASS" in out, out
+
+
+@pytest.mark.postgres
+def test_the_crm_pull_benchmark_runs_at_a_small_size():
+    """Companies pulled from the fake HubSpot (a process of its own) through the whole sync, memory flat."""
+    out = run_bench("crm_pull.py", "0.01")
+    assert "set-up: the fake HubSpot (a process of its own) holding 100, then 1,000 companies" in out, out
+    for n in ("100", "1,000"):
+        assert re.search(rf"baseline, raw client paging loop \({n}\): {n} companies in [\d.]+ s", out), out
+        assert re.search(rf"baseline, the importer directly, all at once \({n}\): {n} companies in [\d.]+ s", out), out
+        assert re.search(
+            rf"pull through the sync \({n}\): {n} companies in [\d.]+ s \([\d,]+ records/s\), peak RSS", out
+        )
+    assert re.search(r"memory from 100 to 1,000 companies: peak RSS x[\d.]+ .*: PASS", out), out

@@ -127,6 +127,10 @@ def sync_job_run(*, job: Job, out=None) -> Job:
     except (CrmError, CredentialsError) as exc:
         job_fail(job=job, error=f"The sync could not start: {exc}")
         return job
+    except Exception as exc:  # the job says why; what was committed stays and the next sync resumes from it
+        connection.refresh_from_db()
+        job_fail(job=job, error=f"The sync stopped: {type(exc).__name__}: {exc}. {resume_words(connection)}")
+        raise
     job_succeed(job=job, result=result)
     return job
 
