@@ -5,9 +5,9 @@ It knows the vendors only through the contract (adapter.py) and the registry (ve
 Pull, object by object (companies first, so contacts, deals and activities find their account): page by page from
 the CRM, never holding more than a batch (PULL_BATCH records): each batch mapped (mapping.py) and upserted through
 the product's importer (validation, matching, rescore and routing queues as for any import), then linked by CRM id
-(CrmLink), and the object's watermark moved to the batch's last record, all in one transaction. An interrupted sync resumes from the last committed page: the records at the
-watermark's time come again and are upserted again (changing nothing), except the last one, which is known; nothing
-is lost, nothing doubled. Records the product refuses are reported in the job's result with the reason.
+(CrmLink), and the object's watermark moved to the batch's last record, all in one transaction. An interrupted
+sync resumes from the last committed batch: the records at the watermark's time come again and are upserted again
+(changing nothing), except the last one, which is known; nothing is lost, nothing doubled. Records the product refuses are reported in the job's result with the reason.
 
 Push: the linked accounts' score, tier, owner e-mail and handoff status, where they differ from what the CRM holds
 (as last pulled or pushed), through the adapter's batch writes. The first push of a connection waits for an admin to
