@@ -7,7 +7,8 @@ the CRM, never holding more than a batch (PULL_BATCH records): each batch mapped
 the product's importer (validation, matching, rescore and routing queues as for any import), then linked by CRM id
 (CrmLink), and the object's watermark moved to the batch's last record, all in one transaction. An interrupted
 sync resumes from the last committed batch: the records at the watermark's time come again and are upserted again
-(changing nothing), except the last one, which is known; nothing is lost, nothing doubled. Records the product refuses are reported in the job's result with the reason.
+(changing nothing), except the last one, which is known; nothing is lost, nothing doubled. Records the product
+refuses are reported in the job's result with the reason.
 
 Push: the linked accounts' score, tier, owner e-mail and handoff status, where they differ from what the CRM holds
 (as last pulled or pushed), through the adapter's batch writes. The first push of a connection waits for an admin to
