@@ -367,7 +367,7 @@ def _start(groups: list) -> tuple[int, float] | None:
         return (int(groups[0]["filters"][0]["value"]) - 1, float("inf"))
     if shapes == [[(MODIFIED, "GT")]]:
         return (int(groups[0]["filters"][0]["value"]), float("inf"))
-    if shapes == [[(MODIFIED, "GT")], [("hs_object_id", "GT"), (MODIFIED, "EQ")]]:
+    if shapes == [[(MODIFIED, "GT")], sorted([("hs_object_id", "GT"), (MODIFIED, "EQ")])]:
         values = {f["propertyName"]: int(f["value"]) for f in groups[1]["filters"]}
         if values[MODIFIED] == int(groups[0]["filters"][0]["value"]):
             return (values[MODIFIED], values["hs_object_id"])
