@@ -62,7 +62,7 @@ class ConnectionForm(forms.Form):
 
     def __init__(self, *args, connection: CrmConnection | None = None, **kwargs):
         self.connection = connection
-        if connection is not None and not args and "initial" not in kwargs:
+        if connection is not None and "initial" not in kwargs:
             names = connection.push_field_names()
             kwargs["initial"] = {
                 "vendor": connection.vendor,

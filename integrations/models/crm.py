@@ -64,7 +64,11 @@ class CrmConnection(models.Model):
         return when, mark.get("crm_id")
 
     def push_field_names(self) -> dict[str, str]:
-        return {**DEFAULT_PUSH_FIELD_NAMES, **{k: v for k, v in (self.push_fields or {}).items() if v}}
+        """Product field -> the CRM property written; a name set blank is not written, one never set is the
+        default's."""
+        chosen = self.push_fields or {}
+        names = {key: chosen.get(key, DEFAULT_PUSH_FIELD_NAMES[key]) for key in PUSH_FIELDS}
+        return {key: name for key, name in names.items() if name}
 
     def enabled_objects(self) -> list[str]:
         chosen = self.objects_enabled or [key for key, _ in OBJECT_CHOICES]
