@@ -15,6 +15,7 @@ class Job(models.Model):
         POTENTIAL = "potential", "Spend potential"
         SNAPSHOT = "snapshot", "KPI snapshot"
         BACKTEST = "backtest", "Backtest"
+        CRM_SYNC = "crm_sync", "CRM sync"
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):

@@ -28,6 +28,9 @@ from core.queues import wake
 from core.roles import ADMIN, MANAGER, REP
 from core.services import user_set_role
 from insights.snapshots import kpi_snapshot_take
+from integrations.crm.demo import DEMO_URL
+from integrations.crm.services import connection_save
+from integrations.models import CrmConnection
 from territories.models import Membership, Territory
 from territories.services import assignment_apply, membership_ensure, user_create
 
@@ -354,4 +357,19 @@ def _load(*, password: str, out: Callable[[str], None]) -> dict:
     demo_scoring(out=out, refresh_potential=changed)
     days = backfill_snapshots()
     out(f"KPI snapshots: {days} past days back-filled from the demo's history; today's: {kpi_snapshot_take()} figures.")
+    out(demo_crm_connection())
     return {"users": users, "password": password, "signals": Signal.objects.count()}
+
+
+DEMO_CRM_NAME = "HubSpot (demo)"
+
+
+def demo_crm_connection() -> str:
+    """A HubSpot connection to the demo CRM (integrations/crm/demo.py: a fake HubSpot started in-process when a sync
+    first needs it), with write-back on and its first push waiting for confirmation."""
+    if not CrmConnection.objects.filter(name=DEMO_CRM_NAME).exists():
+        connection_save(vendor="hubspot", name=DEMO_CRM_NAME, values={"base_url": DEMO_URL}, push_enabled=True)
+    return (
+        f"CRM: “{DEMO_CRM_NAME}” connects to a demo HubSpot in this process: press Sync now on /integrations/crm/ "
+        "or run `manage.py crm_sync hubspot`."
+    )

@@ -278,3 +278,17 @@ def test_the_generate_benchmark_prints_its_wall_time_beside_its_target_and_a_cop
                      r"README's \d+ s for 13,000,000 rows, scaled to this size\); baseline: the database copying the "
                      r"same 13,000 rows into copies of the tables with their indexes [\d.]+ s \([\d.]+x\)", out), out  # fmt: skip
     assert re.search(r"peak RSS: \d+ MB \(target <= 300 MB\)", out), out
+
+
+@pytest.mark.postgres
+def test_the_crm_pull_benchmark_runs_at_a_small_size():
+    """Companies pulled from the fake HubSpot (a process of its own) through the whole sync, memory flat."""
+    out = run_bench("crm_pull.py", "0.01")
+    assert "set-up: the fake HubSpot (a process of its own) holding 100, then 1,000 companies" in out, out
+    for n in ("100", "1,000"):
+        assert re.search(rf"baseline, raw client paging loop \({n}\): {n} companies in [\d.]+ s", out), out
+        assert re.search(rf"baseline, the importer directly, all at once \({n}\): {n} companies in [\d.]+ s", out), out
+        assert re.search(
+            rf"pull through the sync \({n}\): {n} companies in [\d.]+ s \([\d,]+ records/s\), peak RSS", out
+        )
+    assert re.search(r"memory from 100 to 1,000 companies: peak RSS x[\d.]+ .*: PASS", out), out

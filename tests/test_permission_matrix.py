@@ -276,6 +276,17 @@ MATRIX = {
     # Backtests: started with a model (none given: 400) and read by id, by admins; there is no list to read.
     "api:backtest-list": (None, api(**ADMIN_ONLY, admin=405), ({}, api(**ADMIN_ONLY, admin=400))),
     "api:backtest-detail": ("backtest", api(**ADMIN_ONLY)),
+    # CRM connections (integrations/crm): admins only. An empty form is shown again with its errors; "Sync now" and
+    # the push's confirmation are POSTs that go back to the connection (push is off: to its edit page); the mapping
+    # reads the demo CRM's fields.
+    "integrations:crm-connections": (None, web(ADMIN_ONLY)),
+    "integrations:crm-connection-new": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),
+    "integrations:crm-connection-detail": ("crm_connection", web(ADMIN_ONLY)),
+    "integrations:crm-connection-edit": ("crm_connection", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),
+    "integrations:crm-connection-delete": ("crm_connection", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
+    "integrations:crm-sync-now": ("crm_connection", by_user(405), ({}, web(ADMIN_ONLY, admin=302))),
+    "integrations:crm-mapping": ("crm_mapping", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),
+    "integrations:crm-push-diff": ("crm_connection", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
     "api:job-list": (None, api()),
     "api:job-detail": ("job", api(**MANAGER_JOB)),
     "api:user-list": (None, api(**ADMIN_ONLY), ({}, api(**ADMIN_ONLY, admin=400))),
@@ -345,6 +356,18 @@ def objects(world):
         "sso_mapping": {"mapping_id": SsoGroupRole.objects.create(group="sales-east", role="rep").pk},
         "duplicate_pair": {"pair_id": _duplicate_pair(world).pk},
         **_scenario(world),
+        **_crm_connection(),
+    }
+
+
+def _crm_connection():
+    """A connection to the demo CRM (started in-process on first use)."""
+    from integrations.crm.services import connection_save
+
+    connection = connection_save(vendor="hubspot", name="Demo CRM", values={"base_url": "demo:"})
+    return {
+        "crm_connection": {"connection_id": connection.pk},
+        "crm_mapping": {"connection_id": connection.pk, "obj": "account"},
     }
 
 

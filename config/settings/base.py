@@ -229,7 +229,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "lookalikes-nightly": {"task": "segmentation.tasks.lookalikes_nightly_task", "schedule": crontab(hour=1, minute=0)},
     # Won deals changed: the lookalike queue is drained as soon as a change commits, and every five minutes as well.
     "lookalike-queue": {"task": "accounts.changes.lookalikes_queued", "schedule": crontab(minute="*/5")},
+    # CRM sync (integrations/crm): every enabled connection pulls what changed and pushes scores back.
+    "crm-sync": {"task": "integrations.crm.sync_all", "schedule": crontab(minute="*/15")},
 }
+
+# CRM credentials are encrypted at rest (Fernet) with this key: `python -c "from cryptography.fernet import Fernet;
+# print(Fernet.generate_key().decode())"`. Without it, a key derived from SECRET_KEY serves development and tests
+# only (DEBUG or the test settings); in production no credentials are saved until it is set.
+INTEGRATIONS_ENCRYPTION_KEY = env_str("INTEGRATIONS_ENCRYPTION_KEY", "")
+INTEGRATIONS_DEV_KEY_ALLOWED = DEBUG
+# A CRM's 429 answers: wait its Retry-After (at most this many seconds) and try again, this many times at most.
+CRM_RETRY_AFTER_MAX_SECONDS = env_float("CRM_RETRY_AFTER_MAX_SECONDS", 60.0, minimum=0.0, maximum=600.0)
+CRM_RATE_LIMIT_RETRIES = env_int("CRM_RATE_LIMIT_RETRIES", 5, minimum=0)
 
 # API tokens: a login through POST /api/v1/auth/token/ makes one valid API_TOKEN_DAYS days; users make and revoke
 # their own on the "API tokens" page, at most API_TOKENS_PER_USER active at a time.

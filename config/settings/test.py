@@ -12,6 +12,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+INTEGRATIONS_DEV_KEY_ALLOWED = True  # a key derived from SECRET_KEY encrypts the test CRM credentials
 
 # The API's throttles count in CACHES: in Redis (CI) every test process (pytest-xdist) would share one count per user
 # and per 127.0.0.1, and the suite (the API fuzzing, the token logins) could answer 429 as it grows. Each test process

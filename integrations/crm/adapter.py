@@ -45,6 +45,8 @@ class Page:
     records: list[CrmRecord]
     # Where the next page starts (the vendor's cursor or next-records URL); None when this page was the last.
     next_cursor: str | None
+    # How many records the whole query holds, when the CRM says (for progress bars); None when it does not.
+    total: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,24 @@
+"""The integrations' Celery tasks."""
+
+from celery import shared_task
+
+from core.models import Job
+
+from .crm.services import due_connections, sync_job_create, sync_job_run
+
+
+@shared_task(name="integrations.crm.sync_job", acks_late=True)
+def crm_sync_task(job_id: int) -> None:
+    """Run a queued CRM sync. Safe to re-run: records are upserted by CRM id from the committed watermark."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return
+    sync_job_run(job=job)
+
+
+@shared_task(name="integrations.crm.sync_all")
+def crm_sync_all_task() -> None:
+    """Every 15 minutes (beat): each enabled connection without a sync running is synced."""
+    for connection in due_connections():
+        job = sync_job_create(connection=connection)
+        sync_job_run(job=job)

@@ -1,0 +1,71 @@
+"""The CRM pages: credentials never shown back and kept when left blank; no key in production: said, nothing saved;
+a mapping that leaves a required field unfilled is refused with the reason, keeping the choices made."""
+
+import pytest
+
+from integrations.models import CrmConnection
+
+pytestmark = pytest.mark.django_db
+
+
+def form(fake, **changes):
+    values = fake.settings()
+    data = {
+        "vendor": "hubspot",
+        "name": "HubSpot production",
+        "base_url": values["base_url"],
+        "client_id": values["client_id"],
+        "client_secret": values["client_secret"],
+        "access_token": values["access_token"],
+        "refresh_token": values["refresh_token"],
+        "enabled": "on",
+        "objects_enabled": ["account", "contact"],
+        "push_tier": "revops_tier",
+    }
+    data.update(changes)
+    return data
+
+
+def test_credentials_are_never_shown_back_and_blank_keeps_them(client, world, fake):
+    client.force_login(world.admin)
+    response = client.post("/integrations/crm/new/", form(fake))
+    connection = CrmConnection.objects.get()
+    assert response.status_code == 302
+    page = client.get(f"/integrations/crm/{connection.pk}/edit/").content.decode()
+    assert fake.settings()["access_token"] not in page and fake.settings()["client_secret"] not in page
+    assert "saved (leave blank to keep)" in page
+    edited = form(fake, name="HubSpot EU", access_token="", refresh_token="", client_secret="")
+    response = client.post(f"/integrations/crm/{connection.pk}/edit/", edited)
+    assert response.status_code == 302, response.context["form"].errors
+    connection.refresh_from_db()
+    assert connection.name == "HubSpot EU"
+    assert connection.credentials["access_token"] == fake.settings()["access_token"]
+    assert connection.enabled_objects() == ["account", "contact"]
+    assert connection.push_field_names() == {"tier": "revops_tier"}  # the others left blank: not written
+
+
+def test_without_a_key_in_production_the_form_says_so_and_saves_nothing(client, world, fake, settings):
+    settings.INTEGRATIONS_DEV_KEY_ALLOWED = False
+    settings.INTEGRATIONS_ENCRYPTION_KEY = ""
+    client.force_login(world.admin)
+    response = client.post("/integrations/crm/new/", form(fake))
+    page = response.content.decode()
+    assert response.status_code == 200 and "set INTEGRATIONS_ENCRYPTION_KEY" in page
+    assert 'value="HubSpot production"' in page
+    assert not CrmConnection.objects.exists()
+
+
+def test_a_mapping_without_a_required_field_is_refused_and_keeps_the_choices(client, world, fake, connect):
+    connection = connect()
+    fake.add("opportunity", fake.sample("opportunity", 1))
+    client.force_login(world.admin)
+    url = f"/integrations/crm/{connection.pk}/mapping/opportunity/"
+    page = client.get(url).content.decode()
+    assert "Deal Name (dealname)" in page and "Deal 1" in page  # the CRM's fields, labelled, with a sample
+    response = client.post(url, {"field__name": "dealname", "field__amount": "amount"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "No CRM field is chosen for Stage" in page
+    assert '<option value="amount" data-samples="1000" selected>' in page
+    connection.refresh_from_db()
+    assert "mapping" not in connection.settings
