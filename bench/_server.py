@@ -91,13 +91,14 @@ def in_threads(work, count: int) -> float:
     return time.monotonic() - begin
 
 
-def django_for_production_server(name: str) -> str:
-    """A fresh, migrated PostgreSQL database `name`, a Redis database of its own (db 4) and a random secret key, all
-    in this process's environment for the server it starts; Django set up on them here. Returns the database URL."""
+def django_for_production_server(name: str, *, redis_db: int = 4) -> str:
+    """A fresh, migrated PostgreSQL database `name`, a Redis database of its own (`redis_db`, emptied first) and a
+    random secret key, all in this process's environment for the server it starts; Django set up on them here.
+    Returns the database URL."""
     redis_url = os.environ.get("REDIS_URL", "")
     if not redis_url.startswith("redis://"):
         sys.exit("This benchmark runs the production server, which needs Redis: set REDIS_URL=redis://host:port/db.")
-    redis_url = urlunsplit(urlsplit(redis_url)._replace(path="/4"))
+    redis_url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{redis_db}"))
     url = bench_database_url(name)
     fresh_database(url)
     os.environ.update(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import threading
@@ -75,7 +76,7 @@ def insert_all(url: str, batches: list[list[dict]], *, connections: int) -> floa
 
 
 def main() -> None:
-    url = django_for_production_server("revops_bench_ingest")
+    url = django_for_production_server("revops_ingest_bench", redis_db=int(os.environ.get("BENCH_REDIS_DB", "9")))
     from accounts.generate import generate_data
     from accounts.models import Account, PendingRescore, Signal
     from core.tokens import token_create
