@@ -136,6 +136,7 @@ class ProductionServer:
             "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)  # wsgi.py defaults to production, as the Procfile runs it
+        self.env = env
         if not static_collected():
             collect = ["collectstatic", "--no-input", "-v0", "--clear", "--settings=config.settings.production"]
             subprocess.run([sys.executable, "manage.py", *collect], cwd=ROOT, env=env, check=True)
@@ -155,6 +156,38 @@ class ProductionServer:
             time.sleep(0.5)
         self.stop()
         sys.exit("gunicorn did not answer /healthz")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+class ProductionWorker:
+    """A Celery worker as the Procfile runs it (production settings, `CELERY_CONCURRENCY` processes, default 2), with
+    the environment of `server` (the same database, Redis and secret key); `busy()` says whether it still holds or has
+    tasks."""
+
+    def __init__(self, server: ProductionServer) -> None:
+        env = dict(server.env)  # the Celery app defaults to the production settings, as the Procfile runs it
+        self.concurrency = int(env.get("CELERY_CONCURRENCY") or 2)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency",
+             str(self.concurrency), "-n", f"bench-{secrets.token_hex(3)}@%h", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        import redis
+
+        self.broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+        self.queue = "celery"
+
+    def check(self) -> None:
+        if self.process.poll() is not None:
+            sys.exit(f"the Celery worker stopped (exit code {self.process.returncode})")
+
+    def busy(self) -> bool:
+        """Tasks waiting on the broker, or taken and not yet acknowledged (the tasks acknowledge late)."""
+        return bool(self.broker.llen(self.queue) or self.broker.hlen("unacked"))
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
