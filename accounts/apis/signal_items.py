@@ -28,11 +28,15 @@ _ABSENT = object()  # a field left out (not required): the serializer skips it
 class SignalItems:
     """Checks a list of signal objects with `serializer_class`'s fields (one instance for the whole batch)."""
 
-    TEXTS = ("kind", "topic", "source")  # few distinct values in a batch: each is checked once
+    _serializers: dict[type, Any] = {}  # built once per class (a model serializer's fields are costly to build)
 
     def __init__(self, serializer_class) -> None:
-        self.serializer = serializer_class()
-        self.fields = self.serializer.fields
+        serializer = self._serializers.get(serializer_class)
+        if serializer is None:
+            serializer = self._serializers[serializer_class] = serializer_class()
+            serializer.fields  # noqa: B018  (built and bound here, once)
+        self.serializer = serializer
+        self.fields = serializer.fields
         self._texts: dict[tuple[str, str], tuple[Any, list | None]] = {}
         moment = self.fields["occurred_at"]
         # The zone the serializer takes moments to (the current one), looked up once for the batch.
@@ -79,19 +83,26 @@ class SignalItems:
         errors: list[dict] = []
         zone = self._zone
         for index, item in enumerate(items):
-            problems: dict[str, list] = {}
+            problems: list[tuple[str, list]] = []  # (field, messages), as the serializer orders them
 
             account = item.get("account", empty)
             if type(account) is not int or not 0 < account <= MAX_ID:
-                account, problems["account"] = self._field("account", account)
+                account, found = self._field("account", account)
+                if found:
+                    problems.append(("account", found))
 
             contact = item.get("contact", _ABSENT)
-            plain = contact is _ABSENT or contact is None or (type(contact) is int and 0 < contact <= MAX_ID)
-            if not plain:
-                contact, problems["contact"] = self._field("contact", contact)
+            if not (contact is _ABSENT or contact is None or (type(contact) is int and 0 < contact <= MAX_ID)):
+                contact, found = self._field("contact", contact)
+                if found:
+                    problems.append(("contact", found))
 
-            kind, problems["kind"] = self._text("kind", item.get("kind", empty))
-            topic, problems["topic"] = self._text("topic", item.get("topic", empty))
+            kind, found = self._text("kind", item.get("kind", empty))
+            if found:
+                problems.append(("kind", found))
+            topic, found = self._text("topic", item.get("topic", empty))
+            if found:
+                problems.append(("topic", found))
 
             occurred_at = item.get("occurred_at", empty)
             try:
@@ -102,18 +113,23 @@ class SignalItems:
                     raise ValueError
                 occurred_at = moment.astimezone(zone)
             except (TypeError, ValueError, OverflowError):
-                occurred_at, problems["occurred_at"] = self._field("occurred_at", occurred_at)
+                occurred_at, found = self._field("occurred_at", occurred_at)
+                if found:
+                    problems.append(("occurred_at", found))
 
-            source, problems["source"] = self._text("source", item.get("source", empty))
+            source, found = self._text("source", item.get("source", empty))
+            if found:
+                problems.append(("source", found))
             external_id = item.get("external_id", _ABSENT)
             if external_id is not _ABSENT:
-                external_id, problems["external_id"] = self._external_id(external_id)
+                external_id, found = self._external_id(external_id)
+                if found:
+                    problems.append(("external_id", found))
 
-            messages = [(name, found) for name, found in problems.items() if found]
-            if messages:
+            if problems:
                 errors.extend(
                     {"index": index, "field": name, "detail": str(message)}
-                    for name, found in messages
+                    for name, found in problems
                     for message in (found if isinstance(found, list) else [found])
                 )
                 continue
