@@ -11,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -169,21 +170,23 @@ class ProductionWorker:
 
     def __init__(self, server: ProductionServer) -> None:
         env = dict(server.env)  # the Celery app defaults to the production settings, as the Procfile runs it
+        import redis
+
+        self.broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+        self.queue = "celery"
+        self.broker.delete(self.queue)  # wake-ups sent while no worker ran: the queues they name are drained anyway
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
         self.concurrency = int(env.get("CELERY_CONCURRENCY") or 2)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency",
              str(self.concurrency), "-n", f"bench-{secrets.token_hex(3)}@%h", "--without-gossip", "--without-mingle",
              "--without-heartbeat"],
-            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
-        import redis
-
-        self.broker = redis.Redis.from_url(os.environ["REDIS_URL"])
-        self.queue = "celery"
 
     def check(self) -> None:
         if self.process.poll() is not None:
-            sys.exit(f"the Celery worker stopped (exit code {self.process.returncode})")
+            sys.exit(f"the Celery worker stopped (exit code {self.process.returncode}); its log: {self.log.name}")
 
     def busy(self) -> bool:
         """Tasks waiting on the broker, or taken and not yet acknowledged (the tasks acknowledge late)."""

@@ -10,8 +10,10 @@ queue during the load; then every batch again (the idempotent re-post: nothing n
 answer 201 (200 for the re-post) and every signal must be stored exactly once. During each load the rescore queue's
 depth is sampled every 100 ms; after it, the time until the queue is empty and the worker idle is measured.
 
-The baseline, measured in the same run: the same rows as plain INSERTs, one statement per batch of 500, over 1 and 8
-connections, with no validation; each figure is printed with the baseline's rate divided by it.
+The baseline, measured right before each of the four loads, at its concurrency (the machine may be shared: only the
+ratio means much there): the same kind of rows as plain INSERTs, one statement per batch of 500, over 1 or 8
+connections, with no validation; each load's line ends with the baseline's rate and how many times the product's it
+is.
 BENCH_SCALE=0.01 runs it at 1% of the size. BENCH_REDIS_DB picks the Redis database it empties and uses (9).
 """
 
@@ -175,9 +177,11 @@ def main() -> None:
             for i in range(BATCH)
         ]
 
-    rates: dict[tuple[str, int], float] = {}
+    def baseline(connections: int) -> float:
+        """The plain INSERTs' rate at this concurrency, measured right before the product's, on the same load."""
+        return per_run * BATCH / insert_all(url, [batch() for _ in range(per_run)], connections=connections)
 
-    def line(label: str, batches: int, wall: float, latencies: list[float]) -> float:
+    def line(label: str, batches: int, wall: float, latencies: list[float], base: float | None = None) -> float:
         rate = batches * BATCH / wall
         p50 = statistics.median(latencies)
         p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else latencies[0]
@@ -187,6 +191,7 @@ def main() -> None:
             f"{label}: {batches * BATCH:,} signals in {batches} batches: {wall:.1f} s, {rate:,.0f} signals/s "
             f"(target >= {TARGET:,}: {verdict}; the older line >= {OLDER_TARGET:,}: {older}), batch p50 {p50:.0f} ms, "
             f"p95 {p95:.0f} ms"
+            + (f"; baseline {base:,.0f} signals/s just before, {base / rate:.2f}x the product's" if base else "")
         )
         return rate
 
@@ -202,11 +207,14 @@ def main() -> None:
         posted += warm
         for clients in CONCURRENCY:
             bodies = [json.dumps(batch()).encode() for _ in range(per_run)]
+            base = baseline(clients)
             wall, latencies = post_all(endpoint, headers, bodies, clients=clients, expected=201)
             posted += bodies
-            rates["none", clients] = line(f"new signals, no model, no worker, concurrency {clients}", per_run, wall,
-                                          latencies)  # fmt: skip
+            line(f"new signals, no model, no worker, concurrency {clients}", per_run, wall, latencies, base)
 
+        # Nothing queued before the worker starts: the full rescore below scores every account, and an incremental
+        # rescore of the same accounts beside its slices would only contend with them.
+        PendingRescore.objects.all().delete()
         worker = ProductionWorker(server)
         icp = ICP.objects.create(name="Bench ICP", criteria=CRITERIA)
         model = model_draft_create(
@@ -216,24 +224,26 @@ def main() -> None:
         job = model_publish(model=model, user=None)
         while job.status not in (Job.Status.SUCCEEDED, Job.Status.FAILED):
             worker.check()
+            if time.monotonic() - begin > 900:
+                sys.exit(f"the full rescore did not finish in 15 minutes ({job.done:,} of {job.total:,} accounts); the "
+                         f"worker's log: {worker.log.name}")  # fmt: skip
             time.sleep(0.1)
             job.refresh_from_db()
         assert job.status == Job.Status.SUCCEEDED, job.error
-        # The full rescore scored every account: what the first loads queued is done.
-        PendingRescore.objects.all().delete()
         print(
             f"model published, every account scored by the worker ({worker.concurrency} processes) in "
             f"{time.monotonic() - begin:.1f} s"
         )
         for clients in CONCURRENCY:
             bodies = [json.dumps(batch()).encode() for _ in range(per_run)]
+            base = baseline(clients)
             with QueueWatch(url) as watch:
                 wall, latencies = post_all(endpoint, headers, bodies, clients=clients, expected=201)
                 left = queue_depth()
                 empty, idle = wait_drained(worker)
             posted += bodies
             label = f"new signals, an active model and a worker rescoring, concurrency {clients}"
-            rates["model", clients] = line(label, per_run, wall, latencies)
+            line(label, per_run, wall, latencies, base)
             print(f"  {watch.words()}; {left:,} left at the end, empty {empty:.1f} s later, worker idle {idle:.1f} s "
                   "later")  # fmt: skip
         scored = AccountScore.objects.filter(model=model).count()
@@ -250,20 +260,6 @@ def main() -> None:
     assert stored == distinct == expected, f"{stored:,} signals stored, {expected:,} posted: some were lost or doubled"
     left = PendingRescore.objects.count()
     print(f"stored: {stored:,} signals, each once; {left:,} accounts left on the rescore queue")
-
-    for connections in CONCURRENCY:
-        batches = [batch() for _ in range(per_run)]
-        wall = insert_all(url, batches, connections=connections)
-        rate = per_run * BATCH / wall
-        s = "s" if connections > 1 else ""
-        ratios = ", ".join(
-            f"{label} {rate / rates[key, connections]:.2f}x"
-            for key, label in (("none", "no model"), ("model", "model and worker"))
-        )
-        print(
-            f"baseline (plain INSERT per batch of {BATCH}, no validation), {connections} connection{s}: "
-            f"{rate:,.0f} signals/s; baseline / product at concurrency {connections}: {ratios}"
-        )
 
 
 if __name__ == "__main__":
