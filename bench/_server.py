@@ -174,7 +174,9 @@ class ProductionWorker:
 
         self.broker = redis.Redis.from_url(os.environ["REDIS_URL"])
         self.queue = "celery"
-        self.broker.delete(self.queue)  # wake-ups sent while no worker ran: the queues they name are drained anyway
+        # Wake-ups sent while no worker ran go (the queues they name are drained anyway), and so do the keys that say
+        # they wait (core/queues.py), so the next change wakes the worker at once.
+        self.broker.delete(self.queue, *self.broker.scan_iter("revops:wake:*"))
         self.log = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
         self.concurrency = int(env.get("CELERY_CONCURRENCY") or 2)
         self.process = subprocess.Popen(
