@@ -44,6 +44,12 @@ def accounts_changed(account_ids: Iterable[int], *, route: bool = False) -> list
     return ids
 
 
+def accounts_queued_by_statement() -> None:
+    """The caller's own SQL statement put accounts on the rescore queue, in its transaction (signal ingestion writes
+    a batch and queues its accounts in one statement: `ingest.py`): wake the task once the transaction commits."""
+    wake_after_commit(RESCORE_TASK)
+
+
 def owners_changed(account_ids: Iterable[int]) -> list[int]:
     """Queue accounts whose owner changed, so their pending handoffs follow them once the caller's transaction
     commits; returns the ids queued."""

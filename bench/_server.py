@@ -11,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -91,13 +92,14 @@ def in_threads(work, count: int) -> float:
     return time.monotonic() - begin
 
 
-def django_for_production_server(name: str) -> str:
-    """A fresh, migrated PostgreSQL database `name`, a Redis database of its own (db 4) and a random secret key, all
-    in this process's environment for the server it starts; Django set up on them here. Returns the database URL."""
+def django_for_production_server(name: str, *, redis_db: int = 4) -> str:
+    """A fresh, migrated PostgreSQL database `name`, a Redis database of its own (`redis_db`, emptied first) and a
+    random secret key, all in this process's environment for the server it starts; Django set up on them here.
+    Returns the database URL."""
     redis_url = os.environ.get("REDIS_URL", "")
     if not redis_url.startswith("redis://"):
         sys.exit("This benchmark runs the production server, which needs Redis: set REDIS_URL=redis://host:port/db.")
-    redis_url = urlunsplit(urlsplit(redis_url)._replace(path="/4"))
+    redis_url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{redis_db}"))
     url = bench_database_url(name)
     fresh_database(url)
     os.environ.update(
@@ -135,6 +137,7 @@ class ProductionServer:
             "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)  # wsgi.py defaults to production, as the Procfile runs it
+        self.env = env
         if not static_collected():
             collect = ["collectstatic", "--no-input", "-v0", "--clear", "--settings=config.settings.production"]
             subprocess.run([sys.executable, "manage.py", *collect], cwd=ROOT, env=env, check=True)
@@ -154,6 +157,42 @@ class ProductionServer:
             time.sleep(0.5)
         self.stop()
         sys.exit("gunicorn did not answer /healthz")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+class ProductionWorker:
+    """A Celery worker as the Procfile runs it (production settings, `CELERY_CONCURRENCY` processes, default 2), with
+    the environment of `server` (the same database, Redis and secret key); `busy()` says whether it still holds or has
+    tasks."""
+
+    def __init__(self, server: ProductionServer) -> None:
+        env = dict(server.env)  # the Celery app defaults to the production settings, as the Procfile runs it
+        import redis
+
+        self.broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+        self.queue = "celery"
+        # Wake-ups sent while no worker ran go (the queues they name are drained anyway), and so do the keys that say
+        # they wait (core/queues.py), so the next change wakes the worker at once.
+        self.broker.delete(self.queue, *self.broker.scan_iter("revops:wake:*"))
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        self.concurrency = int(env.get("CELERY_CONCURRENCY") or 2)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency",
+             str(self.concurrency), "-n", f"bench-{secrets.token_hex(3)}@%h", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=self.log,
+        )  # fmt: skip
+
+    def check(self) -> None:
+        if self.process.poll() is not None:
+            sys.exit(f"the Celery worker stopped (exit code {self.process.returncode}); its log: {self.log.name}")
+
+    def busy(self) -> bool:
+        """Tasks waiting on the broker, or taken and not yet acknowledged (the tasks acknowledge late)."""
+        return bool(self.broker.llen(self.queue) or self.broker.hlen("unacked"))
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)

@@ -22,9 +22,11 @@ from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 from ..criteria import COMPUTED_FIELDS, computed_field_message
 from ..imports import ImportReport, import_records
 from ..imports import fields as import_fields
+from ..ingest import signals_ingest
 from ..models import Contact, Signal
 from ..selectors import account_list, account_visibility_q, signal_list
 from .accounts import MAX_BATCH, AccountSerializer
+from .signal_items import SignalItems
 
 
 class SignalSerializer(serializers.ModelSerializer):
@@ -203,6 +205,12 @@ def _import_batch(*, kind: str, records: list[dict], fields: set[str]) -> Respon
         report: ImportReport = import_records(kind=kind, records=records)
         if report.errors:
             transaction.set_rollback(True)
+    return _report_response(report, kind=kind, fields=fields)
+
+
+def _report_response(report: ImportReport, *, kind: str, fields: set[str]) -> Response:
+    """201 with the counts when something was created, 200 when nothing was; 400 with each item's reasons (and
+    nothing saved) when the report has errors."""
     if report.errors:
         return _refused([entry for e in report.errors for entry in _reason_errors(e.line - 1, e.reason, fields)])
     body = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
@@ -243,16 +251,15 @@ class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         items, refusal = _batch(request, SIGNAL_FIELDS)
         if refusal:
             return refusal
-        records, refusal = _validated(SignalSerializer, items)
-        if refusal:
-            return refusal
-        for record in records:
-            record["account"] = record.pop("account_id")
-            record["contact"] = record.pop("contact_id", None)
-        refusal = _unseen_accounts(user=request.user, records=records)
-        if refusal:
-            return refusal
-        return _import_batch(kind="signals", records=records, fields=SIGNAL_FIELDS)
+        # The serializer's rules without a serializer per item (signal_items.py), then one statement (ingest.py).
+        checked, errors = SignalItems(SignalSerializer).check(items)
+        if errors:
+            return _refused(errors)
+        if account_visibility_q(user=request.user) is not None:
+            refusal = _unseen_accounts(user=request.user, records=[item.record() for item in checked])
+            if refusal:
+                return refusal
+        return _report_response(signals_ingest(checked), kind="signals", fields=SIGNAL_FIELDS)
 
 
 class AccountBulkItemSerializer(AccountSerializer):
