@@ -36,9 +36,11 @@ def refusal(ip: Address) -> str | None:
         return "a multicast address"
     if ip.is_unspecified:
         return "an unspecified address"
+    if ip.is_reserved:
+        return "a reserved address"
     if ip.is_private:
         return "a private address"
-    if ip.is_reserved or not ip.is_global:
+    if not ip.is_global:
         return "a reserved address"
     return None
 
