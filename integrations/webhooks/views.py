@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import Account
 from core.decorators import admin_only
 from core.forms import form_add_errors
 
@@ -36,6 +37,11 @@ def _log_context(request, *, endpoint: WebhookEndpoint | None) -> dict:
     filters = DeliveryFilter(request.GET or None)
     status = filters.cleaned_data["status"] if filters.is_valid() else ""
     page = Paginator(delivery_log(endpoint=endpoint, status=status), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The accounts the page's events happened to, by name (an event keeps a plain id: its account may be gone).
+    ids = {d.event.account_id for d in page.object_list if d.event.account_id}
+    names = dict(Account.objects.filter(pk__in=ids).values_list("pk", "name"))
+    for delivery in page.object_list:
+        delivery.account_name = names.get(delivery.event.account_id)
     return {"filters": filters, "status": status, "page": page}
 
 
