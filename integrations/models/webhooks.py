@@ -30,9 +30,10 @@ class WebhookEndpoint(models.Model):
     kinds = models.JSONField("Events", default=list, help_text="The event kinds sent to this endpoint.")
     secret = models.CharField(max_length=80, default=new_secret)
     active = models.BooleanField("Active", default=True)
-    # Failed attempts in a row (any delivery); a success sets it back to 0. At WEBHOOK_DISABLE_AFTER_FAILURES the
-    # endpoint is switched off and the admins are told.
+    # Failed attempts in a row (any delivery); a success sets it back to 0. At WEBHOOK_DISABLE_AFTER_FAILURES, once
+    # they have gone on for WEBHOOK_DISABLE_AFTER_MINUTES, the endpoint is switched off and the admins are told.
     consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)  # the first of those failures
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)

@@ -9,8 +9,8 @@
 3. `send_batch`: POSTs them from a small thread pool, each thread with its own pooled session whose connections
    check the address they connect to (`addresses.GuardedAdapter`).
 4. `record`: 2xx is delivered; anything else is retried with exponential backoff and jitter, and given up ("failed")
-   after WEBHOOK_MAX_ATTEMPTS. An endpoint failing WEBHOOK_DISABLE_AFTER_FAILURES attempts in a row is switched
-   off, and the admins are told.
+   after WEBHOOK_MAX_ATTEMPTS. An endpoint failing WEBHOOK_DISABLE_AFTER_FAILURES attempts in a row, for at least
+   WEBHOOK_DISABLE_AFTER_MINUTES, is switched off, and the admins are told.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.events import sequence
@@ -257,21 +258,29 @@ def record(deliveries: list[WebhookDelivery], outcomes: list[Outcome], *, now: d
         last_ok = max((i for i, o in enumerate(attempts) if o.ok), default=None)
         if last_ok is None:
             WebhookEndpoint.objects.filter(pk=endpoint_id).update(
-                consecutive_failures=F("consecutive_failures") + len(attempts)
+                consecutive_failures=F("consecutive_failures") + len(attempts),
+                failing_since=Coalesce(F("failing_since"), Value(now)),
             )
         else:
-            WebhookEndpoint.objects.filter(pk=endpoint_id).update(consecutive_failures=len(attempts) - last_ok - 1)
+            failures = len(attempts) - last_ok - 1
+            WebhookEndpoint.objects.filter(pk=endpoint_id).update(
+                consecutive_failures=failures, failing_since=now if failures else None
+            )
         if last_ok is None or last_ok < len(attempts) - 1:
             disable_if_failing(endpoint_id, last_error=attempts[-1].error, now=now)
 
 
 def disable_if_failing(endpoint_id: int, *, last_error: str, now: dt.datetime) -> bool:
-    """Switch the endpoint off once its failures in a row reach the limit, and tell the admins (once)."""
+    """Switch the endpoint off once its failures in a row reach the limit and have gone on for the minimum time (a
+    receiver restarted with a backlog fails many attempts in a second, and is not switched off for that), and tell
+    the admins (once)."""
     limit = settings.WEBHOOK_DISABLE_AFTER_FAILURES
-    reason = f"{limit} failed attempts in a row; the last: {last_error}"[:300]
-    switched = WebhookEndpoint.objects.filter(pk=endpoint_id, active=True, consecutive_failures__gte=limit).update(
-        active=False, disabled_at=now, disabled_reason=reason
+    since = now - dt.timedelta(minutes=settings.WEBHOOK_DISABLE_AFTER_MINUTES)
+    failing = WebhookEndpoint.objects.filter(
+        pk=endpoint_id, active=True, consecutive_failures__gte=limit, failing_since__lte=since
     )
+    reason = f"{limit} failed attempts in a row or more; the last: {last_error}"[:300]
+    switched = failing.update(active=False, disabled_at=now, disabled_reason=reason)
     if switched:
         endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
         log.warning("webhook endpoint %s (%s) switched off: %s", endpoint.pk, endpoint.url, reason)

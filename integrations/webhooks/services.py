@@ -49,8 +49,9 @@ def endpoint_update(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
         before = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         fields = ["name", "url", "kinds", "active", "updated_at"]
         if endpoint.active and not before.active:
-            endpoint.consecutive_failures, endpoint.disabled_at, endpoint.disabled_reason = 0, None, ""
-            fields += ["consecutive_failures", "disabled_at", "disabled_reason"]
+            endpoint.consecutive_failures, endpoint.failing_since = 0, None
+            endpoint.disabled_at, endpoint.disabled_reason = None, ""
+            fields += ["consecutive_failures", "failing_since", "disabled_at", "disabled_reason"]
             WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
                 next_attempt_at=timezone.now()
             )

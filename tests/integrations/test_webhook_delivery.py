@@ -143,7 +143,7 @@ def test_redeliver_failed_sends_every_failed_delivery_of_the_endpoint_again(rece
     assert len(keys) == 6 and len(set(keys)) == 2  # each event under one key, however many times it was sent
 
 
-@override_settings(WEBHOOK_DISABLE_AFTER_FAILURES=3, WEBHOOK_MAX_ATTEMPTS=10)
+@override_settings(WEBHOOK_DISABLE_AFTER_FAILURES=3, WEBHOOK_DISABLE_AFTER_MINUTES=10, WEBHOOK_MAX_ATTEMPTS=10)
 def test_an_endpoint_failing_n_attempts_in_a_row_is_switched_off_and_the_admins_told(receiver, make_endpoint, world):
     receiver.answers = [500]
     endpoint = make_endpoint(receiver.url)
@@ -154,9 +154,15 @@ def test_an_endpoint_failing_n_attempts_in_a_row_is_switched_off_and_the_admins_
             events.record("tier.changed", account_id=n + 1)
         webhooks.deliver(seconds=5)
         endpoint.refresh_from_db()
+        # Three failures in a second (a receiver restarting with a backlog): not yet switched off.
+        assert endpoint.active and endpoint.consecutive_failures == 3 and not mail.outbox
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=timezone.now() - dt.timedelta(minutes=11))
+        make_due()
+        webhooks.deliver(seconds=5)
+        endpoint.refresh_from_db()
         assert not endpoint.active and endpoint.disabled_at is not None
-        assert endpoint.consecutive_failures == 3
-        assert "3 failed attempts in a row" in endpoint.disabled_reason and "Answered 500" in endpoint.disabled_reason
+        assert endpoint.consecutive_failures == 6
+        assert "3 failed attempts in a row or more" in endpoint.disabled_reason and "Answered 500" in endpoint.disabled_reason
         [message] = mail.outbox
         assert message.subject == "Webhook endpoint switched off: Warehouse"
         assert message.to == ["admin@example.com"]  # the active admins (the managers and reps are not told)
@@ -166,7 +172,7 @@ def test_an_endpoint_failing_n_attempts_in_a_row_is_switched_off_and_the_admins_
         make_due()
         events.record("tier.changed", account_id=9)
         webhooks.deliver(seconds=5)
-        assert len(receiver.received) == 3
+        assert len(receiver.received) == 6
         assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 3
         assert WebhookDelivery.objects.filter(endpoint=other, status="delivered").count() == 4
         assert len(mail.outbox) == 1  # told once
@@ -174,7 +180,7 @@ def test_an_endpoint_failing_n_attempts_in_a_row_is_switched_off_and_the_admins_
         healthy.stop()
 
 
-@override_settings(WEBHOOK_DISABLE_AFTER_FAILURES=3, WEBHOOK_CONCURRENCY=1)  # one at a time: answers come in order
+@override_settings(WEBHOOK_DISABLE_AFTER_FAILURES=3, WEBHOOK_DISABLE_AFTER_MINUTES=0, WEBHOOK_CONCURRENCY=1)  # one at a time: answers come in order
 def test_a_success_between_failures_starts_the_count_again(receiver, make_endpoint):
     receiver.answers = [500, 500, 200, 500, 500]
     endpoint = make_endpoint(receiver.url)
@@ -184,6 +190,7 @@ def test_a_success_between_failures_starts_the_count_again(receiver, make_endpoi
         webhooks.deliver(seconds=5, batch=events_now)
         endpoint.refresh_from_db()
         assert endpoint.active and endpoint.consecutive_failures == failures_after
+        assert (endpoint.failing_since is not None) is bool(failures_after)
     assert [r.status for r in receiver.received] == [500, 500, 200, 500, 500]
 
 
