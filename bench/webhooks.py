@@ -96,7 +96,9 @@ def worker() -> None:
     while time.monotonic() < deadline:
         result = deliver(seconds=5)
         top = Event.objects.exclude(seq__isnull=True).order_by("-seq").values_list("seq", flat=True).first() or 0
-        behind = Event.objects.filter(seq__isnull=True).exists() or not WebhookCursor.objects.filter(seq__gte=top).exists()
+        behind = (
+            Event.objects.filter(seq__isnull=True).exists() or not WebhookCursor.objects.filter(seq__gte=top).exists()
+        )
         if not behind and not WebhookDelivery.objects.filter(status="pending").exists():
             return
         if not result.attempts:
@@ -215,7 +217,8 @@ def report(label: str, took: float, figures: dict, base_rate: float) -> bool:
     ok = ok and figures["bad"] == 0 and figures["strangers"] == 0
     print(
         f"{label}: {figures['events']:,} events delivered in {took:.2f} s = {rate:,.0f} events/s "
-        f"(target >= {TARGET_EVENTS_PER_SECOND:,} events/s at full size; ratio to the baseline {rate / base_rate:.1f}x); "
+        f"(target >= {TARGET_EVENTS_PER_SECOND:,} events/s at full size; "
+        f"ratio to the baseline {rate / base_rate:.1f}x); "
         f"{figures['attempts']:,} attempts"
     )
     print(

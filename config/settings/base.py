@@ -168,7 +168,8 @@ LOOKALIKE_PERIOD_DAYS = env_int("LOOKALIKE_PERIOD_DAYS", 365, minimum=1)
 # retried after WEBHOOK_RETRY_BASE_SECONDS * WEBHOOK_RETRY_FACTOR ** (attempt - 1) seconds (at most
 # WEBHOOK_RETRY_MAX_SECONDS, plus up to 10% jitter), WEBHOOK_MAX_ATTEMPTS attempts in all; an endpoint that fails
 # WEBHOOK_DISABLE_AFTER_FAILURES attempts in a row, over WEBHOOK_DISABLE_AFTER_MINUTES at least, is switched off and
-# the admins are told. Endpoints on private, loopback, link-local, multicast or reserved addresses are refused unless WEBHOOKS_ALLOW_PRIVATE_URLS.
+# the admins are told. Endpoints on private, loopback, link-local, multicast or reserved addresses are refused unless
+# WEBHOOKS_ALLOW_PRIVATE_URLS.
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=120.0)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0, minimum=0.0, maximum=86400.0)
 WEBHOOK_RETRY_FACTOR = env_float("WEBHOOK_RETRY_FACTOR", 2.0, minimum=1.0, maximum=10.0)

@@ -89,9 +89,7 @@ def fan_out(*, limit: int = FAN_OUT_BATCH) -> int:
     WebhookCursor.objects.get_or_create(name=CURSOR)
     with transaction.atomic():
         cursor = WebhookCursor.objects.select_for_update().get(name=CURSOR)
-        events = list(
-            Event.objects.filter(seq__gt=cursor.seq).order_by("seq").values_list("pk", "seq", "kind")[:limit]
-        )
+        events = list(Event.objects.filter(seq__gt=cursor.seq).order_by("seq").values_list("pk", "seq", "kind")[:limit])
         if not events:
             return 0
         endpoints = list(WebhookEndpoint.objects.filter(active=True).values_list("pk", "kinds"))
@@ -374,4 +372,3 @@ def deliver(
 
 def _top_seq() -> int:
     return Event.objects.exclude(seq__isnull=True).order_by("-seq").values_list("seq", flat=True).first() or 0
-

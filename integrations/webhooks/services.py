@@ -122,7 +122,10 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> PingResult:
             "kind": TEST_KIND,
             "occurred_at": now.isoformat(),
             "account": None,
-            "data": {"endpoint": endpoint.name, "message": "A test event: your endpoint receives and verifies webhooks."},
+            "data": {
+                "endpoint": endpoint.name,
+                "message": "A test event: your endpoint receives and verifies webhooks.",
+            },
         },
         separators=(",", ":"),
         sort_keys=True,

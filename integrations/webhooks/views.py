@@ -28,7 +28,7 @@ from .services import (
 )
 from .signing import REPLAY_WINDOW_SECONDS
 
-NEW_SECRET_KEY = "webhooks-new-secret"
+NEW_SECRET_KEY = "webhooks-new-secret"  # nosec B105  # the session key it waits under
 LOG_PAGE_SIZE = 50
 ENDPOINTS_PAGE_SIZE = 50
 
@@ -99,7 +99,8 @@ def webhook_delete(request, endpoint_id: int):
     if request.method == "POST":
         count = endpoint_delete(endpoint=endpoint)
         messages.success(
-            request, f"Deleted the endpoint “{endpoint.name}” and its log of {count:,} deliver{'y' if count == 1 else 'ies'}."
+            request,
+            f"Deleted the endpoint “{endpoint.name}” and its log of {count:,} deliver{'y' if count == 1 else 'ies'}.",
         )
         return redirect("integrations:webhook-list")
     context = {"endpoint": endpoint, "deliveries": endpoint.deliveries.count()}
@@ -124,7 +125,9 @@ def webhook_test(request, endpoint_id: int):
     endpoint = get_object_or_404(WebhookEndpoint, pk=endpoint_id)
     result = endpoint_send_test(endpoint=endpoint)
     if result.ok:
-        messages.success(request, f"Test event delivered: the endpoint answered {result.code} in {result.duration_ms:,} ms.")
+        messages.success(
+            request, f"Test event delivered: the endpoint answered {result.code} in {result.duration_ms:,} ms."
+        )
     else:
         messages.error(request, f"The test event was not delivered. {result.error}")
     return redirect("integrations:webhook-detail", endpoint_id=endpoint.pk)
@@ -163,11 +166,13 @@ def delivery_redeliver_view(request, delivery_id: int):
         note = "" if delivery.endpoint.active else " once the endpoint is switched back on"
         messages.success(
             request,
-            f"Event #{delivery.event_id} ({delivery.event.get_kind_display()}) will be sent to “{delivery.endpoint.name}” "
-            f"again{note}, with the same idempotency key.",
+            f"Event #{delivery.event_id} ({delivery.event.get_kind_display()}) will be sent to "
+            f"“{delivery.endpoint.name}” again{note}, with the same idempotency key.",
         )
     else:
-        messages.info(request, f"Event #{delivery.event_id} is already waiting to be sent to “{delivery.endpoint.name}”.")
+        messages.info(
+            request, f"Event #{delivery.event_id} is already waiting to be sent to “{delivery.endpoint.name}”."
+        )
     back = request.POST.get("next", "")
     if back.startswith("/integrations/") and "//" not in back:
         return redirect(back)

@@ -96,7 +96,12 @@ def test_a_500_is_retried_with_exponential_backoff_then_delivered_with_the_same_
 
     webhooks.deliver(seconds=5)
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.status, delivery.attempts, delivery.response_code, delivery.last_error) == ("delivered", 3, 200, "")
+    assert (delivery.status, delivery.attempts, delivery.response_code, delivery.last_error) == (
+        "delivered",
+        3,
+        200,
+        "",
+    )
     assert [r.status for r in receiver.received] == [500, 503, 200]
     assert {r.header("X-RevOps-Delivery") for r in receiver.received} == {str(delivery.key)}
     assert WebhookEndpoint.objects.get().consecutive_failures == 0
@@ -162,7 +167,10 @@ def test_an_endpoint_failing_n_attempts_in_a_row_is_switched_off_and_the_admins_
         endpoint.refresh_from_db()
         assert not endpoint.active and endpoint.disabled_at is not None
         assert endpoint.consecutive_failures == 6
-        assert "3 failed attempts in a row or more" in endpoint.disabled_reason and "Answered 500" in endpoint.disabled_reason
+        assert (
+            "3 failed attempts in a row or more" in endpoint.disabled_reason
+            and "Answered 500" in endpoint.disabled_reason
+        )
         [message] = mail.outbox
         assert message.subject == "Webhook endpoint switched off: Warehouse"
         assert message.to == ["admin@example.com"]  # the active admins (the managers and reps are not told)
@@ -180,7 +188,9 @@ def test_an_endpoint_failing_n_attempts_in_a_row_is_switched_off_and_the_admins_
         healthy.stop()
 
 
-@override_settings(WEBHOOK_DISABLE_AFTER_FAILURES=3, WEBHOOK_DISABLE_AFTER_MINUTES=0, WEBHOOK_CONCURRENCY=1)  # one at a time: answers come in order
+@override_settings(
+    WEBHOOK_DISABLE_AFTER_FAILURES=3, WEBHOOK_DISABLE_AFTER_MINUTES=0, WEBHOOK_CONCURRENCY=1
+)  # one at a time: answers come in order
 def test_a_success_between_failures_starts_the_count_again(receiver, make_endpoint):
     receiver.answers = [500, 500, 200, 500, 500]
     endpoint = make_endpoint(receiver.url)

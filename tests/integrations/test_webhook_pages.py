@@ -91,13 +91,22 @@ def test_editing_refuses_a_private_url_and_switching_back_on_sends_what_waited(a
     assert "“Warehouse” was switched off" in page and "20 failed attempts in a row" in page
     edit = reverse("integrations:webhook-edit", args=[endpoint.pk])
     with override_settings(WEBHOOKS_ALLOW_PRIVATE_URLS=False):
-        refused = admin_client.post(edit, {"name": "Warehouse", "url": receiver.url, "kinds": ["tier.changed"], "active": "on"})
+        refused = admin_client.post(
+            edit, {"name": "Warehouse", "url": receiver.url, "kinds": ["tier.changed"], "active": "on"}
+        )
     assert "is a loopback address" in refused.content.decode()
     assert not WebhookEndpoint.objects.get().active
-    saved = admin_client.post(edit, {"name": "Warehouse 2", "url": receiver.url, "kinds": ["tier.changed"], "active": "on"})
+    saved = admin_client.post(
+        edit, {"name": "Warehouse 2", "url": receiver.url, "kinds": ["tier.changed"], "active": "on"}
+    )
     assert saved.status_code == 302
     endpoint.refresh_from_db()
-    assert (endpoint.name, endpoint.active, endpoint.consecutive_failures, endpoint.disabled_at) == ("Warehouse 2", True, 0, None)
+    assert (endpoint.name, endpoint.active, endpoint.consecutive_failures, endpoint.disabled_at) == (
+        "Warehouse 2",
+        True,
+        0,
+        None,
+    )
     deliver(seconds=5)
     waiting.refresh_from_db()
     assert waiting.status == "delivered" and len(receiver.received) == 1
@@ -134,7 +143,9 @@ def test_a_test_event_is_sent_signed_and_the_answer_shown(admin_client, receiver
     assert got.header("X-RevOps-Event") == "webhook.test" and json.loads(got.body)["kind"] == "webhook.test"
     from integrations.webhooks.signing import signature
 
-    assert got.header("X-RevOps-Signature") == signature(endpoint.secret, int(got.header("X-RevOps-Timestamp")), got.body)
+    assert got.header("X-RevOps-Signature") == signature(
+        endpoint.secret, int(got.header("X-RevOps-Timestamp")), got.body
+    )
     assert not WebhookDelivery.objects.exists()  # nothing stored
 
     receiver.answers = [502]
@@ -163,9 +174,15 @@ def test_the_delivery_log_filters_by_status_pages_and_redelivers(admin_client, r
     first = admin_client.get(detail).content.decode()
     assert "53 deliveries" in first and "Page 1 of 2" in first and first.count('data-delivery-id="') == 50
     failed = admin_client.get(detail, {"status": "failed"}).content.decode()
-    assert "2 deliveries" in failed and failed.count('data-status="failed"') == 2 and 'data-status="delivered"' not in failed
+    assert (
+        "2 deliveries" in failed
+        and failed.count('data-status="failed"') == 2
+        and 'data-status="delivered"' not in failed
+    )
     assert "Answered 500 Internal Server Error" in failed and "Redeliver 2 failed…" in failed
-    overall = admin_client.get(reverse("integrations:webhook-deliveries"), {"status": "delivered", "page": 2}).content.decode()
+    overall = admin_client.get(
+        reverse("integrations:webhook-deliveries"), {"status": "delivered", "page": 2}
+    ).content.decode()
     assert "51 deliveries" in overall and "Page 2 of 2" in overall and overall.count('data-delivery-id="') == 1
     assert "Warehouse" in overall
     none = admin_client.get(reverse("integrations:webhook-deliveries"), {"status": "pending"}).content.decode()

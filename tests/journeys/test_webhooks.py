@@ -80,7 +80,9 @@ def test_an_admin_adds_an_endpoint_sees_deliveries_and_redelivers_a_failed_one(p
         page.select_option("#id_status", "")
         page.get_by_role("button", name="Filter").click()
         expect(page.locator("#deliveries tr[data-status=delivered]")).to_have_count(2)
-        expect(page.locator("#deliveries tr:has-text('MQA raised') .delivery-attempts")).to_contain_text("redelivered 1×")
+        expect(page.locator("#deliveries tr:has-text('MQA raised') .delivery-attempts")).to_contain_text(
+            "redelivered 1×"
+        )
         shot(page, "3-redelivered")
 
         mqa = WebhookDelivery.objects.get(event__kind="mqa.raised")
