@@ -16,9 +16,11 @@ BENCH_SCALE=0.02 runs it with 200 events.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,7 +43,7 @@ SETTINGS = {
     "DEBUG": "false",
 }
 KINDS = ["tier.changed", "mqa.raised", "handoff.assigned", "owner.changed", "surge.started"]
-OUT = ROOT / ".bench" / "webhooks"
+OUT = Path(tempfile.gettempdir()) / f"bench-webhooks-{os.getpid()}"  # the receivers' logs
 
 
 def free_port() -> int:
@@ -219,7 +221,7 @@ def report(label: str, took: float, figures: dict, base_rate: float) -> bool:
         f"{label}: {figures['events']:,} events delivered in {took:.2f} s = {rate:,.0f} events/s "
         f"(target >= {TARGET_EVENTS_PER_SECOND:,} events/s at full size; "
         f"ratio to the baseline {rate / base_rate:.1f}x); "
-        f"{figures['attempts']:,} attempts"
+        f"{figures['attempts']:,} attempts ({figures['attempts'] - figures['events']:,} failed and retried)"
     )
     print(
         f"  receiver: {figures['raw']:,} requests, {figures['unique']:,} unique idempotency keys; "
@@ -242,7 +244,13 @@ def main() -> None:
     count = max(int(EVENTS * scale()), 50)
     print(f"webhooks: {count:,} events to a local receiver (its own process), {WORKERS} delivery workers x "
           f"{SETTINGS['WEBHOOK_CONCURRENCY']} threads, batches of {SETTINGS['WEBHOOK_BATCH_SIZE']}")  # fmt: skip
+    try:
+        measure(url, count)
+    finally:
+        shutil.rmtree(OUT, ignore_errors=True)
 
+
+def measure(url: str, count: int) -> None:
     from core.models import Event
 
     took_1, figures_1, _ = run(url, count, name="run1", stop_midway=False)
