@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 CURSOR = "webhooks"
 USER_AGENT = "RevOps-Webhooks/1"
 FAN_OUT_BATCH = 5_000
+RESPONSE_READ_BYTES = 4096  # of an answer's body: a receiver cannot fill the worker's memory
 
 
 def lease_seconds() -> float:
@@ -177,7 +178,12 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[bool, int | No
     """One POST: (delivered, response code, what went wrong in words)."""
     try:
         response = session().post(
-            url, data=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS, allow_redirects=False
+            url,
+            data=body,
+            headers=headers,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+            stream=True,  # the answer's body is read only as far as the log shows it
         )
     except UnsafeAddress as exc:
         return False, None, f"Refused: {exc}"
@@ -189,9 +195,13 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[bool, int | No
         return False, None, f"Request failed: {_short(exc)}"
     with response:
         code = response.status_code
+        try:
+            head = response.raw.read(RESPONSE_READ_BYTES, decode_content=True) or b""
+        except Exception:  # noqa: BLE001  # a body cut short says nothing more than the status
+            head = b""
         if 200 <= code < 300:
             return True, code, ""
-        snippet = response.text[:200].strip() if response.content else ""
+        snippet = head.decode("utf-8", "replace")[:200].strip()
         return False, code, f"Answered {code} {response.reason or ''}".strip() + (f": {snippet}" if snippet else "")
 
 
