@@ -15,8 +15,25 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Event
+from .queues import wake
 
 Kind = Event.Kind
+
+# The task woken once events commit (the integrations app registers it: it sequences the events and hands them to
+# webhooks); Celery beat also runs it every minute, so a lost wake-up only delays delivery.
+EVENTS_RECORDED = "core.events.recorded"
+
+
+def _wake_readers() -> None:
+    wake(EVENTS_RECORDED)
+
+
+def _wake_after_commit() -> None:
+    """Wake the readers once the transaction commits: once per transaction, however many events it writes."""
+    pending = getattr(connection, "run_on_commit", None) or []
+    if any(entry[1] is _wake_readers for entry in pending):
+        return
+    transaction.on_commit(_wake_readers)
 
 
 def record(
@@ -28,9 +45,11 @@ def record(
     at: dt.datetime | None = None,
 ) -> Event:
     """Write one event now, in the caller's transaction."""
-    return Event.objects.create(
+    event = Event.objects.create(
         kind=kind, account_id=account_id, actor_id=actor_id, data=data or {}, occurred_at=at or timezone.now()
     )
+    _wake_after_commit()
+    return event
 
 
 def record_many(events: Iterable[Event]) -> int:
@@ -40,6 +59,8 @@ def record_many(events: Iterable[Event]) -> int:
         if event.occurred_at is None:
             event.occurred_at = timezone.now()
     Event.objects.bulk_create(rows, batch_size=1000)
+    if rows:
+        _wake_after_commit()
     return len(rows)
 
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import RoleAdmin
 
-from .models import CrmConnection, CrmLink
+from .models import CrmConnection, CrmLink, WebhookCursor, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(CrmConnection)
@@ -26,3 +26,59 @@ class CrmLinkAdmin(RoleAdmin):
     search_fields = ("crm_id",)
     raw_id_fields = ("connection",)
     list_select_related = ("connection",)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(RoleAdmin):
+    """Endpoints (the Integrations → Webhooks pages are where admins normally keep them); secrets are never shown."""
+
+    list_display = ["name", "url", "active", "consecutive_failures", "disabled_at", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "url"]
+    exclude = ["secret"]
+    readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason", "secret_rotated_at", "created_by"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(RoleAdmin):
+    """The delivery log, read-only (redeliver from the Webhooks pages)."""
+
+    list_display = ["id", "endpoint", "event", "status", "attempts", "response_code", "next_attempt_at"]
+    list_filter = ["status", "endpoint"]
+    list_select_related = ["endpoint", "event"]
+    fields = [
+        "endpoint",
+        "event",
+        "key",
+        "status",
+        "attempts",
+        "redeliveries",
+        "response_code",
+        "last_error",
+        "duration_ms",
+        "next_attempt_at",
+        "last_attempt_at",
+        "delivered_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookCursor)
+class WebhookCursorAdmin(RoleAdmin):
+    """How far events have been handed to webhooks (read-only)."""
+
+    list_display = ["name", "seq", "updated_at"]
+    readonly_fields = ["name", "seq", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

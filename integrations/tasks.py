@@ -1,10 +1,13 @@
 """The integrations' Celery tasks."""
 
 from celery import shared_task
+from django.db import OperationalError
 
+from core.events import EVENTS_RECORDED
 from core.models import Job
 
 from .crm.services import due_connections, sync_job_create, sync_job_run
+from .webhooks.delivery import deliver
 
 
 @shared_task(name="integrations.crm.sync_job", acks_late=True)
@@ -22,3 +25,10 @@ def crm_sync_all_task() -> None:
     for connection in due_connections():
         job = sync_job_create(connection=connection)
         sync_job_run(job=job)
+
+
+@shared_task(name=EVENTS_RECORDED, acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+def events_recorded_task() -> None:
+    """Events committed (or the minute's beat): sequence them, fan them out to the webhook endpoints and send what
+    is due, retries included. Workers woken together share the work: each claims different deliveries."""
+    deliver()

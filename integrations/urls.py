@@ -2,11 +2,14 @@
 
 from django.urls import path
 
+from . import views
 from .crm import views as crm
+from .webhooks import views as webhooks
 
 app_name = "integrations"
 
-urlpatterns: list = [
+urlpatterns = [
+    path("", views.index, name="index"),
     path("crm/", crm.connection_list, name="crm-connections"),
     path("crm/new/", crm.connection_new, name="crm-connection-new"),
     path("crm/<int:connection_id>/", crm.connection_detail, name="crm-connection-detail"),
@@ -15,4 +18,22 @@ urlpatterns: list = [
     path("crm/<int:connection_id>/sync/", crm.sync_now, name="crm-sync-now"),
     path("crm/<int:connection_id>/mapping/<str:obj>/", crm.mapping_edit, name="crm-mapping"),
     path("crm/<int:connection_id>/push/", crm.push_diff, name="crm-push-diff"),
+    path("webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("webhooks/add/", webhooks.webhook_add, name="webhook-add"),
+    path("webhooks/deliveries/", webhooks.delivery_list, name="webhook-deliveries"),
+    path(
+        "webhooks/deliveries/<int:delivery_id>/redeliver/",
+        webhooks.delivery_redeliver_view,
+        name="webhook-delivery-redeliver",
+    ),
+    path("webhooks/<int:endpoint_id>/", webhooks.webhook_detail, name="webhook-detail"),
+    path("webhooks/<int:endpoint_id>/edit/", webhooks.webhook_edit, name="webhook-edit"),
+    path("webhooks/<int:endpoint_id>/delete/", webhooks.webhook_delete, name="webhook-delete"),
+    path("webhooks/<int:endpoint_id>/rotate-secret/", webhooks.webhook_rotate, name="webhook-rotate-secret"),
+    path("webhooks/<int:endpoint_id>/test/", webhooks.webhook_test, name="webhook-test"),
+    path(
+        "webhooks/<int:endpoint_id>/redeliver-failed/",
+        webhooks.webhook_redeliver_failed,
+        name="webhook-redeliver-failed",
+    ),
 ]

@@ -266,3 +266,19 @@ def test_the_crm_pull_benchmark_runs_at_a_small_size():
             rf"pull through the sync \({n}\): {n} companies in [\d.]+ s \([\d,]+ records/s\), peak RSS", out
         )
     assert re.search(r"memory from 100 to 1,000 companies: peak RSS x[\d.]+ .*: PASS", out), out
+
+
+@pytest.mark.postgres
+def test_the_webhooks_benchmark_runs_at_a_small_size():
+    out = run_bench("webhooks.py", "0.02")
+    assert "webhooks: 200 events to a local receiver (its own process), 2 delivery workers" in out, out
+    assert re.search(r"baseline \(a plain loop of requests.post .*\): 200 in [\d.]+ s = [\d,]+ events/s", out), out
+    run_1 = re.search(r"run 1 \(receiver up\): 200 events delivered in [\d.]+ s = [\d,]+ events/s .*ratio to the "
+                      r"baseline [\d.]+x\); 200 attempts", out)  # fmt: skip
+    assert run_1, out
+    assert "receiver: 200 requests, 200 unique idempotency keys; lost 0 (target 0); sent twice or more 0" in out, out
+    run_2 = re.search(r"run 2 \(receiver killed at \d+ received, down 1 s, restarted\): 200 events delivered .*; "
+                      r"(\d+) attempts \((\d+) failed and retried\)", out)  # fmt: skip
+    assert run_2 and int(run_2.group(2)) > 0, out  # the stop was felt, and retried through
+    assert re.search(r"receiver: (\d+) requests, 200 unique idempotency keys; lost 0 \(target 0\); sent twice or more "
+                     r"\d+; bad signatures 0", out), out  # fmt: skip

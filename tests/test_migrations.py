@@ -77,9 +77,10 @@ def _check(before: dict, database_url: str, after_counts) -> None:
     # Every table the previous main had keeps its rows; only new models add content types (and their four
     # permissions each): the routing, capacity and owner-change queues, API tokens, single sign-on groups, shadow
     # scores, rep quotas (and their history), planning scenarios (their territories, members and assignments),
-    # lookalikes (their queue, reasons and refreshes), topic surges, and duplicate candidates and account merges (and
-    # their history), domain events, CRM connections and their links.
-    grown = {"django_content_type": 22, "auth_permission": 88}
+    # lookalikes (their queue, reasons and refreshes), topic surges, duplicate candidates and account merges (and
+    # their history), domain events, CRM connections and their links, and webhook endpoints, deliveries and their
+    # cursor.
+    grown = {"django_content_type": 25, "auth_permission": 100}
     lost = {
         t: (n, after.get(t))
         for t, n in before["counts"].items()

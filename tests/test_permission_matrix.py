@@ -67,6 +67,22 @@ MATRIX = {
     # A user's own API tokens: an empty form is shown again with its errors; another user's token is not there.
     "api-tokens": (None, web(), ({}, web())),
     "api-token-revoke": ("api_token", web(NOT_MINE), ({}, web(NOT_MINE, north_rep=302))),  # revoked, back to the list
+    # Integrations: admins only. Empty forms are shown again with their errors; actions are POSTs (GET: 405).
+    "integrations:index": (None, web(ADMIN_ONLY)),
+    "integrations:webhook-list": (None, web(ADMIN_ONLY)),
+    "integrations:webhook-add": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),
+    "integrations:webhook-deliveries": (None, web(ADMIN_ONLY)),
+    "integrations:webhook-delivery-redeliver": (
+        "webhook_delivery",
+        web(ADMIN_ONLY, admin=405),
+        ({}, web(ADMIN_ONLY, admin=302)),
+    ),
+    "integrations:webhook-detail": ("webhook", web(ADMIN_ONLY)),
+    "integrations:webhook-edit": ("webhook", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),
+    "integrations:webhook-delete": ("webhook", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
+    "integrations:webhook-rotate-secret": ("webhook", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
+    "integrations:webhook-test": ("webhook", web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),
+    "integrations:webhook-redeliver-failed": ("webhook", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
     # Single sign-on is not configured here (tests/core/test_sso.py configures it).
     "oidc_authentication_init": (None, by_user(404)),
     "oidc_authentication_callback": (None, by_user(404)),
@@ -355,6 +371,7 @@ def objects(world):
         "api_token": {"token_id": token_create(world.north_rep, name="CRM sync")[0].pk},
         "sso_mapping": {"mapping_id": SsoGroupRole.objects.create(group="sales-east", role="rep").pk},
         "duplicate_pair": {"pair_id": _duplicate_pair(world).pk},
+        **_webhook(),
         **_scenario(world),
         **_crm_connection(),
     }
@@ -369,6 +386,16 @@ def _crm_connection():
         "crm_connection": {"connection_id": connection.pk},
         "crm_mapping": {"connection_id": connection.pk, "obj": "account"},
     }
+
+
+def _webhook():
+    """An endpoint (on a closed local port: a test event is refused at once) with one failed delivery."""
+    from core.events import record
+    from integrations.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(name="Warehouse", url="http://127.0.0.1:9/hook", kinds=["tier.changed"])
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=record("tier.changed"), status="failed")
+    return {"webhook": {"endpoint_id": endpoint.pk}, "webhook_delivery": {"delivery_id": delivery.pk}}
 
 
 def _scenario(world):

@@ -164,6 +164,23 @@ DEPARTURE_ABSENCE_DAYS = env_int("DEPARTURE_ABSENCE_DAYS", 14, minimum=1)
 # Lookalike scores compare every account with the accounts won in this many days up to today (segmentation/lookalike).
 LOOKALIKE_PERIOD_DAYS = env_int("LOOKALIKE_PERIOD_DAYS", 365, minimum=1)
 
+# Webhooks (integrations/webhooks): each event is POSTed to the endpoints that want it, signed; a failed attempt is
+# retried after WEBHOOK_RETRY_BASE_SECONDS * WEBHOOK_RETRY_FACTOR ** (attempt - 1) seconds (at most
+# WEBHOOK_RETRY_MAX_SECONDS, plus up to 10% jitter), WEBHOOK_MAX_ATTEMPTS attempts in all; an endpoint that fails
+# WEBHOOK_DISABLE_AFTER_FAILURES attempts in a row, over WEBHOOK_DISABLE_AFTER_MINUTES at least, is switched off and
+# the admins are told. Endpoints on private, loopback, link-local, multicast or reserved addresses are refused unless
+# WEBHOOKS_ALLOW_PRIVATE_URLS.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=120.0)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0, minimum=0.0, maximum=86400.0)
+WEBHOOK_RETRY_FACTOR = env_float("WEBHOOK_RETRY_FACTOR", 2.0, minimum=1.0, maximum=10.0)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600.0, minimum=0.0, maximum=7 * 86400.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1)
+WEBHOOK_DISABLE_AFTER_MINUTES = env_int("WEBHOOK_DISABLE_AFTER_MINUTES", 60, minimum=0)
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8, minimum=1)
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 200, minimum=1)
+WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("WEBHOOKS_ALLOW_PRIVATE_URLS", False)
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "revops@localhost")
 
@@ -231,6 +248,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "lookalike-queue": {"task": "accounts.changes.lookalikes_queued", "schedule": crontab(minute="*/5")},
     # CRM sync (integrations/crm): every enabled connection pulls what changed and pushes scores back.
     "crm-sync": {"task": "integrations.crm.sync_all", "schedule": crontab(minute="*/15")},
+    # Events are handed to webhooks as soon as they commit; every minute as well (lost wake-ups, retries now due).
+    "events-recorded": {"task": "core.events.recorded", "schedule": crontab(minute="*")},
 }
 
 # CRM credentials are encrypted at rest (Fernet) with this key: `python -c "from cryptography.fernet import Fernet;

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from accounts.changes import OWNERS_TASK, RESCORE_TASK, ROUTE_TASK
 from accounts.models import PendingRescore
+from core.events import EVENTS_RECORDED
 from core.queues import queue_add, queue_claim, wake
 from segmentation.services.qualify import MQAS_RAISED_TASK
 from territories.services import CAPACITY_TASK
@@ -15,10 +16,10 @@ from territories.services import CAPACITY_TASK
 def test_every_task_that_beat_or_a_wake_up_names_is_registered():
     current_app.loader.import_default_modules()
     named = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    named |= {RESCORE_TASK, ROUTE_TASK, OWNERS_TASK, CAPACITY_TASK, MQAS_RAISED_TASK}
+    named |= {RESCORE_TASK, ROUTE_TASK, OWNERS_TASK, CAPACITY_TASK, MQAS_RAISED_TASK, EVENTS_RECORDED}
     assert named - set(current_app.tasks) == set()
     # Each queue is drained every minute, so a lost wake-up only delays its work.
-    assert {RESCORE_TASK, ROUTE_TASK, CAPACITY_TASK} <= named
+    assert {RESCORE_TASK, ROUTE_TASK, CAPACITY_TASK, EVENTS_RECORDED} <= named
 
 
 def test_waking_a_task_no_app_registers_is_a_no_op():

@@ -7,9 +7,13 @@ from django.utils import timezone
 
 from accounts.models import Account
 from handoffs.models import Handoff
+from integrations.models import WebhookEndpoint
+from integrations.webhooks.services import endpoint_create
 from segmentation import services
 from segmentation.models import AccountScore
 from tests.factories import ICPFactory, ScoringModelFactory, SignalFactory
+
+from .receiver import Receiver
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -55,3 +59,18 @@ def qualified(world, django_capture_on_commit_callbacks):
     handoff = Handoff.objects.get(account=account)
     assert (score(account).tier, handoff.owner) == ("tier_2", world.north_rep)
     return handoff
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_endpoint(db):
+    def make(url: str, *, kinds=("tier.changed", "mqa.raised"), name="Warehouse", user=None) -> WebhookEndpoint:
+        return endpoint_create(endpoint=WebhookEndpoint(name=name, url=url, kinds=list(kinds)), user=user)
+
+    return make

@@ -35,7 +35,8 @@ def hubspot():
 def test_an_admin_connects_hubspot_maps_syncs_and_confirms_the_first_push(page, live_server, world, hubspot):
     settings = hubspot.settings()
     log_in(page, live_server, "admin")
-    page.locator("nav").get_by_role("link", name="CRM", exact=True).click()
+    page.locator("nav").get_by_role("link", name="Integrations", exact=True).click()
+    page.locator("#integration-crm").get_by_role("link", name="CRM connections").click()
     expect(page.locator("h1")).to_have_text("CRM connections")
     expect(page.locator("#no-connections")).to_be_visible()
     page.click("#add-connection")
