@@ -14,8 +14,25 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Event
+from .queues import wake
 
 Kind = Event.Kind
+
+# The readers' task (the integrations app registers one under this name): woken once per transaction that wrote
+# events, after it commits. Celery beat runs the readers every minute too, so a lost wake-up only delays them.
+EVENTS_RECORDED_TASK = "core.events.recorded"
+
+
+def _wake_readers() -> None:
+    wake(EVENTS_RECORDED_TASK)
+
+
+def _wake_readers_after_commit() -> None:
+    """Once per transaction, however many events it writes."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(entry[1] is _wake_readers for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_wake_readers, robust=True)  # a broker down must not fail the committed change
 
 
 def record(
@@ -27,9 +44,11 @@ def record(
     at: dt.datetime | None = None,
 ) -> Event:
     """Write one event now, in the caller's transaction."""
-    return Event.objects.create(
+    event = Event.objects.create(
         kind=kind, account_id=account_id, actor_id=actor_id, data=data or {}, occurred_at=at or timezone.now()
     )
+    _wake_readers_after_commit()
+    return event
 
 
 def record_many(events: Iterable[Event]) -> int:
@@ -39,6 +58,8 @@ def record_many(events: Iterable[Event]) -> int:
         if event.occurred_at is None:
             event.occurred_at = timezone.now()
     Event.objects.bulk_create(rows, batch_size=1000)
+    if rows:
+        _wake_readers_after_commit()
     return len(rows)
 
 

@@ -229,7 +229,22 @@ CELERY_BEAT_SCHEDULE: dict = {
     "lookalikes-nightly": {"task": "segmentation.tasks.lookalikes_nightly_task", "schedule": crontab(hour=1, minute=0)},
     # Won deals changed: the lookalike queue is drained as soon as a change commits, and every five minutes as well.
     "lookalike-queue": {"task": "accounts.changes.lookalikes_queued", "schedule": crontab(minute="*/5")},
+    # Chat alerts: new events read and held digests posted every minute (and as soon as events commit).
+    "chat-alerts": {"task": "integrations.tasks.alerts_drain_task", "schedule": crontab(minute="*")},
 }
+
+# Chat alerts (integrations/alerts/): Slack and Microsoft Teams incoming webhooks. Links in messages are absolute:
+# SITE_URL is the address people open the product at. A channel that posted keeps quiet ALERTS_COOLDOWN_SECONDS and
+# then posts what came meanwhile as one digest. A post is tried again ALERTS_RETRIES times on 429/5xx/no answer,
+# waiting what Retry-After asks when it is at most ALERTS_RETRY_WAIT_MAX seconds (a longer wait is left to the next
+# drain). Webhooks must be https on a public address (ALERTS_ALLOW_HTTP / ALERTS_ALLOW_PRIVATE_URLS: for tests).
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+ALERTS_COOLDOWN_SECONDS = env_int("ALERTS_COOLDOWN_SECONDS", 300, minimum=0)
+ALERTS_RETRIES = env_int("ALERTS_RETRIES", 3, minimum=0)
+ALERTS_RETRY_WAIT_MAX = env_int("ALERTS_RETRY_WAIT_MAX", 30, minimum=0)
+ALERTS_TIMEOUT_SECONDS = env_int("ALERTS_TIMEOUT_SECONDS", 10, minimum=1)
+ALERTS_ALLOW_HTTP = env_bool("ALERTS_ALLOW_HTTP", False)
+ALERTS_ALLOW_PRIVATE_URLS = env_bool("ALERTS_ALLOW_PRIVATE_URLS", False)
 
 # API tokens: a login through POST /api/v1/auth/token/ makes one valid API_TOKEN_DAYS days; users make and revoke
 # their own on the "API tokens" page, at most API_TOKENS_PER_USER active at a time.
