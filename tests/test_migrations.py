@@ -78,8 +78,8 @@ def _check(before: dict, database_url: str, after_counts) -> None:
     # permissions each): the routing, capacity and owner-change queues, API tokens, single sign-on groups, shadow
     # scores, rep quotas (and their history), planning scenarios (their territories, members and assignments),
     # lookalikes (their queue, reasons and refreshes), topic surges, and duplicate candidates and account merges (and
-    # their history).
-    grown = {"django_content_type": 19, "auth_permission": 76}
+    # their history), domain events, and chat alerts (channels, preferences, alerts and their cursor).
+    grown = {"django_content_type": 24, "auth_permission": 96}
     lost = {
         t: (n, after.get(t))
         for t, n in before["counts"].items()
