@@ -409,3 +409,14 @@ def test_a_private_address_is_refused_at_posting_time_too(world, slack, settings
     assert slack.received == []
     north.refresh_from_db()
     assert "inside this network" in north.last_error
+
+
+def test_a_transaction_writing_many_events_wakes_the_readers_once(world, django_capture_on_commit_callbacks):
+    from core.events import record_many
+    from core.models import Event
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        for _ in range(3):
+            record("handoff.assigned", account_id=world.north_account.pk)
+        record_many([Event(kind="surge.started", account_id=world.north_account.pk) for _ in range(5)])
+    assert len(callbacks) == 1
