@@ -230,7 +230,7 @@ def channel_send(channel_id: int, *, now: dt.datetime, sleep: Callable[[float], 
     while it posts, so two drains never post the same alerts."""
     result = SendResult()
     with transaction.atomic():
-        channel = AlertChannel.objects.select_for_update(skip_locked=True).filter(pk=channel_id).first()
+        channel = AlertChannel.objects.select_for_update(skip_locked=True).filter(pk=channel_id).order_by("pk").first()
         if channel is None:
             return result  # another drain is posting to it
         if channel.quiet_until and now < channel.quiet_until:

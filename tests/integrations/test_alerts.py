@@ -420,3 +420,55 @@ def test_a_transaction_writing_many_events_wakes_the_readers_once(world, django_
             record("handoff.assigned", account_id=world.north_account.pk)
         record_many([Event(kind="surge.started", account_id=world.north_account.pk) for _ in range(5)])
     assert len(callbacks) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_drains_running_at_once_while_events_commit_post_each_event_once(world, slack, settings):
+    """PostgreSQL: a writer commits events one by one (each commit wakes a drain) while three drains loop; every
+    account is named in exactly one message."""
+    import threading
+
+    from django.db import connection
+
+    from ..conftest import require_postgres
+
+    require_postgres()
+    settings.ALERTS_COOLDOWN_SECONDS = 0  # every drain may post: the most chances to post twice
+    channel(slack, territory=world.north)
+    accounts = [AccountFactory(name=f"C{n}", territory=world.north, owner=world.north_rep) for n in range(40)]
+    done = threading.Event()
+    failures = []
+
+    def writer():
+        try:
+            for account in accounts:
+                with transaction.atomic():
+                    record("handoff.assigned", account_id=account.pk)
+        except Exception as error:  # noqa: BLE001  # reported by the assertion below
+            failures.append(error)
+        finally:
+            done.set()
+            connection.close()
+
+    def drainer():
+        try:
+            while not done.is_set():
+                alerts_drain()
+        except Exception as error:  # noqa: BLE001
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=drainer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    for minutes in (1, 2):
+        alerts_drain(now=timezone.now() + dt.timedelta(minutes=minutes))
+    texts = slack.texts()
+    assert Alert.objects.filter(status=Alert.Status.SENT).count() == 40
+    for account in accounts:
+        assert sum(text.count(f"|{account.name}>") for text in texts) == 1, account.name
