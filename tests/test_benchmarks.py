@@ -248,3 +248,16 @@ def test_the_duplicates_benchmark_runs_at_a_small_size():
                        r"recall (\d\.\d+)", out)  # fmt: skip
     assert domain and float(domain.group(1)) == 1.0 and float(domain.group(2)) < recall, out
     assert "target: duplicates job <= 300 s: PASS" in out and "recall above the exact baselines': PASS" in out, out
+
+
+@pytest.mark.postgres
+def test_the_chat_alerts_benchmark_runs_at_a_small_size():
+    """1,000 events over 50 territories' Slack channels (a local stand-in): every event read, one message and one
+    digest per channel, nothing left waiting."""
+    out = run_bench("alerts.py", "0.01")
+    assert "set-up: 50 territories with a Slack channel each, 200 accounts, 1,000 events (5 reps opted out" in out, out
+    assert re.search(r"baseline: reading the 1,000 events in commit order: [\d.]+ s", out), out
+    assert re.search(r"reading into alerts: 1,000 events -> [\d,]+ alerts in [\d.]+ s \([\d,]+ events/s", out), out
+    assert re.search(r"first drain: 50 messages \(50 alerts, one per channel, at once\)", out), out
+    assert re.search(r"after the cooldown: 50 digests \([\d,]+ alerts\)", out), out
+    assert "alerts left waiting: 0; one message plus one digest per channel: PASS" in out, out

@@ -48,7 +48,15 @@ READ_BATCH = 1000
 
 def account_url(account_id: int) -> str:
     """The account page's absolute address (SITE_URL: the address people open the product at)."""
-    return settings.SITE_URL.rstrip("/") + reverse("account-detail", args=[account_id])
+    return account_urls()(account_id)
+
+
+def account_urls() -> Callable[[int], str]:
+    """account_url for many accounts: the address resolved once, then filled in with each id."""
+    marker = 987_654_321
+    prefix, suffix = reverse("account-detail", args=[marker]).split(str(marker))
+    base = settings.SITE_URL.rstrip("/") + prefix
+    return lambda account_id: f"{base}{int(account_id)}{suffix}"
 
 
 def person(user) -> str:
@@ -203,11 +211,11 @@ class SendResult:
     failed: int = 0
 
 
-def _item(alert: Alert) -> messages.Item:
+def _item(alert: Alert, url: Callable[[int], str]) -> messages.Item:
     return messages.Item(
         kind=alert.kind,
         account_name=alert.account_name,
-        url=account_url(alert.account_id) if alert.account_id else settings.SITE_URL,
+        url=url(alert.account_id) if alert.account_id else settings.SITE_URL,
         people=tuple(alert.people or ()),
     )
 
@@ -242,7 +250,8 @@ def channel_send(channel_id: int, *, now: dt.datetime, sleep: Callable[[float], 
         in_quiet = channel.quiet_until is not None and held[0].created_at < channel.quiet_until
         batch = held if in_quiet else held[:1]
         minutes = max(1, round(settings.ALERTS_COOLDOWN_SECONDS / 60))
-        body = messages.payload(channel.kind, [_item(a) for a in batch], minutes=minutes)
+        url = account_urls()
+        body = messages.payload(channel.kind, [_item(a, url) for a in batch], minutes=minutes)
         outcome = post(channel.webhook_url, body, tool=channel.kind, sleep=sleep)
         ids = [a.pk for a in batch]
         if outcome.ok:
