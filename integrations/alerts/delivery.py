@@ -28,7 +28,7 @@ SLACK_ERRORS = {
     "channel_is_archived": "the Slack channel is archived",
     "action_prohibited": "a Slack admin restricted posting to the channel",
     "posting_to_general_channel_denied": "only admins may post to the channel",
-    "invalid_token": "the webhook address is no longer valid",
+    "invalid_token": "the webhook address is no longer valid",  # nosec B105  # an error word, not a secret
     "invalid_payload": "Slack refused the message's format",
 }
 

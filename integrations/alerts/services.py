@@ -20,6 +20,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -44,6 +45,7 @@ KINDS = {
     Event.Kind.SURGE_STARTED: AlertKind.SURGE,
 }
 READ_BATCH = 1000
+SCAN_WINDOW = 10_000  # places of the event log looked at per read
 
 
 def account_url(account_id: int) -> str:
@@ -180,25 +182,39 @@ def alerts_for_events(events: list[Event]) -> list[Alert]:
     return alerts
 
 
-def alerts_from_events(*, limit: int = READ_BATCH) -> int:
-    """Read the committed events after the cursor into held alerts (one reader at a time: the cursor's row is
-    locked). Returns how many events were read."""
-    sequence()
+def sequence_all() -> None:
+    """Give every committed event its place (`sequence` places up to 50,000 at a time)."""
+    while sequence() >= 50_000:
+        pass
+
+
+class Read(NamedTuple):
+    events: int  # events of the alerts' kinds read
+    more: bool  # committed events remain after the cursor
+
+
+def alerts_from_events(*, limit: int = READ_BATCH, place: bool = True) -> Read:
+    """Read committed events after the cursor into held alerts: up to `limit` of the alerts' kinds, within the next
+    SCAN_WINDOW places, so each read costs the same however many events wait. One reader at a time (the cursor's row
+    is locked); `place`: sequence the committed events first."""
+    if place:
+        sequence_all()
     AlertCursor.objects.get_or_create(name=CURSOR)
     with transaction.atomic():
         cursor = AlertCursor.objects.select_for_update().get(name=CURSOR)
         # The top first: every event placed up to it is committed, so the read below sees them all.
         top = Event.objects.filter(seq__isnull=False).aggregate(top=Max("seq"))["top"] or 0
         if top <= cursor.last_seq:
-            return 0
+            return Read(0, False)
+        upper = min(top, cursor.last_seq + SCAN_WINDOW)
         events = list(
-            Event.objects.filter(seq__gt=cursor.last_seq, seq__lte=top, kind__in=list(KINDS)).order_by("seq")[:limit]
+            Event.objects.filter(seq__gt=cursor.last_seq, seq__lte=upper, kind__in=list(KINDS)).order_by("seq")[:limit]
         )
         alerts = alerts_for_events(events)
-        Alert.objects.bulk_create(alerts, ignore_conflicts=True, batch_size=500)
-        cursor.last_seq = events[-1].seq if len(events) == limit else top
+        Alert.objects.bulk_create(alerts, ignore_conflicts=True, batch_size=1000)
+        cursor.last_seq = events[-1].seq if len(events) == limit else upper
         cursor.save(update_fields=["last_seq", "updated_at"])
-        return len(events)
+        return Read(len(events), cursor.last_seq < top)
 
 
 # --- Sending -----------------------------------------------------------------------------------------------------
@@ -243,12 +259,13 @@ def channel_send(channel_id: int, *, now: dt.datetime, sleep: Callable[[float], 
             return result  # another drain is posting to it
         if channel.quiet_until and now < channel.quiet_until:
             return result  # quiet: what it holds goes in the digest when the quiet ends
-        held = list(channel.alerts.filter(status=Alert.Status.HELD).order_by("created_at", "pk"))
-        if not held:
+        held = channel.alerts.filter(status=Alert.Status.HELD).order_by("created_at", "pk")
+        first = held.first()
+        if first is None:
             return result
         # Held during the quiet: one digest of them all. The first after a quiet spell goes at once; the rest wait.
-        in_quiet = channel.quiet_until is not None and held[0].created_at < channel.quiet_until
-        batch = held if in_quiet else held[:1]
+        in_quiet = channel.quiet_until is not None and first.created_at < channel.quiet_until
+        batch = list(held) if in_quiet else [first]
         minutes = max(1, round(settings.ALERTS_COOLDOWN_SECONDS / 60))
         url = account_urls()
         body = messages.payload(channel.kind, [_item(a, url) for a in batch], minutes=minutes)
@@ -285,7 +302,8 @@ def alerts_send(*, now: dt.datetime | None = None, sleep: Callable[[float], None
 
 def alerts_drain(*, now: dt.datetime | None = None, sleep: Callable[[float], None] = time.sleep) -> SendResult:
     """The task's work: read every new event, then post what each channel may."""
-    while alerts_from_events() == READ_BATCH:
+    sequence_all()
+    while alerts_from_events(place=False).more:
         pass
     return alerts_send(now=now, sleep=sleep)
 

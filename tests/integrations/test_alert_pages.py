@@ -160,3 +160,17 @@ def test_a_wrong_slack_member_id_is_said_and_kept(client, world):
 def test_the_user_menu_links_to_chat_alerts(client, world):
     client.force_login(world.north_rep)
     assert reverse("integrations:my-alerts") in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("user", ["north_rep", "manager"])
+def test_reps_and_managers_cannot_add_or_change_channels(client, world, user):
+    channel = AlertChannel.objects.create(kind="slack", name="#north", webhook_url="https://hooks.slack.com/services/a")
+    client.force_login(getattr(world, user))
+    assert client.get(reverse("integrations:alert-channel-list")).status_code == 403
+    assert client.post(reverse("integrations:alert-channel-add"), form(name="#mine")).status_code == 403
+    assert (
+        client.post(reverse("integrations:alert-channel-edit", args=[channel.pk]), form(name="#x")).status_code == 403
+    )
+    assert client.post(reverse("integrations:alert-channel-delete", args=[channel.pk])).status_code == 403
+    assert list(AlertChannel.objects.values_list("name", flat=True)) == ["#north"]
+    assert client.get(reverse("integrations:my-alerts")).status_code == 200  # their own page only

@@ -472,3 +472,19 @@ def test_drains_running_at_once_while_events_commit_post_each_event_once(world, 
     assert Alert.objects.filter(status=Alert.Status.SENT).count() == 40
     for account in accounts:
         assert sum(text.count(f"|{account.name}>") for text in texts) == 1, account.name
+
+
+def test_the_drain_reads_past_long_runs_of_other_events(world, slack, monkeypatch):
+    """Each read looks at a window of the log: a run of other events longer than it does not stop the drain."""
+    from integrations.alerts import services
+
+    monkeypatch.setattr(services, "SCAN_WINDOW", 3)
+    monkeypatch.setattr(services, "READ_BATCH", 2)
+    channel(slack, territory=world.north)
+    for _ in range(10):
+        record("tier.changed", account_id=world.north_account.pk)
+    for account in (world.north_account, world.north_east_account, world.owned_by_rep):
+        record("handoff.assigned", account_id=account.pk)
+    alerts_drain()
+    assert Alert.objects.count() == 3
+    assert services.alerts_from_events() == (0, False)
