@@ -46,6 +46,7 @@ KINDS = {
 }
 READ_BATCH = 1000
 SCAN_WINDOW = 10_000  # places of the event log looked at per read
+DIGEST_MAX = 5_000  # alerts in one digest at most; more wait for the next one
 
 
 def account_url(account_id: int) -> str:
@@ -265,7 +266,7 @@ def channel_send(channel_id: int, *, now: dt.datetime, sleep: Callable[[float], 
             return result
         # Held during the quiet: one digest of them all. The first after a quiet spell goes at once; the rest wait.
         in_quiet = channel.quiet_until is not None and first.created_at < channel.quiet_until
-        batch = list(held) if in_quiet else [first]
+        batch = list(held[:DIGEST_MAX]) if in_quiet else [first]
         minutes = max(1, round(settings.ALERTS_COOLDOWN_SECONDS / 60))
         url = account_urls()
         body = messages.payload(channel.kind, [_item(a, url) for a in batch], minutes=minutes)
@@ -291,7 +292,12 @@ def alerts_send(*, now: dt.datetime | None = None, sleep: Callable[[float], None
     """Every channel with held alerts posts what it may now."""
     now = now or timezone.now()
     total = SendResult()
-    channel_ids = sorted(set(Alert.objects.filter(status=Alert.Status.HELD).values_list("channel_id", flat=True)))
+    channel_ids = list(
+        Alert.objects.filter(status=Alert.Status.HELD)
+        .order_by("channel_id")
+        .values_list("channel_id", flat=True)
+        .distinct()
+    )
     for channel_id in channel_ids:
         sent = channel_send(channel_id, now=now, sleep=sleep)
         total.messages += sent.messages

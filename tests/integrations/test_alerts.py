@@ -488,3 +488,20 @@ def test_the_drain_reads_past_long_runs_of_other_events(world, slack, monkeypatc
     alerts_drain()
     assert Alert.objects.count() == 3
     assert services.alerts_from_events() == (0, False)
+
+
+def test_a_digest_holds_a_bounded_number_of_alerts_the_rest_wait_for_the_next(world, slack, monkeypatch):
+    from integrations.alerts import services
+
+    monkeypatch.setattr(services, "DIGEST_MAX", 3)
+    channel(slack, territory=world.north)
+    accounts = [AccountFactory(name=f"Co {n}", territory=world.north, owner=world.north_rep) for n in range(6)]
+    for account in accounts:
+        record("handoff.assigned", account_id=account.pk)
+    start = timezone.now()
+    alerts_drain(now=start)  # the first, at once
+    alerts_drain(now=start + LATER)  # a digest of three
+    alerts_drain(now=start + 2 * LATER)  # the last two
+    assert [len(body["blocks"]) for body in slack.delivered()] == [1, 2, 2]
+    assert slack.texts()[1].startswith("3 alerts") and slack.texts()[2].startswith("2 alerts")
+    assert not Alert.objects.filter(status=Alert.Status.HELD).exists()
