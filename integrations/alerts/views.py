@@ -1,9 +1,13 @@
 """The chat alert pages: channels (admins) and each person's own chat alerts."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.decorators import admin_only, role_required
@@ -50,8 +54,13 @@ def channel_add(request):
 def channel_detail(request, channel_id: int):
     channel = get_object_or_404(AlertChannel.objects.select_related("territory"), pk=channel_id)
     alerts = channel.alerts.order_by("-created_at", "-pk")
+    ago = ""
+    if channel.last_sent_at:
+        since = timezone.now() - channel.last_sent_at
+        ago = "just now" if since < dt.timedelta(minutes=1) else f"{timesince(channel.last_sent_at)} ago"
     context = {
         "channel": channel,
+        "last_sent_ago": ago,
         "page": _page(request, alerts),
         "held": channel.alerts.filter(status=Alert.Status.HELD).count(),
     }
