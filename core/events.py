@@ -19,8 +19,8 @@ from .queues import wake
 
 Kind = Event.Kind
 
-# The task woken once events commit (the integrations app registers it: it sequences the events and hands them to
-# webhooks); Celery beat also runs it every minute, so a lost wake-up only delays delivery.
+# The readers' task (the integrations app registers one under this name): woken once per transaction that wrote
+# events, after it commits. Celery beat runs the readers every minute too, so a lost wake-up only delays them.
 EVENTS_RECORDED = "core.events.recorded"
 
 
@@ -28,12 +28,12 @@ def _wake_readers() -> None:
     wake(EVENTS_RECORDED)
 
 
-def _wake_after_commit() -> None:
-    """Wake the readers once the transaction commits: once per transaction, however many events it writes."""
-    pending = getattr(connection, "run_on_commit", None) or []
-    if any(entry[1] is _wake_readers for entry in pending):
+def _wake_readers_after_commit() -> None:
+    """Once per transaction, however many events it writes."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(entry[1] is _wake_readers for entry in connection.run_on_commit):
         return
-    transaction.on_commit(_wake_readers)
+    transaction.on_commit(_wake_readers, robust=True)  # a broker down must not fail the committed change
 
 
 def record(
@@ -48,7 +48,7 @@ def record(
     event = Event.objects.create(
         kind=kind, account_id=account_id, actor_id=actor_id, data=data or {}, occurred_at=at or timezone.now()
     )
-    _wake_after_commit()
+    _wake_readers_after_commit()
     return event
 
 
@@ -60,7 +60,7 @@ def record_many(events: Iterable[Event]) -> int:
             event.occurred_at = timezone.now()
     Event.objects.bulk_create(rows, batch_size=1000)
     if rows:
-        _wake_after_commit()
+        _wake_readers_after_commit()
     return len(rows)
 
 

@@ -6,6 +6,7 @@ from django.db import OperationalError
 from core.events import EVENTS_RECORDED
 from core.models import Job
 
+from .alerts.services import alerts_drain
 from .crm.services import due_connections, sync_job_create, sync_job_run
 from .webhooks.delivery import deliver
 
@@ -30,5 +31,16 @@ def crm_sync_all_task() -> None:
 @shared_task(name=EVENTS_RECORDED, acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
 def events_recorded_task() -> None:
     """Events committed (or the minute's beat): sequence them, fan them out to the webhook endpoints and send what
-    is due, retries included. Workers woken together share the work: each claims different deliveries."""
-    deliver()
+    is due, retries included (workers woken together share the work: each claims different deliveries); then the chat
+    alerts read them and post what each channel may, held digests included. Chat alerts run even if a delivery
+    fails."""
+    try:
+        deliver()
+    finally:
+        alerts_drain()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+def alerts_drain_task() -> None:
+    """Read new events into chat alerts and post what each channel may (held digests included)."""
+    alerts_drain()

@@ -1,8 +1,9 @@
-"""The integrations' pages, under /integrations/ (admins configure them)."""
+"""The integrations' pages, under /integrations/ (admins configure them; everyone sets their own chat alerts)."""
 
 from django.urls import path
 
 from . import views
+from .alerts import views as alerts
 from .crm import views as crm
 from .webhooks import views as webhooks
 
@@ -36,4 +37,11 @@ urlpatterns = [
         webhooks.webhook_redeliver_failed,
         name="webhook-redeliver-failed",
     ),
+    path("alerts/", alerts.channel_list, name="alert-channel-list"),
+    path("alerts/add/", alerts.channel_add, name="alert-channel-add"),
+    path("alerts/mine/", alerts.my_alerts, name="my-alerts"),
+    path("alerts/<int:channel_id>/", alerts.channel_detail, name="alert-channel-detail"),
+    path("alerts/<int:channel_id>/edit/", alerts.channel_edit, name="alert-channel-edit"),
+    path("alerts/<int:channel_id>/delete/", alerts.channel_delete_view, name="alert-channel-delete"),
+    path("alerts/<int:channel_id>/test/", alerts.channel_test, name="alert-channel-test"),
 ]

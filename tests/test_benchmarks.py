@@ -282,3 +282,16 @@ def test_the_webhooks_benchmark_runs_at_a_small_size():
     assert run_2 and int(run_2.group(2)) > 0, out  # the stop was felt, and retried through
     assert re.search(r"receiver: (\d+) requests, 200 unique idempotency keys; lost 0 \(target 0\); sent twice or more "
                      r"\d+; bad signatures 0", out), out  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_the_chat_alerts_benchmark_runs_at_a_small_size():
+    """1,000 events over 50 territories' Slack channels (a local stand-in): every event read, one message and one
+    digest per channel, nothing left waiting."""
+    out = run_bench("alerts.py", "0.01")
+    assert "set-up: 50 territories with a Slack channel each, 200 accounts, 1,000 events (5 reps opted out" in out, out
+    assert re.search(r"baseline: reading the 1,000 events in commit order: [\d.]+ s", out), out
+    assert re.search(r"reading into alerts: 1,000 events -> [\d,]+ alerts in [\d.]+ s \([\d,]+ events/s", out), out
+    assert re.search(r"first drain: 50 messages \(50 alerts, one per channel, at once\)", out), out
+    assert re.search(r"after the cooldown: 50 digests \([\d,]+ alerts\)", out), out
+    assert "alerts left waiting: 0; one message plus one digest per channel: PASS" in out, out

@@ -79,8 +79,9 @@ def _check(before: dict, database_url: str, after_counts) -> None:
     # scores, rep quotas (and their history), planning scenarios (their territories, members and assignments),
     # lookalikes (their queue, reasons and refreshes), topic surges, duplicate candidates and account merges (and
     # their history), domain events, CRM connections and their links, webhook endpoints, deliveries and their
-    # cursor, and stored assignment previews and their moves.
-    grown = {"django_content_type": 27, "auth_permission": 108}
+    # cursor, stored assignment previews and their moves, and chat alerts (channels, preferences, alerts and their
+    # cursor).
+    grown = {"django_content_type": 31, "auth_permission": 124}
     lost = {
         t: (n, after.get(t))
         for t, n in before["counts"].items()

@@ -86,6 +86,20 @@ MATRIX = {
     # Single sign-on is not configured here (tests/core/test_sso.py configures it).
     "oidc_authentication_init": (None, by_user(404)),
     "oidc_authentication_callback": (None, by_user(404)),
+    # Chat alert channels (admins): an empty form is shown again with its errors; the test message is a POST (the
+    # matrix's channel points at a reserved address: refused without a connection, back to the page).
+    "integrations:alert-channel-list": (None, web(ADMIN_ONLY)),
+    "integrations:alert-channel-add": (None, web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),
+    "integrations:alert-channel-detail": ("alert_channel", web(ADMIN_ONLY)),
+    "integrations:alert-channel-edit": ("alert_channel", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY))),
+    "integrations:alert-channel-delete": ("alert_channel", web(ADMIN_ONLY), ({}, web(ADMIN_ONLY, admin=302))),
+    "integrations:alert-channel-test": ("alert_channel", web(ADMIN_ONLY, admin=405), ({}, web(ADMIN_ONLY, admin=302))),
+    # Everyone's own chat alerts (no one else's: the page has no user in its address); an empty form opts out of all.
+    "integrations:my-alerts": (
+        None,
+        web(),
+        ({}, web(north_rep=302, other_rep=302, manager=302, other_manager=302, admin=302)),
+    ),
     "account-list": (None, web()),
     "account-export": (None, web()),
     "account-detail": ("account", web(NORTH_SCOPE)),
@@ -372,6 +386,7 @@ def objects(world):
         "sso_mapping": {"mapping_id": SsoGroupRole.objects.create(group="sales-east", role="rep").pk},
         "duplicate_pair": {"pair_id": _duplicate_pair(world).pk},
         **_webhook(),
+        "alert_channel": {"channel_id": _alert_channel(world).pk},
         **_scenario(world),
         **_crm_connection(),
     }
@@ -431,6 +446,15 @@ def _duplicate_pair(world):
 
     twin = AccountFactory(name="North account Inc.", country=world.north_account.country)
     return DuplicateCandidate.objects.create(account_a=world.north_account, account_b=twin, score=97, evidence={})
+
+
+def _alert_channel(world):
+    """North's Slack channel; its webhook is a reserved (documentation) address, so a test post is refused offline."""
+    from integrations.models import AlertChannel
+
+    return AlertChannel.objects.create(
+        kind="slack", name="#sales-north", webhook_url="https://203.0.113.7/services/T0/B0/x", territory=world.north
+    )
 
 
 def _handoff(world):

@@ -248,7 +248,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "lookalike-queue": {"task": "accounts.changes.lookalikes_queued", "schedule": crontab(minute="*/5")},
     # CRM sync (integrations/crm): every enabled connection pulls what changed and pushes scores back.
     "crm-sync": {"task": "integrations.crm.sync_all", "schedule": crontab(minute="*/15")},
-    # Events are handed to webhooks as soon as they commit; every minute as well (lost wake-ups, retries now due).
+    # Events are handed to webhooks and chat alerts as soon as they commit; every minute as well (lost wake-ups,
+    # retries now due, chat digests whose quiet ended).
     "events-recorded": {"task": "core.events.recorded", "schedule": crontab(minute="*")},
 }
 
@@ -260,6 +261,20 @@ INTEGRATIONS_DEV_KEY_ALLOWED = DEBUG
 # A CRM's 429 answers: wait its Retry-After (at most this many seconds) and try again, this many times at most.
 CRM_RETRY_AFTER_MAX_SECONDS = env_float("CRM_RETRY_AFTER_MAX_SECONDS", 60.0, minimum=0.0, maximum=600.0)
 CRM_RATE_LIMIT_RETRIES = env_int("CRM_RATE_LIMIT_RETRIES", 5, minimum=0)
+
+
+# Chat alerts (integrations/alerts/): Slack and Microsoft Teams incoming webhooks. Links in messages are absolute:
+# SITE_URL is the address people open the product at. A channel that posted keeps quiet ALERTS_COOLDOWN_SECONDS and
+# then posts what came meanwhile as one digest. A post is tried again ALERTS_RETRIES times on 429/5xx/no answer,
+# waiting what Retry-After asks when it is at most ALERTS_RETRY_WAIT_MAX seconds (a longer wait is left to the next
+# drain). Webhooks must be https on a public address (ALERTS_ALLOW_HTTP / ALERTS_ALLOW_PRIVATE_URLS: for tests).
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+ALERTS_COOLDOWN_SECONDS = env_int("ALERTS_COOLDOWN_SECONDS", 300, minimum=0)
+ALERTS_RETRIES = env_int("ALERTS_RETRIES", 3, minimum=0)
+ALERTS_RETRY_WAIT_MAX = env_int("ALERTS_RETRY_WAIT_MAX", 30, minimum=0)
+ALERTS_TIMEOUT_SECONDS = env_int("ALERTS_TIMEOUT_SECONDS", 10, minimum=1)
+ALERTS_ALLOW_HTTP = env_bool("ALERTS_ALLOW_HTTP", False)
+ALERTS_ALLOW_PRIVATE_URLS = env_bool("ALERTS_ALLOW_PRIVATE_URLS", False)
 
 # API tokens: a login through POST /api/v1/auth/token/ makes one valid API_TOKEN_DAYS days; users make and revoke
 # their own on the "API tokens" page, at most API_TOKENS_PER_USER active at a time.

@@ -13,6 +13,7 @@ from segmentation import services
 from segmentation.models import AccountScore
 from tests.factories import ICPFactory, ScoringModelFactory, SignalFactory
 
+from .chat_servers import chat_server
 from .receiver import Receiver
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -74,3 +75,25 @@ def make_endpoint(db):
         return endpoint_create(endpoint=WebhookEndpoint(name=name, url=url, kinds=list(kinds)), user=user)
 
     return make
+
+
+@pytest.fixture
+def slack():
+    with chat_server("slack") as server:
+        yield server
+
+
+@pytest.fixture
+def teams():
+    with chat_server("teams") as server:
+        yield server
+
+
+@pytest.fixture
+def local_webhooks(settings):
+    """The stand-ins listen on http://127.0.0.1: allowed here, refused by default."""
+    settings.ALERTS_ALLOW_HTTP = True
+    settings.ALERTS_ALLOW_PRIVATE_URLS = True
+    settings.SITE_URL = "https://revops.example.com"
+    settings.ALERTS_COOLDOWN_SECONDS = 300
+    return settings
