@@ -49,8 +49,7 @@ def test_an_admin_adds_a_territory_channel_a_rep_opts_out_of_surges_and_the_chan
 
     # The admin adds North's Slack channel from the Integrations page and checks it with a test message.
     log_in(page, live_server, "admin")
-    page.click("#user-menu")
-    page.get_by_role("link", name="Integrations", exact=True).click()
+    page.locator("nav").get_by_role("link", name="Integrations", exact=True).click()
     page.get_by_role("link", name="Slack and Teams channels").click()
     expect(page.locator("#no-channels")).to_be_visible()
     page.click("#add-channel")
