@@ -2,5 +2,6 @@
 integrations/crm/adapter.py): the sync's tests run unchanged against every fake in FAKES."""
 
 from .hubspot import FakeHubSpot
+from .salesforce import FakeSalesforce
 
-FAKES = {"hubspot": FakeHubSpot}
+FAKES = {"hubspot": FakeHubSpot, "salesforce": FakeSalesforce}
