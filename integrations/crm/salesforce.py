@@ -321,7 +321,9 @@ class SalesforceAdapter:
                     detail = message or "too many requests"
                     if wait is not None and retries < self.max_retries:
                         detail += f" (it asks to wait {wait:g} s, longer than the {self.max_retry_wait:g} s allowed)"
-                    raise CrmError(f"Salesforce's API limit was reached ({what}): {detail}") from error
+                    raise CrmError(
+                        f"Salesforce's API limit was reached ({what}; HTTP {error.status} {code}): {detail}"
+                    ) from error
                 raise CrmError(f"Salesforce refused to {what}: {message or error.status} ({code})") from error
             except requests.RequestException as error:
                 raise CrmError(f"Salesforce could not be reached to {what}: {error}") from error
