@@ -324,7 +324,10 @@ class SalesforceAdapter:
                     raise CrmError(
                         f"Salesforce's API limit was reached ({what}; HTTP {error.status} {code}): {detail}"
                     ) from error
-                raise CrmError(f"Salesforce refused to {what}: {message or error.status} ({code})") from error
+                raise CrmError(
+                    f"Salesforce refused to {what}: {message or 'no reason given'} ({code or 'error'}, HTTP "
+                    f"{error.status})"
+                ) from error
             except requests.RequestException as error:
                 raise CrmError(f"Salesforce could not be reached to {what}: {error}") from error
             except ValueError as error:  # a body that is not JSON

@@ -513,7 +513,8 @@ class FakeSalesforce:
             (crm_id,) = args
         with self.lock:
             record = next(data[crm_id] for data in self.data.values() if crm_id in data)
-            record.update({name: _stored(value) for name, value in fields.items()})
+            known = {name.lower(): name for name in record}  # Salesforce's field names are case-insensitive
+            record.update({known.get(name.lower(), name): _stored(value) for name, value in fields.items()})
             record["SystemModstamp"] = record["LastModifiedDate"] = sf_datetime(modified_at or self._tick())
 
     def sample(self, obj: str, n: int) -> dict:
