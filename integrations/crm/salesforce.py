@@ -15,7 +15,8 @@
   stops before it uses more than `max_api_share` of the org's daily calls (other tools need them too).
 
 Connection settings (`build(settings, on_tokens)`):
-  instance_url      the org's URL, as the OAuth flow returned it (https://<my-domain>.my.salesforce.com)
+  instance_url      the org's URL, as the OAuth flow returned it (https://<my-domain>.my.salesforce.com); the connection
+                    page's `base_url` when not given
   access_token      the current OAuth access token (session id)
   refresh_token     the OAuth refresh token, with client_id and client_secret (the connected app's consumer key and
                     secret) to refresh an expired access token

@@ -400,12 +400,18 @@ class FakeSalesforce:
         self.calls: list[dict] = []  # method, path, query, body: for assertions on what was sent
         self.server: ThreadingHTTPServer | None = None
         self.url = ""
-        # The org's clock: each change without a given time is a second after the last, so records differ in their
-        # SystemModstamp as they would over a working day (and tests do not depend on the wall clock).
-        self.clock = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        # The org's clock: it starts at the wall clock's second and each change without a given time is a second
+        # after the last, so records differ in their SystemModstamp as they would over a working day.
+        self.clock = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
-    def _tick(self) -> dt.datetime:
+    def _tick(self, given: dt.datetime | None = None) -> dt.datetime:
+        """The stamp of a change: `given`, or a second after the latest one (the clock never goes back)."""
         with self.lock:
+            if given is not None:
+                if given.tzinfo is None:
+                    given = given.replace(tzinfo=dt.UTC)
+                self.clock = max(self.clock, given)
+                return given
             self.clock += dt.timedelta(seconds=1)
             return self.clock
 
@@ -457,7 +463,7 @@ class FakeSalesforce:
         sobject = sobject or OBJECT_SOBJECTS[obj][0]
         with self.lock:
             crm_id = salesforce_id(KEY_PREFIXES[sobject], next(self.numbers))
-            stamp = sf_datetime(modified_at or self._tick())
+            stamp = sf_datetime(self._tick(modified_at))
             record = {name: None for name, *_ in self.schema[sobject]}
             known = {name.lower(): name for name in record}
             for name, value in fields.items():
@@ -515,7 +521,7 @@ class FakeSalesforce:
             record = next(data[crm_id] for data in self.data.values() if crm_id in data)
             known = {name.lower(): name for name in record}  # Salesforce's field names are case-insensitive
             record.update({known.get(name.lower(), name): _stored(value) for name, value in fields.items()})
-            record["SystemModstamp"] = record["LastModifiedDate"] = sf_datetime(modified_at or self._tick())
+            record["SystemModstamp"] = record["LastModifiedDate"] = sf_datetime(self._tick(modified_at))
 
     def sample(self, obj: str, n: int) -> dict:
         """Fields of a plausible record number n, in Salesforce's field names (the sync's tests are vendor-blind)."""
