@@ -74,3 +74,37 @@ def test_a_mapping_without_a_required_field_is_refused_and_keeps_the_choices(cli
     assert f'<option value="{names["amount"]}" data-samples="1000" selected>' in page
     connection.refresh_from_db()
     assert "mapping" not in connection.settings
+
+
+def test_a_salesforce_connection_wants_its_instance_url_and_writes_to_its_custom_fields(client, world):
+    client.force_login(world.admin)
+    data = {
+        "vendor": "salesforce",
+        "name": "Salesforce production",
+        "base_url": "https://api.hubapi.com",  # the page's proposal, HubSpot's
+        "access_token": "00D5g000004FAKE!token",
+        "token_url": "https://test.salesforce.com/services/oauth2/token",
+        "api_version": "61.0",
+        "objects_enabled": ["account"],
+        "push_enabled": "on",
+        "push_score": "revops_score",
+        "push_tier": "revops_tier",
+        "push_owner": "",
+        "push_handoff_status": "revops_handoff_status",
+    }
+    response = client.post("/integrations/crm/new/", data)
+    assert response.status_code == 200
+    assert "Give your Salesforce org&#x27;s instance URL" in response.content.decode()
+    assert not CrmConnection.objects.exists()
+    response = client.post("/integrations/crm/new/", {**data, "base_url": "https://acme.my.salesforce.com"})
+    assert response.status_code == 302, response.context["form"].errors
+    connection = CrmConnection.objects.get()
+    assert connection.vendor == "salesforce"
+    assert connection.settings["token_url"] == "https://test.salesforce.com/services/oauth2/token"
+    assert connection.settings["api_version"] == "61.0"
+    # HubSpot's proposed names become Salesforce's; a name left blank is still not written.
+    assert connection.push_field_names() == {
+        "score": "RevOps_Score__c",
+        "tier": "RevOps_Tier__c",
+        "handoff_status": "RevOps_MQA_Status__c",
+    }
