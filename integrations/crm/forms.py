@@ -7,7 +7,7 @@ from django import forms
 from accounts.forms import IGNORE, ImportMappingForm
 
 from ..models import CrmConnection
-from ..models.crm import DEFAULT_PUSH_FIELD_NAMES, OBJECT_CHOICES, VENDOR_CHOICES
+from ..models.crm import DEFAULT_PUSH_FIELD_NAMES, OBJECT_CHOICES, VENDOR_CHOICES, default_push_field_names
 from . import mapping as m
 from .demo import DEMO_URL
 
@@ -17,6 +17,9 @@ PUSH_FIELD_LABELS = {
     "owner": "CRM property for the owner's e-mail",
     "handoff_status": "CRM property for the handoff status",
 }
+HUBSPOT_URL = "https://api.hubapi.com"
+# Settings only Salesforce reads (the adapter's, integrations/crm/salesforce.py).
+SALESFORCE_SETTINGS = ("token_url", "api_version", "ca_bundle")
 CREDENTIAL_HELP = "Stored encrypted; never shown again. Leave blank to keep the one saved."
 
 
@@ -27,8 +30,8 @@ class ConnectionForm(forms.Form):
         label="API base URL",
         max_length=300,
         initial="https://api.hubapi.com",
-        help_text=f"HubSpot: https://api.hubapi.com. Salesforce: your instance URL. “{DEMO_URL}” syncs with the "
-        "demo CRM built into this app.",
+        help_text=f"HubSpot: {HUBSPOT_URL}. Salesforce: your org's instance URL, "
+        f"https://<my-domain>.my.salesforce.com. “{DEMO_URL}” syncs with the demo CRM built into this app (HubSpot).",
     )
     client_id = forms.CharField(label="OAuth client ID", max_length=200, required=False)
     client_secret = forms.CharField(label="OAuth client secret", required=False, widget=forms.PasswordInput,
@@ -40,6 +43,28 @@ class ConnectionForm(forms.Form):
         required=False,
         widget=forms.PasswordInput,
         help_text="Used to get a new access token when it expires. " + CREDENTIAL_HELP,
+    )
+    token_url = forms.CharField(
+        label="Salesforce OAuth token URL",
+        max_length=300,
+        required=False,
+        help_text="Salesforce only. Blank: production (https://login.salesforce.com/services/oauth2/token); a "
+        "sandbox: https://test.salesforce.com/services/oauth2/token.",
+    )
+    api_version = forms.RegexField(
+        label="Salesforce API version",
+        regex=r"^\d{2,3}\.0$",
+        max_length=10,
+        required=False,
+        help_text="Salesforce only. Blank: 62.0.",
+        error_messages={"invalid": "Give a version such as 62.0."},
+    )
+    ca_bundle = forms.CharField(
+        label="CA certificates file",
+        max_length=300,
+        required=False,
+        help_text="Salesforce only, optional: the path, on the server, of the certificates to trust when the org is "
+        "reached through a corporate TLS proxy.",
     )
     enabled = forms.BooleanField(label="Sync every 15 minutes", required=False, initial=True)
     objects_enabled = forms.MultipleChoiceField(
@@ -69,6 +94,7 @@ class ConnectionForm(forms.Form):
                 "name": connection.name,
                 "base_url": connection.settings.get("base_url", ""),
                 "client_id": connection.settings.get("client_id", ""),
+                **{k: connection.settings.get(k, "") for k in SALESFORCE_SETTINGS},
                 "enabled": connection.enabled,
                 "objects_enabled": connection.enabled_objects(),
                 "push_enabled": connection.push_enabled,
@@ -100,14 +126,31 @@ class ConnectionForm(forms.Form):
         )
         if cleaned.get("base_url") and cleaned["base_url"] != DEMO_URL and not has_token:
             self.add_error("access_token", "An access token is needed to reach the CRM.")
+        vendor = self.connection.vendor if self.connection is not None else cleaned.get("vendor")
+        if vendor == "salesforce":
+            if cleaned.get("base_url") in (DEMO_URL, HUBSPOT_URL):
+                self.add_error(
+                    "base_url", "Give your Salesforce org's instance URL, e.g. https://acme.my.salesforce.com."
+                )
+            token_url = (cleaned.get("token_url") or "").strip()
+            if token_url and not token_url.startswith(("https://", "http://")):
+                self.add_error("token_url", "Give the URL starting with https://.")
+            if self.connection is None:
+                # The page proposes HubSpot's property names; a new Salesforce connection writes to its own
+                # custom fields unless other names were typed.
+                for key, name in default_push_field_names("salesforce").items():
+                    if cleaned.get(f"push_{key}") == DEFAULT_PUSH_FIELD_NAMES[key]:
+                        cleaned[f"push_{key}"] = name
         return cleaned
 
     def values(self) -> dict:
         """The vendor's settings and credentials (secret ones split off by services.split_values)."""
         data = self.cleaned_data
-        return {
+        values = {
             k: data.get(k) or "" for k in ("base_url", "client_id", "client_secret", "access_token", "refresh_token")
         }
+        values.update({k: (data.get(k) or "").strip() for k in SALESFORCE_SETTINGS})
+        return values
 
     def model_fields(self) -> dict:
         data = self.cleaned_data

@@ -15,7 +15,8 @@
   stops before it uses more than `max_api_share` of the org's daily calls (other tools need them too).
 
 Connection settings (`build(settings, on_tokens)`):
-  instance_url      the org's URL, as the OAuth flow returned it (https://<my-domain>.my.salesforce.com)
+  instance_url      the org's URL, as the OAuth flow returned it (https://<my-domain>.my.salesforce.com); the connection
+                    page's `base_url` when not given
   access_token      the current OAuth access token (session id)
   refresh_token     the OAuth refresh token, with client_id and client_secret (the connected app's consumer key and
                     secret) to refresh an expired access token
@@ -23,7 +24,7 @@ Connection settings (`build(settings, on_tokens)`):
                     https://test.salesforce.com/services/oauth2/token for a sandbox)
   api_version       the REST API version (default "62.0")
   fields            optional {object: [Salesforce field, ...]}: fields to pull beyond the defaults (custom fields the
-                    mapping uses)
+                    mapping uses); `extra_fields`, what the sync asks for, is read the same way and merged
   ca_bundle         optional path to the CA certificates to trust (an org behind a corporate TLS proxy)
   timeout           seconds to wait for Salesforce to answer (default 60)
   max_retries       how many times a rate-limited call is retried (default 5)
@@ -68,26 +69,27 @@ DEFAULT_FIELDS = {
     "Task": ["Subject", "Type", "TaskSubtype", "ActivityDate", "AccountId", "WhatId"],
     "Event": ["Subject", "Type", "EventSubtype", "ActivityDate", "ActivityDateTime", "AccountId", "WhatId"],
 }
-# The product's fields -> the Salesforce fields they come from, for the default mapping.
+# The product's fields (the importer's, see integrations/crm/mapping.py) -> the Salesforce fields they come from, for
+# the mapping first proposed.
 DEFAULT_MAPPING = {
     "account": {
         "name": "Name",
         "domain": "Website",
         "industry": "Industry",
-        "employees": "NumberOfEmployees",
-        "revenue": "AnnualRevenue",
+        "employee_count": "NumberOfEmployees",
+        "annual_revenue": "AnnualRevenue",
         "country": "BillingCountry",
     },
     "contact": {"first_name": "FirstName", "last_name": "LastName", "email": "Email", "title": "Title"},
-    "opportunity": {"name": "Name", "amount": "Amount", "stage": "StageName", "close_date": "CloseDate"},
-    "activity": {"kind": "Type", "subject": "Subject", "occurred_at": "ActivityDate"},
-}
-# The custom fields an admin creates on Account for what the product writes back (docs/salesforce.md).
-DEFAULT_PUSH_FIELDS = {
-    "score": "RevOps_Score__c",
-    "tier": "RevOps_Tier__c",
-    "owner": "RevOps_Owner__c",
-    "mqa_status": "RevOps_MQA_Status__c",
+    "opportunity": {
+        "name": "Name",
+        "amount": "Amount",
+        "stage": "StageName",
+        "closed_on": "CloseDate",
+        "is_won": "IsWon",
+        "is_closed": "IsClosed",
+    },
+    "activity": {"kind": "Type", "topic": "Subject", "occurred_at": "ActivityDate"},
 }
 
 
@@ -97,8 +99,11 @@ def build(settings: dict, on_tokens: Callable[[dict], None]) -> SalesforceAdapte
 
 class SalesforceAdapter:
     vendor = VENDOR
+    suggested = DEFAULT_MAPPING
 
     def __init__(self, settings: dict, on_tokens: Callable[[dict], None]):
+        if not settings.get("instance_url") and settings.get("base_url"):
+            settings = {**settings, "instance_url": settings["base_url"]}  # the connection page's "API base URL"
         missing = [key for key in ("instance_url", "access_token") if not settings.get(key)]
         if missing:
             raise CrmError(f"The Salesforce connection lacks {', '.join(missing)}: connect it to Salesforce again.")
@@ -111,7 +116,13 @@ class SalesforceAdapter:
         self.max_retry_wait = float(settings.get("max_retry_wait", 60))
         self.max_api_share = float(settings.get("max_api_share") or 0.9)
         self.page_size = max(1, int(settings.get("page_size") or PAGE_SIZE))
-        self.extra_fields = settings.get("fields") or {}
+        # Fields to pull beyond the defaults: `fields` (the adapter's own setting) and `extra_fields` (what the sync
+        # asks for: the saved mappings' and the push fields), merged.
+        self.extra_fields: dict[str, list[str]] = {k: list(v) for k, v in (settings.get("fields") or {}).items()}
+        # The sync's are asked only of the sObjects that have them (a push field not created yet, a mapping saved
+        # before a field was deleted): Salesforce refuses a whole query naming a field it does not know.
+        self.wanted_fields: dict[str, list[str]] = {k: list(v) for k, v in (settings.get("extra_fields") or {}).items()}
+        self._described: dict[str, set[str]] = {}
         self.refresh_token = settings.get("refresh_token")
         self.api_usage: dict = {}
         self._last = threading.local()
@@ -126,6 +137,8 @@ class SalesforceAdapter:
         for sobject in _sobjects(obj):
             described = self._call(f"describe {sobject}", lambda sf, s=sobject: sf.restful(f"sobjects/{s}/describe"))
             for field in (described or {}).get("fields", []):
+                if field["name"] == "Id":
+                    continue  # the sync's own: every record's CRM id
                 seen.setdefault(field["name"], field.get("label") or field["name"])
         return list(seen.items())
 
@@ -235,6 +248,10 @@ class SalesforceAdapter:
         # Extra fields are named for the product's object ("activity": both Task and Event) or for one sObject.
         names = ["Id", "SystemModstamp", *DEFAULT_FIELDS[sobject]]
         names += [*self.extra_fields.get(obj, []), *self.extra_fields.get(sobject, [])]
+        wanted = [*self.wanted_fields.get(obj, []), *self.wanted_fields.get(sobject, [])]
+        if wanted:
+            known = self._field_names(sobject)
+            names += [name for name in wanted if name.lower() in known]
         for name in names:
             if not name.replace("_", "").replace(".", "").isalnum():
                 raise CrmError(f"{name!r} is not a Salesforce field name.")
@@ -260,6 +277,13 @@ class SalesforceAdapter:
         except (KeyError, TypeError, ValueError) as error:
             raise CrmError(f"Salesforce sent a {sobject} without a readable SystemModstamp: {error}") from error
         return CrmRecord(crm_id=fields["Id"], modified_at=modified_at, fields=fields, account_crm_id=account_crm_id)
+
+    def _field_names(self, sobject: str) -> set[str]:
+        """The sObject's field names (lower case), described once per adapter."""
+        if sobject not in self._described:
+            described = self._call(f"describe {sobject}", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
+            self._described[sobject] = {field["name"].lower() for field in (described or {}).get("fields", [])}
+        return self._described[sobject]
 
     # -- calls, limits, tokens ----------------------------------------------------------------------------------
 
@@ -298,8 +322,13 @@ class SalesforceAdapter:
                     detail = message or "too many requests"
                     if wait is not None and retries < self.max_retries:
                         detail += f" (it asks to wait {wait:g} s, longer than the {self.max_retry_wait:g} s allowed)"
-                    raise CrmError(f"Salesforce's API limit was reached ({what}): {detail}") from error
-                raise CrmError(f"Salesforce refused to {what}: {message or error.status} ({code})") from error
+                    raise CrmError(
+                        f"Salesforce's API limit was reached ({what}; HTTP {error.status} {code}): {detail}"
+                    ) from error
+                raise CrmError(
+                    f"Salesforce refused to {what}: {message or 'no reason given'} ({code or 'error'}, HTTP "
+                    f"{error.status})"
+                ) from error
             except requests.RequestException as error:
                 raise CrmError(f"Salesforce could not be reached to {what}: {error}") from error
             except ValueError as error:  # a body that is not JSON

@@ -24,6 +24,19 @@ DEFAULT_PUSH_FIELD_NAMES = {
     "owner": "revops_owner_email",
     "handoff_status": "revops_handoff_status",
 }
+# A vendor's own defaults, where they differ: Salesforce's custom fields on Account (docs in the README).
+VENDOR_PUSH_FIELD_NAMES = {
+    "salesforce": {
+        "score": "RevOps_Score__c",
+        "tier": "RevOps_Tier__c",
+        "owner": "RevOps_Owner__c",
+        "handoff_status": "RevOps_MQA_Status__c",
+    },
+}
+
+
+def default_push_field_names(vendor: str) -> dict[str, str]:
+    return VENDOR_PUSH_FIELD_NAMES.get(vendor, DEFAULT_PUSH_FIELD_NAMES)
 
 
 class CrmConnection(models.Model):
@@ -67,7 +80,8 @@ class CrmConnection(models.Model):
         """Product field -> the CRM property written; a name set blank is not written, one never set is the
         default's."""
         chosen = self.push_fields or {}
-        names = {key: chosen.get(key, DEFAULT_PUSH_FIELD_NAMES[key]) for key in PUSH_FIELDS}
+        defaults = default_push_field_names(self.vendor)
+        names = {key: chosen.get(key, defaults[key]) for key in PUSH_FIELDS}
         return {key: name for key, name in names.items() if name}
 
     def enabled_objects(self) -> list[str]:

@@ -496,3 +496,28 @@ def test_the_fake_answers_a_malformed_query_as_salesforce_does(org, adapter):
         ),
     )
     assert answer == {"totalSize": 0, "done": True, "records": []}
+
+
+def test_the_fields_the_sync_asks_for_are_read_where_the_org_has_them(org, tokens):
+    """The sync names its mapping's and push fields (`extra_fields`); one the org lacks (a push field not created
+    yet) is left out of the query rather than failing it. The adapter's own `fields` setting is read as well."""
+    account = org.add("account", {"Name": "Acme", "RevOps_Tier__c": "Tier 2", "Region__c": "EMEA"}, modified_at=at(0))
+    settings = {
+        **org.settings(),
+        "fields": {"account": ["Region__c"]},
+        "extra_fields": {"account": ["RevOps_Tier__c", "RevOps_Missing__c"]},
+    }
+    adapter = salesforce.build(settings, tokens.append)
+    [record] = adapter.changed("account", None).records
+    assert record.crm_id == account
+    assert record.fields["RevOps_Tier__c"] == "Tier 2" and record.fields["Region__c"] == "EMEA"
+    assert "RevOps_Missing__c" not in record.fields
+    assert adapter.suggested["account"]["employee_count"] == "NumberOfEmployees"
+
+
+def test_the_connection_pages_base_url_is_the_instance_url(org, tokens):
+    settings = {**org.settings(), "base_url": org.url}
+    del settings["instance_url"]
+    adapter = salesforce.build(settings, tokens.append)
+    org.add("account", {"Name": "Acme"}, modified_at=at(0))
+    assert [r.fields["Name"] for r in adapter.changed("account", None).records] == ["Acme"]

@@ -146,11 +146,6 @@ def sf_datetime(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
-def _now() -> dt.datetime:
-    now = dt.datetime.now(dt.UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
 # -- a subset of SOQL ------------------------------------------------------------------------------------------------
 
 
@@ -405,6 +400,20 @@ class FakeSalesforce:
         self.calls: list[dict] = []  # method, path, query, body: for assertions on what was sent
         self.server: ThreadingHTTPServer | None = None
         self.url = ""
+        # The org's clock: it starts at the wall clock's second and each change without a given time is a second
+        # after the last, so records differ in their SystemModstamp as they would over a working day.
+        self.clock = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def _tick(self, given: dt.datetime | None = None) -> dt.datetime:
+        """The stamp of a change: `given`, or a second after the latest one (the clock never goes back)."""
+        with self.lock:
+            if given is not None:
+                if given.tzinfo is None:
+                    given = given.replace(tzinfo=dt.UTC)
+                self.clock = max(self.clock, given)
+                return given
+            self.clock += dt.timedelta(seconds=1)
+            return self.clock
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -454,7 +463,7 @@ class FakeSalesforce:
         sobject = sobject or OBJECT_SOBJECTS[obj][0]
         with self.lock:
             crm_id = salesforce_id(KEY_PREFIXES[sobject], next(self.numbers))
-            stamp = sf_datetime(modified_at or _now())
+            stamp = sf_datetime(self._tick(modified_at))
             record = {name: None for name, *_ in self.schema[sobject]}
             known = {name.lower(): name for name in record}
             for name, value in fields.items():
@@ -500,12 +509,36 @@ class FakeSalesforce:
                 for crm_id, record in self.data[sobject].items()
             }
 
-    def touch(self, crm_id: str, modified_at=None, **fields) -> None:
-        """Someone edits the record in Salesforce: new values and a new SystemModstamp."""
+    def touch(self, *args, modified_at=None, **fields) -> None:
+        """Someone edits the record in Salesforce: new values and a new SystemModstamp. Called as every fake CRM is,
+        `touch(obj, crm_id, {field: value}, modified_at=None)`, or `touch(crm_id, modified_at=None, **fields)`."""
+        if len(args) >= 2 and args[0] in OBJECT_SOBJECTS:
+            _obj, crm_id, *rest = args
+            fields = {**(rest[0] if rest else {}), **fields}
+        else:
+            (crm_id,) = args
         with self.lock:
             record = next(data[crm_id] for data in self.data.values() if crm_id in data)
-            record.update({name: _stored(value) for name, value in fields.items()})
-            record["SystemModstamp"] = record["LastModifiedDate"] = sf_datetime(modified_at or _now())
+            known = {name.lower(): name for name in record}  # Salesforce's field names are case-insensitive
+            record.update({known.get(name.lower(), name): _stored(value) for name, value in fields.items()})
+            record["SystemModstamp"] = record["LastModifiedDate"] = sf_datetime(self._tick(modified_at))
+
+    def sample(self, obj: str, n: int) -> dict:
+        """Fields of a plausible record number n, in Salesforce's field names (the sync's tests are vendor-blind)."""
+        if obj == "account":
+            return {
+                "Name": f"Company {n}",
+                "Website": f"https://company{n}.example",
+                "Industry": "Software",
+                "NumberOfEmployees": 50 + n,
+                "AnnualRevenue": 1_000_000 + n,
+                "BillingCountry": "France",
+            }
+        if obj == "contact":
+            return {"FirstName": f"Ada{n}", "LastName": "Lovelace", "Email": f"ada{n}@company.example"}
+        if obj == "opportunity":
+            return {"Name": f"Deal {n}", "Amount": 1000 * n, "StageName": "Prospecting", "CloseDate": "2026-06-30"}
+        return {"Subject": "Demo", "Type": "Meeting", "ActivityDate": "2026-01-02"}
 
     # -- faults ------------------------------------------------------------------------------------------------
 
@@ -661,7 +694,7 @@ class FakeSalesforce:
             return [
                 {"success": False, "errors": result["errors"] or [rolled_back]} for result in results
             ]  # nothing written
-        stamp = sf_datetime(_now())
+        stamp = sf_datetime(self._tick())
         for record, values in changes:
             record.update(values)
             record["SystemModstamp"] = record["LastModifiedDate"] = stamp
