@@ -11,16 +11,17 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from ..webhooks.addresses import refusal
+
 
 class AddressRefused(ValueError):
     """The webhook address may not be used; the message says why, in words."""
 
 
 def _refused_ip(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    """Whether an address is one chat webhooks may not reach: the same rule as the webhooks' (loopback, private,
+    link-local, multicast, reserved...)."""
+    return refusal(ipaddress.ip_address(address.split("%")[0])) is not None
 
 
 def check_webhook_url(url: str, *, resolve: bool = True) -> None:
