@@ -100,12 +100,13 @@ def build_world(n: int) -> World:
         )
         cursor.execute(
             "INSERT INTO territories_handoff (account_id, mqa_id, territory_id, owner_id, tier, assigned_at, "
-            "accept_due_at, status, decided_at, reason, note, created_at) "
+            "accept_due_at, status, decided_at, reason, note, created_at, updated_at) "
             "SELECT m.account_id, m.id, a.territory_id, a.owner_id, m.tier, m.qualified_at, "
             "m.qualified_at + interval '24 hours', CASE WHEN m.status = 'open' THEN 'pending' ELSE m.status END, "
             "CASE WHEN m.status = 'open' THEN NULL ELSE m.qualified_at + (m.account_id %% 48) * interval '1 hour' END, "
             "CASE WHEN m.status = 'rejected' THEN (ARRAY['not_icp', 'no_budget', 'bad_timing'])[1 + m.id %% 3] "
-            "ELSE '' END, '', m.qualified_at FROM segmentation_mqa m JOIN accounts_account a ON a.id = m.account_id",
+            "ELSE '' END, '', m.qualified_at, m.qualified_at "
+            "FROM segmentation_mqa m JOIN accounts_account a ON a.id = m.account_id",
             params,
         )
         cursor.execute(

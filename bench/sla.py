@@ -58,15 +58,16 @@ def main() -> None:
         # One rep per account (by id); every tenth handoff is an hour overdue, the rest due tomorrow.
         cursor.execute(
             "INSERT INTO territories_handoff (account_id, mqa_id, territory_id, owner_id, tier, assigned_at, "
-            "accept_due_at, status, reason, note, created_at) "
+            "accept_due_at, status, reason, note, created_at, updated_at) "
             "SELECT m.account_id, m.id, r.territory_id, r.user_id, m.tier, %s, "
-            "CASE WHEN m.id %% 10 = 0 THEN %s::timestamptz ELSE %s::timestamptz END, 'pending', '', '', %s "
+            "CASE WHEN m.id %% 10 = 0 THEN %s::timestamptz ELSE %s::timestamptz END, 'pending', '', '', %s, %s "
             "FROM segmentation_mqa m JOIN (SELECT unnest(%s::bigint[]) AS territory_id, unnest(%s::int[]) AS user_id, "
             "generate_series(0, %s) AS slot) r ON r.slot = m.account_id %% %s",
             [
                 now - dt.timedelta(hours=25),
                 now - dt.timedelta(hours=1),
                 now + dt.timedelta(hours=23),
+                now - dt.timedelta(hours=25),
                 now - dt.timedelta(hours=25),
                 [t for t, _ in reps],
                 [u for _, u in reps],
