@@ -7,7 +7,8 @@ from core.events import EVENTS_RECORDED
 from core.models import Job
 
 from .alerts.services import alerts_drain
-from .crm.services import due_connections, sync_job_create, sync_job_run
+from .crm.services import SyncRunning, sync_job_run, sync_start
+from .models import CrmConnection
 from .webhooks.delivery import deliver
 
 
@@ -23,8 +24,11 @@ def crm_sync_task(job_id: int) -> None:
 @shared_task(name="integrations.crm.sync_all")
 def crm_sync_all_task() -> None:
     """Every 15 minutes (beat): each enabled connection without a sync running is synced."""
-    for connection in due_connections():
-        job = sync_job_create(connection=connection)
+    for connection in CrmConnection.objects.filter(enabled=True):
+        try:
+            job = sync_start(connection=connection, enqueue=False)
+        except SyncRunning:
+            continue  # the one running carries on
         sync_job_run(job=job)
 
 

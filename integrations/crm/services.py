@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import transaction
-from django.utils import timezone
 
 from core.jobs import job_create, job_fail, job_start, job_succeed
 from core.models import Job
@@ -94,6 +91,29 @@ def sync_job_create(
     )
 
 
+class SyncRunning(Exception):  # noqa: N818  # a refusal, said to the admin in words
+    """A sync of this connection is already queued or running: `job` is it."""
+
+    def __init__(self, job: Job):
+        super().__init__(f"A sync of this connection is already running (job #{job.pk}).")
+        self.job = job
+
+
+def sync_start(*, connection: CrmConnection, user=None, enqueue: bool = True, **options) -> Job:
+    """Start a sync of the connection as a job (queued for a worker, or left for the caller to run with `enqueue`
+    False), unless one is already queued or running: SyncRunning then names it. The connection's row is locked while
+    it looks, so two starts at once (a click, the scheduler, the command) make one job."""
+    with transaction.atomic():
+        CrmConnection.objects.select_for_update().filter(pk=connection.pk).exists()
+        running = running_sync(connection)
+        if running is not None:
+            raise SyncRunning(running)
+        job = sync_job_create(connection=connection, user=user, **options)
+        if enqueue:
+            sync_job_enqueue(job=job)
+    return job
+
+
 def sync_job_enqueue(*, job: Job) -> None:
     from ..tasks import crm_sync_task
 
@@ -133,11 +153,3 @@ def sync_job_run(*, job: Job, out=None) -> Job:
         raise
     job_succeed(job=job, result=result)
     return job
-
-
-def due_connections(now: dt.datetime | None = None):
-    """Enabled connections without a sync queued or running."""
-    now = now or timezone.now()
-    for connection in CrmConnection.objects.filter(enabled=True):
-        if running_sync(connection) is None:
-            yield connection

@@ -17,14 +17,7 @@ from . import mapping as m
 from .adapter import OBJECTS, CrmError, pages
 from .forms import ConnectionForm, CrmMappingForm
 from .secrets import CredentialsError
-from .services import (
-    connection_delete,
-    connection_mapping_save,
-    connection_save,
-    running_sync,
-    sync_job_create,
-    sync_job_enqueue,
-)
+from .services import SyncRunning, connection_delete, connection_mapping_save, connection_save, running_sync, sync_start
 from .sync import account_links, adapter_for, mapping_for, push_changes, since_words
 from .vendors import VENDOR_LABELS, VENDOR_NOUNS
 
@@ -128,12 +121,11 @@ def connection_detail(request, connection_id: int):
 @admin_only
 def sync_now(request, connection_id: int):
     connection = get_object_or_404(CrmConnection, pk=connection_id)
-    running = running_sync(connection)
-    if running is not None:
+    try:
+        sync_start(connection=connection, user=request.user)
+    except SyncRunning:
         messages.warning(request, "A sync of this connection is already running: follow it below.")
         return redirect("integrations:crm-connection-detail", connection_id=connection.pk)
-    job = sync_job_create(connection=connection, user=request.user)
-    sync_job_enqueue(job=job)
     messages.success(request, "Sync started.")
     return redirect("integrations:crm-connection-detail", connection_id=connection.pk)
 
@@ -190,11 +182,11 @@ def push_diff(request, connection_id: int):
         if not connection.push_enabled:
             messages.warning(request, "Writing back to the CRM is off for this connection: turn it on first.")
             return redirect("integrations:crm-connection-edit", connection_id=connection.pk)
-        if running_sync(connection) is not None:
+        try:
+            sync_start(connection=connection, user=request.user, pull=False, confirm_push=True)
+        except SyncRunning:
             messages.warning(request, "A sync of this connection is running: confirm once it is done.")
             return redirect("integrations:crm-push-diff", connection_id=connection.pk)
-        job = sync_job_create(connection=connection, user=request.user, pull=False, confirm_push=True)
-        sync_job_enqueue(job=job)
         messages.success(request, "Push confirmed and started.")
         return redirect("integrations:crm-connection-detail", connection_id=connection.pk)
     page = Paginator(account_links(connection), DIFF_PAGE).get_page(request.GET.get("page"))

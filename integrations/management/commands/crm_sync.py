@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from core.models import Job
-from integrations.crm.services import running_sync, sync_job_create, sync_job_run
+from integrations.crm.services import SyncRunning, sync_job_run, sync_start
 from integrations.models import CrmConnection
 from integrations.models.crm import VENDOR_CHOICES
 
@@ -36,12 +36,14 @@ class Command(BaseCommand):
             raise CommandError(f"No enabled {vendor} connection: add one on /integrations/crm/.")
         failed = 0
         for conn in connections:
-            if running_sync(conn) is not None:
+            try:
+                job = sync_start(
+                    connection=conn, enqueue=False, pull=not push, push=not pull, confirm_push=confirm_push,
+                    dry_run=dry_run,
+                )  # fmt: skip
+            except SyncRunning:
                 self.stderr.write(f"{conn.name}: a sync is already running; skipped.")
                 continue
-            job = sync_job_create(
-                connection=conn, pull=not push, push=not pull, confirm_push=confirm_push, dry_run=dry_run
-            )
             self.stdout.write(f"{conn.name}: job #{job.pk}")
             out = (lambda line: self.stdout.write(f"  {line}")) if (verbosity > 1 or dry_run) else None
             sync_job_run(job=job, out=out)

@@ -108,3 +108,34 @@ def test_a_salesforce_connection_wants_its_instance_url_and_writes_to_its_custom
         "tier": "RevOps_Tier__c",
         "handoff_status": "RevOps_MQA_Status__c",
     }
+
+
+def test_a_second_sync_is_never_started_while_one_is_queued_whoever_asks(client, world, fake, connect):
+    """The page's "Sync now", the first push's confirmation, the scheduler and the command share one rule: while a
+    sync of the connection is queued or running, none of them starts another."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from core.models import Job
+    from integrations.crm.services import SyncRunning, sync_start
+    from integrations.tasks import crm_sync_all_task
+
+    connection = connect(push_enabled=True)
+    queued = sync_start(connection=connection, enqueue=False)
+    with pytest.raises(SyncRunning) as refused:
+        sync_start(connection=connection, enqueue=False)
+    assert refused.value.job == queued
+
+    client.force_login(world.admin)
+    response = client.post(f"/integrations/crm/{connection.pk}/sync/", follow=True)
+    assert "already running" in response.content.decode()
+    response = client.post(f"/integrations/crm/{connection.pk}/push/", follow=True)
+    assert "A sync of this connection is running" in response.content.decode()
+    crm_sync_all_task()
+    err = StringIO()
+    call_command("crm_sync", fake.vendor, "--connection", str(connection.pk), stdout=StringIO(), stderr=err)
+    assert "a sync is already running; skipped" in err.getvalue()
+    assert list(Job.objects.filter(kind=Job.Kind.CRM_SYNC).values_list("pk", "status")) == [
+        (queued.pk, Job.Status.QUEUED)
+    ]
