@@ -56,22 +56,6 @@ class ApiTokenAdmin(RoleAdmin):
         self.message_user(request, f"Revoked {count} token(s).")
 
 
-@admin.register(Event)
-class EventAdmin(RoleAdmin):
-    """The domain event log, read-only: what the change feed, webhooks and alerts are made of."""
-
-    list_display = ["id", "seq", "kind", "occurred_at", "account_id", "actor_id"]
-    list_filter = ["kind"]
-    fields = [*list_display, "data"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(SsoGroupRole)
 class SsoGroupRoleAdmin(RoleAdmin):
     """IdP group -> role mappings (the "Single sign-on" page is where admins normally keep them)."""
@@ -110,3 +94,12 @@ class ReadOnlyAdmin(RoleAdmin):
         return False
 
     has_add_permission = has_delete_permission = lambda self, request, obj=None: False  # noqa: E731
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """The domain event log, read-only: what the change feed, webhooks and alerts are made of."""
+
+    list_display = ["id", "seq", "kind", "occurred_at", "account_id", "actor_id"]
+    list_filter = ["kind"]
+    fields = [*list_display, "data"]

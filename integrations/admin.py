@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import RoleAdmin
+from core.admin import ReadOnlyAdmin, RoleAdmin
 
 from .models import (
     Alert,
@@ -16,13 +16,14 @@ from .models import (
 
 
 @admin.register(AlertChannel)
-class AlertChannelAdmin(RoleAdmin):
-    """Chat channels (the Chat alerts pages add and test them; here for a look at every field)."""
+class AlertChannelAdmin(ReadOnlyAdmin):
+    """Chat channels, read-only: the Chat alerts pages add, check and edit them (the webhook's address is checked
+    there, and it is a secret: it is not shown here)."""
 
     list_display = ["name", "kind", "territory", "carries_mqa", "carries_breach", "carries_surge", "last_sent_at"]
     list_filter = ["kind", "territory"]
     search_fields = ["name"]
-    readonly_fields = ["quiet_until", "last_sent_at", "last_error", "last_error_at", "created_at", "updated_at"]
+    exclude = ["webhook_url"]
 
 
 @admin.register(AlertPreference)
@@ -35,7 +36,7 @@ class AlertPreferenceAdmin(RoleAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(RoleAdmin):
+class AlertAdmin(ReadOnlyAdmin):
     """Alerts held, sent and failed, read-only."""
 
     list_display = ["created_at", "channel", "kind", "account_name", "status", "in_digest", "sent_at"]
@@ -51,7 +52,9 @@ class CrmConnectionAdmin(RoleAdmin):
     list_display = ("name", "vendor", "enabled", "push_enabled", "push_confirmed", "updated_at")
     list_filter = ("vendor", "enabled", "push_enabled")
     search_fields = ("name",)
-    readonly_fields = ("vendor", "watermarks", "created_at", "updated_at")
+    # The settings (addresses, mapping, push fields) and the first push's confirmation are the pages' to change:
+    # they check the addresses, and the confirmation follows the changes shown.
+    readonly_fields = ("vendor", "settings", "push_confirmed", "watermarks", "created_at", "updated_at")
     exclude = ("credentials_encrypted",)
 
     def has_add_permission(self, request) -> bool:
@@ -59,7 +62,7 @@ class CrmConnectionAdmin(RoleAdmin):
 
 
 @admin.register(CrmLink)
-class CrmLinkAdmin(RoleAdmin):
+class CrmLinkAdmin(ReadOnlyAdmin):
     list_display = ("connection", "object_kind", "crm_id", "object_id", "crm_modified_at")
     list_filter = ("connection", "object_kind")
     search_fields = ("crm_id",)
@@ -68,18 +71,18 @@ class CrmLinkAdmin(RoleAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(RoleAdmin):
-    """Endpoints (the Integrations → Webhooks pages are where admins normally keep them); secrets are never shown."""
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    """Endpoints, read-only: the Integrations → Webhooks pages add and edit them (they check the address, make the
+    secret and reset the failures on re-activation); secrets are never shown."""
 
     list_display = ["name", "url", "active", "consecutive_failures", "disabled_at", "created_at"]
     list_filter = ["active"]
     search_fields = ["name", "url"]
     exclude = ["secret"]
-    readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason", "secret_rotated_at", "created_by"]
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(RoleAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """The delivery log, read-only (redeliver from the Webhooks pages)."""
 
     list_display = ["id", "endpoint", "event", "status", "attempts", "response_code", "next_attempt_at"]
@@ -102,33 +105,18 @@ class WebhookDeliveryAdmin(RoleAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(WebhookCursor)
-class WebhookCursorAdmin(RoleAdmin):
+class WebhookCursorAdmin(ReadOnlyAdmin):
     """How far events have been handed to webhooks (read-only)."""
 
     list_display = ["name", "seq", "updated_at"]
     readonly_fields = ["name", "seq", "updated_at"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(AlertCursor)
-class AlertCursorAdmin(RoleAdmin):
+class AlertCursorAdmin(ReadOnlyAdmin):
     """How far the alerts have read the event log."""
 
     list_display = ["name", "last_seq", "updated_at"]
     readonly_fields = ["name", "last_seq", "updated_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
