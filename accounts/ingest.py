@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 from django.db import DatabaseError, connection, transaction
 
+from core.bulk import binding_cursor
+
 from .changes import accounts_queued_by_statement
 from .imports import ImportReport, RowError, import_records
 from .imports.fields import is_blank
@@ -100,16 +102,6 @@ def _upsert_sql() -> str:
 UPSERT_SQL = _upsert_sql()
 
 
-def _binding_cursor():
-    """A cursor that sends the parameter beside the statement (server-side binding), where Django's default cursor
-    would quote the whole batch into the statement's text; wrapped as Django wraps its own (query logging, execute
-    wrappers)."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
-
-
 def _repeated(items: list[SignalItem]) -> bool:
     """Whether a key (the external_id, or the event itself) comes twice in the batch: the importer words that."""
     seen: set = set()
@@ -139,7 +131,7 @@ def _statement(items: list[SignalItem]) -> ImportReport:
         ]
     )
     report = ImportReport(kind="signals", rows=len(items))
-    with _binding_cursor() as cursor:
+    with binding_cursor() as cursor:
         cursor.execute(UPSERT_SQL, [batch])
         rows = cursor.fetchall()
     for n, no_account, account_id, contact_id in rows:

@@ -1,5 +1,5 @@
 """One assignment run in a process of its own, as a worker runs it (bench/assign.py starts it): prints a JSON line with
-its time, its counts and the process's peak RSS (ru_maxrss), before the run (Django loaded) and at the end.
+its time, its counts and the process's own peak RSS (VmHWM), before the run (Django loaded) and at the end.
 
     python bench/_assign_run.py apply|preview [--chunk N]
 """
@@ -9,16 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+sys.path.insert(0, str(ROOT / "bench"))
+from _common import peak_rss_mb  # noqa: E402
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ capacities are 1.3x a rep's fair count and 1.5x its fair Tier 1 count, weights 1
 owners come from the product's round robin run over the accounts in a shuffled order, before the away dates.
 
 Printed: time and peak memory of `balance()` at the default 60 s limit, measured in a child process of its own
-(ru_maxrss), against <= 60 s and <= 1 GB; potential spread (max/min and Gini per unit of weight) for live, round
+(VmHWM), against <= 60 s and <= 1 GB; potential spread (max/min and Gini per unit of weight) for live, round
 robin and the balancer, the balancer's target being a lower Gini than round robin; the accounts moved with the
 "minimise disruption" slider at 0 and at 1, against the moves forced by away reps and by capacity (at 1 the
 balancer should move only those). Exits 0: a missed target is a figure to read.
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import peak_rss_mb  # noqa: E402
 from territories.balancer import (  # noqa: E402
     BalanceProblem,
     BalanceWeights,
@@ -120,11 +120,11 @@ def forced_moves(problem: BalanceProblem) -> tuple[int, int]:
 def measure(args: argparse.Namespace) -> None:
     """In a process of its own: generate, time balance() and print JSON with its figures and the peak RSS."""
     problem = generate(args.accounts, args.reps, args.territories)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mb()
     started = time.monotonic()
     result = balance(problem, BalanceWeights(disruption=args.disruption))
     seconds = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     metrics = plan_metrics(problem, result.owner)
     print(json.dumps({
         "seconds": seconds, "peak_mb": peak, "start_mb": before, "status": result.status, "message": result.message,

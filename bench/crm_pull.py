@@ -1,7 +1,7 @@
 """Benchmark: a pull of 100,000 companies from the fake HubSpot into the product, on PostgreSQL.
 
 The fake HubSpot (integrations/crm/fake_hubspot.py: a real HTTP server) runs in a process of its own, holding the
-companies; each measured step runs in a fresh child process, so its peak RSS (ru_maxrss) is its own. A pull goes
+companies; each measured step runs in a fresh child process, so its peak RSS (VmHWM) is its own. A pull goes
 through the whole sync: the HubSpot adapter (hubspot-api-client, search pages of 100, asked again from the last
 record at the search API's 10,000-result cap), the mapping, the importer (validation, matching, upsert), the CRM
 links and the watermark, one transaction a page.
@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import bench_database_url, fresh_database, scale
+from _common import bench_database_url, fresh_database, peak_rss_mb, scale
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = 100_000
@@ -132,7 +131,7 @@ def child(step: str, url: str, settings: dict) -> dict:
     return {
         "count": count,
         "seconds": seconds,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": peak_rss_mb(),
         "traced_mb": traced / 1024 / 1024,
     }
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import django_on_fresh_database, scale  # noqa: E402
+from bench._common import django_on_fresh_database, peak_rss_mb, scale  # noqa: E402
 
 SECONDS_TARGET = 120.0
 MEMORY_TARGET_MB = 1024.0
@@ -135,7 +134,7 @@ def child_refresh() -> None:
     begin = time.monotonic()
     run = lookalikes_refresh(trigger="bench", chunk=chunk_size())
     seconds = time.monotonic() - begin
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "rss_mb": rss_mb, "won": run.won_accounts, "accounts": run.accounts}))
 
 

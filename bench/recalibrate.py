@@ -17,7 +17,7 @@ Salesforce, pricing-page and webinar signals, plus noise). On the same held-out 
 Targets: the points model within 0.02 of the regression; the regression within 0.02 of Bayes-optimal.
 
 Then the scale run: 100,000 deals with noise attributes added until about 50 candidate features are used; the time
-and peak memory of `recalibration_compute` alone, in a process of its own (ru_maxrss), against <= 60 s and <= 1 GB.
+and peak memory of `recalibration_compute` alone, in a process of its own (VmHWM), against <= 60 s and <= 1 GB.
 
 PostgreSQL when DATABASE_URL points at it (databases revops_bench_recalibrate and ..._big), else SQLite files in a
 temporary directory. `--deals N` (default 10,000 x BENCH_SCALE, at least 2,000), `--big-deals N` (default 100,000 x
@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, bench_database_url, fresh_database, scale
+from _common import ROOT, bench_database_url, fresh_database, peak_rss_mb, scale
 
 TOLERANCE = 0.02
 SECONDS_TARGET = 60.0
@@ -220,19 +220,19 @@ def accuracy_run(deals: int, folder: Path) -> bool:
 
 def measure_compute() -> None:
     """In a process of its own, on the database in DATABASE_URL: time `recalibration_compute` and print JSON with
-    its seconds and the process's peak RSS (ru_maxrss) before and after."""
+    its seconds and the process's peak RSS (VmHWM) before and after."""
     django_on(os.environ["DATABASE_URL"])
     from insights.recalibration import recalibration_compute
     from segmentation.selectors import active_model
 
     model = active_model()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    before, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    before, cpu = peak_rss_mb(), usage.ru_utime + usage.ru_stime
     started = time.monotonic()
     result = recalibration_compute(model=model)
     seconds = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime - cpu
+    peak, cpu = peak_rss_mb(), usage.ru_utime + usage.ru_stime - cpu
     report = result.report
     print(json.dumps({
         "seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak, "start_mb": before, "verdict": report["verdict"],

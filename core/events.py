@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .bulk import binding_cursor
 from .models import Event
 from .queues import wake
 
@@ -207,7 +208,7 @@ def record_select(
     transaction. `at` is a time or an SQL expression; `account` the SQL of the account id; `data` SQL expressions
     (or Lit values) by key. Returns how many were written."""
     sql, sql_params = insert_sql(kind, at=at, account=account, actor=actor, data=data, source=source, params=params)
-    with connection.cursor() as cursor:
+    with binding_cursor() as cursor:  # the callers' id arrays are sent as they are, not quoted into the text
         cursor.execute(sql, sql_params)
         return cursor.rowcount
 

@@ -134,14 +134,21 @@ class Matcher:
         (e.g. `country eq ...`); an account need only be tried against the territories that accept its value
         and those that have no such requirement. The result is the same as trying every territory in order."""
         required: dict[int, dict[str, set]] = {}
+        self.rest: dict[int, tuple[Criterion, ...]] = {}  # what a territory asks beyond its text `eq` requirements
         for territory in self.ruled:
             groups: dict[str, list[Criterion]] = {}
             for criterion in territory.criteria:
                 groups.setdefault(criterion.group_name, []).append(criterion)
+            rest: list[Criterion] = []
             for members in groups.values():
                 attributes = {c.attribute for c in members}
-                if len(attributes) == 1 and all(c.operator == "eq" and _plain_text(c.value) for c in members):
+                if len(attributes) == 1 and all(
+                    c.operator == "eq" and _plain_text(c.value) and c.value.strip() for c in members
+                ):
                     required.setdefault(territory.id, {})[attributes.pop()] = {c.value.strip().lower() for c in members}
+                else:
+                    rest.extend(members)
+            self.rest[territory.id] = tuple(rest)
         usage: dict[str, int] = {}
         for per_attribute in required.values():
             for attribute in per_attribute:
@@ -166,13 +173,24 @@ class Matcher:
             self._by_value[value] = found
         return found
 
-    def _cannot_match(self, territory_id: int, values: Mapping[str, Any]) -> bool:
-        """A cheap early 'no' from the territory's text `eq` requirements (the full check decides the rest)."""
-        for attribute, allowed in self.required.get(territory_id, {}).items():
+    def _fits(self, territory: TerritoryRule, values: Mapping[str, Any]) -> bool:
+        """Whether the account matches the territory's rules. Its text `eq` requirements are checked first, as a set
+        look-up: when every one is met by a text value, only the rest of the rules remain to be read (a text value
+        in the set is what `eq` accepts); any other value (a number, a list) is left to the full check."""
+        all_text = True
+        for attribute, allowed in self.required.get(territory.id, {}).items():
             raw = values.get(attribute)
-            if raw is None or (isinstance(raw, str) and raw.strip().lower() not in allowed):
-                return True
-        return False
+            if raw is None:
+                return False
+            if isinstance(raw, str):
+                if raw.strip().lower() not in allowed:
+                    return False
+            else:
+                all_text = False
+        if not all_text:
+            return all_groups_match(territory.criteria, values)
+        rest = self.rest[territory.id]
+        return not rest or all_groups_match(rest, values)
 
     def match(self, account_id: int, values: Mapping[str, Any]) -> tuple[TerritoryRule | None, str]:
         named = self.named.get(account_id)
@@ -180,9 +198,7 @@ class Matcher:
             best = min(named, key=self._rank)
             return best, f"named account of {best.name}"
         for territory in self._candidates(values):  # best-ranked first: the first match wins
-            if self._cannot_match(territory.id, values):
-                continue
-            if all_groups_match(territory.criteria, values):
+            if self._fits(territory, values):
                 return territory, f"matches the rules of {territory.name}"
         return None, "no territory matches"
 
@@ -204,21 +220,30 @@ def _next_credits(members: list[Member], today: dt.date) -> tuple[dict[int, floa
 
 def pick_round_robin(members: list[Member], last_user_id: int | None, today: dt.date) -> Member | None:
     """The member the weighted rotation serves next (nothing changes: `rotate` records the choice)."""
+    return _pick_round_robin(members, last_user_id, today)[0]
+
+
+def _pick_round_robin(
+    members: list[Member], last_user_id: int | None, today: dt.date
+) -> tuple[Member | None, dict[int, float]]:
+    """The member served next, and the credits once the account is counted (what `rotate` applies)."""
     credits, total, eligible = _next_credits(members, today)
     if not credits:
-        return None
+        return None, credits
     ids = sorted(credits)
     # Ties go round: the first member after the one served last (wrapping round), not always the first.
     start = next((i for i, uid in enumerate(ids) if last_user_id is not None and uid > last_user_id), 0)
     turn = {uid: (i - start) % len(ids) for i, uid in enumerate(ids)}
     candidates = [uid for uid in ids if credits[uid] > EPSILON] or ids
     chosen = min(candidates, key=lambda uid: (round((1 - credits[uid]) * total / eligible[uid].weight, 9), turn[uid]))
-    return eligible[chosen]
+    return eligible[chosen], credits
 
 
-def rotate(members: list[Member], chosen_user_id: int, today: dt.date) -> None:
-    """Record that the weighted rotation gave an account to `chosen_user_id` (see the module's docstring)."""
-    credits, _, _ = _next_credits(members, today)
+def rotate(members: list[Member], chosen_user_id: int, today: dt.date, credits: dict[int, float] | None = None) -> None:
+    """Record that the weighted rotation gave an account to `chosen_user_id` (see the module's docstring). `credits`:
+    those the pick computed for this account, when nothing changed since (spares computing them again)."""
+    if credits is None:
+        credits, _, _ = _next_credits(members, today)
     if not credits:
         return
     for member in members:
@@ -245,6 +270,8 @@ class Decision:
     territory_id: int | None
     owner_id: int | None
     rule: str
+    # A round robin's credits once this account is counted, as the pick computed them (`commit` applies them).
+    credits: dict[int, float] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -271,26 +298,29 @@ class Router:
             if territory_id != territory.id:
                 return Decision(territory.id, owner_id, f"{why}; kept owner")
             return Decision(territory.id, owner_id, "kept owner")
+        credits = None
         if territory.strategy == LOAD_BALANCED:
             chosen = pick_load_balanced(members, self.today)
             how = "load balanced"
         else:
-            chosen = pick_round_robin(members, self.rotation.get(territory.id), self.today)
+            chosen, credits = _pick_round_robin(members, self.rotation.get(territory.id), self.today)
             how = "round robin"
         if chosen is None:
             return Decision(territory.id, None, f"{why}; no eligible member: unassigned")
-        return Decision(territory.id, chosen.user_id, f"{why}; {how}")
+        return Decision(territory.id, chosen.user_id, f"{why}; {how}", credits)
 
     def route_within(self, territory_id: int, strategy: str) -> Decision:
         """A new owner for an account that stays in its territory (its owner left), by the territory's strategy."""
         members = self.members.get(territory_id, [])
+        credits = None
         if strategy == LOAD_BALANCED:
             chosen, how = pick_load_balanced(members, self.today), "load balanced"
         else:
-            chosen, how = pick_round_robin(members, self.rotation.get(territory_id), self.today), "round robin"
+            chosen, credits = _pick_round_robin(members, self.rotation.get(territory_id), self.today)
+            how = "round robin"
         if chosen is None:
             return Decision(territory_id, None, "no eligible member: unassigned")
-        return Decision(territory_id, chosen.user_id, how)
+        return Decision(territory_id, chosen.user_id, how, credits)
 
     def commit(self, decision: Decision, *, old_owner_id: int | None, old_territory_id: int | None) -> None:
         """Update the running counts after a decision is taken."""
@@ -302,7 +332,10 @@ class Router:
         if decision.owner_id is None:
             return
         if decision.rule.endswith("round robin"):
-            rotate(self.members.get(decision.territory_id, []), decision.owner_id, self.today)
+            # The pick's credits hold unless the old owner's count just fell here (they may be eligible again).
+            same = old_owner_id is not None and old_territory_id == decision.territory_id
+            credits = None if same else decision.credits
+            rotate(self.members.get(decision.territory_id, []), decision.owner_id, self.today, credits)
             self.rotated.add(decision.territory_id)
         for member in self.members.get(decision.territory_id, []):
             if member.user_id == decision.owner_id:

@@ -161,6 +161,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 200, minimum=1)
 # An absence longer than this many days is a departure: the rep's accounts and open handoffs may be handed over.
 DEPARTURE_ABSENCE_DAYS = env_int("DEPARTURE_ABSENCE_DAYS", 14, minimum=1)
+# An assignment run writes its chunks of moves on this many database connections while it plans the next ones.
+ASSIGNMENT_WRITERS = env_int("ASSIGNMENT_WRITERS", 2, minimum=1)
 # Lookalike scores compare every account with the accounts won in this many days up to today (segmentation/lookalike).
 LOOKALIKE_PERIOD_DAYS = env_int("LOOKALIKE_PERIOD_DAYS", 365, minimum=1)
 

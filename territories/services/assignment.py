@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -16,10 +17,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.changes import owners_changed
-from accounts.criteria import ACCOUNT_FIELDS, VALUE_COLUMNS, account_values
+from accounts.criteria import ACCOUNT_FIELDS, VALUE_COLUMNS
 from accounts.events import owner_changes_record
 from accounts.models import Account, PendingRoute
-from core.bulk import copy_rows
+from core.bulk import binding_cursor, copy_rows
 from core.jobs import job_create, job_progress
 from core.models import Job
 from core.queues import queue_add, queue_claim
@@ -142,6 +143,21 @@ def routing_columns(router: Router) -> tuple[str, ...]:
     return ("id", "name", *fields, *attributes, "owner_id", "territory_id")
 
 
+def _values_reader(columns: tuple[str, ...]) -> Callable[[dict], dict]:
+    """What the rules read of a row of `columns` (`routing_columns`): as `account_values`, the attributes then the
+    fields over them, but only the fields read (a field no rule names is never asked for)."""
+    fields = tuple(c for c in columns if c in ACCOUNT_FIELDS)
+    if "attributes" not in columns:
+        return lambda row: {name: row[name] for name in fields}
+
+    def values(row: dict) -> dict:
+        found = dict(row["attributes"] or {})
+        found.update({name: row[name] for name in fields})
+        return found
+
+    return values
+
+
 def _account_chunks(
     *, scope: set[int] | None, account_ids: list[int] | None, chunk_size: int, columns: tuple[str, ...]
 ) -> Iterator[list[dict]]:
@@ -180,6 +196,7 @@ def _planned_chunks(
     decisions are those of one pass over every account, whatever the chunk size."""
     router = plan.router
     columns = routing_columns(router)
+    values_of = _values_reader(columns)
     for rows in _account_chunks(scope=scope, account_ids=account_ids, chunk_size=chunk_size, columns=columns):
         moves = []
         for row in rows:
@@ -188,7 +205,7 @@ def _planned_chunks(
             if owner_id:
                 plan.counts_before[owner_id] += 1
             plan.territories_before[territory_id] += 1
-            decision = router.route(row["id"], account_values(row), owner_id, territory_id)
+            decision = router.route(row["id"], values_of(row), owner_id, territory_id)
             if scope is not None and decision.territory_id not in scope:
                 plan.outside_scope += 1  # a manager's run never moves an account out of their territories
                 decision.territory_id, decision.owner_id = territory_id, owner_id
@@ -320,7 +337,7 @@ def _move_accounts(chunk: list[Move]) -> set[int]:
     (no check-then-act: a concurrent change wins and the move is skipped). Returns the ids moved."""
     now = timezone.now()
     table = Account._meta.db_table
-    with connection.cursor() as cursor:
+    with binding_cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"UPDATE {table} AS a SET owner_id = v.to_owner, territory_id = v.to_territory, updated_at = %s "  # noqa: S608  # nosec B608  # SQL from model table names and constants; every value is a parameter, never input
@@ -395,16 +412,22 @@ def _persist_rotation(router: Router) -> None:
 
 
 class _ChunkWriter:
-    """Applies chunks of moves, in order, in a thread with its own database connection, at most two chunks behind the
-    planning (so memory stays that of a few chunks). The first error stops the writing and is raised by `put` or
-    `finish`; chunks applied before it stay applied, as when the chunks are applied one after the other."""
+    """Applies chunks of moves in `writers` threads, each with its own database connection, at most a few chunks
+    behind the planning (so memory stays that of a few chunks). Chunks hold different accounts, so the writers never
+    wait on each other's rows; each chunk is one transaction. The first error stops the writing and is raised by `put`
+    or `finish`; chunks applied before it stay applied (with more than one writer, a chunk planned after the failing
+    one may have been applied too: each move applies only where its account is still as planned, so a run again
+    finishes the work)."""
 
-    def __init__(self, apply: Callable[[list[Move]], None]):
+    def __init__(self, apply: Callable[[list[Move]], None], *, writers: int = 1):
         self.apply = apply
-        self.chunks: queue.Queue[list[Move] | None] = queue.Queue(maxsize=2)
+        self.chunks: queue.Queue[list[Move] | None] = queue.Queue(maxsize=2 * writers)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="assignment-writer", daemon=True)
-        self.thread.start()
+        self.threads = [
+            threading.Thread(target=self._run, name=f"assignment-writer-{n}", daemon=True) for n in range(writers)
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def _run(self) -> None:
         try:
@@ -413,7 +436,7 @@ class _ChunkWriter:
                     try:
                         self.apply(moves)
                     except BaseException as exc:  # handed to the planning thread, which raises it
-                        self.error = exc
+                        self.error = self.error or exc
         finally:
             connection.close()  # this thread's own connection
 
@@ -423,8 +446,10 @@ class _ChunkWriter:
         self.chunks.put(moves)
 
     def finish(self) -> None:
-        self.chunks.put(None)
-        self.thread.join()
+        for _ in self.threads:
+            self.chunks.put(None)
+        for thread in self.threads:
+            thread.join()
         if self.error is not None:
             raise self.error
 
@@ -448,14 +473,19 @@ def assignment_apply(
     result = ApplyResult()
     by, job_id = (user.pk if user is not None else None), (job.pk if job is not None else None)
 
+    counting = threading.Lock()
+
     def apply(moves: list[Move]) -> None:
         moved = _apply_chunk(moves, changed_by_id=by, job_id=job_id)
-        result.moved += len(moved)
-        result.skipped += len(moves) - len(moved)
+        with counting:
+            result.moved += len(moved)
+            result.skipped += len(moves) - len(moved)
 
-    # On PostgreSQL, outside a caller's transaction, a chunk is written on a connection of its own while the next one
-    # is planned (the database works while Python routes); in a transaction, or elsewhere, one after the other.
-    writer = _ChunkWriter(apply) if connection.vendor == "postgresql" and not connection.in_atomic_block else None
+    # On PostgreSQL, outside a caller's transaction, chunks are written on connections of their own while the next
+    # ones are planned (the database works while Python routes); in a transaction, or elsewhere, one after the other.
+    writer = None
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        writer = _ChunkWriter(apply, writers=settings.ASSIGNMENT_WRITERS)
     try:
         for moves, _ in _planned_chunks(plan, scope=scope, account_ids=account_ids, chunk_size=chunk_size):
             if moves:

@@ -12,6 +12,7 @@ from territories.routing import (
     TerritoryRule,
     pick_load_balanced,
     pick_round_robin,
+    rotate,
 )
 
 TODAY = dt.date(2026, 6, 1)
@@ -121,12 +122,16 @@ def test_fairness_1000_accounts_over_7_reps_one_away_one_full():
 def test_the_matching_shortcut_gives_the_same_answer_as_trying_every_territory():
     """Matcher indexes `eq` requirements for speed; on random territories and accounts it must agree with the rules."""
     rng = random.Random(5)
-    countries = ["France", "Germany", "Spain", "Italy", "10"]
+    countries = ["France", "Germany", "Spain", "Italy", "10", " "]
     territories = []
     for tid in range(1, 40):
         criteria = []
         if rng.random() < 0.8:
             criteria += [Criterion("country", "eq", c, group="geo") for c in rng.sample(countries, rng.randint(1, 2))]
+        if rng.random() < 0.3:  # a second text requirement, and a group mixing `eq` with another operator
+            criteria.append(Criterion("industry", "eq", rng.choice(["Software", "Retail"]), group="industry"))
+        if rng.random() < 0.2:
+            criteria.append(Criterion("industry", "contains", "soft", group="industry"))
         if rng.random() < 0.5:
             criteria.append(Criterion("employee_count", "gte", rng.choice([10, 100, 1000]), group="size"))
         if rng.random() < 0.2:
@@ -146,10 +151,11 @@ def test_the_matching_shortcut_gives_the_same_answer_as_trying_every_territory()
         ranked = sorted((t for t in territories if t.criteria), key=matcher._rank)
         return next((t.id for t in ranked if criteria_match(t.criteria, values)), None)
 
-    for _ in range(2000):
+    for _ in range(4000):
         values = {
-            "country": rng.choice([*countries, " france ", None, "", 10, ["France"]]),
-            "employee_count": rng.choice([None, 5, 50, 500, 5000]),
+            "country": rng.choice([*countries, " france ", None, "", "  ", 10, 10.0, "10.0", ["France"], []]),
+            "industry": rng.choice([None, "software", " Retail", "Software tools", 7, ["Retail"]]),
+            "employee_count": rng.choice([None, 5, 50, 500, 5000, "5000"]),
             "technologies": rng.choice([[], ["Snowflake"], ["AWS"]]),
         }
         found = matcher.match(0, values)[0]
@@ -183,3 +189,36 @@ def test_territory_criteria_are_validated_for_the_admin_forms(db):
     Territory(
         name="OK", criteria=[{"group": "geo", "attribute": "country", "operator": "in", "value": ["France"]}]
     ).clean()
+
+
+def test_the_router_rotates_as_the_plain_pick_and_rotate_do():
+    """The router hands the pick's credits to `commit` instead of computing them twice; over random weights,
+    absences, capacities and owners leaving mid-run, its choices must be those of `pick_round_robin` then `rotate`."""
+    rng = random.Random(11)
+    for _ in range(20):
+
+        def team(seed):
+            r = random.Random(seed)
+            members = [
+                Member(uid, weight=r.choice([1, 1, 2, 0.5]), max_accounts=r.choice([None, None, 30]))
+                for uid in range(1, 8)
+            ]
+            members[r.randrange(7)].away_from = TODAY
+            return [*members, Member(98, is_active=False, owned=50)]  # a member who left, owning accounts here
+
+        seed = rng.random()
+        territory = TerritoryRule(1, "All", criteria=(Criterion("name", "exists"),))
+        router = Router(Matcher([territory]), {1: team(seed)}, {1: None}, TODAY, NOW)
+        plain, last = team(seed), None
+        # New accounts, accounts of someone elsewhere (territory 2), accounts here of the member who left.
+        before = [rng.choice([(None, None), (None, None), (99, 2), (98, 1)]) for _ in range(300)]
+        for account_id, (old_owner, old_territory) in enumerate(before):
+            decision = router.route(account_id, {"name": "a"}, old_owner, old_territory)
+            router.commit(decision, old_owner_id=old_owner, old_territory_id=old_territory)
+            chosen = pick_round_robin(plain, last, TODAY)
+            if chosen is not None:
+                rotate(plain, chosen.user_id, TODAY)
+                chosen.owned += 1
+                last = chosen.user_id
+            assert decision.owner_id == (chosen.user_id if chosen else None)
+        assert [round(m.credit, 9) for m in router.members[1]] == [round(m.credit, 9) for m in plain]
