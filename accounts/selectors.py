@@ -94,6 +94,17 @@ def scored_account_list(*, user) -> QuerySet[Account]:
     return accounts
 
 
+def scored_count(*, user, tier: str) -> int:
+    """How many accounts of `scored_account_list(user=user)` are in `tier`, counted from the scores alone: their copy
+    of the account's territory and owner scopes them, so no account is joined (for an admin, a range of the tier
+    index; for a manager or a rep, a range per territory or owner), where the list's own count joins every account of
+    the tier (a million accounts: a few milliseconds instead of a third of a second). The same number while the copies
+    are right (segmentation keeps them by triggers and repairs any drift daily), as the tier tiles count."""
+    scores = Account.score.related.related_model.objects.filter(tier=tier)  # the scores, through the relation
+    q = account_visibility_q(user=user, prefix="account_")
+    return (scores if q is None else scores.filter(q)).count()
+
+
 PICK_LIST_FIELDS = ("industry", "country")
 PICK_LIST_LIMIT = 500  # values offered at most: a pick list longer than this is no help
 

@@ -33,3 +33,16 @@ class CappedCountPaginator(Paginator):
     def count_label(self) -> str:
         """The count as the page shows it: "1,234", or "10,000+" past the cap."""
         return f"{self.count:,}+" if self.capped else f"{self.count:,}"
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its count by the caller, who can count the same rows more cheaply than the list's own query
+    (e.g. from an index of another table); everything else is Django's."""
+
+    def __init__(self, *args, count: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known_count

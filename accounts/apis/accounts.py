@@ -4,6 +4,7 @@ segmentation/account_apis.py)."""
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
 from core.apis import MAX_ID, IdFilter, updated_since_filter
+from core.pagination import KnownCountPaginator
 from core.permissions import IsRevOpsAdmin, ReadScopedWriteAdmin
 from core.tiers import Tier
 
@@ -28,6 +30,7 @@ from ..selectors import (
     account_list,
     account_visibility_q,
     scored_account_list,
+    scored_count,
     surging_filter_q,
     visible_parent,
 )
@@ -257,7 +260,16 @@ class AccountViewSet(viewsets.ModelViewSet):
             )
         return accounts
 
+    # A list asked with these parameters only (a tier, an order, a page) counts from the scores alone.
+    COUNTED_FROM_SCORES = frozenset({"tier", "ordering", "page", "page_size", "format"})
+
     def paginate_queryset(self, queryset):
+        params = self.request.query_params
+        if self.action == "list" and params.get("tier") and set(params) <= self.COUNTED_FROM_SCORES:
+            # The exact count as the list's own would give it, from an index of the scores instead of a join of every
+            # account of the tier (accounts.selectors.scored_count).
+            count = scored_count(user=self.request.user, tier=params["tier"])
+            self.paginator.django_paginator_class = partial(KnownCountPaginator, count=count)
         page = super().paginate_queryset(queryset)
         if page is not None and account_visibility_q(user=self.request.user) is not None:
             # One look-up for the page's parents, instead of a subquery planned over every account of the list.

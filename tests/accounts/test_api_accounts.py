@@ -570,3 +570,18 @@ def test_contacts_arrive_in_bulk_upserted_by_external_id_or_email(api, world):
     assert unknown.status_code == 400
     assert unknown.json()["errors"] == [{"index": 1, "field": "account", "detail": "account 999999 does not exist"}]
     assert Contact.objects.filter(account_id=account).count() == 2
+
+
+@pytest.mark.parametrize("name", ROLE_USERS)
+def test_a_list_by_tier_is_counted_from_the_scores_alone_and_counts_what_it_lists(api, world, scored, name):
+    """A million accounts: the list's own count joins every account of the tier; counted from the scores' copy of
+    territory and owner, no account is read. The number must be the list's, for every scope."""
+    api.force_authenticate(getattr(world, name))
+    expected = {world.north_account.pk, world.south_account.pk} & world.accounts_visible_to(name)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(URL, {"tier": "tier_2", "ordering": "-score__unified", "page_size": 1})
+    counts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert len(counts) == 1 and "segmentation_accountscore" in counts[0] and "accounts_account" not in counts[0]
+    assert response.status_code == 200
+    assert response.json()["count"] == len(expected)
+    assert ids(api, URL, tier="tier_2", ordering="-score__unified", page_size=1) == expected  # pages follow the count
