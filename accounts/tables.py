@@ -16,7 +16,7 @@ from .criteria import money
 from .models import Account
 
 
-def _related(account, name: str):
+def related_or_none(account, name: str):
     """The account's one-to-one `name` (its score, its spend potential), or None when it has none."""
     try:
         return getattr(account, name)
@@ -207,9 +207,9 @@ class AccountTable(ExpectedValueColumn, tables.Table):
     # have their own formatting (views.EXPORT_COLUMNS).
     CELLS = {
         "name": lambda a: a.name,
-        "tier": lambda a: (score := _related(a, "score")) and TIER_LABELS.get(score.tier, score.tier),
-        "unified": lambda a: (score := _related(a, "score")) and localize(score.unified),
-        "expected_value": lambda a: (potential := _related(a, "potential")) and _money(potential.expected_value),
+        "tier": lambda a: (score := related_or_none(a, "score")) and TIER_LABELS.get(score.tier, score.tier),
+        "unified": lambda a: (score := related_or_none(a, "score")) and localize(score.unified),
+        "expected_value": lambda a: (potential := related_or_none(a, "potential")) and _money(potential.expected_value),
         "industry": lambda a: a.industry,
         "country": lambda a: a.country,
         "employee_count": lambda a: _count(a.employee_count),
