@@ -160,7 +160,9 @@ def test_large_file_with_five_percent_bad_rows(tmp_path):
     assert Account.objects.count() == 95_000
     assert not Account.objects.filter(external_id__in=[f"L{i}" for i in range(7, 100_000, 20)]).exists()
     assert progress[-1] == (100_000, 100_000) and len(progress) >= 50
-    assert elapsed < 120, f"100,000 rows took {elapsed:.1f}s"
+    # A guard against a hang or a blow-up that grows faster than the file, not a speed figure (those are bench/'s): the
+    # import takes 75-95 s alone on the 2-core CI machine (SQLite), and up to 155 s beside the rest of the suite.
+    assert elapsed < 240, f"100,000 rows took {elapsed:.1f}s"
     again = import_file(kind="accounts", path=path)
     assert (again.created, again.updated, again.unchanged, again.failed) == (0, 0, 95_000, 5_000)
 
