@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin, RoleAdmin
 
+from .alerts.forms import AlertPreferenceAdminForm
 from .models import (
     Alert,
     AlertChannel,
@@ -28,7 +29,9 @@ class AlertChannelAdmin(ReadOnlyAdmin):
 
 @admin.register(AlertPreference)
 class AlertPreferenceAdmin(RoleAdmin):
-    """Each person's chat alerts and Slack member ID (people set their own on the Chat alerts page)."""
+    """Each person's chat alerts and Slack member ID (people set their own on the Chat alerts page; the same rule)."""
+
+    form = AlertPreferenceAdminForm
 
     list_display = ["user", "slack_user_id", "mqa", "breach", "surge", "updated_at"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "slack_user_id"]
@@ -54,7 +57,8 @@ class CrmConnectionAdmin(RoleAdmin):
     search_fields = ("name",)
     # The settings (addresses, mapping, push fields) and the first push's confirmation are the pages' to change:
     # they check the addresses, and the confirmation follows the changes shown.
-    readonly_fields = ("vendor", "settings", "push_confirmed", "watermarks", "created_at", "updated_at")
+    # The name too: the pages keep names unique whatever their case.
+    readonly_fields = ("name", "vendor", "settings", "push_confirmed", "watermarks", "created_at", "updated_at")
     exclude = ("credentials_encrypted",)
 
     def has_add_permission(self, request) -> bool:

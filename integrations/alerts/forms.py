@@ -4,7 +4,7 @@ from django import forms
 
 from territories.models import Territory
 
-from ..models import AlertChannel
+from ..models import AlertChannel, AlertPreference
 from .addresses import AddressRefused, check_webhook_url
 
 SLACK_MEMBER_ID = re.compile(r"^[UW][A-Z0-9]{2,29}$")
@@ -60,7 +60,22 @@ class AlertPreferenceForm(forms.Form):
     )
 
     def clean_slack_user_id(self) -> str:
-        value = self.cleaned_data["slack_user_id"].strip().upper()
-        if value and not SLACK_MEMBER_ID.match(value):
-            raise forms.ValidationError("A Slack member ID starts with U or W followed by letters and digits.")
-        return value
+        return slack_member_id(self.cleaned_data["slack_user_id"])
+
+
+def slack_member_id(value: str) -> str:
+    """A Slack member ID as typed, normalised (trimmed, upper case); refused unless it looks like one. The Chat alerts
+    page and the Django admin both apply it."""
+    value = (value or "").strip().upper()
+    if value and not SLACK_MEMBER_ID.match(value):
+        raise forms.ValidationError("A Slack member ID starts with U or W followed by letters and digits.")
+    return value
+
+
+class AlertPreferenceAdminForm(forms.ModelForm):
+    class Meta:
+        model = AlertPreference
+        fields = ["user", "slack_user_id", "mqa", "breach", "surge"]
+
+    def clean_slack_user_id(self) -> str:
+        return slack_member_id(self.cleaned_data.get("slack_user_id", ""))

@@ -34,3 +34,25 @@ def test_a_crm_connections_first_push_is_not_confirmed_from_the_django_admin(cli
     connection.refresh_from_db()
     assert connection.push_enabled  # switched from here, as the page's docstring says
     assert not connection.push_confirmed and connection.settings == {"base_url": "https://a.b"}
+
+
+def test_a_slack_member_id_set_in_the_django_admin_follows_the_pages_rule(client, world):
+    from integrations.models import AlertPreference
+
+    client.force_login(world.admin)
+    add = "/admin/integrations/alertpreference/add/"
+    form = {"user": world.rep.pk, "mqa": "on", "breach": "on", "surge": "on"}
+    refused = client.post(add, {**form, "slack_user_id": "not an id"})
+    assert refused.status_code == 200 and "A Slack member ID starts with U or W" in refused.content.decode()
+    assert not AlertPreference.objects.exists()
+    client.post(add, {**form, "slack_user_id": " u024be7lh "})
+    assert AlertPreference.objects.get(user=world.rep).slack_user_id == "U024BE7LH"  # normalised as the page does
+
+
+def test_a_crm_connections_name_is_not_changed_from_the_django_admin(client, world):
+    CrmConnection.objects.create(vendor="hubspot", name="HubSpot", settings={})
+    other = CrmConnection.objects.create(vendor="hubspot", name="Second", settings={})
+    client.force_login(world.admin)
+    client.post(f"/admin/integrations/crmconnection/{other.pk}/change/", {"name": "hubspot", "enabled": "on"})
+    other.refresh_from_db()
+    assert other.name == "Second"  # the pages keep names unique whatever their case
