@@ -295,3 +295,13 @@ def test_the_chat_alerts_benchmark_runs_at_a_small_size():
     assert re.search(r"first drain: 50 messages \(50 alerts, one per channel, at once\)", out), out
     assert re.search(r"after the cooldown: 50 digests \([\d,]+ alerts\)", out), out
     assert "alerts left waiting: 0; one message plus one digest per channel: PASS" in out, out
+
+
+def test_a_benchmark_child_reports_its_own_peak_memory_not_its_parents():
+    """`ru_maxrss` carries a parent's high-water mark into its child across exec; the benchmarks read VmHWM."""
+    held = bytearray(300 * 1024 * 1024)
+    held[::4096] = b"\x01" * len(held[::4096])  # touched: resident in this process
+    code = "import sys; sys.path.insert(0, 'bench'); from _common import peak_rss_mb; print(peak_rss_mb())"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert float(child.stdout) < 150, child.stdout  # a bare interpreter, not the 300 MB this process holds
+    del held
