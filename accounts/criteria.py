@@ -15,7 +15,7 @@ columns of the same names.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -87,6 +87,21 @@ def account_values(row: Mapping[str, Any]) -> dict[str, Any]:
     which win over an attribute of the same name."""
     values = dict(row.get("attributes") or {})
     values.update({name: row.get(name) for name in ACCOUNT_FIELDS})
+    return values
+
+
+def values_reader(columns: Iterable[str]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """`account_values` for rows that hold only `columns` (the fields some rules name, and `attributes` when a rule
+    names something that is not a field): the same values for those rules, without asking a row for every field."""
+    fields = tuple(c for c in columns if c in ACCOUNT_FIELDS)
+    if "attributes" not in columns:
+        return lambda row: {name: row[name] for name in fields}
+
+    def values(row: Mapping[str, Any]) -> dict[str, Any]:
+        found = dict(row["attributes"] or {})
+        found.update({name: row[name] for name in fields})
+        return found
+
     return values
 
 

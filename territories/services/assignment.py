@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.changes import owners_changed
-from accounts.criteria import ACCOUNT_FIELDS, VALUE_COLUMNS
+from accounts.criteria import ACCOUNT_FIELDS, VALUE_COLUMNS, values_reader
 from accounts.events import owner_changes_record
 from accounts.models import Account, PendingRoute
 from core.bulk import binding_cursor, copy_rows
@@ -143,21 +143,6 @@ def routing_columns(router: Router) -> tuple[str, ...]:
     return ("id", "name", *fields, *attributes, "owner_id", "territory_id")
 
 
-def _values_reader(columns: tuple[str, ...]) -> Callable[[dict], dict]:
-    """What the rules read of a row of `columns` (`routing_columns`): as `account_values`, the attributes then the
-    fields over them, but only the fields read (a field no rule names is never asked for)."""
-    fields = tuple(c for c in columns if c in ACCOUNT_FIELDS)
-    if "attributes" not in columns:
-        return lambda row: {name: row[name] for name in fields}
-
-    def values(row: dict) -> dict:
-        found = dict(row["attributes"] or {})
-        found.update({name: row[name] for name in fields})
-        return found
-
-    return values
-
-
 def _account_chunks(
     *, scope: set[int] | None, account_ids: list[int] | None, chunk_size: int, columns: tuple[str, ...]
 ) -> Iterator[list[dict]]:
@@ -196,7 +181,7 @@ def _planned_chunks(
     decisions are those of one pass over every account, whatever the chunk size."""
     router = plan.router
     columns = routing_columns(router)
-    values_of = _values_reader(columns)
+    values_of = values_reader(columns)
     for rows in _account_chunks(scope=scope, account_ids=account_ids, chunk_size=chunk_size, columns=columns):
         moves = []
         for row in rows:

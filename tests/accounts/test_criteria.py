@@ -57,3 +57,18 @@ def test_a_territory_rule_on_external_id_routes_the_account():
     other.refresh_from_db()
     assert (matching.territory, matching.owner) == (territory, rep)
     assert other.territory is None
+
+
+def test_a_values_reader_gives_the_rules_what_account_values_gives():
+    """Routing reads only the columns its rules name; each named value must be the one account_values gives (a field
+    over an attribute of the same name, an attribute where no field has that name)."""
+    from accounts.criteria import account_values, values_reader
+
+    row = {"id": 1, "name": "Acme", "country": "France", "industry": None, "employee_count": 40,
+           "attributes": {"country": "Spain", "plan": "gold", "industry": "Retail"}}  # fmt: skip
+    for named in (["country"], ["country", "plan"], ["industry", "plan", "employee_count"], ["plan"]):
+        columns = ["id", "name", *[n for n in named if n in row and n != "attributes"]]
+        if any(n not in row for n in named):
+            columns.append("attributes")
+        read = values_reader(columns)({c: row[c] for c in columns})
+        assert {n: read.get(n) for n in named} == {n: account_values(row).get(n) for n in named}, named
