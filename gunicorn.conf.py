@@ -12,6 +12,18 @@ graceful_timeout = 30
 # Finished workers are replaced now and then, so a slow leak in one never grows without bound.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
+# The application is loaded and warmed (core/warm.py: every view imported, every template compiled) once in the master
+# process; the workers are forked from it, so a new worker, at start or after max_requests, serves its first page as
+# fast as its hundredth.
+preload_app = True
+
+
+def when_ready(server):
+    from core.warm import warm
+
+    server.log.info("warmed: %(url_patterns)s URL patterns, %(templates)s templates compiled", warm())
+
+
 # The app writes one access line per request itself (core/logs.py, with the request id, as JSON when
 # LOG_FORMAT=json); gunicorn's own access log would repeat it.
 accesslog = None

@@ -100,9 +100,16 @@ def scored_count(*, user, tier: str) -> int:
     index; for a manager or a rep, a range per territory or owner), where the list's own count joins every account of
     the tier (a million accounts: a few milliseconds instead of a third of a second). The same number while the copies
     are right (segmentation keeps them by triggers and repairs any drift daily), as the tier tiles count."""
+    return scores_in_tier(user=user, tier=tier).count()
+
+
+def scores_in_tier(*, user, tier: str) -> QuerySet:
+    """The scores of the accounts of `scored_account_list(user=user)` in `tier`, scoped by their copy of the account's
+    territory and owner alone (see `scored_count`): one range of a score index, in the index's order (territory or
+    owner or tier, then the score), whatever the number of accounts."""
     scores = Account.score.related.related_model.objects.filter(tier=tier)  # the scores, through the relation
     q = account_visibility_q(user=user, prefix="account_")
-    return (scores if q is None else scores.filter(q)).count()
+    return scores if q is None else scores.filter(q)
 
 
 PICK_LIST_FIELDS = ("industry", "country")

@@ -16,10 +16,11 @@ from .selectors import (
     account_topic_surges,
     coverage_remember,
     scored_subset,
+    scores_in_tier,
     visible_parent,
 )
 from .services import topic_surges_job_start
-from .tables import AccountTable, ScoredFirstPaginator, score_ordered
+from .tables import ONE_TIER_SCORE_KEYS, AccountTable, ScoredFirstPaginator, ScoreIndexPaginator, score_ordered
 from .topics import SurgeRules, rules_sentence, surge_sentence
 
 PAGE_SIZE = 50
@@ -91,15 +92,27 @@ def _rows(account_filter):
 class Listing:
     """The account list as the request asks: its filter, its order (`?sort=`, else the score, best first) and the
     rows in that order. In a score order the rows are two parts, each read from its own index: the scored accounts in
-    that order, then those not scored yet, by name (none when a tier is asked for)."""
+    that order, then those not scored yet, by name (none when a tier is asked for). One tier in a score order, with
+    nothing else asked, is paged from the scores' index alone (ScoreIndexPaginator)."""
+
+    # The parameters of a list that asks for one tier and nothing else.
+    ONE_TIER = frozenset({"tier", "sort", "page"})
 
     def __init__(self, request) -> None:
         user = request.user
+        self.user = user
         self.order, self.requested = AccountTable.sort_of(request.GET.get("sort"))
         accounts = account_list(user=user).select_related("owner", "territory", "score", "potential")
         self.filter = AccountFilter(request.GET or None, queryset=accounts, user=user)
         rows = _rows(self.filter)
         by_tier = bool(request.GET.get("tier")) and self.filter.is_valid()
+        asked = {name for name, value in request.GET.items() if value}
+        self.one_tier = (
+            request.GET.get("tier")
+            if by_tier and asked <= self.ONE_TIER and self.order in ONE_TIER_SCORE_KEYS
+            else None
+        )
+        self.accounts = rows
         if by_tier:
             rows = scored_subset(rows, user=user)  # the scope read from the scores' indexes too
         self.every = rows
@@ -118,7 +131,14 @@ class Listing:
             number = int(request.GET.get("page", 1))
         except ValueError:
             number = 1
-        if self.scored is not None:
+        if self.one_tier:
+            table.paginator = ScoreIndexPaginator(
+                scores_in_tier(user=self.user, tier=self.one_tier),
+                accounts=self.accounts,
+                order=self.order,
+                per_page=PAGE_SIZE,
+            )
+        elif self.scored is not None:
             table.paginator = ScoredFirstPaginator(
                 self.scored, unscored=self.unscored, every=self.every, per_page=PAGE_SIZE
             )
