@@ -12,8 +12,15 @@ class CappedCountPaginator(Paginator):
 
     cap = 10_000
 
+    def __init__(self, *args, known: int | None = None, **kwargs) -> None:
+        """`known`: the count, when the caller has it from a cheaper read of the same rows (capped all the same)."""
+        super().__init__(*args, **kwargs)
+        self.known = known
+
     @cached_property
     def _counted(self) -> int:
+        if self.known is not None:
+            return self.known
         rows = self.object_list
         # A django-tables2 table pages its BoundRows, which hold the queryset (rows.data.data).
         queryset = rows if isinstance(rows, QuerySet) else getattr(getattr(rows, "data", None), "data", None)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.shortcuts import render
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
+from accounts.selectors import coverage_remember
 from core.csvexport import table_csv
 from core.decorators import role_required
 from core.pagination import CappedCountPaginator
@@ -76,19 +79,24 @@ def _query(request, **changes: str | None) -> str:
 
 @role_required()
 def tier_list(request):
+    coverage_remember(request.user)  # the user's territories looked up once for the page's lists and choices
     tier_filter = _tier_filter(request)
     table = TierTable(_rows(tier_filter))
-    RequestConfig(request, paginate={"per_page": PAGE_SIZE, "paginator_class": CappedCountPaginator}).configure(table)
     chosen = tier_filter.form.cleaned_data if tier_filter.is_bound and tier_filter.is_valid() else {}
     # The counts follow every filter but the tier, so each one says what its link will list. With no other filter
-    # (the page as opened, or a tile chosen) they are the scope's counts, read from the scores alone.
+    # (the page as opened, or a tile chosen) they are the scope's counts, read from the scores alone, and the list's
+    # own count is the chosen tile's (or the total): no join of every account in the scope to count the pages.
     now = timezone.now()
+    known = None
     if any(value not in (None, "") for name, value in chosen.items() if name != "tier") or (
         tier_filter.is_bound and not tier_filter.is_valid()
     ):
         counts, counted_at = tier_counts(accounts=tier_filter.qs_except("tier"), now=now), now
     else:
         counts, counted_at = scope_tier_counts(user=request.user, now=now)
+        known = counts[chosen["tier"]] if chosen.get("tier") else counts["total"]
+    paginator = partial(CappedCountPaginator, known=known)
+    RequestConfig(request, paginate={"per_page": PAGE_SIZE, "paginator_class": paginator}).configure(table)
     tiles = [
         {
             "tier": tier,

@@ -59,6 +59,13 @@ class TerritoryRule:
     strategy: str = ROUND_ROBIN
 
 
+def away_on(away_from: dt.date | None, away_until: dt.date | None, today: dt.date) -> bool:
+    """Whether a member away from `away_from` to `away_until` (both included; either open) is away on `today`."""
+    if away_from is None and away_until is None:
+        return False
+    return (away_from or dt.date.min) <= today <= (away_until or dt.date.max)
+
+
 @dataclass
 class Member:
     user_id: int
@@ -73,11 +80,7 @@ class Member:
     credit: float = 0.0  # the weighted rotation's running credit (see the module's docstring)
 
     def is_away(self, today: dt.date) -> bool:
-        if self.away_from is None and self.away_until is None:
-            return False
-        starts = self.away_from or dt.date.min
-        ends = self.away_until or dt.date.max
-        return starts <= today <= ends
+        return away_on(self.away_from, self.away_until, today)
 
     def is_eligible(self, today: dt.date) -> bool:
         under_capacity = self.max_accounts is None or self.owned < self.max_accounts

@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -15,6 +16,8 @@ from core.decorators import role_required
 from core.roles import ADMIN, MANAGER, is_admin
 
 from .forms import MembershipAddForm, MembershipForm, ReassignForm
+from .models import Membership
+from .routing import away_on
 from .selectors import (
     can_assign_in,
     membership_list,
@@ -38,6 +41,7 @@ from .services import (
 )
 
 QUEUE_ROWS = 200
+TERRITORIES_PER_PAGE = 25
 PREVIEW_ROWS = 500
 MOVES_PER_PAGE = 50  # moves per page of an assignment preview
 
@@ -58,19 +62,45 @@ def rule_lines(criteria) -> list[str]:
     return [" or ".join(sentences) for sentences in groups.values()]
 
 
+def member_summary(memberships) -> list[dict]:
+    """A territory's members as its card on the list says them: one line per role, names A to Z, inactive and away
+    members marked (their capacity, load and rotation are on the territory's board)."""
+    today = timezone.localdate()
+    lines = {}
+    for membership in sorted(memberships, key=lambda m: person(m.user).casefold()):
+        marks = []
+        if not membership.is_active:
+            marks.append("inactive")
+        elif away_on(membership.away_from, membership.away_until, today):
+            marks.append("away")
+        name = person(membership.user) + (f" ({', '.join(marks)})" if marks else "")
+        lines.setdefault(membership.role, []).append(name)
+    roles = dict(Membership.Role.choices)
+    return [
+        {"role": roles[role], "count": len(lines[role]), "names": lines[role]}
+        for role in (Membership.Role.MANAGER, Membership.Role.REP)
+        if role in lines
+    ]
+
+
 @role_required(MANAGER, ADMIN)
 def territory_index(request):
-    territories, counted_at = territories_counted(
-        territory_list(user=request.user).select_related("parent"), shared=True
-    )
+    """The territories the user may see, TERRITORIES_PER_PAGE a page: each with its accounts (counted for the page's
+    territories, shared for a minute) and its members in a line per role."""
+    territories = territory_list(user=request.user)
+    page = Paginator(territories.select_related("parent"), TERRITORIES_PER_PAGE).get_page(request.GET.get("page"))
+    shown, counted_at = territories_counted(page.object_list, shared=True)
     members = {}
-    for membership in membership_list(user=request.user).order_by("role", "user__username"):
+    memberships = membership_list(user=request.user).filter(territory__in=[t.pk for t in shown])
+    for membership in memberships.only("role", "is_active", "away_from", "away_until", "territory_id",
+                                       "user__first_name", "user__last_name", "user__username"):  # fmt: skip
         members.setdefault(membership.territory_id, []).append(membership)
-    visible = {t.pk for t in territories}
-    for territory in territories:
-        territory.member_list = members.get(territory.pk, [])
+    visible = set(territories.values_list("pk", flat=True))
+    for territory in shown:
+        territory.member_lines = member_summary(members.get(territory.pk, []))
         territory.visible_parent = territory.parent if territory.parent_id in visible else None
-    return render(request, "territories/territory_list.html", {"territories": territories, "counted_at": counted_at})
+    context = {"territories": shown, "page": page, "counted_at": counted_at}
+    return render(request, "territories/territory_list.html", context)
 
 
 @role_required(MANAGER, ADMIN)

@@ -98,3 +98,53 @@ def test_every_model_has_a_django_admin_page(client, world):
             assert model in admin.site._registry, f"{model.__name__} has no admin page"
             url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
             assert client.get(url).status_code == 200, url
+
+
+def test_the_home_tiles_are_shared_by_the_readers_of_a_scope_and_say_when_they_were_counted(client, world):
+    """At a million accounts each tile is a count over the whole scope: it is counted once a minute per scope (every
+    admin; managers of the same territories; each rep), with the time it was counted, never per page load."""
+    from django.core.cache import cache
+    from django.test.utils import override_settings
+
+    from tests.factories import AccountFactory, OpportunityFactory
+
+    cache.clear()
+    with override_settings(COUNTS_CACHE_SECONDS=60):
+        client.force_login(world.admin)
+        first = client.get(reverse("home"))
+        before = {key: first.context[key] for key in ("account_count", "open_opportunities", "unrouted_count")}
+        assert 'id="stats-counted-at">Counted at ' in first.content.decode()
+        client.force_login(world.manager)
+        assert client.get(reverse("home")).context["account_count"] == 3
+
+        AccountFactory(name="Added since", territory=None)
+        OpportunityFactory(account=world.north_account, stage="Engaging", is_closed=False, is_won=False)
+        client.force_login(world.admin)
+        again = client.get(reverse("home")).context
+        assert {key: again[key] for key in before} == before  # shared: not counted again within the minute
+        assert again["owned_count"] == 0  # the user's own accounts are one look-up, always current
+        client.force_login(world.manager)
+        assert client.get(reverse("home")).context["account_count"] == 3
+        client.force_login(world.other_manager)  # another scope: counted for them
+        assert client.get(reverse("home")).context["open_opportunities"] == 0
+
+        cache.clear()  # as when the minute has passed
+        client.force_login(world.admin)
+        fresh = client.get(reverse("home")).context
+        assert fresh["account_count"] == before["account_count"] + 1
+        assert fresh["unrouted_count"] == before["unrouted_count"] + 1
+        assert fresh["open_opportunities"] == before["open_opportunities"] + 1
+        client.force_login(world.manager)
+        assert client.get(reverse("home")).context["open_opportunities"] == 1
+
+
+def test_the_home_tiles_show_numbers_with_thousands_separators(client, world):
+    from unittest import mock
+
+    client.force_login(world.admin)
+    with mock.patch("insights.home_views.counted", return_value=({"account_count": 1234567, "open_opportunities": 89012,
+                                                                   "unrouted_count": 4321}, None)):  # fmt: skip
+        page = client.get(reverse("home")).content.decode()
+    assert 'id="stat-accounts">1,234,567<' in page
+    assert 'id="stat-open-opportunities">89,012<' in page
+    assert "<strong>4,321</strong>" in page

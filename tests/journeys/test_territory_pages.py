@@ -275,3 +275,27 @@ def test_a_manager_assigns_and_reassigns_with_full_names_and_the_away_warning(pa
     shot(page, "12-reassigned")
     assert Account.objects.get(pk=world.north_account.pk).owner == ada
     assert Membership.objects.filter(territory=world.north, user=ada).exists()
+
+
+def test_an_admin_reads_the_territories_a_page_at_a_time_and_opens_a_board(page, live_server, world):
+    from territories.views import TERRITORIES_PER_PAGE
+
+    from ..factories import TerritoryFactory
+
+    for i in range(TERRITORIES_PER_PAGE):
+        TerritoryFactory(name=f"Zone {i:02d}", parent=world.south, priority=200 + i)
+    log_in(page, live_server, "admin")
+    page.click("nav >> text=Territories")
+    north = page.locator(".card", has=page.get_by_role("link", name="North", exact=True))
+    expect(north.locator("[data-members]")).to_contain_text(f"Manager (1): {world.manager.get_full_name()}")
+    expect(north.locator("[data-members]")).to_contain_text(f"Rep (1): {world.north_rep.get_full_name()}")
+    expect(page.locator("#territory-pages")).to_contain_text(f"Page 1 of 2 ({TERRITORIES_PER_PAGE + 3} territories)")
+    expect(page.locator(".card")).to_have_count(TERRITORIES_PER_PAGE)
+    shot(page, "list")
+    page.locator("#territory-pages").get_by_role("link", name="Next").click()
+    expect(page.locator("#territory-pages")).to_contain_text("Page 2 of 2")
+    last = page.locator(".card").last
+    expect(last).to_contain_text("in South")
+    expect(last).to_contain_text("No members yet.")
+    last.get_by_role("link", name="Members' capacity, load and rotation on the board").click()
+    expect(page.locator("h1")).to_contain_text("Zone")
