@@ -9,6 +9,7 @@ from django.utils.formats import localize
 from django.utils.functional import cached_property
 
 from core.pagination import CappedCountPaginator
+from core.tablerows import tbody_html
 from core.tiers import LABELS as TIER_LABELS
 from core.tiers import tier_rank
 
@@ -247,6 +248,10 @@ class AccountTable(ExpectedValueColumn, tables.Table):
         "owner": lambda a: a.owner and (a.owner.get_full_name() or a.owner.username),
         "territory": lambda a: a.territory and a.territory.name,
     }
+
+    def tbody_html(self):
+        """The <tbody> of the current page, from `page_cells` (core/tablerows.py)."""
+        return tbody_html(self.page_cells(), columns=len(self.columns), empty_text=self.empty_text)
 
     def page_cells(self) -> list[tuple[str, list[tuple[str | None, str]]]]:
         """[(the account's page, [(td class, text), ...] in the columns' order)] for the rows of the current page."""

@@ -205,6 +205,7 @@ def account_export(request):
 def account_detail(request, account_id: int):
     """An account with what hangs off it. What the apps above accounts know of it (its score, who may reassign it,
     its spend potential) the page's template loads through their tags: score_tags, territory_tags, potential_tags."""
+    coverage_remember(request.user)  # the user's territories looked up once for the page's parts
     account = access_account(user=request.user, account_id=account_id)
     signals = account.signals.select_related("contact").order_by("-occurred_at", "-id")
     opportunities = account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.tables import ExpectedValueColumn, related_or_none
+from core.tablerows import tbody_html
 from core.tiers import LABELS as TIER_LABELS
 
 FLAG_LABELS = {"surge": "Surge", "hysteresis": "Hysteresis", "min_days": "Min. days", "capacity": "Capacity held"}
@@ -101,6 +102,10 @@ class TierTable(ExpectedValueColumn, _Scores, tables.Table):
         "territory": (lambda a: a.territory, None),
         "owner": (lambda a: a.owner, "render_owner"),
     }
+
+    def tbody_html(self):
+        """The <tbody> of the current page, from `page_cells` (core/tablerows.py)."""
+        return tbody_html(self.page_cells(), columns=len(self.columns), empty_text=self.empty_text)
 
     def page_cells(self) -> list[tuple[str, list[tuple[str | None, str]]]]:
         """[(the account's page, [(td class, text), ...] in the columns' order)] for the rows of the current page."""

@@ -15,7 +15,7 @@ from core.roles import is_admin, is_manager, is_rep
 from core.summaries import counted
 
 from .models import Membership, Territory
-from .routing import Matcher, TerritoryRule
+from .routing import Matcher, TerritoryRule, away_on
 
 
 def territory_descendant_ids(*, root_ids: set[int]) -> set[int]:
@@ -255,7 +255,6 @@ def owner_options(*, territory_ids, today: dt.date | None = None) -> dict[int, l
         .annotate(n=Count("id"))
     }
     for m in members:
-        starts, ends = m.away_from or dt.date.min, m.away_until or dt.date.max
         options[m.territory_id].append(
             OwnerOption(
                 user_id=m.user_id,
@@ -264,7 +263,7 @@ def owner_options(*, territory_ids, today: dt.date | None = None) -> dict[int, l
                 max_accounts=m.max_accounts,
                 away_from=m.away_from,
                 away_until=m.away_until,
-                is_away=(m.away_from is not None or m.away_until is not None) and starts <= today <= ends,
+                is_away=away_on(m.away_from, m.away_until, today),
             )
         )
     for found in options.values():

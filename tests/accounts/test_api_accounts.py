@@ -585,3 +585,31 @@ def test_a_list_by_tier_is_counted_from_the_scores_alone_and_counts_what_it_list
     assert response.status_code == 200
     assert response.json()["count"] == len(expected)
     assert ids(api, URL, tier="tier_2", ordering="-score__unified", page_size=1) == expected  # pages follow the count
+
+
+def test_a_list_by_tier_shares_its_count_for_a_minute_per_scope_like_the_tier_tiles(api, world, scored):
+    """An admin's tier is a pass over a hundred thousand index entries at a million accounts: the count is shared for
+    COUNTS_CACHE_SECONDS by the readers of the same scope, while the rows stay live."""
+    from django.core.cache import cache
+    from django.test.utils import override_settings
+
+    from segmentation.models import AccountScore
+
+    cache.clear()
+    with override_settings(COUNTS_CACHE_SECONDS=60):
+        api.force_authenticate(world.admin)
+        before = api.get(URL, {"tier": "tier_2"}).json()["count"]
+        api.force_authenticate(world.other_manager)
+        south = api.get(URL, {"tier": "tier_2"}).json()["count"]
+        AccountScore.objects.filter(account=world.north_account).update(tier="tier_3")
+        api.force_authenticate(world.admin)
+        shared = api.get(URL, {"tier": "tier_2"}).json()
+        assert shared["count"] == before
+        assert world.north_account.pk not in {row["id"] for row in shared["results"]}  # the rows are read live
+        api.force_authenticate(world.manager)  # another scope: counted for it, now
+        assert api.get(URL, {"tier": "tier_2"}).json()["count"] == 0
+        cache.clear()
+        api.force_authenticate(world.admin)
+        assert api.get(URL, {"tier": "tier_2"}).json()["count"] == before - 1
+        api.force_authenticate(world.other_manager)
+        assert api.get(URL, {"tier": "tier_2"}).json()["count"] == south

@@ -1,0 +1,28 @@
+"""The body of a table whose cells are made in one pass (`page_cells`: [(the row's page, [(td class, text), ...])]),
+written as HTML here rather than by a template loop: a page of 50 rows of ten cells cost the template engine some
+5,000 variable look-ups (a third of the account list's time in Python); joined strings cost a tenth of that. The
+first cell links to the row's page; rows are odd and even as django-tables2 marks its own."""
+
+from __future__ import annotations
+
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+
+
+def tbody_html(page_cells, *, columns: int, empty_text: str) -> SafeString:
+    """The <tbody> of `page_cells`, or of one row saying `empty_text` across the `columns` columns when there are
+    none. Every text is escaped (and localised, as a template's {{ value }} is)."""
+    if not page_cells:
+        return mark_safe(f'<tbody>\n<tr><td colspan="{columns}">{conditional_escape(empty_text)}</td></tr>\n</tbody>')  # noqa: S308 (escaped)
+    lines = ["<tbody>"]
+    for number, (url, cells) in enumerate(page_cells):
+        tds = []
+        for index, (css, text) in enumerate(cells):
+            shown = conditional_escape(localize(text))
+            if index == 0:
+                shown = f'<a href="{conditional_escape(url)}">{shown}</a>'
+            tds.append(f'<td class="{conditional_escape(css)}">{shown}</td>' if css else f"<td>{shown}</td>")
+        lines.append(f'<tr class="{"even" if number % 2 else "odd"}">{"".join(tds)}</tr>')
+    lines.append("</tbody>")
+    return mark_safe("\n".join(lines))  # noqa: S308 (every text and address escaped above)
