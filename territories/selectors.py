@@ -232,7 +232,8 @@ def _person(user) -> str:
 def owner_options(*, territory_ids, today: dt.date | None = None) -> dict[int, list[OwnerOption]]:
     """Territory id -> the reps an account there may be given to: its active rep members who are active users, by
     full name, each marked away (today) or at capacity (owned accounts of the territory against their limit). Two
-    queries: the members, and one count of their accounts grouped by territory and owner."""
+    queries: the members, and one count of the accounts of those with a limit, grouped by territory and owner (`owned`
+    is 0 for a member without one: nothing is said of their load)."""
     today = today or timezone.localdate()
     options: dict[int, list[OwnerOption]] = {pk: [] for pk in territory_ids if pk is not None}
     if not options:
@@ -244,11 +245,14 @@ def owner_options(*, territory_ids, today: dt.date | None = None) -> dict[int, l
     )
     if not members:
         return options
+    # Their accounts are counted only where a limit makes the count matter (at capacity): a territory of a million
+    # accounts and no limits costs no count at all.
+    limited = [m for m in members if m.max_accounts is not None]
     owned = {
         (row["territory_id"], row["owner_id"]): row["n"]
         for row in Account.objects.filter(
-            territory_id__in=sorted({m.territory_id for m in members}),
-            owner_id__in=sorted({m.user_id for m in members}),
+            territory_id__in=sorted({m.territory_id for m in limited}),
+            owner_id__in=sorted({m.user_id for m in limited}),
         )
         .order_by()
         .values("territory_id", "owner_id")

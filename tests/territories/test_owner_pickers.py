@@ -202,3 +202,22 @@ def test_day_text_names_the_year_only_when_it_is_not_this_one():
     today = dt.date(2026, 3, 1)
     assert day_text(dt.date(2026, 8, 10), today=today) == "10 Aug"
     assert day_text(dt.date(2027, 1, 2), today=today) == "2 Jan 2027"
+
+
+def test_the_picker_counts_accounts_only_for_reps_with_a_capacity(team):
+    """The count of a rep's accounts only says "at capacity": where no rep has a limit, it is not read at all (a
+    territory of tens of thousands of accounts)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from territories.models import Membership
+
+    world = team
+    with CaptureQueriesContext(connection) as queries:
+        territory_member_choices(territory_id=world.north.pk)
+    assert sum("COUNT(" in q["sql"] for q in queries.captured_queries) == 1  # Ben Busy has a limit
+    Membership.objects.filter(territory=world.north).update(max_accounts=None)
+    with CaptureQueriesContext(connection) as queries:
+        labels = [label for _, label in territory_member_choices(territory_id=world.north.pk)]
+    assert not any("COUNT(" in q["sql"] for q in queries.captured_queries)
+    assert "Ben Busy" in labels
