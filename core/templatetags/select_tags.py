@@ -1,0 +1,25 @@
+"""`{% options choices chosen %}`: the <option>s of a pick list, written in one pass. A filter bar's owner list holds
+every member of the visible territories (hundreds for an admin); a template loop spends some ten variable look-ups
+on each, a tenth of the account list's time; joined strings cost a fraction of that."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+
+@register.simple_tag
+def options(choices, chosen=None) -> SafeString:
+    """One <option> per choice, a (value, label) pair or a value that is its own label; the one whose value is
+    `chosen` (compared as text) selected, none when `chosen` is None. Values and labels escaped."""
+    chosen = None if chosen is None else str(chosen)
+    parts = []
+    for choice in choices:
+        value, label = choice if isinstance(choice, (tuple, list)) else (choice, choice)
+        value = "" if value is None else str(value)
+        selected = " selected" if value == chosen else ""
+        parts.append(f'<option value="{conditional_escape(value)}"{selected}>{conditional_escape(label)}</option>')
+    return mark_safe("".join(parts))  # noqa: S308 (every value and label escaped above)
