@@ -6,23 +6,33 @@ first cell links to the row's page; rows are odd and even as django-tables2 mark
 from __future__ import annotations
 
 from django.utils.formats import localize
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 
 def tbody_html(page_cells, *, columns: int, empty_text: str) -> SafeString:
     """The <tbody> of `page_cells`, or of one row saying `empty_text` across the `columns` columns when there are
     none. Every text is escaped (and localised, as a template's {{ value }} is)."""
     if not page_cells:
-        return mark_safe(f'<tbody>\n<tr><td colspan="{columns}">{conditional_escape(empty_text)}</td></tr>\n</tbody>')  # noqa: S308 (escaped)
-    lines = ["<tbody>"]
-    for number, (url, cells) in enumerate(page_cells):
-        tds = []
-        for index, (css, text) in enumerate(cells):
-            shown = conditional_escape(localize(text))
-            if index == 0:
-                shown = f'<a href="{conditional_escape(url)}">{shown}</a>'
-            tds.append(f'<td class="{conditional_escape(css)}">{shown}</td>' if css else f"<td>{shown}</td>")
-        lines.append(f'<tr class="{"even" if number % 2 else "odd"}">{"".join(tds)}</tr>')
-    lines.append("</tbody>")
-    return mark_safe("\n".join(lines))  # noqa: S308 (every text and address escaped above)
+        return format_html('<tbody>\n<tr><td colspan="{}">{}</td></tr>\n</tbody>', columns, empty_text)
+    rows = format_html_join(
+        "\n",
+        '<tr class="{}">{}</tr>',
+        (("even" if number % 2 else "odd", _cells(url, cells)) for number, (url, cells) in enumerate(page_cells)),
+    )
+    return format_html("<tbody>\n{}\n</tbody>", rows)
+
+
+def _cells(url: str, cells) -> SafeString:
+    """A row's <td>s; the first links to `url`."""
+    return format_html_join(
+        "",
+        "<td{}>{}</td>",
+        (
+            (
+                format_html(' class="{}"', css) if css else "",
+                format_html('<a href="{}">{}</a>', url, localize(text)) if index == 0 else localize(text),
+            )
+            for index, (css, text) in enumerate(cells)
+        ),
+    )
