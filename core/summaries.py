@@ -17,16 +17,27 @@ from django.utils import timezone
 T = TypeVar("T")
 
 
+def summary_key(name: str, scope: object) -> str:
+    """The cache key of the counts `name` of `scope`."""
+    return f"counts:{name}:{hashlib.sha256(repr(scope).encode()).hexdigest()[:32]}"
+
+
 def counted(name: str, scope: object, compute: Callable[[], T]) -> tuple[T, dt.datetime]:
     """(compute(), when it was computed), shared for COUNTS_CACHE_SECONDS under `name` and `scope` (anything whose
-    repr names what the counts cover: sorted ids, a user id)."""
+    repr names what the counts cover: sorted ids, a user id). Once that has passed, the first reader counts again and
+    the others are served the last answer meanwhile (kept up to twice as long for that), so the readers of a busy
+    page never all count at once: an admin's pick lists at a million accounts cost most of a second to count."""
     seconds = getattr(settings, "COUNTS_CACHE_SECONDS", 60)
     if seconds <= 0:
         return compute(), timezone.now()
-    key = f"counts:{name}:{hashlib.sha256(repr(scope).encode()).hexdigest()[:32]}"
+    key = summary_key(name, scope)
     found = cache.get(key)
     if found is not None:
-        return found
+        fresh = timezone.now() - found[1] < dt.timedelta(seconds=seconds)
+        # cache.add is atomic: one reader wins the right to count again (for `seconds` at most, should it fail).
+        if fresh or not cache.add(f"{key}:renewing", True, timeout=seconds):
+            return found
     found = (compute(), timezone.now())
-    cache.set(key, found, seconds)
+    cache.set(key, found, seconds * 2)
+    cache.delete(f"{key}:renewing")
     return found
