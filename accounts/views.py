@@ -102,7 +102,9 @@ class Listing:
         user = request.user
         self.user = user
         self.order, self.requested = AccountTable.sort_of(request.GET.get("sort"))
-        accounts = account_list(user=user).select_related("owner", "territory", "score", "potential")
+        accounts = (
+            account_list(user=user).select_related("owner", "territory", "score", "potential").only(*AccountTable.READS)
+        )
         self.filter = AccountFilter(request.GET or None, queryset=accounts, user=user)
         rows = _rows(self.filter)
         by_tier = bool(request.GET.get("tier")) and self.filter.is_valid()

@@ -6,33 +6,25 @@ first cell links to the row's page; rows are odd and even as django-tables2 mark
 from __future__ import annotations
 
 from django.utils.formats import localize
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 
 def tbody_html(page_cells, *, columns: int, empty_text: str) -> SafeString:
     """The <tbody> of `page_cells`, or of one row saying `empty_text` across the `columns` columns when there are
-    none. Every text is escaped (and localised, as a template's {{ value }} is)."""
+    none. Every text and address is escaped here (and localised, as a template's {{ value }} is); f-strings rather
+    than format_html, which costs three times as much over a page's 500 cells."""
     if not page_cells:
-        return format_html('<tbody>\n<tr><td colspan="{}">{}</td></tr>\n</tbody>', columns, empty_text)
-    rows = format_html_join(
-        "\n",
-        '<tr class="{}">{}</tr>',
-        (("even" if number % 2 else "odd", _cells(url, cells)) for number, (url, cells) in enumerate(page_cells)),
-    )
-    return format_html("<tbody>\n{}\n</tbody>", rows)
-
-
-def _cells(url: str, cells) -> SafeString:
-    """A row's <td>s; the first links to `url`."""
-    return format_html_join(
-        "",
-        "<td{}>{}</td>",
-        (
-            (
-                format_html(' class="{}"', css) if css else "",
-                format_html('<a href="{}">{}</a>', url, localize(text)) if index == 0 else localize(text),
-            )
-            for index, (css, text) in enumerate(cells)
-        ),
-    )
+        empty = conditional_escape(empty_text)
+        return mark_safe(f'<tbody>\n<tr><td colspan="{int(columns)}">{empty}</td></tr>\n</tbody>')  # nosec B308 B703
+    lines = ["<tbody>"]
+    for number, (url, cells) in enumerate(page_cells):
+        tds = []
+        for index, (css, text) in enumerate(cells):
+            shown = conditional_escape(localize(text))
+            if index == 0:
+                shown = f'<a href="{conditional_escape(url)}">{shown}</a>'
+            tds.append(f'<td class="{conditional_escape(css)}">{shown}</td>' if css else f"<td>{shown}</td>")
+        lines.append(f'<tr class="{"even" if number % 2 else "odd"}">{"".join(tds)}</tr>')
+    lines.append("</tbody>")
+    return mark_safe("\n".join(lines))  # nosec B308 B703 (every text, class and address escaped above)
