@@ -249,3 +249,18 @@ def oidc_provider(live_server):
 
     with start_provider(f"{live_server.url}/oidc/callback/") as provider:
         yield provider
+
+
+def forget_shared_counts() -> None:
+    """Forget the counts shared through the cache (core/summaries.py) by this test process only, as when
+    COUNTS_CACHE_SECONDS have passed. cache.clear() would empty the whole Redis database, which every test process
+    shares (their throttle counts too, under their own key prefixes)."""
+    from django.core.cache import cache
+
+    client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if client is None:
+        cache.clear()  # this process's own LocMemCache
+        return
+    redis = client(write=True)
+    for key in list(redis.scan_iter(match=cache.make_key("counts:*"))):
+        redis.delete(key)

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from accounts.selectors import account_list
+from tests.conftest import forget_shared_counts
 
 from ..factories import AccountFactory, AccountScoreFactory, ScoringModelFactory
 
@@ -93,9 +94,8 @@ def test_picking_an_industry_filters_exactly_and_keeps_the_choice(client, world,
 
 @override_settings(COUNTS_CACHE_SECONDS=60)
 def test_the_pick_lists_are_shared_for_a_minute(client, world, scored):
-    from django.core.cache import cache
 
-    cache.clear()
+    forget_shared_counts()
     client.force_login(world.admin)
     page(client)
     with CaptureQueriesContext(connection) as second:

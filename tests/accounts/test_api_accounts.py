@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account
 
+from ..conftest import forget_shared_counts
 from ..factories import (
     AccountFactory,
     AccountScoreFactory,
@@ -590,12 +591,11 @@ def test_a_list_by_tier_is_counted_from_the_scores_alone_and_counts_what_it_list
 def test_a_list_by_tier_shares_its_count_for_a_minute_per_scope_like_the_tier_tiles(api, world, scored):
     """An admin's tier is a pass over a hundred thousand index entries at a million accounts: the count is shared for
     COUNTS_CACHE_SECONDS by the readers of the same scope, while the rows stay live."""
-    from django.core.cache import cache
     from django.test.utils import override_settings
 
     from segmentation.models import AccountScore
 
-    cache.clear()
+    forget_shared_counts()
     with override_settings(COUNTS_CACHE_SECONDS=60):
         api.force_authenticate(world.admin)
         before = api.get(URL, {"tier": "tier_2"}).json()["count"]
@@ -608,7 +608,7 @@ def test_a_list_by_tier_shares_its_count_for_a_minute_per_scope_like_the_tier_ti
         assert world.north_account.pk not in {row["id"] for row in shared["results"]}  # the rows are read live
         api.force_authenticate(world.manager)  # another scope: counted for it, now
         assert api.get(URL, {"tier": "tier_2"}).json()["count"] == 0
-        cache.clear()
+        forget_shared_counts()
         api.force_authenticate(world.admin)
         assert api.get(URL, {"tier": "tier_2"}).json()["count"] == before - 1
         api.force_authenticate(world.other_manager)

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
+from tests.conftest import forget_shared_counts
 from tests.factories import AccountFactory, AccountScoreFactory, ScoringModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -13,10 +14,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def shared_counts():
-    cache.clear()
+    forget_shared_counts()
     with override_settings(COUNTS_CACHE_SECONDS=60):
         yield
-    cache.clear()
+    forget_shared_counts()
 
 
 def territory_counts(client, user, name="home") -> dict[str, int]:
@@ -36,13 +37,13 @@ def tiles(client, user) -> dict[str, int]:
 
 def test_territory_counts_are_shared_for_a_while_then_counted_again(client, world, shared_counts):
     for name in ("home", "territory-list"):
-        cache.clear()
+        forget_shared_counts()
         before = territory_counts(client, world.admin, name)["North"]
         AccountFactory(territory=world.north)
         assert territory_counts(client, world.admin, name)["North"] == before  # shared
         # A manager's scope is counted for itself (North and below), already with the new account.
         assert territory_counts(client, world.manager, name) == {"North": before + 1, "North-East": 1}
-        cache.clear()  # as when COUNTS_CACHE_SECONDS have passed
+        forget_shared_counts()  # as when COUNTS_CACHE_SECONDS have passed
         assert territory_counts(client, world.admin, name)["North"] == before + 1
         # The territory's own page and the account list count live.
         client.force_login(world.admin)
@@ -65,7 +66,7 @@ def test_tier_tiles_are_shared_per_scope(client, world, shared_counts):
     client.force_login(world.admin)
     response = client.get(reverse("tier-list"), {"q": "account"})
     assert {t["tier"]: t["count"] for t in response.context["tiles"]}["tier_1"] == 2
-    cache.clear()
+    forget_shared_counts()
     assert tiles(client, world.admin)["tier_1"] == 2
 
 
