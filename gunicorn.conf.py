@@ -25,7 +25,7 @@ def when_ready(server):
 
     server.log.info("warmed: %(url_patterns)s URL patterns, %(templates)s templates compiled", warm())
     # What the master holds now lives as long as every worker: moved out of the garbage collector's sight, so no
-    # worker's collection walks (and copies, page by page) the hundreds of thousands of objects it shares.
+    # worker's collection walks (and so copies, page by page) the objects it shares.
     gc.freeze()
 
 

@@ -167,7 +167,7 @@ class AccountTable(ExpectedValueColumn, tables.Table):
         template_name = "accounts/_account_table.html"
 
     # The columns a page of the table reads (CELLS), with the relations it joins: the rest of an account (its JSON
-    # attributes and technologies among them) is left unread, a third of the cost of making a page's accounts.
+    # attributes and technologies among them) is neither fetched nor decoded for a list page.
     READS = (
         "name", "industry", "country", "employee_count", "annual_revenue", "owner__first_name", "owner__last_name",
         "owner__username", "territory__name", "score__tier", "score__unified", "potential__expected_value",

@@ -1,7 +1,7 @@
 """The body of a table whose cells are made in one pass (`page_cells`: [(the row's page, [(td class, text), ...])]),
-written as HTML here rather than by a template loop: a page of 50 rows of ten cells cost the template engine some
-5,000 variable look-ups (a third of the account list's time in Python); joined strings cost a tenth of that. The
-first cell links to the row's page; rows are odd and even as django-tables2 marks its own."""
+written as HTML here rather than by a template loop, which resolves several template variables per cell (bench/pages.py
+measures the pages that use it). The first cell links to the row's page; rows are odd and even as django-tables2
+marks its own."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 def tbody_html(page_cells, *, columns: int, empty_text: str) -> SafeString:
     """The <tbody> of `page_cells`, or of one row saying `empty_text` across the `columns` columns when there are
-    none. Every text and address is escaped here (and localised, as a template's {{ value }} is); f-strings rather
-    than format_html, which costs three times as much over a page's 500 cells."""
+    none. Every text and address is escaped here (and localised, as a template's {{ value }} is); plain f-strings
+    rather than a format_html call per cell, which costs more over a page's hundreds of cells."""
     if not page_cells:
         empty = conditional_escape(empty_text)
         return mark_safe(f'<tbody>\n<tr><td colspan="{int(columns)}">{empty}</td></tr>\n</tbody>')  # noqa: S308  # nosec B308 B703

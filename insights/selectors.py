@@ -8,7 +8,10 @@ from django.db.models import Avg, Count, F, QuerySet, Sum
 from django.db.models.fields.json import KeyTransform
 
 from accounts.models import Account
+from accounts.selectors import account_list, covered_ids, opportunity_list
 from core.models import Job
+from core.roles import ADMIN, MANAGER, REP
+from core.summaries import counted
 from core.tiers import LABELS as TIER_LABELS
 
 from .models import AccountPotential
@@ -137,3 +140,23 @@ def potential_basis(*, potential: AccountPotential, industry: str) -> dict | Non
     )
     computed_at = dt.datetime.fromisoformat(stats["computed_at"]) if stats["computed_at"] else None
     return {"sentences": sentences, "computed_at": computed_at}
+
+
+def home_counts(user, role: str) -> tuple[dict[str, int], object]:
+    """(the home page's tiles: accounts the user can see, open opportunities among them and, for an admin, accounts in
+    no territory; when they were counted). Each is a count over a scope of up to every account (a million: tens of
+    milliseconds each), so they are shared for COUNTS_CACHE_SECONDS by every reader of the same scope (core/summaries):
+    every admin; the managers of the same territories; a rep alone (they also see what they own elsewhere)."""
+    accounts = account_list(user=user)
+
+    def compute() -> dict[str, int]:
+        counts = {
+            "account_count": accounts.count(),
+            "open_opportunities": opportunity_list(user=user).filter(is_closed=False).count(),
+        }
+        if role == ADMIN:
+            counts["unrouted_count"] = accounts.filter(territory__isnull=True).count()
+        return counts
+
+    scope = {ADMIN: (ADMIN,), MANAGER: (MANAGER, sorted(covered_ids(user))), REP: (REP, user.pk)}[role]
+    return counted("home", scope, compute)

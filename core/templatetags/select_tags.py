@@ -1,6 +1,6 @@
 """`{% options choices chosen %}`: the <option>s of a pick list, written in one pass. A filter bar's owner list holds
-every member of the visible territories (hundreds for an admin); a template loop spends some ten variable look-ups
-on each, a tenth of the account list's time; joined strings cost a fraction of that."""
+every member of the visible territories (hundreds for an admin), and a template loop resolves several variables for
+each."""
 
 from __future__ import annotations
 

@@ -143,7 +143,7 @@ def test_the_home_tiles_show_numbers_with_thousands_separators(client, world):
     from unittest import mock
 
     client.force_login(world.admin)
-    with mock.patch("insights.home_views.counted", return_value=({"account_count": 1234567, "open_opportunities": 89012,
+    with mock.patch("insights.selectors.counted", return_value=({"account_count": 1234567, "open_opportunities": 89012,
                                                                    "unrouted_count": 4321}, None)):  # fmt: skip
         page = client.get(reverse("home")).content.decode()
     assert 'id="stat-accounts">1,234,567<' in page
