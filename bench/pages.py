@@ -170,6 +170,32 @@ def main() -> None:
             f"baseline (hand-written SQL, one connection, p95): the manager's Tier 1 page by score {rows_ms:.0f} ms, "
             f"its count {count_ms:.0f} ms; the admin's Tier 1 count {admin_count_ms:.0f} ms"
         )
+        # What the list reads now for one tier (accounts.tables.ScoreIndexPaginator): the page's ids from the scores'
+        # index, its capped count there, then those accounts by id. The floor under the account list's figures.
+        ids_ms = hand_sql_ms(
+            "SELECT account_id FROM segmentation_accountscore WHERE account_territory_id = ANY(%s) AND tier = 'tier_1' "
+            "ORDER BY unified, account_id LIMIT 50 OFFSET 100",
+            [[territory]],
+        )
+        capped_ms = hand_sql_ms(
+            "SELECT count(*) FROM (SELECT 1 FROM segmentation_accountscore WHERE account_territory_id = ANY(%s) "
+            "AND tier = 'tier_1' LIMIT 10001) s",
+            [[territory]],
+        )
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT account_id FROM segmentation_accountscore WHERE account_territory_id = %s AND tier = 'tier_1' "
+                "ORDER BY unified, account_id LIMIT 50",
+                [territory],
+            )
+            page_ids = [row[0] for row in cursor.fetchall()]
+        accounts_ms = hand_sql_ms("SELECT * FROM accounts_account WHERE id = ANY(%s)", [page_ids])
+        print(
+            f"baseline (hand-written SQL, one connection, p95), the scores-first page: its ids {ids_ms:.0f} ms, its "
+            f"capped count {capped_ms:.0f} ms, its 50 accounts by id {accounts_ms:.0f} ms"
+        )
     finally:
         server.stop()
 
