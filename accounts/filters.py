@@ -54,8 +54,14 @@ class AccountFilter(django_filters.FilterSet):
 
     @cached_property
     def territory_choices(self) -> list[tuple[str, str]]:
-        """The territory filter's choices ("Any territory", "No territory" where it applies, then each territory)."""
-        return [(str(value), str(label)) for value, label in self.form.fields["territory"].choices]
+        """The territory filter's choices ("Any territory", "No territory" where it applies, then each territory), read
+        as (id, name) pairs: the form field's own choices would build a territory object each through a server-side
+        cursor, for the same labels."""
+        field = self.filters["territory"]
+        choices = [("", field.extra["empty_label"])]
+        if field.extra.get("null_label"):
+            choices.append((field.extra["null_value"], field.extra["null_label"]))
+        return choices + [(str(pk), name) for pk, name in field.queryset.values_list("pk", "name")]
 
     @cached_property
     def industry_choices(self) -> list[str]:
@@ -116,8 +122,11 @@ class AccountFilter(django_filters.FilterSet):
             .order_by("first_name", "last_name", "username")
         )
         choices = [("me", "Me"), ("none", "Unassigned")]
+        # Read as values, not users (an admin's list holds every member): the label is get_full_name()'s, or the
+        # username.
         choices += [
-            (str(u.pk), u.get_full_name() or u.username) for u in members.only("first_name", "last_name", "username")
+            (str(pk), f"{first} {last}".strip() or username)
+            for pk, first, last, username in members.values_list("pk", "first_name", "last_name", "username")
         ]
         return choices
 

@@ -114,6 +114,31 @@ def test_the_owner_filter_offers_me_and_members_of_visible_territories(client, w
     assert 'value="me"' in page and "Unassigned" in page
 
 
+@pytest.mark.parametrize("name", ["admin", "other_manager"])
+def test_the_pick_lists_read_as_values_say_what_the_forms_and_users_would(client, world, name):
+    """The territory and owner pick lists are read as (id, name) values, not as objects: their labels are the form
+    field's own choices and each user's get_full_name() (or username), in the same order."""
+    world.north_rep.first_name, world.north_rep.last_name = "Nora", "  North"
+    world.north_rep.save()
+    world.manager.first_name, world.manager.last_name = "Max", ""
+    world.manager.save()
+    world.other_rep.first_name, world.other_rep.last_name = "", ""
+    world.other_rep.save()
+    client.force_login(getattr(world, name))
+    response = client.get(reverse("account-list"))
+    account_filter = response.context["filter"]
+    form_choices = [(str(value), str(label)) for value, label in account_filter.form.fields["territory"].choices]
+    assert account_filter.territory_choices == form_choices
+    assert len(form_choices) > 1
+    owners = account_filter.owner_choices()[2:]
+    users = User.objects.in_bulk([int(pk) for pk, _ in owners])
+    assert owners == [(pk, users[int(pk)].get_full_name() or users[int(pk)].username) for pk, _ in owners]
+    if name == "admin":
+        labels = dict(owners)
+        assert labels[str(world.north_rep.pk)] == "Nora   North" and labels[str(world.manager.pk)] == "Max"
+        assert labels[str(world.other_rep.pk)] == world.other_rep.username  # no name: the username
+
+
 def test_filtering_by_an_offered_owner(client, world):
     client.force_login(world.other_manager)
     response = client.get(reverse("account-list"), {"owner": world.other_rep.pk})
