@@ -159,3 +159,20 @@ def test_a_rep_reads_an_account_score_first_and_all_its_opportunities(page, live
     expect(page.locator("#opportunities tbody tr").first).to_contain_text("OPP-11")
     expect(page.locator("#opportunities tbody tr").first).to_contain_text("Nora Northcott")
     page.screenshot(path=str(SHOTS / "account-page-2-opportunities.png"), full_page=True)
+
+
+def test_an_admin_picks_an_owner_by_name_and_a_territory_from_the_pick_lists(page, live_server, world, accounts):
+    """The owner and territory pick lists name people and territories (read as values, not objects): an admin picks
+    the rep by full name and the territory by name and sees that rep's accounts there, the choices kept."""
+    log_in(page, live_server, "admin")
+    page.click("nav >> text=Accounts")
+    owners = page.locator("select[name=owner] option").all_inner_texts()
+    assert owners[:3] == ["Any owner", "Me", "Unassigned"] and "Nora Northcott" in owners
+    page.select_option("select[name=owner]", label="Nora Northcott")
+    page.select_option("select[name=territory]", label="North")
+    page.click("button:has-text('Filter')")
+    page.wait_for_url(f"**/accounts/?*owner={world.north_rep.pk}*")
+    assert first_cells(page) == ["Globex", "Initech", "Hooli", "Umbrella", "Vandelay", "North account"]
+    expect(page.locator("select[name=owner]")).to_have_value(str(world.north_rep.pk))
+    expect(page.locator("select[name=territory]")).to_have_value(str(world.north.pk))
+    page.screenshot(path=str(SHOTS / "account-list-5-owner-and-territory.png"), full_page=True)
