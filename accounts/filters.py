@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.functional import cached_property
 
 from core.roles import is_admin, is_rep
+from core.summaries import counted
 from core.tiers import Tier
 
 from .models import Account, territory_model
@@ -110,25 +111,29 @@ class AccountFilter(django_filters.FilterSet):
     def owner_choices(self) -> list[tuple[str, str]]:
         """`Me`, `Unassigned`, then the active members of the territories the user may see.
 
-        Built from the visible territories (not from the owners of visible accounts) so the
-        page costs one small query whatever the number of accounts.
+        Built from the visible territories (not from the owners of visible accounts) so the page costs one small
+        query whatever the number of accounts; shared like the other pick lists for COUNTS_CACHE_SECONDS by the
+        pages of the same reader and scope (an admin's list holds every member: hundreds, read and labelled on each
+        page otherwise). Filtering by an owner not offered yet (a member added since) still works: the filter takes
+        any owner in scope.
         """
+        territories = self.filters["territory"].queryset
         members = (
-            User.objects.filter(
-                memberships__territory__in=self.filters["territory"].queryset, memberships__is_active=True
-            )
+            User.objects.filter(memberships__territory__in=territories, memberships__is_active=True)
             .exclude(pk=self.user.pk)
             .distinct()
             .order_by("first_name", "last_name", "username")
         )
-        choices = [("me", "Me"), ("none", "Unassigned")]
-        # Read as values, not users (an admin's list holds every member): the label is get_full_name()'s, or the
-        # username.
-        choices += [
-            (str(pk), f"{first} {last}".strip() or username)
-            for pk, first, last, username in members.values_list("pk", "first_name", "last_name", "username")
-        ]
-        return choices
+
+        def labelled() -> list[tuple[str, str]]:
+            # Read as values, not users: the label is get_full_name()'s, or the username.
+            return [
+                (str(pk), f"{first} {last}".strip() or username)
+                for pk, first, last, username in members.values_list("pk", "first_name", "last_name", "username")
+            ]
+
+        scope = ("all" if is_admin(self.user) else sorted(covered_ids(self.user)), self.user.pk)
+        return [("me", "Me"), ("none", "Unassigned"), *counted("account-owner-choices", scope, labelled)[0]]
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from core.access import covered_territory_ids
+from core.access import covered_territory_ids, remember_for_request
 from core.roles import is_admin, is_rep
 from core.summaries import counted
 
@@ -37,8 +37,10 @@ def account_visibility_q(*, user, prefix: str = "") -> Q | None:
 
 def coverage_remember(user) -> None:
     """Look up the territories `user` covers once for the rest of this request: a page that reads several lists of
-    the same scope (the account list: its rows, its filters' choices) asks once. Only for the request's own user
+    the same scope (the account list: its rows, its filters' choices) asks once, and so do the parts of a page that
+    ask the territories app about the reader (core.access.remember_for_request). Only for the request's own user
     object, which lives as long as the request."""
+    remember_for_request(user)
     user._account_coverage = frozenset(covered_territory_ids(user))
 
 

@@ -65,12 +65,62 @@ def score_ordered(queryset, order: str):
 
 
 class _Row:
-    """A row of a page made by ScoredFirstPaginator, read as django-tables2's rows are (`row.record`)."""
+    """A row of a page made by ScoredFirstPaginator or ScoreIndexPaginator, read as django-tables2's rows are
+    (`row.record`)."""
 
     __slots__ = ("record",)
 
     def __init__(self, record) -> None:
         self.record = record
+
+
+# What a page of the list reads of each account (AccountTable.CELLS shows them), as values: the account's own
+# columns, its owner's and territory's names, its score and spend potential. The names of AccountRow's fields, in order.
+ROW_VALUES = (
+    "pk", "name", "industry", "country", "employee_count", "annual_revenue", "owner__first_name", "owner__last_name",
+    "owner__username", "territory__name", "score__tier", "score__unified", "potential__expected_value",
+)  # fmt: skip
+
+
+class AccountRow:
+    """An account of a list page as the table shows it, read as values (ROW_VALUES): no account, owner, territory,
+    score and spend-potential objects built per row, where a page of 50 built 250 of them."""
+
+    __slots__ = tuple(name.replace("__", "_") for name in ROW_VALUES)
+
+    def __init__(self, values) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    @classmethod
+    def of(cls, account) -> "AccountRow":
+        """The row of an account object (the lists in an order the scores' pages don't serve)."""
+        owner, territory = account.owner, account.territory
+        score, potential = related_or_none(account, "score"), related_or_none(account, "potential")
+        return cls(
+            (
+                account.pk, account.name, account.industry, account.country, account.employee_count,
+                account.annual_revenue, owner and owner.first_name, owner and owner.last_name, owner and owner.username,
+                territory and territory.name, score and score.tier, score and score.unified,
+                potential and potential.expected_value,
+            )
+        )  # fmt: skip
+
+    @property
+    def id(self):
+        return self.pk
+
+    @property
+    def owner_label(self) -> str | None:
+        """The owner as User.get_full_name() says it, or their username; None when no one owns the account."""
+        if self.owner_username is None:
+            return None
+        return f"{self.owner_first_name} {self.owner_last_name}".strip() or self.owner_username
+
+
+def account_rows(queryset) -> list[_Row]:
+    """The rows of `queryset` (accounts, ordered and sliced as the page wants them), read as values."""
+    return [_Row(AccountRow(values)) for values in queryset.values_list(*ROW_VALUES)]
 
 
 class ScoredFirstPaginator(CappedCountPaginator):
@@ -90,15 +140,14 @@ class ScoredFirstPaginator(CappedCountPaginator):
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        records = list(self.scored[bottom : bottom + self.per_page])
-        if len(records) < self.per_page and self.unscored is not None:
-            if records or bottom == 0:
-                scored_total = bottom + len(records)
-            else:
-                scored_total = self.scored.order_by()[: self.cap + 1].count()
-            start = bottom + len(records) - scored_total
-            records += list(self.unscored[start : start + self.per_page - len(records)])
-        return self._get_page([_Row(record) for record in records], number, self)
+        rows = account_rows(self.scored[bottom : bottom + self.per_page])
+        if len(rows) < self.per_page and self.unscored is not None:
+            # The scored part ends on this page, or ended before it (then counted).
+            ended = rows or bottom == 0
+            scored_total = bottom + len(rows) if ended else self.scored.order_by()[: self.cap + 1].count()
+            start = bottom + len(rows) - scored_total
+            rows += account_rows(self.unscored[start : start + self.per_page - len(rows)])
+        return self._get_page(rows, number, self)
 
 
 # The keys of the scores' index for each score order of one tier's list: within one tier, best tier first is best
@@ -109,6 +158,11 @@ ONE_TIER_SCORE_KEYS = {
     "tier": ("-unified", "account_id"),
     "-tier": ("unified", "account_id"),
 }
+# The same orders for the page's accounts (their score through the relation).
+ONE_TIER_ACCOUNT_KEYS = {
+    order: tuple(key.replace("unified", "score__unified").replace("account_id", "pk") for key in keys)
+    for order, keys in ONE_TIER_SCORE_KEYS.items()
+}
 
 
 class ScoreIndexPaginator(CappedCountPaginator):
@@ -116,19 +170,22 @@ class ScoreIndexPaginator(CappedCountPaginator):
     found in the scores alone (`scores`: one range of a score index, scoped by the scores' copy of the account's
     territory and owner), then read by id through `accounts` (the list's own query, with its scope). At a million
     accounts a page costs 50 look-ups instead of a join and sort of every account of the tier in the reader's scope;
-    the count is the scores' too, capped as every list's is. Only read while the copies are right (segmentation keeps
-    them by triggers): a drifted copy can leave a row out of a page, never show one outside the reader's scope."""
+    the count is the scores' too (`known`: the tier's count in the reader's scope as the tier tiles and the API share
+    it, accounts.selectors.scored_count), capped as every list's is. Only read while the copies are right
+    (segmentation keeps them by triggers): a drifted copy can leave a row out of a page, never show one outside the
+    reader's scope."""
 
-    def __init__(self, scores, *, accounts, order: str, per_page: int) -> None:
-        super().__init__(scores.order_by(*ONE_TIER_SCORE_KEYS[order]), per_page)
-        self.accounts = accounts
+    def __init__(self, scores, *, accounts, order: str, per_page: int, known: int | None = None) -> None:
+        super().__init__(scores.order_by(*ONE_TIER_SCORE_KEYS[order]), per_page, known=known)
+        self.accounts, self.order = accounts, order
 
     def page(self, number):
+        """One query: the page's ids, a range of the scores' index, as a subquery of the accounts read by id."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        ids = list(self.object_list.values_list("account_id", flat=True)[bottom : bottom + self.per_page])
-        found = self.accounts.in_bulk(ids)
-        return self._get_page([_Row(found[pk]) for pk in ids if pk in found], number, self)
+        ids = self.object_list.values("account_id")[bottom : bottom + self.per_page]
+        page = self.accounts.filter(pk__in=ids).order_by(*ONE_TIER_ACCOUNT_KEYS[self.order])
+        return self._get_page(account_rows(page), number, self)
 
 
 class AccountTable(ExpectedValueColumn, tables.Table):
@@ -168,10 +225,7 @@ class AccountTable(ExpectedValueColumn, tables.Table):
 
     # The columns a page of the table reads (CELLS), with the relations it joins: the rest of an account (its JSON
     # attributes and technologies among them) is neither fetched nor decoded for a list page.
-    READS = (
-        "name", "industry", "country", "employee_count", "annual_revenue", "owner__first_name", "owner__last_name",
-        "owner__username", "territory__name", "score__tier", "score__unified", "potential__expected_value",
-    )  # fmt: skip
+    READS = ROW_VALUES[1:]
 
     def __init__(self, *args, sort_requested: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -244,16 +298,16 @@ class AccountTable(ExpectedValueColumn, tables.Table):
     # pass: django-tables2's generic cell rendering cost a quarter of a second for a page of 50 accounts. CSV exports
     # have their own formatting (views.EXPORT_COLUMNS).
     CELLS = {
-        "name": lambda a: a.name,
-        "tier": lambda a: (score := related_or_none(a, "score")) and TIER_LABELS.get(score.tier, score.tier),
-        "unified": lambda a: (score := related_or_none(a, "score")) and localize(score.unified),
-        "expected_value": lambda a: (potential := related_or_none(a, "potential")) and _money(potential.expected_value),
-        "industry": lambda a: a.industry,
-        "country": lambda a: a.country,
-        "employee_count": lambda a: _count(a.employee_count),
-        "annual_revenue": lambda a: _money(a.annual_revenue),
-        "owner": lambda a: a.owner and (a.owner.get_full_name() or a.owner.username),
-        "territory": lambda a: a.territory and a.territory.name,
+        "name": lambda r: r.name,
+        "tier": lambda r: r.score_tier and TIER_LABELS.get(r.score_tier, r.score_tier),
+        "unified": lambda r: None if r.score_unified is None else localize(r.score_unified),
+        "expected_value": lambda r: _money(r.potential_expected_value),
+        "industry": lambda r: r.industry,
+        "country": lambda r: r.country,
+        "employee_count": lambda r: _count(r.employee_count),
+        "annual_revenue": lambda r: _money(r.annual_revenue),
+        "owner": lambda r: r.owner_label,
+        "territory": lambda r: r.territory_name,
     }
 
     def tbody_html(self):
@@ -266,7 +320,7 @@ class AccountTable(ExpectedValueColumn, tables.Table):
         detail = reverse("account-detail", args=[0]).removesuffix("0/")
         rows = []
         for row in self.paginated_rows:
-            account = row.record
+            account = row.record if isinstance(row.record, AccountRow) else AccountRow.of(row.record)
             cells = []
             for name, css in columns:
                 text = self.CELLS[name](account)

@@ -15,6 +15,7 @@ from .selectors import (
     account_list,
     account_topic_surges,
     coverage_remember,
+    scored_count,
     scored_subset,
     scores_in_tier,
     visible_parent,
@@ -139,6 +140,9 @@ class Listing:
                 accounts=self.accounts,
                 order=self.order,
                 per_page=PAGE_SIZE,
+                # Counted as the API's list of the same tier counts it: shared by the readers of the same scope for
+                # COUNTS_CACHE_SECONDS, where a capped count on every page walked up to 10,001 index entries.
+                known=scored_count(user=self.user, tier=self.one_tier),
             )
         elif self.scored is not None:
             table.paginator = ScoredFirstPaginator(
@@ -209,22 +213,35 @@ def account_detail(request, account_id: int):
     its spend potential) the page's template loads through their tags: score_tags, territory_tags, potential_tags."""
     coverage_remember(request.user)  # the user's territories looked up once for the page's parts
     account = access_account(user=request.user, account_id=account_id)
-    signals = account.signals.select_related("contact").order_by("-occurred_at", "-id")
-    opportunities = account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id")
+    signals, signal_count = _latest(
+        account.signals.select_related("contact").order_by("-occurred_at", "-id"), DETAIL_ROWS
+    )
+    opportunities, opportunity_count = _latest(
+        account.opportunities.select_related("owner").order_by("-closed_on", "-engaged_on", "-id"), DETAIL_OPPORTUNITIES
+    )
     context = {
         "account": account,
         "parent": visible_parent(user=request.user, account=account),
         "subsidiaries": account_list(user=request.user).filter(parent=account).order_by("name"),
         "contacts": account.contacts.order_by("persona", "name"),
-        "signals": list(signals[:DETAIL_ROWS]),
-        "signal_count": signals.count(),
-        "opportunities": opportunities[:DETAIL_OPPORTUNITIES],
-        "opportunity_count": opportunities.count(),
+        "signals": signals,
+        "signal_count": signal_count,
+        "opportunities": opportunities,
+        "opportunity_count": opportunity_count,
         "detail_rows": DETAIL_ROWS,
         "detail_opportunities": DETAIL_OPPORTUNITIES,
         **_topics(account),
     }
     return render(request, "accounts/account_detail.html", context)
+
+
+def _latest(queryset, shown: int) -> tuple[list, int]:
+    """(the first `shown` rows of `queryset`, how many it holds): counted only when there are more than `shown`, so
+    an account with a short history costs one query here, not two."""
+    rows = list(queryset[: shown + 1])
+    if len(rows) <= shown:
+        return rows, len(rows)
+    return rows[:shown], queryset.count()
 
 
 def _topics(account) -> dict:

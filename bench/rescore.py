@@ -107,7 +107,7 @@ def statement_seconds(plan, as_of: dt.datetime) -> float:
         return time.monotonic() - begin
 
 
-SCORE_INDEXES = [("score_tier_unified_idx", "tier, unified DESC"), ("score_unified_idx", "unified DESC")]
+SCORE_INDEXES = [("score_tier_unified_id_idx", "tier, unified DESC, account_id"), ("score_unified_idx", "unified DESC")]
 
 
 class ListPageProbe(threading.Thread):

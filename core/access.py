@@ -9,8 +9,11 @@ apps are ready (territories/apps.py), and accounts asks through `covered_territo
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
 
 _coverage: Callable[..., set[int]] | None = None
 
@@ -25,3 +28,24 @@ def covered_territory_ids(user) -> set[int]:
     if _coverage is None:
         raise ImproperlyConfigured("No territory coverage rule: the territories app must be installed.")
     return _coverage(user)
+
+
+# --- What a page looks up of its reader, once ---------------------------------------------------------------------
+
+_REMEMBERING = "_access_remembering"
+
+
+def remember_for_request(user) -> None:
+    """From now on, `remembered` keeps its answers about `user` on this object: only for the request's own user
+    object, which lives as long as the request (a page that asks the same question from several parts asks once)."""
+    setattr(user, _REMEMBERING, {})
+
+
+def remembered(user, name: str, compute: Callable[[], T]) -> T:
+    """compute(), or its answer for `user` earlier in this request if `remember_for_request(user)` was called."""
+    memo = getattr(user, _REMEMBERING, None)
+    if memo is None:
+        return compute()
+    if name not in memo:
+        memo[name] = compute()
+    return memo[name]

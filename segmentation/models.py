@@ -200,10 +200,14 @@ class AccountScore(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["tier", "-unified"], name="score_tier_unified_idx"),
+            # The account id ends each tier index: a page of one tier best first (score, then id: the account list's
+            # order) is read from the index alone, in its order, without visiting the table or sorting the ties.
+            models.Index(fields=["tier", "-unified", "account"], name="score_tier_unified_id_idx"),
             models.Index(fields=["-unified"], name="score_unified_idx"),
-            models.Index(fields=["account_territory_id", "tier", "-unified"], name="score_territory_tier_idx"),
-            models.Index(fields=["account_owner_id", "tier", "-unified"], name="score_owner_tier_idx"),
+            models.Index(
+                fields=["account_territory_id", "tier", "-unified", "account"], name="score_territory_tier_id_idx"
+            ),
+            models.Index(fields=["account_owner_id", "tier", "-unified", "account"], name="score_owner_tier_id_idx"),
             models.Index(tier_rank("tier"), models.F("unified").desc(), name="score_rank_unified_idx"),
         ]
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.criteria import VALUE_COLUMNS, account_values, criterion_from_dict
 from accounts.models import Account
 from accounts.selectors import account_list
+from core.access import remembered
 from core.roles import is_admin, is_manager, is_rep
 from core.summaries import counted
 
@@ -37,15 +38,20 @@ def territory_descendant_ids(*, root_ids: set[int]) -> set[int]:
 
 
 def territory_ids_managed_by(*, user) -> set[int]:
-    """Territories the user manages, with their descendants."""
+    """Territories the user manages, with their descendants (looked up once per request where the page asked for it:
+    core.access.remember_for_request)."""
     if not user.is_authenticated:
         return set()
-    roots = set(
-        Membership.objects.filter(user=user, role=Membership.Role.MANAGER, is_active=True).values_list(
-            "territory_id", flat=True
+
+    def managed() -> frozenset[int]:
+        roots = set(
+            Membership.objects.filter(user=user, role=Membership.Role.MANAGER, is_active=True).values_list(
+                "territory_id", flat=True
+            )
         )
-    )
-    return territory_descendant_ids(root_ids=roots)
+        return frozenset(territory_descendant_ids(root_ids=roots))
+
+    return set(remembered(user, "territories_managed", managed))
 
 
 def territory_ids_member_of(*, user) -> set[int]:

@@ -207,7 +207,7 @@ def test_the_previous_mains_demo_database_migrates_with_nothing_lost_on_postgres
         indexes = {
             r[0] for r in query("SELECT indexname FROM pg_indexes WHERE tablename = 'segmentation_accountscore'")
         }
-        assert {"score_unified_idx", "score_tier_unified_idx"} <= indexes
+        assert {"score_unified_idx", "score_tier_unified_id_idx"} <= indexes
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -319,6 +319,11 @@ CACHES = {
     )
 }
 
+# Sessions are read from that cache and written through to the database (a page's session costs a Redis GET rather
+# than a query) where the cache is shared by every web process; otherwise from the database alone, since a cache of
+# one process would keep serving a session that another process ended (a logout, a deactivated user).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+
 # How long whole-scope counts (accounts per territory on the home and territories pages, the tier tiles) are shared
 # before they are counted again (core/summaries.py); 0 counts on every page load.
 COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 60, minimum=0)

@@ -31,6 +31,10 @@ CACHES = {
         "KEY_PREFIX": f"revops-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}",
     }
 }
+# Sessions in the database alone, whether or not REDIS_URL is set: the pages' query budgets (tests/accounts, ...)
+# count the session's read, and come out the same on every machine. tests/core/test_sessions.py runs the cached
+# sessions that production uses with Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Tests change data and read the pages at once: counts are made on every load (tests/core/test_summaries.py turns
 # the sharing on).
 COUNTS_CACHE_SECONDS = 0

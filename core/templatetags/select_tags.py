@@ -5,8 +5,9 @@ each."""
 from __future__ import annotations
 
 from django import template
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+
+from core.tablerows import html_text
 
 register = template.Library()
 
@@ -21,5 +22,5 @@ def options(choices, chosen=None) -> SafeString:
         value, label = choice if isinstance(choice, (tuple, list)) else (choice, choice)
         value = "" if value is None else str(value)
         selected = " selected" if value == chosen else ""
-        parts.append(f'<option value="{conditional_escape(value)}"{selected}>{conditional_escape(label)}</option>')
+        parts.append(f'<option value="{html_text(value)}"{selected}>{html_text(label)}</option>')
     return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703 (every value and label escaped above)

@@ -139,6 +139,32 @@ def test_the_pick_lists_read_as_values_say_what_the_forms_and_users_would(client
         assert labels[str(world.other_rep.pk)] == world.other_rep.username  # no name: the username
 
 
+def test_the_owner_pick_list_is_shared_for_a_minute_and_a_member_added_meanwhile_can_be_filtered_by(client, world):
+    from django.test import override_settings
+
+    from tests.conftest import forget_shared_counts
+
+    from ..factories import MembershipFactory
+
+    with override_settings(COUNTS_CACHE_SECONDS=60):
+        forget_shared_counts()
+        client.force_login(world.manager)
+        client.get(reverse("account-list"))
+        newcomer = MembershipFactory(territory=world.north, user__first_name="Nia", user__last_name="Newcomer").user
+        account = AccountFactory(name="Newcomer's account", territory=world.north, owner=newcomer)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("account-list"), {"owner": newcomer.pk})
+        assert not [q for q in captured.captured_queries if "DISTINCT" in q["sql"] and "auth_user" in q["sql"]]
+        assert f'<option value="{newcomer.pk}"' not in response.content.decode()  # the list as read a moment ago
+        assert [row.record.pk for row in response.context["table"].paginated_rows] == [account.pk]  # still found
+        forget_shared_counts()  # as when the minute has passed
+        response = client.get(reverse("account-list"), {"owner": newcomer.pk})
+        assert f'<option value="{newcomer.pk}" selected>Nia Newcomer</option>' in response.content.decode()
+        # Each reader's list is their own: another manager is not offered the north's members.
+        client.force_login(world.other_manager)
+        assert f'<option value="{newcomer.pk}"' not in client.get(reverse("account-list")).content.decode()
+
+
 def test_filtering_by_an_offered_owner(client, world):
     client.force_login(world.other_manager)
     response = client.get(reverse("account-list"), {"owner": world.other_rep.pk})
@@ -470,3 +496,31 @@ def test_the_opportunities_page_is_not_found_outside_the_scope(client, world, na
     client.force_login(getattr(world, name))
     response = client.get(reverse("account-opportunities", args=[world.north_account.pk]))
     assert response.status_code == 404 and b"OPP-SECRET" not in response.content
+
+
+def test_the_account_page_counts_its_histories_only_when_they_overflow_and_asks_the_readers_territories_once(
+    client, world
+):
+    from accounts.views import DETAIL_OPPORTUNITIES, DETAIL_ROWS
+
+    account = world.north_account
+    AccountScoreFactory(account=account, tier="tier_1")
+    for i in range(DETAIL_OPPORTUNITIES):  # as many as the page shows: no link, no count
+        OpportunityFactory(account=account, external_id=f"OPP-{i:02d}", closed_on=dt.date(2025, 1, 1 + i))
+    SignalFactory.create_batch(3, account=account)
+    client.force_login(world.manager)  # a manager: the page asks who may reassign the account, as coverage does
+    detail_page(client, account)
+    with CaptureQueriesContext(connection) as captured:
+        page = detail_page(client, account)
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert f"Opportunities ({DETAIL_OPPORTUNITIES})" in page and 'id="opportunities-more"' not in page
+    assert "Signals (3)" in page
+    assert not [q for q in sql if "COUNT(" in q and ("accounts_signal" in q or "accounts_opportunity" in q)]
+    managed = [q for q in sql if "territories_membership" in q and "'manager'" in q and "territory_id" in q]
+    assert len(managed) == 1, managed  # coverage and the reassign form share the answer
+    # One more of each: the page shows the latest and counts them all.
+    OpportunityFactory(account=account, external_id="OPP-LAST", closed_on=dt.date(2025, 2, 1))
+    SignalFactory.create_batch(DETAIL_ROWS - 2, account=account)
+    page = detail_page(client, account)
+    assert f"Opportunities ({DETAIL_OPPORTUNITIES + 1})" in page and 'id="opportunities-more"' in page
+    assert f"Signals ({DETAIL_ROWS + 1})" in page and f"The latest {DETAIL_ROWS} are shown." in page

@@ -91,6 +91,19 @@ def database_options(**env: str) -> dict:
     return json.loads(done.stdout)
 
 
+def test_sessions_are_cached_in_redis_when_every_process_shares_it_and_in_the_database_alone_otherwise():
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SESSION_ENGINE)"
+    clean = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+
+    def engine(**env: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True,
+                              env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.local", **env}, check=True)  # fmt: skip
+        return done.stdout.strip()
+
+    assert engine() == "django.contrib.sessions.backends.db"
+    assert engine(REDIS_URL="redis://127.0.0.1:6379/0") == "django.contrib.sessions.backends.cached_db"
+
+
 def test_database_connections_are_health_checked_and_a_pool_or_pgbouncer_is_opt_in():
     plain = database_options()
     assert plain["CONN_HEALTH_CHECKS"] is True and plain["CONN_MAX_AGE"] == 0

@@ -24,3 +24,18 @@ def test_no_rows_is_one_row_across_the_table_saying_so():
     assert tbody_html([], columns=7, empty_text="No <b>accounts</b>") == (
         '<tbody>\n<tr><td colspan="7">No &lt;b&gt;accounts&lt;/b&gt;</td></tr>\n</tbody>'
     )
+
+
+def test_a_value_is_written_as_conditional_escape_writes_it():
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    from core.tablerows import html_text
+
+    values = [
+        "<script>alert('x')</script> & \"Co\"", "plain", "", 12345, 3.5, None, "—", "O'Brien & Söhne",
+        mark_safe("<b>already HTML</b>"), gettext_lazy("Any owner"),
+    ]  # fmt: skip
+    for value in values:
+        assert html_text(value) == str(conditional_escape(value)), value

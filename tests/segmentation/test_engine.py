@@ -252,7 +252,7 @@ def test_a_rescore_never_drops_the_score_indexes_lists_sort_by(django_capture_on
             cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'segmentation_accountscore'")
             return {row[0] for row in cursor.fetchall()}
 
-    wanted = {"score_tier_unified_idx", "score_unified_idx"}
+    wanted = {"score_tier_unified_id_idx", "score_unified_idx"}
     assert wanted <= indexes()
     job = services.model_publish(model=ScoringModelFactory(), user=None, as_of=AS_OF)  # queued, not run yet
     assert wanted <= indexes()

@@ -155,12 +155,25 @@ def test_scoped_tier_lists_read_a_range_of_the_scope_indexes(world):
         cursor.execute("ANALYZE segmentation_accountscore")
 
     manager_page = scored_account_list(user=world.manager).filter(score__tier="tier_1").order_by("-score__unified")
-    assert "score_territory_tier_idx" in plan(*manager_page[:50].query.sql_with_params())
+    assert "score_territory_tier_id_idx" in plan(*manager_page[:50].query.sql_with_params())
     rep_page = scored_account_list(user=world.rep).filter(score__tier="tier_1").order_by("-score__unified")
-    assert "score_owner_tier_idx" in plan(*rep_page[:50].query.sql_with_params())
+    assert "score_owner_tier_id_idx" in plan(*rep_page[:50].query.sql_with_params())
     # The tier list's own order (best tier first, then by score) is an index: a page reads a page of it.
     admin_page = tier_list_rows(user=world.admin)
     assert "score_rank_unified_idx" in plan(*admin_page[:50].query.sql_with_params())
+    # A page of one tier best first, as the account list reads its ids (accounts.tables.ScoreIndexPaginator): the
+    # index alone (the account id ends it), never the table; for an admin in the index's order, the ties unsorted. (A
+    # manager of two territories merges two ranges of the territory index, sorted.)
+    from accounts.selectors import scores_in_tier
+    from accounts.tables import ONE_TIER_SCORE_KEYS
+
+    def page_plan(user) -> str:
+        ids = scores_in_tier(user=user, tier="tier_1").order_by(*ONE_TIER_SCORE_KEYS["-unified"]).values("account_id")
+        return plan(*ids[100:150].query.sql_with_params())
+
+    admin_ids = page_plan(world.admin)
+    assert "Index Only Scan using score_tier_unified_id_idx" in admin_ids and "Sort" not in admin_ids, admin_ids
+    assert "Index Only Scan using score_territory_tier_id_idx" in page_plan(world.manager)
 
 
 def test_the_daily_rescore_repairs_a_copy_that_drifted(world):
