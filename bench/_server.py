@@ -92,6 +92,28 @@ def in_threads(work, count: int) -> float:
     return time.monotonic() - begin
 
 
+def _process_cpu_seconds(keep) -> float | None:
+    """CPU seconds used so far by the processes that `keep(pid, name, stat fields)` selects, with what their reaped
+    children used (a worker gunicorn replaced, a database backend that ended): /proc, Linux only (None elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                raw = stat.read()
+        except OSError:
+            continue  # ended meanwhile
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()  # fields[0] is the state (field 3 of proc(5))
+        if keep(int(entry), name, fields):
+            total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return total / ticks
+
+
 def django_for_production_server(name: str, *, redis_db: int = 4) -> str:
     """A fresh, migrated PostgreSQL database `name`, a Redis database of its own (`redis_db`, emptied first) and a
     random secret key, all in this process's environment for the server it starts; Django set up on them here.
@@ -157,6 +179,14 @@ class ProductionServer:
             time.sleep(0.5)
         self.stop()
         sys.exit("gunicorn did not answer /healthz")
+
+    def cpu_seconds(self) -> tuple[float, float] | None:
+        """(CPU seconds used so far by gunicorn's processes, by the database server's): the second includes any other
+        PostgreSQL work on this machine, the benchmark's own hand-written SQL among it. None without /proc."""
+        session = self.process.pid  # gunicorn runs in a session of its own (start_new_session)
+        server = _process_cpu_seconds(lambda pid, name, fields: int(fields[3]) == session)
+        database = _process_cpu_seconds(lambda pid, name, fields: name.startswith("postgres"))
+        return None if server is None or database is None else (server, database)
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)

@@ -133,7 +133,9 @@ def main() -> None:
         floor = {}
         for label, urls, headers in scenarios:
             for clients in CONCURRENCY:
+                cpu_before = server.cpu_seconds()
                 figures = load(urls, headers, clients=clients, seconds=seconds)
+                cpu_after = server.cpu_seconds()
                 bad = {s: c for s, c in figures["statuses"].items() if s != 200}
                 assert not bad, f"{label}: {bad}"
                 if label.startswith("server floor"):
@@ -143,6 +145,11 @@ def main() -> None:
                     target = TARGET_MS if label.startswith(("account", "API account")) else PAGE_TARGET_MS
                     ok = "within" if figures["p95"] <= target else "OVER"
                     verdict = f"; target p95 <= {target} ms: {ok}; /healthz p95 {floor[clients]:.0f} ms"
+                if cpu_before and cpu_after:
+                    # What a page costs the machine's two parts, whatever the queueing: p95 at concurrency 8 is about
+                    # four to six times the whole on two cores.
+                    web, database = ((b - a) * 1000 / figures["n"] for a, b in zip(cpu_before, cpu_after, strict=True))
+                    verdict += f"; CPU per page: server {web:.1f} ms, database {database:.1f} ms"
                 print(
                     f"{label}, concurrency {clients}: p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, "
                     f"{figures['rps']:.1f} pages/s over {figures['n']:,} requests{verdict}"

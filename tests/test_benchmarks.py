@@ -85,7 +85,8 @@ def test_the_pages_benchmark_runs_under_gunicorn_at_a_small_size():
     for page, target in pages.items():
         for clients in (1, 8):
             line = rf"{page}, concurrency {clients}: p50 \d+ ms, p95 \d+ ms, [\d.]+ pages/s over [\d,]+ requests; "
-            assert re.search(line + rf"target p95 <= {target} ms: (within|OVER); /healthz p95 \d+ ms", out), out
+            verdict = rf"target p95 <= {target} ms: (within|OVER); /healthz p95 \d+ ms"
+            assert re.search(line + verdict + r"; CPU per page: server [\d.]+ ms, database [\d.]+ ms", out), out
     assert re.search(r"baseline \(hand-written SQL, one connection, p95\): the manager's Tier 1 page by score \d+ ms, "
                      r"its count \d+ ms; the admin's Tier 1 count \d+ ms", out), out  # fmt: skip
     assert re.search(r"the scores-first page: its ids \d+ ms, its capped count \d+ ms, its 50 accounts by id \d+ ms",
