@@ -616,7 +616,7 @@ def test_a_list_by_tier_shares_its_count_for_a_minute_per_scope_like_the_tier_ti
 
 
 def test_an_account_is_written_as_the_generic_serializer_writes_it(api, world):
-    """AccountSerializer writes its fields itself (a page of 50 through DRF's generic loop cost about 15 ms): what it
+    """AccountSerializer writes its fields itself, not through DRF's generic loop (bench/pages.py times both): what it
     writes must be what the generic loop writes, for accounts with and without each part."""
     from decimal import Decimal
 
