@@ -9,6 +9,7 @@ from core.tiers import Tier
 
 from .models import Account, territory_model
 from .selectors import account_values_present, covered_ids, surging_filter_q, surging_topics_present
+from .tables import person_label
 from .topics import topic_key
 
 NO_TERRITORY = "No territory"
@@ -128,7 +129,7 @@ class AccountFilter(django_filters.FilterSet):
         def labelled() -> list[tuple[str, str]]:
             # Read as values, not users: the label is get_full_name()'s, or the username.
             return [
-                (str(pk), f"{first} {last}".strip() or username)
+                (str(pk), person_label(first, last, username))
                 for pk, first, last, username in members.values_list("pk", "first_name", "last_name", "username")
             ]
 

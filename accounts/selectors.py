@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from core.access import covered_territory_ids, remember_for_request
+from core.access import covered_territory_ids, remember_for_request, remembered
 from core.roles import is_admin, is_rep
 from core.summaries import counted
 
@@ -41,13 +41,12 @@ def coverage_remember(user) -> None:
     ask the territories app about the reader (core.access.remember_for_request). Only for the request's own user
     object, which lives as long as the request."""
     remember_for_request(user)
-    user._account_coverage = frozenset(covered_territory_ids(user))
+    covered_ids(user)
 
 
 def covered_ids(user) -> set[int]:
     """The territories whose accounts `user` covers (core.access), as remembered for this request if it was."""
-    remembered = getattr(user, "_account_coverage", None)
-    return set(remembered) if remembered is not None else covered_territory_ids(user)
+    return set(remembered(user, "account_coverage", lambda: frozenset(covered_territory_ids(user))))
 
 
 def _visibility_qs(*, user, prefixes: list[str]) -> list[Q | None]:

@@ -25,6 +25,11 @@ def related_or_none(account, name: str):
         return None
 
 
+def person_label(first_name, last_name, username) -> str:
+    """A user as User.get_full_name() says it, or their username when they have no name ("" for nobody)."""
+    return f"{first_name or ''} {last_name or ''}".strip() or username or ""
+
+
 def _whole(value) -> str | None:
     return None if value is None else f"{value:,.0f}"
 
@@ -115,7 +120,7 @@ class AccountRow:
         """The owner as User.get_full_name() says it, or their username; None when no one owns the account."""
         if self.owner_username is None:
             return None
-        return f"{self.owner_first_name} {self.owner_last_name}".strip() or self.owner_username
+        return person_label(self.owner_first_name, self.owner_last_name, self.owner_username)
 
 
 def account_rows(queryset) -> list[_Row]:

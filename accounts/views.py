@@ -21,7 +21,14 @@ from .selectors import (
     visible_parent,
 )
 from .services import topic_surges_job_start
-from .tables import ONE_TIER_SCORE_KEYS, AccountTable, ScoredFirstPaginator, ScoreIndexPaginator, score_ordered
+from .tables import (
+    ONE_TIER_SCORE_KEYS,
+    AccountTable,
+    ScoredFirstPaginator,
+    ScoreIndexPaginator,
+    person_label,
+    score_ordered,
+)
 from .topics import SurgeRules, rules_sentence, surge_sentence
 
 PAGE_SIZE = 50
@@ -53,10 +60,6 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _full_name(first, last, username):
-    return f"{first or ''} {last or ''}".strip() or username or ""
-
-
 # The CSV export: the page's columns first, in the page's order and under the same headers, then what else is known.
 # Each entry: (header, the fields it reads, how it is written). Amounts are whole USD and numbers carry no separators,
 # so a spreadsheet reads them as numbers.
@@ -69,7 +72,7 @@ EXPORT_COLUMNS = [
     ("Country", ("country",), _text),
     ("Employees", ("employee_count",), _number),
     ("Annual revenue (USD)", ("annual_revenue",), _whole),
-    ("Owner", ("owner__first_name", "owner__last_name", "owner__username"), _full_name),
+    ("Owner", ("owner__first_name", "owner__last_name", "owner__username"), person_label),
     ("Territory", ("territory__name",), _text),
     ("Fit", ("score__fit",), _score),
     ("Signal", ("score__signal",), _score),
