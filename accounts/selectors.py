@@ -116,6 +116,27 @@ def scores_in_tier(*, user, tier: str) -> QuerySet:
     return scores if q is None else scores.filter(q)
 
 
+SCORE_RANGES_MAX = 8  # ranges read apart at most; a reader covering more territories reads their scores as one set
+
+
+def score_ranges_in_tier(*, user, tier: str) -> list[QuerySet]:
+    """`scores_in_tier(user=user, tier=tier)` as the ranges of the score indexes it is made of, each in its index's
+    order: one per territory the reader covers and, for a rep, one of the accounts they own (an admin's: the tier's).
+    A page in a score order reads the first rows of each range and merges them, where the scope's OR read every score
+    of the tier in the scope to sort them (a rep's territory and own accounts: a bitmap of both indexes, then the
+    table's rows). A single set when the reader covers more than SCORE_RANGES_MAX territories."""
+    scores = scores_in_tier(user=user, tier=tier)
+    if is_admin(user):
+        return [scores]
+    territory_ids = sorted(covered_ids(user))
+    if len(territory_ids) > SCORE_RANGES_MAX:
+        return [scores]
+    ranges = [scores.model.objects.filter(tier=tier, account_territory_id=t) for t in territory_ids]
+    if is_rep(user):
+        ranges.append(scores.model.objects.filter(tier=tier, account_owner_id=user.pk))
+    return ranges
+
+
 PICK_LIST_FIELDS = ("industry", "country")
 PICK_LIST_LIMIT = 500  # values offered at most: a pick list longer than this is no help
 
@@ -199,10 +220,11 @@ def visible_parent(*, user, account: Account) -> Account | None:
     return account_list(user=user).filter(pk=account.parent_id).only("pk", "name").first()
 
 
-def access_account(*, user, account_id: int) -> Account:
-    """The account if the user may see it; 404 otherwise, so its existence is not revealed."""
+def access_account(*, user, account_id: int, joined: tuple[str, ...] = ()) -> Account:
+    """The account if the user may see it; 404 otherwise, so its existence is not revealed. `joined`: more of its
+    relations read in the same query."""
     try:
-        return account_list(user=user).select_related("owner", "territory").get(pk=account_id)
+        return account_list(user=user).select_related("owner", "territory", *joined).get(pk=account_id)
     except (Account.DoesNotExist, ValueError, TypeError):
         raise Http404("No such account.") from None
 

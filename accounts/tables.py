@@ -4,6 +4,7 @@ each account through the account's relations (`score`, `potential`), so this app
 import django_tables2 as tables
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.functional import cached_property
@@ -23,6 +24,14 @@ def related_or_none(account, name: str):
         return getattr(account, name)
     except ObjectDoesNotExist:
         return None
+
+
+def loaded_or(instance, name: str, query):
+    """The one-to-one `name` of `instance` (None when it has none) if the query that read `instance` joined it
+    (select_related), else `query()`: a part of a page reads what the page's view already joined, and asks otherwise."""
+    if instance._meta.get_field(name).is_cached(instance):
+        return related_or_none(instance, name)
+    return query()
 
 
 def person_label(first_name, last_name, username) -> str:
@@ -170,27 +179,63 @@ ONE_TIER_ACCOUNT_KEYS = {
 }
 
 
-class ScoreIndexPaginator(CappedCountPaginator):
-    """The pages of one tier's accounts in a score order, when nothing else narrows the list: each page's accounts are
-    found in the scores alone (`scores`: one range of a score index, scoped by the scores' copy of the account's
-    territory and owner), then read by id through `accounts` (the list's own query, with its scope). At a million
-    accounts a page costs 50 look-ups instead of a join and sort of every account of the tier in the reader's scope;
-    the count is the scores' too (`known`: the tier's count in the reader's scope as the tier tiles and the API share
-    it, accounts.selectors.scored_count), capped as every list's is. Only read while the copies are right
-    (segmentation keeps them by triggers): a drifted copy can leave a row out of a page, never show one outside the
-    reader's scope."""
+class ScoreIndexPages:
+    """Pages of one tier's accounts in a score order (`order`, a key of ONE_TIER_SCORE_KEYS), when nothing else
+    narrows the list: each page's accounts are found in the scores alone (`scores`: one range of a score index, scoped
+    by the scores' copy of the account's territory and owner), then read by id through `accounts` (the list's own
+    query, with its scope), in one query. At a million accounts a page costs 50 look-ups instead of a join and sort of
+    every account of the tier in the reader's scope, whatever the page's number. Mixed into a paginator that is told
+    its count (the scores' too: accounts.selectors.scored_count). Only read while the copies are right (segmentation
+    keeps them by triggers): a drifted copy can leave a row out of a page, never show one outside the reader's
+    scope."""
 
-    def __init__(self, scores, *, accounts, order: str, per_page: int, known: int | None = None) -> None:
-        super().__init__(scores.order_by(*ONE_TIER_SCORE_KEYS[order]), per_page, known=known)
+    def __init__(self, accounts, per_page, *, scores, order: str, ranges=None, **kwargs) -> None:
+        """`ranges`: the same scores as the ranges of the indexes they are made of, when there are several
+        (accounts.selectors.score_ranges_in_tier): a page is then the first rows of each, merged."""
+        super().__init__(scores.order_by(*ONE_TIER_SCORE_KEYS[order]), per_page, **kwargs)
         self.accounts, self.order = accounts, order
+        self.ranges = ranges if ranges and len(ranges) > 1 else None
+
+    def rows(self, accounts) -> list:
+        """The page's rows from its accounts' query (the accounts themselves, unless a subclass reads them another
+        way)."""
+        return list(accounts)
 
     def page(self, number):
         """One query: the page's ids, a range of the scores' index, as a subquery of the accounts read by id."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        ids = self.object_list.values("account_id")[bottom : bottom + self.per_page]
+        if self.ranges is None:
+            ids = self.object_list.values("account_id")[bottom : bottom + self.per_page]
+        else:
+            ids = RawSQL(*self._merged_ids(bottom))  # noqa: S611  # nosec B611  # the ORM's own SQL; values are parameters
         page = self.accounts.filter(pk__in=ids).order_by(*ONE_TIER_ACCOUNT_KEYS[self.order])
-        return self._get_page(account_rows(page), number, self)
+        return self._get_page(self.rows(page), number, self)
+
+    def _merged_ids(self, bottom: int) -> tuple[str, list]:
+        """(SQL, params) of the page's ids from several ranges: the first `bottom` + a page of each, in the order, as
+        a union (an account in two ranges is one row: the same id and score), then the page of the union."""
+        keys = ONE_TIER_SCORE_KEYS[self.order]
+        parts, params = [], []
+        for n, scores in enumerate(self.ranges):
+            first = scores.order_by(*keys).values_list("account_id", "unified")[: bottom + self.per_page]
+            sql, part_params = first.query.sql_with_params()
+            parts.append(f"SELECT * FROM ({sql}) AS range_{n}")  # noqa: S608  # nosec B608  # compiled by the ORM
+            params += part_params
+        order = ", ".join(f"{key.lstrip('-')} {'DESC' if key.startswith('-') else 'ASC'}" for key in keys)
+        union = " UNION ".join(parts)
+        # The ranges are the ORM's SQL, the order the keys of ONE_TIER_SCORE_KEYS; every value is a parameter.
+        sql = f"SELECT account_id FROM ({union}) AS ranges ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608  # nosec B608
+        return sql, [*params, self.per_page, bottom]
+
+
+class ScoreIndexPaginator(ScoreIndexPages, CappedCountPaginator):
+    """The account list's pages of one tier in a score order (ScoreIndexPages), read as values (`account_rows`); its
+    count (`known`: the tier's count in the reader's scope as the tier tiles and the API share it) capped as every
+    list's is."""
+
+    def rows(self, accounts) -> list:
+        return account_rows(accounts)
 
 
 class AccountTable(ExpectedValueColumn, tables.Table):

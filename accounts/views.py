@@ -15,6 +15,7 @@ from .selectors import (
     account_list,
     account_topic_surges,
     coverage_remember,
+    score_ranges_in_tier,
     scored_count,
     scored_subset,
     scores_in_tier,
@@ -34,6 +35,8 @@ from .topics import SurgeRules, rules_sentence, surge_sentence
 PAGE_SIZE = 50
 DETAIL_ROWS = 100
 DETAIL_OPPORTUNITIES = 10  # on the account page; the rest on its opportunities page
+# What the account page's parts from the apps above read of the account (their one-to-one relations), joined to it.
+DETAIL_JOINED = ("score__model__icp", "potential", "lookalike_reasons")
 OPPORTUNITY_PAGE_SIZE = 50
 
 
@@ -139,10 +142,11 @@ class Listing:
             number = 1
         if self.one_tier:
             table.paginator = ScoreIndexPaginator(
-                scores_in_tier(user=self.user, tier=self.one_tier),
-                accounts=self.accounts,
+                self.accounts,
+                PAGE_SIZE,
+                scores=scores_in_tier(user=self.user, tier=self.one_tier),
+                ranges=score_ranges_in_tier(user=self.user, tier=self.one_tier),
                 order=self.order,
-                per_page=PAGE_SIZE,
                 # Counted as the API's list of the same tier counts it: shared by the readers of the same scope for
                 # COUNTS_CACHE_SECONDS, where a capped count on every page walked up to 10,001 index entries.
                 known=scored_count(user=self.user, tier=self.one_tier),
@@ -215,7 +219,9 @@ def account_detail(request, account_id: int):
     """An account with what hangs off it. What the apps above accounts know of it (its score, who may reassign it,
     its spend potential) the page's template loads through their tags: score_tags, territory_tags, potential_tags."""
     coverage_remember(request.user)  # the user's territories looked up once for the page's parts
-    account = access_account(user=request.user, account_id=account_id)
+    # Its score (with the model and ICP that explain it), spend potential and lookalike reasons read with it, in one
+    # query: the tags of the apps above read them from the account (accounts.tables.loaded_or) instead of asking.
+    account = access_account(user=request.user, account_id=account_id, joined=DETAIL_JOINED)
     signals, signal_count = _latest(
         account.signals.select_related("contact").order_by("-occurred_at", "-id"), DETAIL_ROWS
     )

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import Account
 from accounts.selectors import account_list, account_visibility_q
 from accounts.selectors import scored_account_list as accounts_scored
+from accounts.tables import loaded_or
 from core.summaries import counted
 from core.tiers import ORDER, tier_rank
 
@@ -118,7 +119,7 @@ def account_lookalike(*, account: Account, user) -> dict | None:
     """An account's lookalike score and why (None before the first refresh), for a reader who may see the account:
     its nearest won accounts the reader may also see, by name and year won; the others only counted ("and 2 won
     accounts outside your territories"), never named; the traits it shares with them. Two queries."""
-    reasons = Lookalike.objects.filter(account_id=account.pk).first()
+    reasons = loaded_or(account, "lookalike_reasons", lambda: Lookalike.objects.filter(account_id=account.pk).first())
     if reasons is None:
         if account.lookalike is None:
             return None

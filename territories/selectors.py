@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.criteria import VALUE_COLUMNS, account_values, criterion_from_dict
@@ -23,8 +23,13 @@ def territory_descendant_ids(*, root_ids: set[int]) -> set[int]:
     """The given territories and every territory below them in the hierarchy."""
     if not root_ids:
         return set()
+    return _below(root_ids, Territory.objects.order_by().values_list("id", "parent_id"))
+
+
+def _below(root_ids, tree) -> set[int]:
+    """`root_ids` and every territory below them, in `tree` ((id, parent id) of every territory)."""
     children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Territory.objects.values_list("id", "parent_id"):
+    for pk, parent_id in tree:
         children.setdefault(parent_id, []).append(pk)
     found: set[int] = set()
     stack = list(root_ids)
@@ -44,12 +49,13 @@ def territory_ids_managed_by(*, user) -> set[int]:
         return set()
 
     def managed() -> frozenset[int]:
-        roots = set(
-            Membership.objects.filter(user=user, role=Membership.Role.MANAGER, is_active=True).values_list(
-                "territory_id", flat=True
-            )
+        # The hierarchy and which of its territories the user manages, in one query.
+        manages = Membership.objects.filter(
+            user=user, role=Membership.Role.MANAGER, is_active=True, territory=OuterRef("pk")
         )
-        return frozenset(territory_descendant_ids(root_ids=roots))
+        tree = list(Territory.objects.order_by().values_list("id", "parent_id", Exists(manages)))
+        roots = {pk for pk, _, is_managed in tree if is_managed}
+        return frozenset(_below(roots, [(pk, parent_id) for pk, parent_id, _ in tree]) if roots else ())
 
     return set(remembered(user, "territories_managed", managed))
 
@@ -235,6 +241,13 @@ def _person(user) -> str:
     return user.get_full_name() or user.username
 
 
+# What an owner option reads of a membership and its user.
+OPTION_READS = (
+    "user_id", "territory_id", "max_accounts", "away_from", "away_until", "user__first_name", "user__last_name",
+    "user__username",
+)  # fmt: skip
+
+
 def owner_options(*, territory_ids, today: dt.date | None = None) -> dict[int, list[OwnerOption]]:
     """Territory id -> the reps an account there may be given to: its active rep members who are active users, by
     full name, each marked away (today) or at capacity (owned accounts of the territory against their limit). Two
@@ -247,7 +260,9 @@ def owner_options(*, territory_ids, today: dt.date | None = None) -> dict[int, l
     members = list(
         Membership.objects.filter(
             territory_id__in=sorted(options), is_active=True, role=Membership.Role.REP, user__is_active=True
-        ).select_related("user")
+        )
+        .select_related("user")
+        .only(*OPTION_READS)
     )
     if not members:
         return options

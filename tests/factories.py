@@ -200,3 +200,15 @@ class HandoffFactory(factory.django.DjangoModelFactory):
     assigned_at = factory.LazyFunction(timezone.now)
     accept_due_at = factory.LazyAttribute(lambda h: h.assigned_at + dt.timedelta(hours=4) if h.assigned_at else None)
     status = "pending"
+
+
+def ranked_accounts(world, count: int = 130) -> None:
+    """`count` scored accounts named "Ranked NNN" across the scopes of the shared world (North, owned by north_rep or
+    rep; South; no territory), four in five in Tier 2 and the rest in Tier 3, with ties on the score every few
+    accounts (the account id breaks them on every page of a list)."""
+    model = ScoringModelFactory()
+    places = [(world.north, world.north_rep), (world.north, world.rep), (world.south, world.other_rep), (None, None)]
+    for i in range(count):
+        territory, owner = places[i % len(places)]
+        account = AccountFactory(name=f"Ranked {i:03d}", territory=territory, owner=owner)
+        AccountScoreFactory(account=account, model=model, unified=float(i % 37), tier="tier_2" if i % 5 else "tier_3")

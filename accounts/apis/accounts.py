@@ -29,8 +29,10 @@ from ..models import Account
 from ..selectors import (
     account_list,
     account_visibility_q,
+    score_ranges_in_tier,
     scored_account_list,
     scored_count,
+    scores_in_tier,
     surging_filter_q,
     visible_parent,
 )
@@ -39,7 +41,7 @@ from ..services import (
     account_delete,
     account_update,
 )
-from ..tables import related_or_none
+from ..tables import ScoreIndexPages, related_or_none
 from .numbers import AmountField, WholeNumberField
 
 MAX_BATCH = 1000
@@ -281,9 +283,14 @@ class NullsLastOrderingFilter(OrderingFilter):
                 terms.append(term)
             else:
                 terms.append(F(path).desc(nulls_last=True) if term.startswith("-") else F(path).asc(nulls_last=True))
-        if any(not isinstance(term, str) for term in terms):
+        if not any(isinstance(term, str) and term.lstrip("-") in {"pk", "id"} for term in terms):
             terms.append("pk")  # ties (and every empty value) in a stable order across pages
         return queryset.order_by(*terms)
+
+
+class OneTierPaginator(ScoreIndexPages, KnownCountPaginator):
+    """The API's pages of one tier in a score order, found in the scores' index (accounts.tables.ScoreIndexPages), with
+    the tier's exact count."""
 
 
 class AccountViewSet(viewsets.ModelViewSet):
@@ -327,14 +334,29 @@ class AccountViewSet(viewsets.ModelViewSet):
 
     # A list asked with these parameters only (a tier, an order, a page) counts from the scores alone.
     COUNTED_FROM_SCORES = frozenset({"tier", "ordering", "page", "page_size", "format"})
+    # The orderings of such a list that its scores' index serves (the orders of accounts.tables.ONE_TIER_SCORE_KEYS).
+    SCORE_ORDERS = {"-score__unified": "-unified", "score__unified": "unified"}
 
     def paginate_queryset(self, queryset):
         params = self.request.query_params
         if self.action == "list" and params.get("tier") and set(params) <= self.COUNTED_FROM_SCORES:
             # The exact count as the list's own would give it, from an index of the scores instead of a join of every
-            # account of the tier (accounts.selectors.scored_count).
-            count = scored_count(user=self.request.user, tier=params["tier"])
-            self.paginator.django_paginator_class = partial(KnownCountPaginator, count=count)
+            # account of the tier (accounts.selectors.scored_count); in a score order, each page's accounts found in
+            # that index too, where the list's own query joined and skipped up to a thousand accounts per page.
+            user, tier = self.request.user, params["tier"]
+            count = scored_count(user=user, tier=tier)
+            order = self.SCORE_ORDERS.get(params.get("ordering", ""))
+            self.paginator.django_paginator_class = (
+                partial(KnownCountPaginator, count=count)
+                if order is None
+                else partial(
+                    OneTierPaginator,
+                    scores=scores_in_tier(user=user, tier=tier),
+                    ranges=score_ranges_in_tier(user=user, tier=tier),
+                    order=order,
+                    count=count,
+                )
+            )
         page = super().paginate_queryset(queryset)
         if page is not None and account_visibility_q(user=self.request.user) is not None:
             # One look-up for the page's parents, instead of a subquery planned over every account of the list.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from accounts.tables import loaded_or
+
 from ..models import AccountPotential
 from ..potential import potential_figures
 from ..selectors import potential_basis
@@ -14,7 +16,7 @@ register = template.Library()
 @register.simple_tag
 def account_potential(account) -> dict | None:
     """{potential, figures, basis} for the account; None when no refresh has computed it yet."""
-    potential = AccountPotential.objects.filter(account=account).first()
+    potential = loaded_or(account, "potential", lambda: AccountPotential.objects.filter(account=account).first())
     if potential is None:
         return None
     return {

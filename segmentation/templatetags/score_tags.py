@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django import template
 
+from accounts.tables import loaded_or
+
 from ..definition import persona_label, signal_kind_label
 from ..explain import explain, signal_contributions
 from ..models import AccountScore
@@ -56,7 +58,9 @@ def flag_badges(score: AccountScore | None) -> list[dict]:
 def account_scoring(account) -> dict:
     """The account's score (None when not scored) explained, with its flags, play, latest tier moves and MQAs.
     A fixed number of queries, whatever the account's history."""
-    score = AccountScore.objects.select_related("model__icp").filter(account=account).first()
+    score = loaded_or(
+        account, "score", lambda: AccountScore.objects.select_related("model__icp").filter(account=account).first()
+    )
     tier_changes, more_tier_changes = account_tier_changes(account=account, limit=TIMELINE_ROWS)
     mqas, more_mqas = account_mqas(account=account, limit=TIMELINE_ROWS)
     return {

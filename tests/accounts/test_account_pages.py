@@ -524,3 +524,49 @@ def test_the_account_page_counts_its_histories_only_when_they_overflow_and_asks_
     page = detail_page(client, account)
     assert f"Opportunities ({DETAIL_OPPORTUNITIES + 1})" in page and 'id="opportunities-more"' in page
     assert f"Signals ({DETAIL_ROWS + 1})" in page and f"The latest {DETAIL_ROWS} are shown." in page
+
+
+def test_the_account_page_reads_its_score_potential_and_lookalike_with_the_account_and_subsidiaries_only_if_any(
+    client, world
+):
+    from insights.models import AccountPotential
+    from segmentation.models import Lookalike
+
+    account = world.north_account
+    AccountScoreFactory(account=account, tier="tier_1", unified=81.5, fit=90, signal=70)
+    AccountPotential.objects.create(
+        account=account, win_probability=0.25, deal_size=40_000, expected_value=10_000, band="80-100",
+        computed_at=timezone.now(),
+    )  # fmt: skip
+    won = AccountFactory(name="Won Lookalike Co", territory=world.north)
+    Lookalike.objects.create(
+        account=account, score=64.0, neighbours=[[won.pk, won.name, 2025]], traits=["Software"],
+        computed_at=timezone.now(),
+    )  # fmt: skip
+    client.force_login(world.manager)
+    detail_page(client, account)
+    with CaptureQueriesContext(connection) as captured:
+        page = detail_page(client, account)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    # What the user sees of each: the score, the spend potential and the lookalike reasons.
+    assert "81.5" in text and "$10,000 expected value" in text
+    assert "Lookalike score 64.0 / 100" in text and "Like Won Lookalike Co (won 2025), sharing: Software." in text
+    # Each read with the account, in its one query: none asked apart.
+    sql = [q["sql"] for q in captured.captured_queries]
+    for table in ("segmentation_accountscore", "segmentation_accountpotential", "segmentation_lookalike"):
+        reading = [q for q in sql if f'FROM "{table}"' in q]
+        assert not reading, reading
+    assert len([q for q in sql if 'FROM "accounts_account"' in q and "segmentation_lookalike" in q]) == 1
+    # The manager's territories: the hierarchy and which of it they manage, in one query.
+    hierarchy = [q for q in sql if 'FROM "territories_territory"' in q]
+    assert len(hierarchy) == 1 and 'FROM "territories_membership"' in hierarchy[0], hierarchy
+    assert not [q for q in sql if q.startswith('SELECT "territories_membership"."territory_id"')]
+    # No subsidiaries: only the group's count asks, no list of them is read, and none is shown.
+    children = [q for q in sql if '"accounts_account"."parent_id" =' in q]
+    assert len(children) == 1 and "COUNT(" in children[0], children
+    assert "Subsidiaries" not in text
+    # With subsidiaries, those the reader may see are listed, and only those.
+    AccountFactory(name="North Subsidiary", territory=world.north, parent=account)
+    AccountFactory(name="South Subsidiary", territory=world.south, parent=account)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", detail_page(client, account)))
+    assert "Subsidiaries North Subsidiary " in text and "South Subsidiary" not in text

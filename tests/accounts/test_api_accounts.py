@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Account
+from accounts.selectors import account_list
 
 from ..conftest import forget_shared_counts
 from ..factories import (
@@ -21,6 +22,7 @@ from ..factories import (
     ScoringModelFactory,
     SignalFactory,
     TierChangeFactory,
+    ranked_accounts,
 )
 
 ROLE_USERS = ["admin", "manager", "other_manager", "rep", "north_rep", "sub_rep", "other_rep"]
@@ -655,3 +657,40 @@ def test_an_account_is_written_as_the_generic_serializer_writes_it(api, world):
         assert written == generic, account.name
         assert list(written) == list(generic)  # the same fields in the same order
     assert written["owner_detail"] is None or "username" in written["owner_detail"]
+
+
+@pytest.mark.parametrize("name", ["admin", "manager", "north_rep", "rep", "other_manager"])
+def test_one_tier_in_a_score_order_is_paged_from_the_scores_as_the_whole_list_would_be(api, world, name):
+    from accounts.apis.accounts import OneTierPaginator
+
+    ranked_accounts(world)  # ties on the score every few accounts: the account id breaks them
+    user = getattr(world, name)
+    api.force_authenticate(user)
+    visible = Account.objects.filter(pk__in=account_list(user=user).values("pk"), score__tier="tier_2")
+    rows = list(visible.values_list("score__unified", "pk"))
+    expected = {
+        "-score__unified": [pk for _, pk in sorted(rows, key=lambda r: (-r[0], r[1]))],
+        "score__unified": [pk for _, pk in sorted(rows, key=lambda r: (r[0], r[1]))],
+    }
+    assert len(rows) > 50 or name in {"rep", "other_manager"}
+    for ordering, order in expected.items():
+        shown, number = [], 1
+        while True:
+            response = api.get(URL, {"tier": "tier_2", "ordering": ordering, "page": number})
+            assert response.status_code == 200, response.content
+            paginator = response.renderer_context["view"].paginator.page.paginator
+            assert isinstance(paginator, OneTierPaginator)
+            # A rep's territory and own accounts are two ranges of two indexes, merged, as are the two territories of
+            # a manager of North (and North-East below it); one territory is one range.
+            assert (paginator.ranges is not None) == (name in {"manager", "north_rep"}), name
+            assert response.json()["count"] == len(order)
+            shown += [account["id"] for account in response.json()["results"]]
+            if not response.json()["next"]:
+                break
+            assert len(response.json()["results"]) == 50  # a full page (an account in two ranges is one row)
+            number += 1
+        assert shown == order, ordering
+        # The same rows as the list narrowed by anything else that keeps them all, read the general way.
+        response = api.get(URL, {"tier": "tier_2", "ordering": ordering, "search": "Ranked"})
+        assert not isinstance(response.renderer_context["view"].paginator.page.paginator, OneTierPaginator)
+        assert [account["id"] for account in response.json()["results"]] == order[:50]

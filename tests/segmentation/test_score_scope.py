@@ -174,6 +174,18 @@ def test_scoped_tier_lists_read_a_range_of_the_scope_indexes(world):
     admin_ids = page_plan(world.admin)
     assert "Index Only Scan using score_tier_unified_id_idx" in admin_ids and "Sort" not in admin_ids, admin_ids
     assert "Index Only Scan using score_territory_tier_id_idx" in page_plan(world.manager)
+    # A rep's page merges the first rows of two ranges, each read from its index alone: their territory's and the
+    # accounts they own (their OR read the table's rows of both, a bitmap heap scan, to sort every one).
+    from accounts.selectors import score_ranges_in_tier
+    from accounts.tables import ScoreIndexPaginator
+
+    scores = scores_in_tier(user=world.north_rep, tier="tier_1")
+    ranges = score_ranges_in_tier(user=world.north_rep, tier="tier_1")
+    pages = ScoreIndexPaginator(Account.objects.all(), 50, scores=scores, ranges=ranges, order="-unified")
+    rep_ids = plan(*pages._merged_ids(100))
+    assert "Index Only Scan using score_territory_tier_id_idx" in rep_ids, rep_ids
+    assert "Index Only Scan using score_owner_tier_id_idx" in rep_ids and "Bitmap Heap Scan" not in rep_ids, rep_ids
+    assert "Bitmap Heap Scan" in page_plan(world.north_rep)  # the scope's OR, as one set
 
 
 def test_the_daily_rescore_repairs_a_copy_that_drifted(world):
