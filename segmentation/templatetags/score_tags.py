@@ -4,6 +4,8 @@ view itself knows nothing of scoring."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
 
 from accounts.tables import loaded_or
@@ -55,9 +57,11 @@ def flag_badges(score: AccountScore | None) -> list[dict]:
 
 
 @register.simple_tag
-def account_scoring(account) -> dict:
+def account_scoring(account, latest_signals=None, signal_count=None) -> dict:
     """The account's score (None when not scored) explained, with its flags, play, latest tier moves and MQAs.
-    A fixed number of queries, whatever the account's history."""
+    A fixed number of queries, whatever the account's history. `latest_signals`, newest first, and `signal_count`:
+    the signals the page read already and how many the account has; when they hold every signal of the score's
+    look-back window, the explanation is worked out from them instead of reading the window again."""
     score = loaded_or(
         account, "score", lambda: AccountScore.objects.select_related("model__icp").filter(account=account).first()
     )
@@ -65,7 +69,7 @@ def account_scoring(account) -> dict:
     mqas, more_mqas = account_mqas(account=account, limit=TIMELINE_ROWS)
     return {
         "score": score,
-        "explanation": explain(score) if score else None,
+        "explanation": explain(score, signals=_window_read(score, latest_signals, signal_count)) if score else None,
         "flag_badges": flag_badges(score),
         "play": play_for_tier(tier=score.tier) if score else None,
         "tier_changes": tier_changes,
@@ -74,6 +78,18 @@ def account_scoring(account) -> dict:
         "more_mqas": more_mqas,
         "timeline_rows": TIMELINE_ROWS,
     }
+
+
+def _window_read(score, latest_signals, signal_count) -> list[tuple] | None:
+    """The (kind, occurred_at, contact id) of `latest_signals` (newest first) if they hold every signal of the score's
+    look-back window: all of the account's, or reaching back past the window's start. None otherwise."""
+    if latest_signals is None or signal_count is None:
+        return None
+    latest = list(latest_signals)
+    complete = signal_count <= len(latest)
+    if not complete and latest:
+        complete = latest[-1].occurred_at < score.as_of - dt.timedelta(days=score.model.lookback_days)
+    return [(s.kind, s.occurred_at, s.contact_id) for s in latest] if complete else None
 
 
 @register.simple_tag

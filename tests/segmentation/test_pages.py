@@ -1,5 +1,7 @@
 """The admin's editors (ICP, draft), publish and restore with a confirmation, and the score on the account page."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -269,3 +271,46 @@ def test_a_publish_that_commits_while_the_draft_editor_saves_stands(client, worl
     draft.refresh_from_db()
     assert (draft.status, draft.notes) == ("active", "")  # the publish stands; the late edit changed nothing
     assert "not a draft" in client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("recent", "older", "reads_the_window"),
+    [
+        (3, 0, False),  # every signal of the account is on the page
+        (95, 10, False),  # more than the page shows, but what it shows reaches back past the look-back window
+        (104, 0, True),  # more than the page shows inside the window: the explanation reads the window
+    ],
+)
+def test_the_account_page_explains_the_score_from_the_signals_it_shows_when_they_hold_the_window(
+    client, world, django_capture_on_commit_callbacks, recent, older, reads_the_window
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.views import DETAIL_ROWS
+
+    account = world.north_account
+    model = ScoringModelFactory(lookback_days=90)
+    now = timezone.now()
+    kinds = ["meeting", "web_visit", "content_download"]
+    for i in range(recent):
+        SignalFactory(account=account, kind=kinds[i % 3], occurred_at=now - dt.timedelta(hours=5 + i * 7))
+    for i in range(older):
+        SignalFactory(account=account, kind="meeting", occurred_at=now - dt.timedelta(days=200 + i))
+    assert recent + older > DETAIL_ROWS or not older
+    with django_capture_on_commit_callbacks(execute=True):
+        model_publish(model=model, user=None)
+    score = AccountScore.objects.get(account=account)
+    expected = explain(score)  # read from the database
+    client.force_login(world.north_rep)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("account-detail", args=[account.pk])).content.decode()
+    window = [
+        q["sql"] for q in captured.captured_queries if 'FROM "accounts_signal"' in q["sql"] and "COUNT(" not in q["sql"]
+    ]
+    assert len(window) == (2 if reads_the_window else 1), window  # the page's latest signals, and the window
+    for sentence in expected["sentences"]:
+        assert escape(sentence) in page
+    for kind in expected["signal"]["kinds"]:
+        row = f'<td>{kind["label"]}</td><td class="text-end">{kind["signals"]}</td>'
+        assert row in page, row
