@@ -61,7 +61,18 @@ def page(browser, request):
     )
     page.on("response", lambda r: r.status >= 400 and problems.append(f"answered {r.status}: {r.url}"))
     page.problems = problems  # a journey that opens a refused page on purpose reads and clears it
+    in_flight: set = set()
+    page.on("request", lambda r: in_flight.add(r))
+    page.on("requestfinished", lambda r: in_flight.discard(r))
+    page.on("requestfailed", lambda r: in_flight.discard(r))
     yield page
+    # The requests the page still has in flight (a dashboard filling its cards after the journey read what it needed)
+    # answered before the test's data is flushed: on SQLite the live server reads through the test's own in-memory
+    # database, and a flush while it reads fails ("table is locked") and leaves the next tests a broken connection.
+    for _ in range(100):
+        if not in_flight or page.is_closed():
+            break
+        page.wait_for_timeout(100)
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         SHOTS.mkdir(parents=True, exist_ok=True)
