@@ -137,6 +137,12 @@ def score_ranges_in_tier(*, user, tier: str) -> list[QuerySet]:
     return ranges
 
 
+def one_tier_scores(*, user, tier: str) -> dict:
+    """What a list of one `tier` in a score order reads its pages from (accounts.tables.ScoreIndexPages), for the page
+    and the API alike: the scores of `user`'s scope in that tier, and the index ranges they are made of."""
+    return {"scores": scores_in_tier(user=user, tier=tier), "ranges": score_ranges_in_tier(user=user, tier=tier)}
+
+
 PICK_LIST_FIELDS = ("industry", "country")
 PICK_LIST_LIMIT = 500  # values offered at most: a pick list longer than this is no help
 

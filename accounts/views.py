@@ -15,10 +15,9 @@ from .selectors import (
     account_list,
     account_topic_surges,
     coverage_remember,
-    score_ranges_in_tier,
+    one_tier_scores,
     scored_count,
     scored_subset,
-    scores_in_tier,
     visible_parent,
 )
 from .services import topic_surges_job_start
@@ -144,8 +143,7 @@ class Listing:
             table.paginator = ScoreIndexPaginator(
                 self.accounts,
                 PAGE_SIZE,
-                scores=scores_in_tier(user=self.user, tier=self.one_tier),
-                ranges=score_ranges_in_tier(user=self.user, tier=self.one_tier),
+                **one_tier_scores(user=self.user, tier=self.one_tier),
                 order=self.order,
                 # Counted as the API's list of the same tier counts it: shared by the readers of the same scope for
                 # COUNTS_CACHE_SECONDS, where a capped count on every page walked up to 10,001 index entries.

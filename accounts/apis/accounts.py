@@ -29,10 +29,9 @@ from ..models import Account
 from ..selectors import (
     account_list,
     account_visibility_q,
-    score_ranges_in_tier,
+    one_tier_scores,
     scored_account_list,
     scored_count,
-    scores_in_tier,
     surging_filter_q,
     visible_parent,
 )
@@ -351,8 +350,7 @@ class AccountViewSet(viewsets.ModelViewSet):
                 if order is None
                 else partial(
                     OneTierPaginator,
-                    scores=scores_in_tier(user=user, tier=tier),
-                    ranges=score_ranges_in_tier(user=user, tier=tier),
+                    **one_tier_scores(user=user, tier=tier),
                     order=order,
                     count=count,
                 )
