@@ -217,9 +217,18 @@ def model_published(*, model: ScoringModel, user, restored: bool = False) -> Eve
     )
 
 
-def surges_insert_sql(*, model: ScoringModel, at: dt.datetime, rows_sql: str, rows_params: list) -> tuple[str, list]:
+def surges_insert_sql(
+    *,
+    model: ScoringModel,
+    at: dt.datetime,
+    rows_sql: str,
+    rows_params: list,
+    accounts_where: tuple[str, list] = ("TRUE", []),
+) -> tuple[str, list]:
     """The INSERT of a surge.started event for each row of `rows_sql` (account_id, signal, surge_until, tier): the
-    SQL engine runs it inside its store statement, from the rows it just wrote."""
+    SQL engine runs it inside its store statement, from the rows it just wrote. `accounts_where` (SQL on the account
+    `a`, and its parameters) bounds the accounts read to the statement's own (a slice), so the join reads a range of
+    them rather than every account."""
     return insert_sql(
         Kind.SURGE_STARTED,
         at=at,
@@ -232,6 +241,6 @@ def surges_insert_sql(*, model: ScoringModel, at: dt.datetime, rows_sql: str, ro
             "tier_label": tier_label_sql("s.tier"),
             "model_version": Lit(model.version, "bigint"),
         },
-        source=f"FROM ({rows_sql}) s {account_joins('s.account_id')}",
-        params=rows_params,
+        source=f"FROM ({rows_sql}) s {account_joins('s.account_id')} WHERE {accounts_where[0]}",
+        params=[*rows_params, *accounts_where[1]],
     )

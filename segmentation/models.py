@@ -236,7 +236,10 @@ class RescoreChunk(models.Model):
 class TierChange(models.Model):
     """One move of an account from one tier to another, with its reason in words and the scores behind it."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tier_changes")
+    # No index of its own: tierchange_account_at_idx begins with the account (a first publish writes a million rows).
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="tier_changes", db_index=False
+    )
     model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="tier_changes")
     from_tier = models.CharField(max_length=10, choices=Tier.choices)
     to_tier = models.CharField(max_length=10, choices=Tier.choices)

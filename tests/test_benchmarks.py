@@ -34,8 +34,16 @@ def test_the_rescore_benchmark_runs_at_a_small_size():
     require_redis()
     out = run_bench("rescore.py", "0.002")
     assert re.search(r"baseline .*: 2,000 rows; runs [\d.]+, [\d.]+, [\d.]+ s; best [\d.]+ s", out), out
-    scored = re.search(r"full rescore: ([\d,]+) accounts in ([\d.]+) s .*; ratio to the baseline's best [\d.]+x", out)
+    assert re.search(r"baseline doing the rescore's work .*; 2 sessions side by side.*: best of two [\d.]+ s", out), out
+    scored = re.search(
+        r"full rescore: ([\d,]+) accounts in ([\d.]+) s .*; ratio to the fit-and-signal baseline's best [\d.]+x, "
+        r"to the same-work baseline's [\d.]+x",
+        out,
+    )
     assert scored and scored.group(1) == "2,000", out
+    # The same-work yardstick places accounts as the rescore does (a rounding apart at a threshold at most).
+    agree = re.search(r"same-work baseline's tier = the rescore's for ([\d,]+) of ([\d,]+) accounts", out)
+    assert agree and agree.group(2) == "2,000" and int(agree.group(1).replace(",", "")) >= 1990, out
     assert re.search(r"score indexes dropped and rebuilt at the end .*: [\d.]+ s; account list sorted by score during "
                      r"it: p95 (\d+ ms|n/a) over \d+ pages", out), out  # fmt: skip
     assert re.search(r"score indexes kept: [\d.]+ s \([\d.]+x\); account list sorted by score during it: p95 "

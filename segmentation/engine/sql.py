@@ -322,6 +322,9 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
     # Both keep the look-up of existing rows to the slice (else each slice would read every stored score).
     where_o, where_o_params = selection.q("o.account_id")
     where_old, where_old_params = selection.q("old.account_id")
+    # The accounts the statement reads for their territory, owner and name: its slice's range of them (the planner
+    # cannot carry the slice's bounds across the join, and would otherwise hash every account, twice, per slice).
+    where_a, where_a_params = selection.q("a.id")
     wordings, wordings_params = _wordings_sql(plan)
     # Accounts whose surge begins: surging now, and not before (an account scored for the first time too).
     surges, surges_params = surges_insert_sql(
@@ -332,6 +335,7 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
         "UNION ALL SELECT n.account_id, n.signal, n.surge_until, n.tier FROM n JOIN added USING (account_id) "
         "WHERE n.surge_until IS NOT NULL",
         rows_params=[as_of],
+        accounts_where=(where_a, where_a_params),
     )
     # Changed rows are updated, missing rows inserted: one join, no per-row conflict handling. A row is left
     # alone when nothing in it changes, or when it holds a newer score of the same version.
@@ -361,7 +365,7 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
                  matched, excluded, personas, as_of, computed_at, account_territory_id, account_owner_id)
               SELECT n.account_id, %s, n.fit, n.signal, n.coverage, n.unified, n.tier, n.tier_since, n.surge_until,
                      n.flags, n.matched, n.excluded, n.personas, %s, now(), a.territory_id, a.owner_id
-              FROM n JOIN {ACCOUNT_TABLE} a ON a.id = n.account_id
+              FROM n JOIN {ACCOUNT_TABLE} a ON a.id = n.account_id AND {where_a}
               WHERE NOT EXISTS (
                 SELECT 1 FROM {SCORE_TABLE} o WHERE o.account_id = n.account_id AND {where_o}
               )
@@ -399,6 +403,7 @@ def _store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[st
             plan.model.pk,
             plan.model.pk,
             as_of,
+            *where_a_params,
             *where_o_params,
             plan.model.pk,
             as_of,

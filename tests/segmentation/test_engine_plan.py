@@ -76,3 +76,41 @@ def test_distinct_values_are_read_in_one_scan_per_attribute_set():
     assert [value for _, value in found["rank"]] == [3]
     # The raw form is what SQL compares with: the jsonb text of the stored value.
     assert ('["a", "b"]', ["a", "b"]) in found["segment"]
+
+
+def account_reads(plan: dict) -> list[tuple[str, int]]:
+    """(node type, rows it returned in all) for each node of an EXPLAIN ANALYZE (JSON) plan that reads the accounts."""
+    found = []
+
+    def walk(node: dict) -> None:
+        if node.get("Relation Name") == "accounts_account":
+            found.append((node["Node Type"], node["Actual Rows"] * node["Actual Loops"]))
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan["Plan"])
+    return found
+
+
+def test_a_slice_stores_its_scores_reading_only_its_own_accounts():
+    """The store statement reads accounts for the scores' territory and owner and for the events' names: each read
+    is of the slice's own accounts, not a hash of every account built again for each slice (twice a slice, at a
+    million accounts)."""
+    require_postgres()
+    from segmentation.engine.sql import _store_sql
+
+    ids = some_accounts()
+    for n in range(40):  # accounts outside the slice
+        AccountFactory(name=f"Other {n}")
+    model = ScoringModelFactory(status="active")
+    selection = Selection(lo=ids[1], hi=ids[4])
+    sql, params = _store_sql(Plan.of(model), selection, AS_OF)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _statement_settings(cursor, selection)
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0][0]
+        transaction.set_rollback(True)
+
+    reads = account_reads(plan)
+    assert len(reads) >= 3, reads  # the scored accounts, the stored scores' territory and owner, the surge events
+    assert all(rows <= 3 for _, rows in reads), reads  # the slice holds 3 accounts of 46
