@@ -54,9 +54,13 @@ def _in_range(column: str, lo: int | None, hi: int | None) -> str:
     return " AND ".join([f"{column} >= {lo}"] * (lo is not None) + [f"{column} < {hi}"] * (hi is not None)) or "TRUE"
 
 
-def baseline_sql(lo: int | None = None, hi: int | None = None) -> str:
-    """The same fit and signal scores as one plain statement, written by hand for this model; of the accounts with
-    ids in [lo, hi) when given."""
+def baseline_sql() -> str:
+    """The same fit and signal scores as one plain statement, written by hand for this model, into a new table."""
+    return f"CREATE TABLE baseline_scores AS {fit_and_signal_sql()}"
+
+
+def fit_and_signal_sql(lo: int | None = None, hi: int | None = None) -> str:
+    """SELECT id, fit, signal, excluded of every account (of those with ids in [lo, hi) when given), by hand."""
     from segmentation.defaults import STANDARD_SIGNAL_RULES
 
     rules = ", ".join(
@@ -64,7 +68,6 @@ def baseline_sql(lo: int | None = None, hi: int | None = None) -> str:
         for r in STANDARD_SIGNAL_RULES
     )
     return f"""
-    CREATE TABLE baseline_scores AS
     WITH k AS (
       SELECT s.account_id, s.kind,
              LEAST(sum(r.points * power(0.5::float8,
@@ -106,13 +109,12 @@ def same_work_sql(plan, lo: int | None = None, hi: int | None = None) -> list[st
         for t in ("tier_1", "tier_2", "tier_3")
     )
     as_of = f"TIMESTAMPTZ '{REFERENCE} 00:00+00'"
-    fit_and_signal = baseline_sql(lo, hi).split("CREATE TABLE baseline_scores AS", 1)[1]
     return [
         f"""
         INSERT INTO same_work_scores (account_id, model_id, fit, signal, coverage, unified, tier, tier_since, flags,
                                       matched, excluded, personas, as_of, computed_at, account_territory_id,
                                       account_owner_id)
-        WITH fs AS ({fit_and_signal}),
+        WITH fs AS ({fit_and_signal_sql(lo, hi)}),
         cov AS (
           SELECT s.account_id, count(DISTINCT c.persona)::float8 / {max(1, len(personas))} AS coverage
           FROM accounts_signal s JOIN accounts_contact c ON c.id = s.contact_id

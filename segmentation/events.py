@@ -223,7 +223,7 @@ def surges_insert_sql(
     at: dt.datetime,
     rows_sql: str,
     rows_params: list,
-    accounts_where: tuple[str, list] = ("TRUE", []),
+    accounts_where: tuple[str, list],
 ) -> tuple[str, list]:
     """The INSERT of a surge.started event for each row of `rows_sql` (account_id, signal, surge_until, tier): the
     SQL engine runs it inside its store statement, from the rows it just wrote. `accounts_where` (SQL on the account

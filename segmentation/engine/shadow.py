@@ -118,9 +118,20 @@ def _python_write(plan: Plan, rows: list[ShadowRow], as_of: dt.datetime) -> int:
 
 
 def _sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
+    with connection.cursor() as cursor:
+        _statement_settings(cursor, selection)
+        cursor.execute(*shadow_store_sql(plan, selection, as_of))
+        return int(cursor.fetchone()[0])
+
+
+def shadow_store_sql(plan: Plan, selection: Selection, as_of: dt.datetime) -> tuple[str, list]:
+    """The statement that scores the selected accounts with the version in shadow and writes the shadow scores that
+    changed; it returns the number of rows written."""
     scores_sql, params = scores_ctes_sql(plan, selection, as_of, surge=False)
     where_o, where_o_params = selection.q("o.account_id")
     where_old, where_old_params = selection.q("old.account_id")
+    # The accounts the new rows are checked against: the slice's own (as in the live store statement, sql.py).
+    where_a, where_a_params = selection.q("a.id")
     pk = plan.model.pk
     sql = f"""
         WITH {scores_sql},
@@ -144,19 +155,15 @@ def _sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
         added AS (
           INSERT INTO {SHADOW_TABLE} (account_id, model_id, fit, signal, coverage, unified, tier, as_of, computed_at)
           SELECT n.account_id, %s, n.fit, n.signal, n.coverage, n.unified, n.tier, %s, now()
-          FROM n JOIN {ACCOUNT_TABLE} a ON a.id = n.account_id
+          FROM n JOIN {ACCOUNT_TABLE} a ON a.id = n.account_id AND {where_a}
           WHERE NOT EXISTS (SELECT 1 FROM {SHADOW_TABLE} o WHERE o.account_id = n.account_id AND {where_o})
           ON CONFLICT (account_id) DO NOTHING
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM changed) + (SELECT count(*) FROM added)
     """  # noqa: S608  # nosec B608  # SQL from model tables and constants; values are parameters
-    all_params = [
+    return sql, [
         *params, *candidate_params(plan), pk,
         pk, as_of, *where_old_params, pk, as_of, pk,
-        pk, as_of, *where_o_params,
+        pk, as_of, *where_a_params, *where_o_params,
     ]  # fmt: skip
-    with connection.cursor() as cursor:
-        _statement_settings(cursor, selection)
-        cursor.execute(sql, all_params)
-        return int(cursor.fetchone()[0])
