@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from core.access import covered_territory_ids, remember_for_request, remembered
@@ -226,11 +226,15 @@ def visible_parent(*, user, account: Account) -> Account | None:
     return account_list(user=user).filter(pk=account.parent_id).only("pk", "name").first()
 
 
-def access_account(*, user, account_id: int, joined: tuple[str, ...] = ()) -> Account:
+def access_account(*, user, account_id: int, joined: tuple[str, ...] = (), subsidiaries_known: bool = False) -> Account:
     """The account if the user may see it; 404 otherwise, so its existence is not revealed. `joined`: more of its
-    relations read in the same query."""
+    relations read in the same query. `subsidiaries_known`: whether any account names it as parent is read with it
+    too (`has_subsidiaries`), so the parts of a page about its group ask nothing when it has none (most accounts)."""
+    accounts = account_list(user=user).select_related("owner", "territory", *joined)
+    if subsidiaries_known:
+        accounts = accounts.annotate(has_subsidiaries=Exists(Account.objects.filter(parent_id=OuterRef("pk"))))
     try:
-        return account_list(user=user).select_related("owner", "territory", *joined).get(pk=account_id)
+        return accounts.get(pk=account_id)
     except (Account.DoesNotExist, ValueError, TypeError):
         raise Http404("No such account.") from None
 

@@ -27,7 +27,6 @@ from .tables import (
     ScoredFirstPaginator,
     ScoreIndexPaginator,
     person_label,
-    score_ordered,
 )
 from .topics import SurgeRules, rules_sentence, surge_sentence
 
@@ -125,9 +124,12 @@ class Listing:
             rows = scored_subset(rows, user=user)  # the scope read from the scores' indexes too
         self.every = rows
         if AccountTable.reads_scores(self.order):
-            self.scored = score_ordered(scored_subset(rows, user=user), self.order)
+            # The table puts the scored accounts in the score order (AccountTable.order_unified, order_tier): its
+            # queryset is the scored part, once.
+            scored = rows if by_tier else scored_subset(rows, user=user)
+            self.table = AccountTable(scored, order_by=self.order, sort_requested=self.requested)
+            self.scored = self.table.data.data
             self.unscored = None if by_tier else rows.filter(score__isnull=True).order_by("name", "pk")
-            self.table = AccountTable(self.scored, order_by=self.order, sort_requested=self.requested)
         else:
             self.scored = self.unscored = None
             self.table = AccountTable(rows, order_by=self.order, sort_requested=self.requested)
@@ -219,7 +221,7 @@ def account_detail(request, account_id: int):
     coverage_remember(request.user)  # the user's territories looked up once for the page's parts
     # Its score (with the model and ICP that explain it), spend potential and lookalike reasons read with it, in one
     # query: the tags of the apps above read them from the account (accounts.tables.loaded_or) instead of asking.
-    account = access_account(user=request.user, account_id=account_id, joined=DETAIL_JOINED)
+    account = access_account(user=request.user, account_id=account_id, joined=DETAIL_JOINED, subsidiaries_known=True)
     signals, signal_count = _latest(
         account.signals.select_related("contact").order_by("-occurred_at", "-id"), DETAIL_ROWS
     )

@@ -52,6 +52,8 @@ def account_group(*, user, account: Account, page: int | str | None = 1, per_pag
      page, children_total, children_visible, outside_scope (subsidiaries the user may not see), scored (members with a
      score)}
     """
+    if getattr(account, "has_subsidiaries", None) is False:  # read with the account (accounts.selectors.access_account)
+        return None
     children_total = Account.objects.filter(parent=account).count()
     if not children_total:
         return None

@@ -311,9 +311,10 @@ REST_FRAMEWORK = {
 }
 
 # The cache holds API throttle counts: Redis when REDIS_URL is set (shared by every web process), else this process.
+# Django's Redis cache, keeping its client between calls (core/cache.py).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "revops"}
+        {"BACKEND": "core.cache.KeptClientRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "revops"}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

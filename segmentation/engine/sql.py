@@ -244,6 +244,8 @@ def _statement_settings(cursor, selection: Selection) -> None:
 
 
 STREAM_CHUNK = 1000
+# Set for the store statement: the scores it inserts carry their account's territory and owner already.
+SCOPE_WRITTEN = "revops.score_scope_written"
 RETURNED = (
     "account_id, fit, signal, coverage, unified, then_r, is_excluded, old_tier, old_since, old_surge, old_flags, "
     "same_model, tier, tier_since, surge_until, flags, candidate, target, surge_started, matched, excluded, personas"
@@ -429,6 +431,9 @@ def sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
             # The distinct values and the scoring statement must read the same snapshot.
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         _statement_settings(cursor, selection)
+        # The statement writes new scores' territory and owner from the accounts it reads: the insert trigger that
+        # would copy them again steps aside for it (migration segmentation/0016), and only for it.
+        cursor.execute(f"SET LOCAL {SCOPE_WRITTEN} = 'on'")
         out, moves, at = csv.writer(spool), 0, as_of.isoformat()
         # Rows arrive in chunks (libpq's chunked mode): one round of Python per thousand moves, not per move.
         for values in cursor.cursor.stream(*_store_sql(plan, selection, as_of), size=STREAM_CHUNK):
@@ -441,6 +446,7 @@ def sql_store(plan: Plan, selection: Selection, as_of: dt.datetime) -> int:
                 + [row.move_reason(plan.rules), repr(row.fit), repr(row.signal), repr(row.unified), at]
             )
             moves += 1
+        cursor.execute(f"SET LOCAL {SCOPE_WRITTEN} = 'off'")  # whatever the transaction inserts next is copied
         if moves:
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CHANGE_TABLE}")  # noqa: S608  # nosec B608  # the model's table
             before = cursor.fetchone()[0]

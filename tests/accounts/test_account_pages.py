@@ -561,9 +561,11 @@ def test_the_account_page_reads_its_score_potential_and_lookalike_with_the_accou
     hierarchy = [q for q in sql if 'FROM "territories_territory"' in q]
     assert len(hierarchy) == 1 and 'FROM "territories_membership"' in hierarchy[0], hierarchy
     assert not [q for q in sql if q.startswith('SELECT "territories_membership"."territory_id"')]
-    # No subsidiaries: only the group's count asks, no list of them is read, and none is shown.
+    # No subsidiaries: whether it has any is read with the account (an EXISTS in its one query); no count or list of
+    # them is asked, and none is shown.
     children = [q for q in sql if '"accounts_account"."parent_id" =' in q]
-    assert len(children) == 1 and "COUNT(" in children[0], children
+    assert children == [], children
+    assert len([q for q in sql if 'FROM "accounts_account"' in q and "EXISTS" in q and "parent_id" in q]) == 1
     assert "Subsidiaries" not in text
     # With subsidiaries, those the reader may see are listed, and only those.
     AccountFactory(name="North Subsidiary", territory=world.north, parent=account)

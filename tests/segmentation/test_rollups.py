@@ -4,6 +4,8 @@ page and in the account API; the explanation naming a capped contact; the settin
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -74,6 +76,18 @@ def test_sum_of_the_groups_signals_by_hand(world, group):
 def test_an_account_without_subsidiaries_has_no_group(world, group):
     _, _, children = group
     assert account_group(user=world.admin, account=children["uk"]) is None
+
+
+def test_the_page_of_an_account_without_subsidiaries_asks_nothing_about_them(client, world, group):
+    """Whether any account names it as parent is read with the account (most have no subsidiaries): no count of them,
+    no group section. A parent's page still shows its group (below)."""
+    _, _, children = group
+    client.force_login(world.admin)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("account-detail", args=[children["uk"].pk])).content.decode()
+    assert 'id="group"' not in page and "Globex UK" in page
+    asked = [q["sql"] for q in captured.captured_queries if '"parent_id" =' in q["sql"] and "COUNT(" in q["sql"]]
+    assert asked == []
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,35 @@ def test_scores_written_by_a_publish_carry_their_accounts_territory_and_owner(
     assert copies()[world.south_account.pk] == (world.south.pk, world.other_rep.pk)
 
 
+def test_the_insert_trigger_steps_aside_for_the_rescores_own_statement_only(world):
+    """The rescore's store statement writes new scores' territory and owner from the accounts it reads, and tells the
+    insert trigger so (migration 0016): the trigger skips its second read of every new row against its account. Any
+    other insert, even later in the same transaction, is copied by the trigger as before."""
+    require_postgres()
+    import datetime as dt
+
+    from segmentation.engine import Plan, Selection
+    from segmentation.engine.sql import SCOPE_WRITTEN, sql_store
+
+    model = ScoringModelFactory(status="active")
+    with transaction.atomic():
+        written = sql_store(
+            Plan.of(model), Selection(ids=(world.north_account.pk,)), dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+        )
+        AccountScoreFactory(account=world.south_account, model=model)  # an ORM insert after it
+    assert written == 1
+    assert copies() == truth()
+    assert copies()[world.north_account.pk] == (world.north.pk, world.north_rep.pk)
+    assert copies()[world.south_account.pk] == (world.south.pk, world.other_rep.pk)
+
+    # What the trigger does while the statement's setting holds: nothing (the statement wrote the copy itself).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL {SCOPE_WRITTEN} = 'on'")
+        AccountScoreFactory(account=world.owned_by_rep, model=model)
+        assert copies()[world.owned_by_rep.pk] == (None, None)
+        transaction.set_rollback(True)
+
+
 def test_reassignment_moves_an_account_between_the_reps_tier_lists(client, world):
     model = ScoringModelFactory()
     AccountScoreFactory(account=world.north_account, model=model, tier="tier_1", unified=80)
