@@ -4,11 +4,14 @@ its table of reply parsers, for every call."""
 import os
 import threading
 
+import pytest
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCacheClient
 
 from core.cache import KeptClientRedisCache
 from tests.conftest import require_redis
+
+pytestmark = pytest.mark.redis
 
 
 def redis_cache(prefix: str) -> KeptClientRedisCache:

@@ -14,7 +14,7 @@ from accounts.models import Account, Signal
 from segmentation.services.rescore import SIGNAL_COST, rescore_slices
 from tests.conftest import require_postgres
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def cost_of(lo: int, hi: int | None) -> float:

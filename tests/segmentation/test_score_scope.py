@@ -67,6 +67,7 @@ def test_scores_written_by_a_publish_carry_their_accounts_territory_and_owner(
     assert copies()[world.south_account.pk] == (world.south.pk, world.other_rep.pk)
 
 
+@pytest.mark.postgres
 def test_the_insert_trigger_steps_aside_for_the_rescores_own_statement_only(world):
     """The rescore's store statement writes new scores' territory and owner from the accounts it reads, and tells the
     insert trigger so (migration 0016): the trigger skips its second read of every new row against its account. Any
