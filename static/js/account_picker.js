@@ -90,11 +90,17 @@
     }
     const url = picker.dataset.searchUrl + "?q=" + encodeURIComponent(text);
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then((response) => (response.ok ? response.json() : { results: [] }))
+      .then((response) => {
+        // A refused or failed search is said as one, not shown as "no account found".
+        if (!response.ok) throw new Error("search answered " + response.status);
+        return response.json();
+      })
       .then((data) => {
         if (input.value.trim() === text) show(picker, data.results || [], text);
       })
       .catch(() => {
+        if (input.value.trim() !== text) return; // a newer search is on its way
+        picker.querySelector("[data-picker-results]").replaceChildren();
         const status = picker.querySelector("[data-picker-status]");
         if (status) status.textContent = "The search did not answer; try again.";
       });

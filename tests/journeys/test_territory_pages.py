@@ -133,6 +133,34 @@ def test_an_admin_names_accounts_with_the_search_picker(page, live_server, world
     shot(page, "5-named")
 
 
+def test_a_search_that_fails_says_so_and_the_next_one_lists_again(page, live_server, world):
+    AccountFactory(name="Umbrella Corp", domain="umbrella.example")
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/territories/{world.south.pk}/edit/")
+    # The search answers an error once (a server restarting, a proxy timing out), then answers again.
+    failures = []
+
+    def fail_once(route):
+        if not failures:
+            failures.append(route.request.url)
+            route.fulfill(status=502, body="Bad gateway")
+        else:
+            route.continue_()
+
+    page.route("**/territories/accounts/search/**", fail_once)
+    page.fill("#account-search", "umbrel")
+    expect(page.locator("[data-picker-status]")).to_have_text("The search did not answer; try again.")
+    expect(page.locator("[data-picker-results] button")).to_have_count(0)
+    shot(page, "6-search-failed")
+    assert len(failures) == 1
+    # The made-up 502 is the only thing the browser reported.
+    assert page.problems and all("502" in p for p in page.problems), page.problems
+    page.problems.clear()
+    page.fill("#account-search", "umbrella")
+    expect(page.locator("[data-picker-results] button")).to_have_count(1)
+    expect(page.locator("[data-picker-status]")).to_have_text("1 account found: Add names one here.")
+
+
 def test_a_manager_edits_a_member_and_is_refused_another_territory(page, live_server, world):
     log_in(page, live_server, "manager")
     page.click("nav >> text=Territories")
